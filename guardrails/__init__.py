@@ -1,0 +1,17 @@
+"""pipeline-guardrails: keep bad data and bad models out of production ML pipelines.
+
+The package root is the orchestrator-agnostic core; `guardrails.dagster` and `guardrails.airflow` are adapters.
+"""
+
+from guardrails.errors import ContractError, GuardrailsError
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
+
+__all__ = [
+    "CheckKind",
+    "CheckOutcome",
+    "CheckStatus",
+    "ContractError",
+    "GuardrailsError",
+    "RuleResult",
+    "Severity",
+]

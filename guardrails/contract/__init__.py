@@ -1,0 +1,41 @@
+"""Data contracts: the typed model, and loading ODCS v3 files into it."""
+
+from guardrails.contract.model import (
+    AllowedValuesRule,
+    ColumnTypeRule,
+    Contract,
+    LengthRule,
+    LogicalType,
+    MaxAgeRule,
+    MissingValuesRule,
+    NotInFutureRule,
+    NotNullRule,
+    PatternRule,
+    QuarantinePolicy,
+    RangeRule,
+    RowCountRule,
+    RowRule,
+    Rule,
+    Threshold,
+    UniqueRule,
+)
+
+__all__ = [
+    "AllowedValuesRule",
+    "ColumnTypeRule",
+    "Contract",
+    "LengthRule",
+    "LogicalType",
+    "MaxAgeRule",
+    "MissingValuesRule",
+    "NotInFutureRule",
+    "NotNullRule",
+    "PatternRule",
+    "QuarantinePolicy",
+    "RangeRule",
+    "RowCountRule",
+    "RowRule",
+    "Rule",
+    "Threshold",
+    "UniqueRule",
+]

@@ -1,0 +1,320 @@
+"""The typed contract: what an ODCS file means to us, parsed once at the edge.
+
+A `Contract` is a tuple of `Rule`s plus the policy for what to do with a failing batch. Every rule is either
+row-level (each row passes or fails it, so failing rows can be counted, sampled and quarantined one by one) or
+table-level (it judges the batch as a whole: row count, column presence and type).
+
+Row-level rules carry a `Threshold` on the number (or percentage) of failing rows. Rules that come from the
+schema (`required`, `unique`, `logicalTypeOptions`, `enum`) tolerate no failing row; rules from the ODCS
+`quality` library (`nullValues`, `invalidValues`, ...) carry the operator the contract gave them.
+
+Example:
+    >>> rule = RangeRule(rule_id="amount.range", column="amount", minimum=0, maximum=10_000)
+    >>> rule.threshold.accepts(0), rule.threshold.accepts(1)
+    (True, False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from guardrails.outcome import JsonScalar, Severity
+
+Operator = Literal[
+    "mustBe",
+    "mustNotBe",
+    "mustBeGreaterThan",
+    "mustBeGreaterOrEqualTo",
+    "mustBeLessThan",
+    "mustBeLessOrEqualTo",
+    "mustBeBetween",
+    "mustNotBeBetween",
+]
+OPERATORS: tuple[Operator, ...] = Operator.__args__  # type: ignore[attr-defined]
+
+
+class QuarantinePolicy(StrEnum):
+    """What a failing batch becomes: all of it quarantined (`batch`) or only its invalid rows (`rows`)."""
+
+    BATCH = "batch"
+    ROWS = "rows"
+
+
+class LogicalType(StrEnum):
+    """ODCS v3 logical types."""
+
+    STRING = "string"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+    TIME = "time"
+    NUMBER = "number"
+    INTEGER = "integer"
+    OBJECT = "object"
+    ARRAY = "array"
+    BOOLEAN = "boolean"
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """An ODCS comparison on a measured value, e.g. ``Threshold("mustBeLessThan", 10, unit="percent")``.
+
+    `value` is a number for the unary operators and a ``(low, high)`` pair for the two *Between* operators
+    (inclusive, as in ODCS). `unit` says whether the measured value is a row count or a percentage of rows.
+    """
+
+    operator: Operator = "mustBe"
+    value: float | tuple[float, float] = 0
+    unit: Literal["rows", "percent"] = "rows"
+
+    def __post_init__(self) -> None:
+        if self.operator not in OPERATORS:
+            raise ValueError(f"operator must be one of {', '.join(OPERATORS)}, got {self.operator!r}")
+        between = self.operator in ("mustBeBetween", "mustNotBeBetween")
+        if between != isinstance(self.value, tuple):
+            shape = "a [low, high] pair" if between else "a single number"
+            raise ValueError(f"{self.operator} takes {shape}, got {self.value!r}")
+        if between and self.value[0] > self.value[1]:  # type: ignore[index]
+            raise ValueError(f"{self.operator} bounds are inverted: {self.value!r}")
+
+    def accepts(self, observed: float) -> bool:
+        """True when `observed` satisfies the comparison."""
+        v = self.value
+        match self.operator:
+            case "mustBe":
+                return observed == v
+            case "mustNotBe":
+                return observed != v
+            case "mustBeGreaterThan":
+                return observed > v  # type: ignore[operator]
+            case "mustBeGreaterOrEqualTo":
+                return observed >= v  # type: ignore[operator]
+            case "mustBeLessThan":
+                return observed < v  # type: ignore[operator]
+            case "mustBeLessOrEqualTo":
+                return observed <= v  # type: ignore[operator]
+            case "mustBeBetween":
+                return v[0] <= observed <= v[1]  # type: ignore[index]
+            case "mustNotBeBetween":
+                return not v[0] <= observed <= v[1]  # type: ignore[index]
+        raise AssertionError(self.operator)
+
+    def describe(self) -> str:
+        """The comparison in words, e.g. ``"< 10 %"``."""
+        unit = " %" if self.unit == "percent" else " rows"
+        symbols = {
+            "mustBe": "=",
+            "mustNotBe": "!=",
+            "mustBeGreaterThan": ">",
+            "mustBeGreaterOrEqualTo": ">=",
+            "mustBeLessThan": "<",
+            "mustBeLessOrEqualTo": "<=",
+        }
+        if isinstance(self.value, tuple):
+            word = "between" if self.operator == "mustBeBetween" else "not between"
+            return f"{word} {self.value[0]:g} and {self.value[1]:g}{unit}"
+        return f"{symbols[self.operator]} {self.value:g}{unit}"
+
+
+NO_FAILING_ROWS = Threshold()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """Fields every rule has. `rule_id` is stable across runs (``"<column>.<kind>"`` unless the contract names it)."""
+
+    rule_id: str
+    severity: Severity = Severity.ERROR
+    description: str = ""
+
+    kind: str = field(init=False, default="")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        column = getattr(self, "column", None)
+        return (column,) if column else ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RowRule(Rule):
+    """A rule each row passes or fails; the rule fails when the failing-row count breaks `threshold`."""
+
+    column: str
+    threshold: Threshold = NO_FAILING_ROWS
+
+
+# --- table-level rules -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ColumnTypeRule(Rule):
+    """The column exists (if `required`) and its type matches the logical type (and physical type, if given)."""
+
+    column: str
+    logical_type: LogicalType
+    physical_type: str | None = None
+    required: bool = True
+    kind: str = field(init=False, default="type")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RowCountRule(Rule):
+    """The number of rows in the batch satisfies `threshold` (unit ``rows``)."""
+
+    threshold: Threshold
+    kind: str = field(init=False, default="row_count")
+
+
+# --- row-level rules ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotNullRule(RowRule):
+    """Null is a failure (ODCS ``required: true`` or ``quality: nullValues``)."""
+
+    kind: str = field(init=False, default="not_null")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MissingValuesRule(RowRule):
+    """Null or one of `missing_values` (e.g. ``""``, ``"N/A"``) is a failure (``quality: missingValues``)."""
+
+    missing_values: tuple[JsonScalar, ...] = ()
+    kind: str = field(init=False, default="missing_values")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UniqueRule(RowRule):
+    """Every row whose key (`key_columns`, one or more) occurs more than once fails.
+
+    Covers ``unique: true``, a (composite) ``primaryKey``, and ``quality: duplicateValues``. `column` is the
+    first key column; nulls are not duplicates of each other (SQL semantics).
+    """
+
+    key_columns: tuple[str, ...] = ()
+    kind: str = field(init=False, default="unique")
+
+    def __post_init__(self) -> None:
+        if not self.key_columns:
+            object.__setattr__(self, "key_columns", (self.column,))
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.key_columns
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RangeRule(RowRule):
+    """A non-null value outside ``[minimum, maximum]`` fails (bounds exclusive when the flags say so)."""
+
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+    kind: str = field(init=False, default="range")
+
+    def __post_init__(self) -> None:
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError(f"{self.rule_id}: minimum {self.minimum} is above maximum {self.maximum}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AllowedValuesRule(RowRule):
+    """A non-null value not in `values` fails (ODCS ``enum``, or ``invalidValues`` with ``validValues``)."""
+
+    values: tuple[JsonScalar, ...]
+    kind: str = field(init=False, default="allowed_values")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PatternRule(RowRule):
+    """A non-null string not matching `pattern` (a full match, anchored by us) fails."""
+
+    pattern: str
+    kind: str = field(init=False, default="pattern")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LengthRule(RowRule):
+    """A non-null string shorter than `min_length` or longer than `max_length` (characters) fails."""
+
+    min_length: int | None = None
+    max_length: int | None = None
+    kind: str = field(init=False, default="length")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotInFutureRule(RowRule):
+    """A timestamp later than the validation's as-of time (plus `tolerance` for clock skew) fails."""
+
+    tolerance: timedelta = timedelta(0)
+    kind: str = field(init=False, default="not_in_future")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaxAgeRule(RowRule):
+    """A timestamp older than the as-of time minus `max_age` fails."""
+
+    max_age: timedelta
+    kind: str = field(init=False, default="max_age")
+
+
+ROW_RULES = (
+    NotNullRule,
+    MissingValuesRule,
+    UniqueRule,
+    RangeRule,
+    AllowedValuesRule,
+    PatternRule,
+    LengthRule,
+    NotInFutureRule,
+    MaxAgeRule,
+)
+TABLE_RULES = (ColumnTypeRule, RowCountRule)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Contract:
+    """A data contract for one table (one ODCS ``schema[]`` object).
+
+    `primary_key` orders the key columns (ODCS ``primaryKeyPosition``); failing-row samples carry them.
+    `custom` holds our extras from ``customProperties`` that later checks read (drift thresholds, parity keys,
+    freshness settings) as plain, already-validated values. `source` is the file it was loaded from, and
+    `line_of` maps a rule id to its line there, so runtime messages can point at the YAML.
+    """
+
+    id: str
+    version: str
+    name: str
+    table: str
+    rules: tuple[Rule, ...]
+    primary_key: tuple[str, ...] = ()
+    policy: QuarantinePolicy = QuarantinePolicy.BATCH
+    sample_size: int = 20
+    custom: Mapping[str, Any] = field(default_factory=dict)
+    sla: Mapping[str, Any] = field(default_factory=dict)
+    source: str | None = None
+    line_of: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.rule_id in seen:
+                raise ValueError(f"contract {self.id}: rule id {rule.rule_id!r} is used twice")
+            seen.add(rule.rule_id)
+
+    @property
+    def columns(self) -> tuple[ColumnTypeRule, ...]:
+        """The declared columns, in contract order."""
+        return tuple(r for r in self.rules if isinstance(r, ColumnTypeRule))
+
+    @property
+    def row_rules(self) -> tuple[RowRule, ...]:
+        return tuple(r for r in self.rules if isinstance(r, RowRule))
+
+    @property
+    def table_rules(self) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if not isinstance(r, RowRule))
