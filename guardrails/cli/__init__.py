@@ -1,0 +1,21 @@
+"""The `guardrails` command line: one adapter over the core, with human tables by default and `--json` everywhere.
+
+Each topic lives in its own module exposing a Typer `app`, registered here. Exit codes: 0 passed, 1 a check
+failed, 2 the command could not run (bad input, unreachable store).
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="guardrails",
+    help="Keep bad data and bad models out of production ML pipelines.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
