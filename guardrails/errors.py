@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -12,7 +13,9 @@ class GuardrailsError(Exception):
 class ContractError(GuardrailsError):
     """A contract file is malformed: names the file, the line, the field path, what was expected and what arrived.
 
-    The facts are attributes so callers and incident reports never parse the message.
+    The facts are attributes so callers and incident reports never parse the message. A loader that collects
+    several problems raises one error for the first and passes the rest as `more`: `errors` then holds all of
+    them in file order and the message ends with "... and N more".
 
     Example:
         >>> str(ContractError("expectations/tx.odcs.yaml", "schema[0].properties[3].logicalTypeOptions.minimum",
@@ -29,6 +32,7 @@ class ContractError(GuardrailsError):
         got: str,
         line: int | None = None,
         hint: str = "",
+        more: Sequence[ContractError] = (),
     ) -> None:
         self.path = str(path)
         self.field = field
@@ -36,6 +40,11 @@ class ContractError(GuardrailsError):
         self.got = got
         self.line = line
         self.hint = hint
+        self.errors: tuple[ContractError, ...] = (self, *more)
         where = f"{self.path}:{line}" if line is not None else self.path
         message = f"{where}: {field}: expected {expected}, got {got}"
-        super().__init__(f"{message} ({hint})" if hint else message)
+        if hint:
+            message = f"{message} ({hint})"
+        if more:
+            message = f"{message} ... and {len(more)} more"
+        super().__init__(message)

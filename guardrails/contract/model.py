@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -157,6 +157,7 @@ class ColumnTypeRule(Rule):
     logical_type: LogicalType
     physical_type: str | None = None
     required: bool = True
+    format: str | None = None  # ODCS logicalTypeOptions.format (e.g. "email", "yyyy-MM-dd", "i64"): recorded, not checked
     kind: str = field(init=False, default="type")
 
 
@@ -208,10 +209,15 @@ class UniqueRule(RowRule):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RangeRule(RowRule):
-    """A non-null value outside ``[minimum, maximum]`` fails (bounds exclusive when the flags say so)."""
+    """A non-null value outside ``[minimum, maximum]`` fails (bounds exclusive when the flags say so).
 
-    minimum: float | None = None
-    maximum: float | None = None
+    Bounds are numbers for number/integer columns, `date` for date columns, time-zone-aware `datetime` for
+    timestamp columns (a bound written without an offset is in the column's ``defaultTimezone``, UTC unless
+    the contract says otherwise), and `time` for time columns.
+    """
+
+    minimum: float | date | datetime | time | None = None
+    maximum: float | date | datetime | time | None = None
     exclusive_minimum: bool = False
     exclusive_maximum: bool = False
     kind: str = field(init=False, default="range")
