@@ -1,0 +1,266 @@
+"""`validate`: a contract judged over a batch in one lazy polars pass."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from guardrails.contract.model import ColumnTypeRule, Contract, RowCountRule, RowRule, Rule
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
+from guardrails.validation._frames import Batch, to_polars
+from guardrails.validation._rules import RuleNotApplicable, as_utc, non_integral, violation
+from guardrails.validation._sample import json_safe_rows
+from guardrails.validation._types import FLOAT_AS_INTEGER, type_problem
+
+CHECK_NAME = "contract"
+
+
+@dataclass(frozen=True)
+class ContractValidation:
+    """A contract's verdict on a batch, and which rows must not be published.
+
+    `rejected_rows` is a bool mask with one entry per row: True where the row broke a *failed, error-severity*
+    row rule. It is None when the batch cannot be split row by row: an error-severity table rule failed
+    (missing column, wrong type, row count), an error-severity rule could not run, or the check itself could
+    not run. It is all False when the outcome passed or only warnings failed.
+    """
+
+    outcome: CheckOutcome
+    rejected_rows: np.ndarray | None
+
+
+def _needed_columns(contract: Contract) -> list[str]:
+    names = dict.fromkeys(contract.primary_key)
+    for rule in contract.rules:
+        names.update(dict.fromkeys(rule.columns))
+    return list(names)
+
+
+def _judge(rule: RowRule | RowCountRule, count: int, rows: int) -> tuple[float, CheckStatus]:
+    threshold = rule.threshold
+    observed = float(count) if threshold.unit == "rows" else (100.0 * count / rows if rows else 0.0)
+    return observed, CheckStatus.PASSED if threshold.accepts(observed) else CheckStatus.FAILED
+
+
+def _result(rule: Rule, status: CheckStatus, **fields: Any) -> RuleResult:
+    return RuleResult(
+        rule_id=rule.rule_id, kind=rule.kind, columns=rule.columns, severity=rule.severity, status=status, **fields
+    )
+
+
+def _table_results(
+    contract: Contract, schema: Mapping[str, pl.DataType], rows: int
+) -> tuple[dict[str, RuleResult], dict[str, str]]:
+    """Verdicts of the table rules that need no pass over the values, and the columns to check for integrality."""
+    results: dict[str, RuleResult] = {}
+    integral_checks: dict[str, str] = {}
+    for rule in contract.table_rules:
+        if isinstance(rule, RowCountRule):
+            observed, status = _judge(rule, rows, rows)
+            results[rule.rule_id] = _result(
+                rule, status, observed=observed, expected=rule.threshold.describe(), message=f"{rows} rows"
+            )
+        elif isinstance(rule, ColumnTypeRule):
+            expected = rule.logical_type.value + (f" ({rule.physical_type})" if rule.physical_type else "")
+            if rule.column not in schema:
+                status = CheckStatus.FAILED if rule.required else CheckStatus.PASSED
+                message = "column is missing" if rule.required else "optional column is absent"
+                results[rule.rule_id] = _result(rule, status, expected=expected, message=message)
+                continue
+            problem = type_problem(rule.logical_type, rule.physical_type, schema[rule.column])
+            if problem == FLOAT_AS_INTEGER:
+                integral_checks[rule.rule_id] = rule.column
+            elif problem is not None:
+                results[rule.rule_id] = _result(rule, CheckStatus.FAILED, expected=expected, message=problem)
+            else:
+                results[rule.rule_id] = _result(rule, CheckStatus.PASSED, expected=expected)
+        else:
+            results[rule.rule_id] = _result(rule, CheckStatus.ERROR, message=f"unknown table rule {rule.kind!r}")
+    return results, integral_checks
+
+
+def _optional_absent(contract: Contract, schema: Mapping[str, pl.DataType]) -> set[str]:
+    return {r.column for r in contract.columns if not r.required and r.column not in schema}
+
+
+def validate(
+    contract: Contract, data: Batch, *, as_of: datetime | None = None, sample_size: int | None = None
+) -> ContractValidation:
+    """Judge `data` against every rule of `contract`, counting failing rows per rule in one pass.
+
+    Args:
+        contract: the typed contract (see `guardrails.contract.load_contract`).
+        data: a pyarrow Table, a polars DataFrame or LazyFrame, a pandas DataFrame, or a Parquet path.
+        as_of: the instant time rules are judged against (naive = UTC); defaults to now. Pass the partition's
+            time for backfills so old batches are judged against their own day.
+        sample_size: how many failing rows to keep in the outcome (default: the contract's `sample_size`).
+
+    Returns:
+        The outcome (kind ``contract``, one RuleResult per rule, a sample of failing rows with the primary key,
+        the failing row's offending columns and a ``_rules`` list) and the rejected-rows mask. Data problems
+        never raise: an unreadable batch is an outcome with status ERROR.
+
+    Example:
+        >>> import polars as pl
+        >>> from guardrails.contract import Contract, RangeRule
+        >>> c = Contract(id="c", version="1", name="c", table="t",
+        ...              rules=(RangeRule(rule_id="x.range", column="x", minimum=0),))
+        >>> v = validate(c, pl.DataFrame({"x": [1, -2, None]}))
+        >>> v.outcome.status.value, v.outcome.rules[0].failing_rows, v.rejected_rows.tolist()
+        ('failed', 1, [False, True, False])
+    """
+    started, clock = datetime.now(UTC), time.perf_counter()
+    as_of = as_utc(as_of) if as_of is not None else started
+    sample_size = contract.sample_size if sample_size is None else sample_size
+
+    def outcome(**fields: Any) -> CheckOutcome:
+        return CheckOutcome(
+            check=CHECK_NAME,
+            kind=CheckKind.CONTRACT,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            contract_id=contract.id,
+            contract_version=contract.version,
+            as_of=as_of,
+            **fields,
+        )
+
+    try:
+        frame = to_polars(data, _needed_columns(contract))
+        schema = dict(frame.schema)
+        rows = frame.height
+        results, integral_checks = _table_results(contract, schema, rows)
+        absent = _optional_absent(contract, schema)
+        expressions: dict[str, pl.Expr] = {}
+        for rule in contract.row_rules:
+            if rule.column in absent:
+                results[rule.rule_id] = _result(
+                    rule, CheckStatus.PASSED, expected=rule.threshold.describe(), message="optional column is absent"
+                )
+                continue
+            try:
+                expressions[rule.rule_id] = violation(rule, schema, as_of)
+            except RuleNotApplicable as exc:
+                results[rule.rule_id] = _result(
+                    rule, CheckStatus.ERROR, expected=rule.threshold.describe(), message=str(exc)
+                )
+        integral = {rid: non_integral(col).alias(rid) for rid, col in integral_checks.items()}
+        # The one pass: every rule's violation bitmap (1 bit per row per rule), all expressions in one select so
+        # polars shares the scan and common subexpressions. Counts and masks then come from the bitmaps.
+        hits = frame.lazy().select(*expressions.values(), *integral.values()).collect() if expressions or integral else None
+        counts = hits.sum().row(0, named=True) if hits is not None and hits.width else {}
+    except Exception as exc:  # the check could not run: fail closed, keep the cause
+        return ContractValidation(
+            outcome=outcome(
+                status=CheckStatus.ERROR,
+                severity=Severity.ERROR,
+                rows=None,
+                error=f"{type(exc).__name__}: {exc}",
+                message="the contract could not be checked",
+                metrics={"duration_seconds": round(time.perf_counter() - clock, 6)},
+            ),
+            rejected_rows=None,
+        )
+
+    by_id = {r.rule_id: r for r in contract.rules}
+    for rule_id, column in integral_checks.items():
+        bad = int(counts[rule_id])
+        rule = by_id[rule_id]
+        expected = rule.logical_type.value  # type: ignore[attr-defined]
+        results[rule_id] = _result(
+            rule,
+            CheckStatus.FAILED if bad else CheckStatus.PASSED,
+            failing_rows=bad,
+            expected=expected,
+            message=f"float column holds {bad} non-integral values" if bad else "float column holds only integers",
+        )
+    for rule_id in expressions:
+        rule = by_id[rule_id]
+        failing = int(counts[rule_id])
+        observed, status = _judge(rule, failing, rows)  # type: ignore[arg-type]
+        results[rule_id] = _result(
+            rule, status, failing_rows=failing, observed=observed, expected=rule.threshold.describe()
+        )
+
+    ordered = tuple(results[r.rule_id] for r in contract.rules)
+    unsplittable = any(
+        r.severity is Severity.ERROR and r.status is not CheckStatus.PASSED and not isinstance(by_id[r.rule_id], RowRule)
+        for r in ordered
+    ) or any(r.severity is Severity.ERROR and r.status is CheckStatus.ERROR for r in ordered)
+    failed_row_rules = [rid for rid in expressions if results[rid].status is CheckStatus.FAILED]
+    blocking = [rid for rid in failed_row_rules if by_id[rid].severity is Severity.ERROR]
+
+    rejected = _any(hits, blocking, rows)
+    failing_rows = int(rejected.sum())
+    sample = _sample(frame, hits, failed_row_rules, contract, by_id, sample_size) if failed_row_rules else ()
+    failed = [r for r in ordered if r.status is not CheckStatus.PASSED]
+    severity = Severity.ERROR if not failed or any(r.severity is Severity.ERROR for r in failed) else Severity.WARNING
+    return ContractValidation(
+        outcome=outcome(
+            status=CheckStatus.FAILED if failed else CheckStatus.PASSED,
+            severity=severity,
+            rows=rows,
+            rules=ordered,
+            sample=sample,
+            message=_summary(failed, len(ordered)),
+            metrics={
+                "rows": rows,
+                "failing_rows": failing_rows,
+                "rules": len(ordered),
+                "failed_rules": len(failed),
+                "duration_seconds": round(time.perf_counter() - clock, 6),
+            },
+        ),
+        rejected_rows=None if unsplittable else rejected,
+    )
+
+
+def _any(hits: pl.DataFrame | None, columns: list[str], rows: int) -> np.ndarray:
+    if hits is None or not columns:
+        return np.zeros(rows, dtype=bool)
+    return hits.select(pl.any_horizontal(columns)).to_series().to_numpy()
+
+
+def _sample(
+    frame: pl.DataFrame,
+    hits: pl.DataFrame | None,
+    failed: list[str],
+    contract: Contract,
+    by_id: Mapping[str, Rule],
+    size: int,
+) -> tuple[dict[str, Any], ...]:
+    """The first `size` rows that broke a failed rule: key columns, offending columns, ``_rules`` and ``_row``."""
+    if hits is None or size <= 0:
+        return ()
+    picked = (
+        hits.select(failed)
+        .with_row_index("_row")
+        .filter(pl.any_horizontal(failed))
+        .head(size)
+        .select("_row", pl.concat_list(pl.when(pl.col(r)).then(pl.lit(r)) for r in failed).list.drop_nulls().alias("_rules"))
+    )
+    shown = list(dict.fromkeys([*contract.primary_key, *(c for r in failed for c in by_id[r].columns)]))
+    shown = [c for c in shown if c in frame.schema]
+    values = frame.select(shown)[picked["_row"].to_list()] if shown else pl.DataFrame()
+    rows = json_safe_rows(values) if shown else [{} for _ in range(picked.height)]
+    return tuple(
+        {**row, "_rules": rules, "_row": index}
+        for row, rules, index in zip(rows, picked["_rules"].to_list(), picked["_row"].to_list(), strict=True)
+    )
+
+
+def _summary(failed: list[RuleResult], total: int) -> str:
+    if not failed:
+        return f"all {total} rules passed"
+    shown = ", ".join(
+        f"{r.rule_id} ({r.failing_rows} rows)" if r.status is CheckStatus.FAILED and r.failing_rows else f"{r.rule_id} ({r.status.value})"
+        for r in failed[:5]
+    )
+    more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+    return f"{len(failed)} of {total} rules failed: {shown}{more}"

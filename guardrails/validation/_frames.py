@@ -1,0 +1,43 @@
+"""Turning any accepted batch into a polars frame without copying where the formats allow it."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+
+Batch = pa.Table | pl.DataFrame | pl.LazyFrame | pd.DataFrame
+"""What the engines accept (a Parquet path too: it is scanned lazily)."""
+
+
+def to_polars(data: Any, columns: list[str] | None = None) -> pl.DataFrame:
+    """`data` as a polars DataFrame; Arrow buffers are shared, not copied.
+
+    Arrow tables convert zero-copy (``rechunk=False``); dictionary arrays become Categorical, large strings
+    String. pandas frames go through Arrow (``preserve_index=False``; pandas 3 string columns are already
+    Arrow-backed). A LazyFrame or a Parquet path is collected once, keeping only `columns` when given, so the
+    scan reads only what the contract needs.
+
+    Raises:
+        TypeError: for anything else; conversion errors propagate (the caller turns them into an outcome).
+    """
+    if isinstance(data, pl.DataFrame):
+        return data
+    if isinstance(data, pa.Table):
+        return pl.from_arrow(data, rechunk=False)  # type: ignore[return-value]
+    if isinstance(data, pd.DataFrame):
+        return pl.from_arrow(pa.Table.from_pandas(data, preserve_index=False), rechunk=False)  # type: ignore[return-value]
+    if isinstance(data, str | os.PathLike):
+        data = pl.scan_parquet(data)
+    if isinstance(data, pl.LazyFrame):
+        if columns is not None:
+            present = set(data.collect_schema().names())
+            data = data.select([c for c in columns if c in present])
+        return data.collect()
+    raise TypeError(
+        f"expected a pyarrow.Table, polars DataFrame/LazyFrame, pandas DataFrame or Parquet path, "
+        f"got {type(data).__name__}"
+    )
