@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import typer
 
+from guardrails.cli.contract import app as contract_app
+
 app = typer.Typer(
     name="guardrails",
     help="Keep bad data and bad models out of production ML pipelines.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+app.add_typer(contract_app, name="contract")
 
 
 def main() -> None:

@@ -1,5 +1,8 @@
 """Data contracts: the typed model, and loading ODCS v3 files into it."""
 
+from guardrails.contract.durations import parse_duration
+from guardrails.contract.lint import LintIssue, LintReport, lint_contract
+from guardrails.contract.loader import load_contract
 from guardrails.contract.model import (
     AllowedValuesRule,
     ColumnTypeRule,
@@ -25,6 +28,8 @@ __all__ = [
     "ColumnTypeRule",
     "Contract",
     "LengthRule",
+    "LintIssue",
+    "LintReport",
     "LogicalType",
     "MaxAgeRule",
     "MissingValuesRule",
@@ -38,4 +43,7 @@ __all__ = [
     "Rule",
     "Threshold",
     "UniqueRule",
+    "lint_contract",
+    "load_contract",
+    "parse_duration",
 ]

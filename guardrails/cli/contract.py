@@ -1,0 +1,57 @@
+"""``guardrails contract lint CONTRACT``: every error and warning in a contract file, as a table or JSON.
+
+Exit codes: 0 the contract loads (warnings allowed), 1 it has errors, 2 the command itself was misused
+(e.g. the file does not exist).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from guardrails.contract.lint import LintReport, lint_contract
+
+app = typer.Typer(help="Check data contract files (ODCS v3).", no_args_is_help=True)
+
+_console = Console(highlight=False)
+
+
+@app.command("lint")
+def lint(
+    contract: Path = typer.Argument(..., exists=True, dir_okay=False, help="An ODCS v3 contract file (*.odcs.yaml)."),
+    table: str | None = typer.Option(None, "--table", help="The schema object to check, if the file has several."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Report every error and warning in CONTRACT; exit 1 if it would not load."""
+    report = lint_contract(contract, table=table)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        _print(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _print(report: LintReport) -> None:
+    issues = (*report.errors, *report.warnings)
+    if issues:
+        out = Table(title=report.path, title_justify="left")
+        for column in ("line", "level", "field", "problem"):
+            out.add_column(column, overflow="fold")
+        for issue in sorted(issues, key=lambda i: (i.line or 0, i.level)):
+            style = "red" if issue.level == "error" else "yellow"
+            problem = f"expected {issue.expected}, got {issue.got}" + (f" ({issue.hint})" if issue.hint else "")
+            out.add_row(str(issue.line or ""), f"[{style}]{issue.level}[/]", issue.field, problem)
+        _console.print(out)
+    if report.ok:
+        contract = report.contract
+        assert contract is not None
+        _console.print(
+            f"[green]ok[/]  {report.path}: {contract.id} v{contract.version}, table {contract.table}, "
+            f"{len(contract.rules)} rules, {len(report.warnings)} warning(s)"
+        )
+    else:
+        _console.print(f"[red]invalid[/]  {report.path}: {len(report.errors)} error(s), {len(report.warnings)} warning(s)")

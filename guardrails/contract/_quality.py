@@ -1,0 +1,294 @@
+"""The ODCS ``quality`` library: metrics, operators, units and severities, turned into rule drafts.
+
+Supported (ODCS v3.1 library metrics, as datacontract-cli writes them): ``nullValues``, ``missingValues``
+(``arguments.missingValues``), ``invalidValues`` (``arguments.validValues`` or ``arguments.pattern``),
+``duplicateValues`` (property level, or schema level with ``arguments.properties`` for a composite key) and
+``rowCount`` (schema level), each with exactly one operator and a ``unit`` of ``rows`` (default) or ``percent``.
+
+``type: text`` rules only describe and are skipped. ``type: sql`` and ``type: custom`` are refused: we cannot
+run them, and a rule that silently never runs is worse than an error.
+
+Severity: ``error`` (the default) blocks publication; ``warning`` is recorded only. ``info`` is accepted and
+treated as ``warning`` (recorded, never blocks; `lint` says so), since ODCS lists it as an example severity.
+Anything else is an error, so that ``severity: critcal`` cannot quietly become a warning.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from guardrails.contract._source import FieldPath, Problems, describe_value
+from guardrails.contract.model import (
+    OPERATORS,
+    AllowedValuesRule,
+    MissingValuesRule,
+    NotNullRule,
+    PatternRule,
+    RowCountRule,
+    Rule,
+    Threshold,
+    UniqueRule,
+)
+from guardrails.outcome import Severity
+
+PROPERTY_METRICS = ("nullValues", "missingValues", "invalidValues", "duplicateValues")
+SCHEMA_METRICS = ("rowCount", "duplicateValues")
+METRICS = ("nullValues", "missingValues", "invalidValues", "duplicateValues", "rowCount")
+UNITS = ("rows", "percent")
+SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "warn": Severity.WARNING, "info": Severity.WARNING}
+QUALITY_TYPES = ("library", "text", "sql", "custom")
+BETWEEN = ("mustBeBetween", "mustNotBeBetween")
+
+# arguments each metric accepts, per level
+_ARGUMENTS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("nullValues", "property"): (),
+    ("missingValues", "property"): ("missingValues",),
+    ("invalidValues", "property"): ("validValues", "pattern"),
+    ("duplicateValues", "property"): (),
+    ("duplicateValues", "schema"): ("properties",),
+    ("rowCount", "schema"): (),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDraft:
+    """A rule before its id is known: the class, its fields, where it came from, and a preferred id."""
+
+    cls: type[Rule]
+    fields: dict[str, Any]
+    path: FieldPath
+    column: str  # the column (or table, for table-wide rules) in the generated id "<column>.<kind>"
+    explicit_id: str | None = None
+    kind_label: str = ""  # overrides the kind in the generated id (e.g. "primary_key")
+    extra: dict[str, Any] = field(default_factory=dict)  # facts for lint only
+
+
+def is_number(value: Any) -> bool:
+    """A finite int or float, and not a bool (YAML ``true`` is an int in Python)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def translate_quality(
+    raw: dict[str, Any],
+    path: FieldPath,
+    *,
+    level: str,
+    column: str | None,
+    table: str,
+    columns: dict[str, FieldPath],
+    problems: Problems,
+) -> RuleDraft | None:
+    """One ``quality[]`` entry -> a `RuleDraft` (None for text rules and for entries with errors, recorded)."""
+    kind = raw.get("type") or "library"
+    if kind == "text":
+        return None
+    if kind in ("sql", "custom"):
+        problems.error(
+            (*path, "type"), expected="a library metric or a text rule", got=repr(kind),
+            hint=f"type: {kind} rules are not supported: guardrails cannot run them and will not pretend they passed",
+        )
+        return None
+    if kind != "library":
+        problems.error((*path, "type"), expected="one of " + ", ".join(QUALITY_TYPES), got=describe_value(kind))
+        return None
+
+    metric_key = "metric" if "metric" in raw else "rule"  # `rule` is ODCS's deprecated name for `metric`
+    metric = raw.get(metric_key)
+    level_metrics = PROPERTY_METRICS if level == "property" else SCHEMA_METRICS
+    if metric is None:
+        problems.error(
+            (*path, "metric"), expected="a library metric: " + ", ".join(level_metrics), got="nothing",
+            hint="a library rule needs `metric` (or `type: text` for a description only)",
+        )
+        return None
+    if metric not in METRICS:
+        problems.error(
+            (*path, metric_key), expected="one of " + ", ".join(level_metrics), got=describe_value(metric),
+            hint=did_you_mean(metric, METRICS),
+        )
+        return None
+    if metric not in level_metrics:
+        where = "under a property's quality" if level == "schema" else "in the schema object's quality"
+        problems.error(
+            (*path, metric_key), expected=f"a {level}-level metric: " + ", ".join(level_metrics), got=repr(metric),
+            hint=f"{metric} belongs {where}",
+        )
+        return None
+
+    errors_before = len(problems.errors)
+    threshold = _threshold(raw, path, metric, problems)
+    severity = _severity(raw, path, problems)
+    arguments = _arguments(raw, path, metric, level, columns, problems)
+    explicit_id = _explicit_id(raw, path, problems)
+    if len(problems.errors) > errors_before or threshold is None or severity is None or arguments is None:
+        return None
+
+    common = {"severity": severity, "description": raw.get("description") or f"{metric} {threshold.describe()}"}
+    extra = {"metric": metric, "severity_word": raw.get("severity")}
+    if metric == "rowCount":
+        return RuleDraft(RowCountRule, {**common, "threshold": threshold}, path, table, explicit_id, extra=extra)
+    row_fields = {**common, "threshold": threshold}
+    if metric == "duplicateValues" and level == "schema":
+        keys = tuple(arguments["properties"])
+        return RuleDraft(
+            UniqueRule, {**row_fields, "column": keys[0], "key_columns": keys}, path, table, explicit_id, extra=extra
+        )
+    assert column is not None
+    row_fields["column"] = column
+    if metric == "nullValues":
+        return RuleDraft(NotNullRule, row_fields, path, column, explicit_id, extra=extra)
+    if metric == "missingValues":
+        values = tuple(v for v in arguments.get("missingValues", ()) if v is not None)
+        return RuleDraft(MissingValuesRule, {**row_fields, "missing_values": values}, path, column, explicit_id, extra=extra)
+    if metric == "duplicateValues":
+        return RuleDraft(UniqueRule, row_fields, path, column, explicit_id, extra=extra)
+    if "validValues" in arguments:
+        values = tuple(arguments["validValues"])
+        return RuleDraft(AllowedValuesRule, {**row_fields, "values": values}, path, column, explicit_id, extra=extra)
+    return RuleDraft(PatternRule, {**row_fields, "pattern": arguments["pattern"]}, path, column, explicit_id, extra=extra)
+
+
+def _threshold(raw: dict[str, Any], path: FieldPath, metric: str, problems: Problems) -> Threshold | None:
+    given = [op for op in OPERATORS if op in raw]
+    if len(given) != 1:
+        problems.error(
+            path, expected="exactly one operator: " + ", ".join(OPERATORS),
+            got=", ".join(given) if given else "none",
+            hint="e.g. `mustBe: 0`" if not given else "split the rule in two to combine comparisons",
+        )
+        return None
+    operator = given[0]
+    value = raw[operator]
+    unit = raw.get("unit") or "rows"
+    ok = True
+    if unit not in UNITS:
+        problems.error((*path, "unit"), expected="rows or percent", got=describe_value(unit))
+        ok = False
+    elif metric == "rowCount" and unit != "rows":
+        problems.error((*path, "unit"), expected="rows (a row count has no percentage)", got=repr(unit))
+        ok = False
+    if operator in BETWEEN:
+        if not (isinstance(value, list) and len(value) == 2 and all(is_number(v) for v in value)):
+            problems.error((*path, operator), expected="a [low, high] pair of numbers", got=describe_value(value))
+            return None
+        if value[0] > value[1]:
+            problems.error(
+                (*path, operator), expected="low <= high", got=describe_value(value),
+                hint=f"write [{value[1]}, {value[0]}]",
+            )
+            return None
+        return Threshold(operator, (value[0], value[1]), unit) if ok else None  # type: ignore[arg-type]
+    if not is_number(value):
+        problems.error((*path, operator), expected="a number", got=describe_value(value))
+        return None
+    return Threshold(operator, value, unit) if ok else None  # type: ignore[arg-type]
+
+
+def _severity(raw: dict[str, Any], path: FieldPath, problems: Problems) -> Severity | None:
+    word = raw.get("severity")
+    if word is None:
+        return Severity.ERROR
+    severity = SEVERITIES.get(word.lower()) if isinstance(word, str) else None
+    if severity is None:
+        problems.error(
+            (*path, "severity"), expected="error, warning or info", got=describe_value(word),
+            hint=did_you_mean(str(word).lower(), list(SEVERITIES)),
+        )
+    elif word.lower() == "info":
+        problems.warn(
+            (*path, "severity"), expected="error or warning", got="'info'",
+            hint="info is treated as warning: the failure is recorded and never blocks publication",
+        )
+    return severity
+
+
+def _arguments(
+    raw: dict[str, Any], path: FieldPath, metric: str, level: str, columns: dict[str, FieldPath], problems: Problems
+) -> dict[str, Any] | None:
+    arguments = raw.get("arguments") or {}
+    apath = (*path, "arguments")
+    allowed = _ARGUMENTS[(metric, level)]
+    for key in arguments:
+        if key not in allowed:
+            problems.error(
+                (*apath, key),
+                expected=f"{metric} arguments: " + (", ".join(allowed) if allowed else "none"),
+                got=f"unknown argument {key!r}", hint=did_you_mean(key, allowed),
+            )
+    if metric == "missingValues" and "missingValues" in arguments:
+        values = arguments["missingValues"]
+        if not isinstance(values, list) or not all(is_scalar(v) for v in values):
+            problems.error((*apath, "missingValues"), expected="a list of values", got=describe_value(values))
+    if metric == "invalidValues":
+        present = [k for k in ("validValues", "pattern") if k in arguments]
+        if len(present) != 1:
+            problems.error(
+                apath, expected="exactly one of validValues, pattern", got=", ".join(present) if present else "none",
+            )
+        if "validValues" in arguments:
+            values = arguments["validValues"]
+            if not isinstance(values, list) or not values or not all(is_scalar(v) for v in values):
+                problems.error((*apath, "validValues"), expected="a non-empty list of values", got=describe_value(values))
+        if "pattern" in arguments:
+            check_pattern(arguments["pattern"], (*apath, "pattern"), problems)
+    if metric == "duplicateValues" and level == "schema":
+        keys = arguments.get("properties")
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+            problems.error(
+                (*apath, "properties"), expected="a non-empty list of property names (the composite key)",
+                got=describe_value(keys),
+            )
+        else:
+            for index, key in enumerate(keys):
+                if key not in columns:
+                    problems.error(
+                        (*apath, "properties", index), expected="a property of this schema object",
+                        got=repr(key), hint=did_you_mean(key, list(columns)),
+                    )
+    return arguments
+
+
+def _explicit_id(raw: dict[str, Any], path: FieldPath, problems: Problems) -> str | None:
+    for key in ("id", "name"):
+        value = raw.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            problems.error((*path, key), expected="a non-empty string (used as the rule id)", got=describe_value(value))
+            return None
+        return value.strip()
+    return None
+
+
+def check_pattern(pattern: Any, path: FieldPath, problems: Problems) -> None:
+    """A regex must be a string that compiles; lookaround and backreferences get a lint warning.
+
+    The engine evaluates patterns with polars (Rust `regex`), which has neither lookaround nor
+    backreferences; Python's `re` compiles them fine, so only lint can catch them before a run does.
+    """
+    if not isinstance(pattern, str):
+        problems.error(path, expected="a regular expression (a string)", got=describe_value(pattern))
+        return
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        problems.error(path, expected="a regular expression that compiles", got=f"{pattern!r} ({exc})")
+        return
+    if re.search(r"\(\?<?[=!]|\\[1-9]", pattern):
+        problems.warn(
+            path, expected="a pattern without lookaround or backreferences", got=repr(pattern),
+            hint="the polars engine (Rust regex) does not support them",
+        )

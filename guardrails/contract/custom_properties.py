@@ -1,0 +1,107 @@
+"""The registry of our ``customProperties``: every key we read, where it may appear, and how its value is checked.
+
+ODCS leaves ``customProperties`` open, so a typo (``maxAgee``) would otherwise be silently ignored and a
+check silently skipped. We therefore refuse any key we do not know, unless the entry names another tool in
+``vendor`` (ODCS asks tools to preserve other vendors' properties; we leave them alone).
+
+Contract level (top-level ``customProperties``, or a ``schema[]`` object's, which wins for that table):
+``quarantinePolicy`` (``batch`` | ``rows``), ``sampleSize`` (integer >= 0), and ``drift``, ``parity``,
+``freshness``: mappings passed through to the later checks as plain JSON values.
+Property level: ``notInFuture`` (``true``, or a clock-skew tolerance duration) and ``maxAge`` (a duration).
+
+Example:
+    >>> sorted(CONTRACT_PROPERTIES), sorted(COLUMN_PROPERTIES)
+    (['drift', 'freshness', 'parity', 'quarantinePolicy', 'sampleSize'], ['maxAge', 'notInFuture'])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from guardrails.contract.durations import DURATION_FORMS, parse_duration
+from guardrails.contract.model import QuarantinePolicy
+
+__all__ = ["COLUMN_PROPERTIES", "CONTRACT_PROPERTIES", "OUR_VENDOR", "CustomValueError"]
+
+OUR_VENDOR = "guardrails"
+
+
+class CustomValueError(ValueError):
+    """A customProperty value is wrong: says what was expected (the caller adds file, line and path)."""
+
+    def __init__(self, expected: str, hint: str = "") -> None:
+        super().__init__(expected)
+        self.expected = expected
+        self.hint = hint
+
+
+def _quarantine_policy(value: Any) -> QuarantinePolicy:
+    if isinstance(value, str) and value in QuarantinePolicy._value2member_map_:
+        return QuarantinePolicy(value)
+    raise CustomValueError("one of " + ", ".join(p.value for p in QuarantinePolicy))
+
+
+def _sample_size(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise CustomValueError("a whole number of rows >= 0")
+
+
+def _plain_mapping(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise CustomValueError("a mapping of settings (e.g. {psi: 0.2})")
+    _check_plain(value)
+    return value
+
+
+def _check_plain(value: Any) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CustomValueError("string keys", hint=f"key {key!r}")
+            _check_plain(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_plain(item)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise CustomValueError("finite numbers", hint=f"{value!r} does not survive JSON")
+    elif not isinstance(value, str | int | float | bool) and value is not None:
+        raise CustomValueError("plain JSON values")
+
+
+def _not_in_future(value: Any) -> timedelta | None:
+    """``true`` -> no tolerance; ``false`` -> no rule; a duration -> that much clock-skew tolerance."""
+    if value is True:
+        return timedelta(0)
+    if value is False:
+        return None
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except ValueError:
+            pass  # fall through to the one message that names both accepted forms
+    raise CustomValueError(f"true, false or a clock-skew tolerance as {DURATION_FORMS}")
+
+
+def _max_age(value: Any) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        hint = "add a unit, e.g. 30d" if isinstance(value, int | float) and not isinstance(value, bool) else ""
+        raise CustomValueError(str(exc).removeprefix("expected ").split(", got ")[0], hint=hint) from exc
+
+
+CONTRACT_PROPERTIES: dict[str, Callable[[Any], Any]] = {
+    "quarantinePolicy": _quarantine_policy,
+    "sampleSize": _sample_size,
+    "drift": _plain_mapping,
+    "parity": _plain_mapping,
+    "freshness": _plain_mapping,
+}
+COLUMN_PROPERTIES: dict[str, Callable[[Any], Any]] = {
+    "notInFuture": _not_in_future,
+    "maxAge": _max_age,
+}
