@@ -70,7 +70,9 @@ def _day_seed(day: date, seed: int) -> int:
     return seed * 100_003 + (day - EPOCH).days
 
 
-def generate_transactions(day: date, rows: int = 5_000, *, seed: int = 7, defect: Defect | None = None) -> pl.DataFrame:
+def generate_transactions(
+    day: date, rows: int = 5_000, *, seed: int = 7, defect: Defect | None = None, accounts: int = 200_000
+) -> pl.DataFrame:
     """One day's batch of `rows` transactions, optionally with a `defect`.
 
     Args:
@@ -78,11 +80,13 @@ def generate_transactions(day: date, rows: int = 5_000, *, seed: int = 7, defect
         rows: number of rows.
         seed: changes every value while keeping the shape (use the default for the example).
         defect: a named defect to inject (``CORRUPT_FILE`` only affects `write_batch`).
+        accounts: size of the card-holder population the account ids are drawn from (at most 10,000,000); fewer
+            accounts means more transactions per account, which per-account features need.
     """
     rng = np.random.default_rng(_day_seed(day, seed))
     day_index = (day - EPOCH).days
     ids = np.arange(rows, dtype=np.int64) + day_index * 100_000_000
-    accounts = rng.integers(0, 200_000, rows)
+    account_numbers = rng.integers(0, accounts, rows)
     merchants = rng.integers(0, 20_000, rows)
     amount = np.round(np.clip(rng.lognormal(3.6, 1.1, rows), 0.5, 25_000), 2)
     category = rng.choice(len(CATEGORIES), rows, p=_weights(len(CATEGORIES)))
@@ -99,7 +103,7 @@ def generate_transactions(day: date, rows: int = 5_000, *, seed: int = 7, defect
     frame = pl.DataFrame(
         {
             "transaction_id": pl.Series(ids).cast(pl.String).str.zfill(12),
-            "account_id": pl.Series(accounts).cast(pl.String).str.zfill(7),
+            "account_id": pl.Series(account_numbers).cast(pl.String).str.zfill(7),
             "merchant_id": pl.Series(merchants).cast(pl.String).str.zfill(5),
             "amount": amount,
             "currency": pl.Series(currency, dtype=pl.UInt32),

@@ -1,0 +1,203 @@
+"""The fraud-detection pipeline, one daily partition at a time.
+
+    raw_transactions ──▶ clean_transactions ──▶ transaction_features ──▶ fraud_model ──▶ scored_transactions
+      (lands a file)      (guarded by the          (per-account            (MLflow          (scored with the
+                           contract: audited        rolling aggregates)      registry)        `champion` model)
+                           before it is stored)
+
+`raw_transactions` plays the upstream producer: it drops the day's batch as a Parquet file in the landing
+zone, bad in a named way when asked to (run config ``defect``, or ``GUARDRAILS_DEMO_DEFECT``).
+`clean_transactions` audits that file against ``expectations/transactions.odcs.yaml`` before anything is
+stored: a good batch goes to the IO manager, a bad one (including an unreadable file) goes to the quarantine
+store, the run fails, and nothing downstream runs on it.
+"""
+
+
+import os
+from datetime import UTC, date, datetime, time, timedelta
+
+import dagster as dg
+import polars as pl
+from pydantic import Field
+
+from definitions.data import Defect
+from definitions.features import FEATURE_COLUMNS, KEY_COLUMNS, build_features
+from definitions.model import ALERT_THRESHOLD, MIN_ROC_AUC, feature_matrix, train_fraud_model
+from definitions.resources import LandingZone, ModelRegistry, ServingLog
+from definitions.settings import DEFECT_ENV, PARTITIONS_START
+
+daily = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START)
+GROUP = "fraud_detection"
+LANDING_DELAY = timedelta(hours=1)
+"""A day's batch lands this long after midnight UTC; the contract judges event times as of then."""
+
+
+def business_day(context: dg.AssetExecutionContext) -> date:
+    return date.fromisoformat(context.partition_key)
+
+
+def landed_at(day: date) -> datetime:
+    """When the batch for `day` is considered delivered: the as-of time for time-based rules."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC) + LANDING_DELAY
+
+
+def parse_defect(value: str | None, *, source: str) -> Defect | None:
+    """`value` as a `Defect` (empty means none); raises naming `source` and the valid names otherwise."""
+    if not value:
+        return None
+    try:
+        return Defect(value)
+    except ValueError:
+        names = ", ".join(d.value for d in Defect)
+        raise ValueError(f"{source}: expected one of {names} (or empty), got {value!r}") from None
+
+
+class LandingConfig(dg.Config):
+    """How the upstream producer behaves for this run."""
+
+    defect: str = Field(
+        default="",
+        description=f"Make the batch bad in a named way ({', '.join(d.value for d in Defect)}); "
+        f"empty means ${DEFECT_ENV}, or a good batch when that is unset too.",
+    )
+    rows: int = Field(default=5_000, description="Transactions in the day's batch.")
+    accounts: int = Field(default=1_500, description="Card-holder accounts the transactions are drawn from.")
+
+
+@dg.asset(partitions_def=daily, group_name=GROUP, kinds={"parquet"})
+def raw_transactions(
+    context: dg.AssetExecutionContext, config: LandingConfig, landing: LandingZone
+) -> dg.MaterializeResult:
+    """The day's card transactions as delivered by the payments system: one Parquet file in the landing zone."""
+    defect = parse_defect(config.defect, source="raw_transactions.config.defect") or parse_defect(
+        os.environ.get(DEFECT_ENV), source=DEFECT_ENV
+    )
+    path, frame = landing.land_transactions(
+        business_day(context), rows=config.rows, accounts=config.accounts, defect=defect
+    )
+    if defect:
+        context.log.warning(f"Landed a deliberately bad batch ({defect.value}) at {path}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "rows": frame.height,
+            "bytes": path.stat().st_size,
+            "injected_defect": defect.value if defect else "none",
+        }
+    )
+
+
+@dg.asset(partitions_def=daily, group_name=GROUP, deps=[raw_transactions], kinds={"polars"})
+def clean_transactions(context: dg.AssetExecutionContext, landing: LandingZone) -> pl.DataFrame:
+    """PLACEHOLDER until the guarded-asset factory lands."""
+    return pl.read_parquet(landing.path_for("transactions", business_day(context)))
+
+
+@dg.asset(partitions_def=daily, group_name=GROUP, kinds={"polars"})
+def transaction_features(clean_transactions: pl.DataFrame) -> dg.MaterializeResult:
+    """Model features per transaction: amount, channel, time of day, category, per-account 1h/24h aggregates."""
+    features = build_features(clean_transactions)
+    return dg.MaterializeResult(
+        value=features,
+        metadata={"rows": features.height, "features": len(FEATURE_COLUMNS), "fraud_rate": features["is_fraud"].mean()},
+    )
+
+
+@dg.asset(
+    partitions_def=daily,
+    group_name=GROUP,
+    kinds={"mlflow", "scikitlearn"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "evaluation_roc_auc",
+            asset="fraud_model",
+            description=f"ROC AUC on the day's latest transactions is at least {MIN_ROC_AUC}.",
+        )
+    ],
+)
+def fraud_model(
+    context: dg.AssetExecutionContext, transaction_features: pl.DataFrame, registry: ModelRegistry
+) -> dg.MaterializeResult:
+    """Retrain the fraud model on the day's features, register it in MLflow, and make it champion if it is good."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    trained = train_fraud_model(transaction_features)
+    experiment_id = registry.activate()
+    inputs = feature_matrix(transaction_features).head(200).to_pandas()
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"fraud_model-{context.partition_key}") as run:
+        mlflow.log_params({"partition": context.partition_key, "rows": transaction_features.height})
+        mlflow.log_metrics(trained.metrics)
+        logged = mlflow.sklearn.log_model(
+            trained.pipeline,
+            name="model",
+            signature=infer_signature(inputs, trained.pipeline.predict_proba(inputs)[:, 1]),
+            registered_model_name=registry.model_name,
+            pip_requirements=["scikit-learn", "pandas"],  # skip MLflow's slow requirement inference
+        )
+    version = str(logged.registered_model_version)
+    client = mlflow.MlflowClient()
+    client.set_model_version_tag(registry.model_name, version, "partition", context.partition_key)
+    if trained.good_enough:
+        client.set_registered_model_alias(registry.model_name, registry.serving_alias, version)
+        context.log.info(f"{registry.model_name} v{version} is now @{registry.serving_alias}")
+    return dg.MaterializeResult(
+        metadata={
+            "model": f"{registry.model_name} v{version}",
+            "model_uri": f"models:/{registry.model_name}/{version}",
+            "mlflow_run_id": run.info.run_id,
+            "promoted_to": registry.serving_alias if trained.good_enough else "none",
+            **{name: float(value) for name, value in trained.metrics.items()},
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="evaluation_roc_auc",
+                passed=trained.good_enough,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"roc_auc": trained.metrics["roc_auc"], "minimum": MIN_ROC_AUC, "model_version": version},
+            )
+        ],
+    )
+
+
+@dg.asset(partitions_def=daily, group_name=GROUP, deps=[fraud_model], kinds={"polars", "mlflow"})
+def scored_transactions(
+    context: dg.AssetExecutionContext,
+    transaction_features: pl.DataFrame,
+    registry: ModelRegistry,
+    serving_log: ServingLog,
+) -> dg.MaterializeResult:
+    """Fraud scores from the serving (`champion`) model; the served features are logged for parity checks."""
+    import mlflow
+
+    registry.activate()
+    try:
+        champion = mlflow.MlflowClient().get_model_version_by_alias(registry.model_name, registry.serving_alias)
+    except mlflow.exceptions.MlflowException as error:
+        raise dg.Failure(f"No {registry.model_name}@{registry.serving_alias} to score with: {error}") from error
+    model = mlflow.sklearn.load_model(f"models:/{registry.model_name}@{registry.serving_alias}")
+    served = transaction_features.select(*KEY_COLUMNS, *FEATURE_COLUMNS).with_columns(
+        pl.lit(champion.version).alias("model_version"), pl.lit(datetime.now(UTC)).alias("served_at")
+    )
+    log_path = serving_log.write(context.partition_key, served)
+    scores = model.predict_proba(feature_matrix(served).to_pandas())[:, 1]
+    scored = served.select(*KEY_COLUMNS, "model_version").with_columns(
+        pl.Series("fraud_score", scores), (pl.Series(scores) >= ALERT_THRESHOLD).alias("flagged")
+    )
+    return dg.MaterializeResult(
+        value=scored,
+        metadata={
+            "rows": scored.height,
+            "flagged": int(scored["flagged"].sum()),
+            "model": f"{registry.model_name} v{champion.version} (@{registry.serving_alias})",
+            "served_features": dg.MetadataValue.path(str(log_path)),
+        },
+    )
+
+
+daily_pipeline = dg.define_asset_job(
+    "daily_pipeline",
+    selection=dg.AssetSelection.groups(GROUP),
+    partitions_def=daily,
+    description="Land, audit, featurize, retrain and score one day of transactions.",
+)

@@ -1,0 +1,40 @@
+"""The example code location: `defs`, loaded by ``workspace.yaml`` (``dagster dev -w workspace.yaml``).
+
+Resources are configured from `DemoSettings`, i.e. from environment variables, once, when the code location
+loads; `build_definitions` lets tests build the same code location on a temporary home.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from definitions import assets
+from definitions.resources import LandingZone, ModelRegistry, ParquetIOManager, ServingLog
+from definitions.settings import DemoSettings
+
+
+def build_definitions(settings: DemoSettings | None = None) -> dg.Definitions:
+    """The pipeline's assets, checks, job and schedule, with resources rooted at `settings.home`."""
+    settings = settings or DemoSettings.from_env()
+    return dg.Definitions(
+        assets=[
+            assets.raw_transactions,
+            assets.clean_transactions,
+            assets.transaction_features,
+            assets.fraud_model,
+            assets.scored_transactions,
+        ],
+        jobs=[assets.daily_pipeline],
+        schedules=[dg.build_schedule_from_partitioned_job(assets.daily_pipeline, hour_of_day=2)],
+        resources={
+            "io_manager": ParquetIOManager(base_dir=str(settings.warehouse_dir)),
+            "landing": LandingZone(directory=str(settings.landing_dir)),
+            "serving_log": ServingLog(directory=str(settings.serving_dir)),
+            "registry": ModelRegistry(
+                tracking_uri=settings.tracking_uri, artifact_location=str(settings.artifacts_dir)
+            ),
+        },
+    )
+
+
+defs = build_definitions()
