@@ -1,0 +1,37 @@
+"""The Dagster adapter: contract guardrails as asset checks, write-audit-publish assets, a Component.
+
+Thin by design: the core (`guardrails.validation`, `guardrails.quarantine`) judges and quarantines; this
+package translates outcomes into Dagster's vocabulary (`Output`, `AssetCheckEvaluation`, `AssetObservation`,
+`Failure`, metadata) and reads check history back. This module is also the ``dagster_dg_cli.registry_modules``
+entry point, so ``dg list components`` shows `GuardrailsComponent`.
+
+- `guarded_asset`: audit an asset's output before the IO manager; quarantine bad batches, fail the run.
+- `build_contract_checks`: contract checks on assets you do not wrap (cannot quarantine; can block).
+- `QuarantineResource`, `ContractsResource`, `guardrails_resources`: where batches and contracts live.
+- `guarded_automation_condition`: ``eager() & all_deps_blocking_checks_passed()``.
+- `GuardrailsComponent`: the same in ``defs.yaml``.
+- `read_check_history`, `CheckHistoryEntry`: check executions from the event log as `CheckOutcome`s.
+"""
+
+from guardrails.dagster.asset import guarded_asset
+from guardrails.dagster.automation import guarded_automation_condition
+from guardrails.dagster.checks import build_contract_checks
+from guardrails.dagster.component import ContractGuardrail, GuardrailsComponent
+from guardrails.dagster.history import CheckHistoryEntry, read_check_history
+from guardrails.dagster.metadata import OUTCOME_KEY, outcome_from_metadata
+from guardrails.dagster.resources import ContractsResource, QuarantineResource, guardrails_resources
+
+__all__ = [
+    "OUTCOME_KEY",
+    "CheckHistoryEntry",
+    "ContractGuardrail",
+    "ContractsResource",
+    "GuardrailsComponent",
+    "QuarantineResource",
+    "build_contract_checks",
+    "guarded_asset",
+    "guarded_automation_condition",
+    "guardrails_resources",
+    "outcome_from_metadata",
+    "read_check_history",
+]

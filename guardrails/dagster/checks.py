@@ -1,0 +1,155 @@
+"""`build_contract_checks`: contract checks for assets you do not want to wrap (existing pipelines).
+
+Each check loads the *stored* asset through its IO manager (the asset is the check's input) and validates it
+with the same engine guarded assets use. It cannot quarantine: by the time it runs, the IO manager has
+already stored the batch and it is the asset's latest materialization (Dagster 1.13: a blocking check does
+not stop storage). What it can do: fail (blocking, ERROR severity), so downstream steps in the same run are
+skipped and `guarded_automation_condition()` keeps declarative automation from running downstream. Use
+`guarded_asset` when bad data must never be stored.
+
+Example:
+    >>> import dagster as dg
+    >>> @dg.asset
+    ... def raw_transactions(): ...
+    >>> [c.check_key.name for c in build_contract_checks([raw_transactions],
+    ...                                                   contract="expectations/transactions.odcs.yaml")]
+    ['transactions_contract']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import dagster as dg
+
+from guardrails.contract.model import Contract
+from guardrails.dagster import metadata as md
+from guardrails.dagster._scope import AuditScope
+from guardrails.dagster.asset import contract_check_spec, load_contract_at_run_time, load_contract_for_definitions
+from guardrails.dagster.resources import ContractsResource
+from guardrails.outcome import CheckOutcome, CheckStatus, Severity
+
+AssetLike = dg.AssetsDefinition | dg.SourceAsset | dg.AssetSpec | dg.AssetKey | str | Sequence[str]
+
+
+def build_contract_checks(
+    assets_or_keys: Iterable[AssetLike],
+    *,
+    contract: Contract | str | os.PathLike[str],
+    table: str | None = None,
+    severity: Severity | str | None = None,
+    blocking: bool | None = None,
+    check_name: str | None = None,
+    contracts_resource_key: str | None = None,
+) -> list[dg.AssetChecksDefinition]:
+    """One contract check per asset, validating the stored asset loaded by its IO manager.
+
+    Args:
+        assets_or_keys: assets definitions, specs, source assets or keys (``"raw/transactions"`` is a
+            two-part key) to check.
+        contract: a `Contract`, or an ODCS file path resolved like `guarded_asset`'s (loaded now: a malformed
+            file fails the code location load with the file and field named).
+        table: which ``schema[]`` object of the file, when it has several.
+        severity: force the check's severity (``warning`` makes it record-only and non-blocking); default:
+            the severity of the most severe failed rule.
+        blocking: override blocking (default: True when the check can fail at ERROR severity).
+        check_name: the check's name (default ``<table>_contract``).
+        contracts_resource_key: re-read the contract at run time through this `ContractsResource` key.
+
+    Returns:
+        A list of `AssetChecksDefinition`, one per asset, each emitting the metadata listed in
+        `guardrails.dagster.metadata`.
+    """
+    loaded = load_contract_for_definitions(contract, table=table)
+    forced = Severity(severity) if severity is not None else None
+    if blocking is None:
+        blocking = forced is not Severity.WARNING and any(r.severity is Severity.ERROR for r in loaded.rules)
+    runtime_path = None if isinstance(contract, Contract) else contract
+    return [
+        _build_one(
+            _key_of(item), _partitions_def_of(item), loaded, forced=forced, blocking=blocking,
+            check_name=check_name, runtime_path=runtime_path, table=table,
+            contracts_resource_key=contracts_resource_key,
+        )
+        for item in assets_or_keys
+    ]
+
+
+def _build_one(
+    asset_key: dg.AssetKey, partitions_def: dg.PartitionsDefinition | None, contract: Contract, *,
+    forced: Severity | None, blocking: bool, check_name: str | None, runtime_path: Any, table: str | None,
+    contracts_resource_key: str | None,
+) -> dg.AssetChecksDefinition:
+    spec = contract_check_spec(contract, asset_key, name=check_name, blocking=blocking)
+
+    def run_check(context: dg.AssetCheckExecutionContext, batch: Any) -> dg.AssetCheckResult:
+        from guardrails.validation import validate
+
+        judged_by = contract
+        if contracts_resource_key and runtime_path is not None:
+            resource: ContractsResource = getattr(context.resources, contracts_resource_key)
+            judged_by = load_contract_at_run_time(resource, runtime_path, table=table, policy=None,
+                                                  expected_id=contract.id)
+        scope = AuditScope.from_context(context, asset_key, partitions_def)
+        outcome = validate(judged_by, batch, as_of=scope.as_of).outcome
+        return contract_check_result(outcome, spec, scope, forced=forced)
+
+    return dg.asset_check(
+        asset=asset_key,
+        name=spec.name,
+        description=spec.description,
+        blocking=spec.blocking,
+        metadata=dict(spec.metadata),
+        required_resource_keys={contracts_resource_key} if contracts_resource_key else None,
+    )(_rename(run_check, f"{asset_key.to_python_identifier()}__{spec.name}"))
+
+
+def contract_check_result(
+    outcome: CheckOutcome, spec: dg.AssetCheckSpec, scope: AuditScope, *, forced: Severity | None = None
+) -> dg.AssetCheckResult:
+    """Translate an outcome into the check's result; the check could not run -> failed at ERROR (fail closed)."""
+    severity = forced or (Severity.ERROR if outcome.status is CheckStatus.ERROR else outcome.severity)
+    metadata = {**md.outcome_metadata(outcome), md.RUN_ID_KEY: dg.MetadataValue.text(scope.run_id)}
+    if scope.partition_key is not None:
+        metadata[md.PARTITION_KEY] = dg.MetadataValue.text(scope.partition_key)
+    failed = outcome.failed_rules
+    description = (
+        f"all {len(outcome.rules)} rules passed" if outcome.passed
+        else f"check could not run: {outcome.error or outcome.message}" if outcome.status is CheckStatus.ERROR
+        else f"{len(failed)} rule(s) failed: " + ", ".join(f"{r.rule_id} ({r.failing_rows} rows)" for r in failed[:5])
+    )
+    return dg.AssetCheckResult(
+        asset_key=spec.asset_key,
+        check_name=spec.name,
+        passed=outcome.passed,
+        severity=md.severity_to_dagster(severity),
+        metadata=metadata,
+        description=description,
+    )
+
+
+def _rename(fn: Any, name: str) -> Any:
+    fn.__name__ = name
+    fn.__qualname__ = name
+    return fn
+
+
+def _key_of(item: AssetLike) -> dg.AssetKey:
+    if isinstance(item, dg.AssetsDefinition):
+        if len(item.keys) != 1:
+            raise ValueError(f"build_contract_checks takes single assets; {item.node_def.name} has {len(item.keys)} "
+                             "keys: pass the keys you mean")
+        return item.key
+    if isinstance(item, dg.SourceAsset | dg.AssetSpec):
+        return item.key
+    if isinstance(item, str):
+        return dg.AssetKey.from_user_string(item)
+    return dg.AssetKey.from_coercible(item)
+
+
+def _partitions_def_of(item: AssetLike) -> dg.PartitionsDefinition | None:
+    if isinstance(item, dg.AssetsDefinition | dg.SourceAsset | dg.AssetSpec):
+        return item.partitions_def
+    return None

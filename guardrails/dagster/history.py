@@ -1,0 +1,169 @@
+"""Read a check's history back from a `DagsterInstance` as our `CheckOutcome`s.
+
+This is the one place that touches Dagster's non-public check-history API
+(``instance.event_log_storage.get_asset_check_execution_history``, Dagster 1.13); if it moves, only this
+module changes. It works on any event-log storage (SQLite, PostgreSQL). Each evaluation written by
+guardrails carries the whole outcome as JSON under ``guardrails/outcome``, so the outcome comes back exactly
+as the check produced it; evaluations written by other checks still appear, with `outcome` None.
+
+Example:
+    >>> import dagster as dg
+    >>> with dg.instance_for_test() as instance:
+    ...     read_check_history(instance, "raw/transactions")
+    []
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+
+from guardrails.dagster import metadata as md
+from guardrails.outcome import CheckOutcome
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckHistoryEntry:
+    """One execution of an asset check: Dagster's facts (run, status, time) plus our outcome when we wrote it.
+
+    `status` is Dagster's record status (``PLANNED``, ``SUCCEEDED``, ``FAILED``); `run_status` the run's
+    (``SUCCESS``, ``FAILURE``, ...), or None when the run was deleted. `batch_id` names the quarantined or
+    published batch for guarded assets.
+    """
+
+    asset_key: str
+    check_name: str
+    run_id: str
+    status: str
+    run_status: str | None
+    timestamp: datetime
+    partition: str | None = None
+    passed: bool | None = None
+    severity: str | None = None
+    description: str | None = None
+    batch_id: str | None = None
+    target_materialization_run_id: str | None = None
+    outcome: CheckOutcome | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (the CLI's ``--json``)."""
+        return {
+            "asset_key": self.asset_key,
+            "check_name": self.check_name,
+            "run_id": self.run_id,
+            "status": self.status,
+            "run_status": self.run_status,
+            "timestamp": self.timestamp.isoformat(),
+            "partition": self.partition,
+            "passed": self.passed,
+            "severity": self.severity,
+            "description": self.description,
+            "batch_id": self.batch_id,
+            "target_materialization_run_id": self.target_materialization_run_id,
+            "outcome": self.outcome.to_dict() if self.outcome is not None else None,
+        }
+
+
+def check_names(instance: dg.DagsterInstance, asset: dg.AssetKey | str) -> list[str]:
+    """Names of the checks that have executions recorded for `asset` (sorted).
+
+    Dagster has no call for this, so it reads the SQL storage's asset-check executions table directly
+    (SQLite and PostgreSQL storages both are `SqlEventLogStorage`).
+    """
+    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+    from dagster._core.storage.sqlalchemy_compat import db_select
+
+    storage = instance.event_log_storage
+    if not isinstance(storage, SqlEventLogStorage):
+        raise TypeError(f"reading check names needs a SQL event log storage, got {type(storage).__name__}")
+    table = AssetCheckExecutionsTable
+    query = (
+        db_select([table.c.check_name])
+        .where(table.c.asset_key == _key(asset).to_string())
+        .distinct()
+    )
+    with storage.index_connection() as conn:
+        return sorted(row[0] for row in conn.execute(query).fetchall())
+
+
+def read_check_history(
+    instance: dg.DagsterInstance,
+    asset: dg.AssetKey | str,
+    check_name: str | None = None,
+    *,
+    limit: int = 20,
+    partition: str | None = None,
+) -> list[CheckHistoryEntry]:
+    """The latest `limit` executions of one check (or of every check on `asset`), newest first.
+
+    Args:
+        instance: the Dagster instance (``DagsterInstance.get()`` reads ``$DAGSTER_HOME``).
+        asset: an `AssetKey` or a user string (``raw/transactions``).
+        check_name: one check; None reads every check recorded for the asset.
+        limit: at most this many entries (per check, then the merged list is cut to `limit`).
+        partition: only executions of this partition (Dagster records the partition only for partitioned
+            check specs; guarded assets also name it in their metadata, which this filter reads too).
+    """
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecord
+
+    key = _key(asset)
+    names = [check_name] if check_name else check_names(instance, key)
+    records: list[AssetCheckExecutionRecord] = []
+    for name in names:
+        records.extend(
+            instance.event_log_storage.get_asset_check_execution_history(
+                dg.AssetCheckKey(key, name), limit=limit if partition is None else max(limit * 10, 100)
+            )
+        )
+    run_statuses = _run_statuses(instance, {r.run_id for r in records})
+    entries = [_entry(record, run_statuses.get(record.run_id)) for record in records]
+    if partition is not None:
+        entries = [e for e in entries if e.partition == partition]
+    entries.sort(key=lambda e: e.timestamp, reverse=True)
+    return entries[:limit]
+
+
+def _entry(record: Any, run_status: str | None) -> CheckHistoryEntry:
+    evaluation = record.evaluation
+    metadata = dict(evaluation.metadata) if evaluation is not None else {}
+    outcome = md.outcome_from_metadata(metadata)
+    batch = metadata.get(md.BATCH_ID_KEY)
+    partition = record.partition or (evaluation.partition if evaluation is not None else None)
+    if partition is None and md.PARTITION_KEY in metadata:
+        partition = metadata[md.PARTITION_KEY].value
+    target = evaluation.target_materialization_data if evaluation is not None else None
+    return CheckHistoryEntry(
+        asset_key=record.key.asset_key.to_user_string(),
+        check_name=record.key.name,
+        run_id=record.run_id,
+        status=record.status.value,
+        run_status=run_status,
+        timestamp=datetime.fromtimestamp(record.create_timestamp, tz=UTC),
+        partition=partition,
+        passed=evaluation.passed if evaluation is not None else None,
+        severity=evaluation.severity.value if evaluation is not None else None,
+        description=evaluation.description if evaluation is not None else None,
+        batch_id=batch.value if batch is not None else None,
+        target_materialization_run_id=target.run_id if target is not None else None,
+        outcome=outcome,
+    )
+
+
+def _run_statuses(instance: dg.DagsterInstance, run_ids: set[str]) -> dict[str, str]:
+    if not run_ids:
+        return {}
+    records = instance.get_run_records(dg.RunsFilter(run_ids=sorted(run_ids)))
+    return {r.dagster_run.run_id: r.dagster_run.status.value for r in records}
+
+
+def _key(asset: dg.AssetKey | str | Sequence[str]) -> dg.AssetKey:
+    if isinstance(asset, dg.AssetKey):
+        return asset
+    if isinstance(asset, str):
+        return dg.AssetKey.from_user_string(asset)
+    return dg.AssetKey(list(asset))

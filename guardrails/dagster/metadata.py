@@ -1,0 +1,181 @@
+"""Translate a `CheckOutcome` (and a quarantine manifest) into Dagster metadata, and back.
+
+Every key is namespaced under ``guardrails/`` so it never collides with user or ``dagster/`` keys. The full
+outcome is stored as JSON under `OUTCOME_KEY`, so `guardrails.dagster.history` rebuilds the exact
+`CheckOutcome` from the event log; the other keys are the human view the UI renders:
+
+=================================  =====================================================================
+key                                value
+=================================  =====================================================================
+``guardrails/outcome``             JSON: the whole outcome (lossless; what history reads back)
+``guardrails/status``              text: passed / failed / error
+``guardrails/rules``               table: one row per rule (id, kind, columns, severity, status, failing rows)
+``guardrails/failing_sample``      table: up to N failing rows with their key columns and broken rules
+``guardrails/rows``                int: rows audited
+``guardrails/rows_failing``        int: rows breaking at least one failed rule (from the outcome metrics)
+``guardrails/rows_published``      int: rows handed to the IO manager (guarded assets only)
+``guardrails/rows_quarantined``    int: rows kept in quarantine (guarded assets only)
+``guardrails/contract_id``         text; ``guardrails/contract_version`` text
+``guardrails/batch_id``            text: the quarantine batch id (guarded assets only)
+``guardrails/quarantine_location`` path or URL of the quarantined batch (when something was quarantined)
+``guardrails/run_id``              text: the run that audited the batch
+``guardrails/partition``           text: the partition audited, if any
+``guardrails/as_of``               timestamp the batch was judged at (time-window end for partitions)
+``guardrails/duration_s``          float: seconds the check took
+``guardrails/error``               text: why the check could not run (status error only)
+=================================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import dagster as dg
+
+from guardrails.outcome import CheckOutcome, CheckStatus, Severity
+
+NAMESPACE = "guardrails/"
+OUTCOME_KEY = "guardrails/outcome"
+STATUS_KEY = "guardrails/status"
+RULES_KEY = "guardrails/rules"
+SAMPLE_KEY = "guardrails/failing_sample"
+ROWS_KEY = "guardrails/rows"
+ROWS_FAILING_KEY = "guardrails/rows_failing"
+ROWS_PUBLISHED_KEY = "guardrails/rows_published"
+ROWS_QUARANTINED_KEY = "guardrails/rows_quarantined"
+CONTRACT_ID_KEY = "guardrails/contract_id"
+CONTRACT_VERSION_KEY = "guardrails/contract_version"
+BATCH_ID_KEY = "guardrails/batch_id"
+QUARANTINE_LOCATION_KEY = "guardrails/quarantine_location"
+MANIFEST_KEY = "guardrails/manifest"
+RUN_ID_KEY = "guardrails/run_id"
+PARTITION_KEY = "guardrails/partition"
+AS_OF_KEY = "guardrails/as_of"
+DURATION_KEY = "guardrails/duration_s"
+ERROR_KEY = "guardrails/error"
+QUARANTINE_TAG = "guardrails/quarantined"
+"""Tag on the observation that records a quarantined batch (value: the batch id)."""
+
+RULES_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn("rule_id", "string", description="Stable rule id from the contract."),
+        dg.TableColumn("kind", "string"),
+        dg.TableColumn("columns", "string"),
+        dg.TableColumn("severity", "string"),
+        dg.TableColumn("status", "string"),
+        dg.TableColumn("failing_rows", "int", description="Rows that broke the rule."),
+        dg.TableColumn("observed", "float", description="The value the threshold judged."),
+        dg.TableColumn("expected", "string", description="The threshold, in words."),
+        dg.TableColumn("message", "string"),
+    ]
+)
+
+
+def severity_to_dagster(severity: Severity) -> dg.AssetCheckSeverity:
+    """`error` -> `AssetCheckSeverity.ERROR` (blocks), `warning` -> `AssetCheckSeverity.WARN` (recorded only)."""
+    return dg.AssetCheckSeverity.ERROR if Severity(severity) is Severity.ERROR else dg.AssetCheckSeverity.WARN
+
+
+def outcome_metadata(outcome: CheckOutcome) -> dict[str, dg.MetadataValue]:
+    """The metadata of one check evaluation: the lossless outcome JSON plus its human-readable view."""
+    metadata: dict[str, dg.MetadataValue] = {
+        OUTCOME_KEY: dg.MetadataValue.json(outcome.to_dict()),
+        STATUS_KEY: dg.MetadataValue.text(outcome.status.value),
+        RULES_KEY: rules_table(outcome),
+        DURATION_KEY: dg.MetadataValue.float(round(outcome.duration_seconds, 6)),
+    }
+    if outcome.sample:
+        metadata[SAMPLE_KEY] = sample_table(outcome.sample)
+    if outcome.rows is not None:
+        metadata[ROWS_KEY] = dg.MetadataValue.int(int(outcome.rows))
+    failing = outcome.metrics.get("rows_failing")
+    if isinstance(failing, int | float) and not isinstance(failing, bool):
+        metadata[ROWS_FAILING_KEY] = dg.MetadataValue.int(int(failing))
+    if outcome.contract_id:
+        metadata[CONTRACT_ID_KEY] = dg.MetadataValue.text(outcome.contract_id)
+    if outcome.contract_version:
+        metadata[CONTRACT_VERSION_KEY] = dg.MetadataValue.text(outcome.contract_version)
+    if outcome.as_of is not None:
+        metadata[AS_OF_KEY] = dg.MetadataValue.timestamp(outcome.as_of)
+    if outcome.error:
+        metadata[ERROR_KEY] = dg.MetadataValue.text(outcome.error)
+    return metadata
+
+
+def rules_table(outcome: CheckOutcome) -> dg.TableMetadataValue:
+    """One row per rule, failed rules first, so the UI shows what broke at the top."""
+    ordered = sorted(outcome.rules, key=lambda r: (r.status is CheckStatus.PASSED, r.rule_id))
+    records = [
+        dg.TableRecord(
+            {
+                "rule_id": r.rule_id,
+                "kind": r.kind,
+                "columns": ", ".join(r.columns),
+                "severity": r.severity.value,
+                "status": r.status.value,
+                "failing_rows": int(r.failing_rows),
+                "observed": float(r.observed) if r.observed is not None and math.isfinite(r.observed) else None,
+                "expected": r.expected,
+                "message": r.message,
+            }
+        )
+        for r in ordered
+    ]
+    return dg.MetadataValue.table(records=records, schema=RULES_SCHEMA)
+
+
+def sample_table(sample: Iterable[Mapping[str, Any]]) -> dg.TableMetadataValue:
+    """The capped failing-row sample as a table; non-scalar cells (lists, dates) are shown as text."""
+    rows = [dict(row) for row in sample]
+    names: list[str] = []
+    for row in rows:
+        names.extend(name for name in row if name not in names)
+    kinds = {name: _column_type(row.get(name) for row in rows) for name in names}
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, kinds[name]) for name in names])
+    records = [dg.TableRecord({name: _cell(row.get(name), kinds[name]) for name in names}) for row in rows]
+    return dg.MetadataValue.table(records=records, schema=schema)
+
+
+def _column_type(values: Iterable[Any]) -> str:
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return "bool"
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return "int"
+    if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return "float"
+    return "string"
+
+
+def _cell(value: Any, kind: str) -> str | int | float | bool | None:
+    if value is None:
+        return None
+    if kind == "float":
+        return float(value) if math.isfinite(float(value)) else None
+    if kind in ("int", "bool"):
+        return value
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return json.dumps(value, default=str)
+
+
+def location_metadata(location: str) -> dg.MetadataValue:
+    """A URL for ``scheme://`` locations (clickable in the UI), a path otherwise."""
+    return dg.MetadataValue.url(location) if "://" in location else dg.MetadataValue.path(location)
+
+
+def outcome_from_metadata(metadata: Mapping[str, Any]) -> CheckOutcome | None:
+    """The `CheckOutcome` stored under `OUTCOME_KEY`, or None for evaluations not written by guardrails."""
+    value = metadata.get(OUTCOME_KEY)
+    if value is None:
+        return None
+    data = value.data if isinstance(value, dg.JsonMetadataValue) else getattr(value, "value", value)
+    if isinstance(data, str):
+        return CheckOutcome.from_json(data)
+    return CheckOutcome.from_dict(data)
