@@ -1,0 +1,42 @@
+"""Checks that judge a batch against a reference and return a `CheckOutcome`: drift, parity, freshness.
+
+Each module measures, judges against frozen settings (buildable from a contract), and returns an outcome;
+adapters (Dagster, Airflow, CLI) only translate. Contract validation lives in `guardrails.validation`.
+"""
+
+from guardrails.checks.band import Band
+from guardrails.checks.drift import (
+    ColumnDrift,
+    DriftReport,
+    DriftSettings,
+    DriftThresholds,
+    assess_drift,
+    check_drift,
+    judge_scores,
+    render_drift_markdown,
+)
+from guardrails.checks.freshness import FreshnessSettings, check_freshness, parse_duration
+from guardrails.checks.parity import FeatureParity, ParityReport, ParitySettings, assess_parity, check_parity
+from guardrails.checks.statistics import ColumnScores, compare_columns
+
+__all__ = [
+    "Band",
+    "ColumnDrift",
+    "ColumnScores",
+    "DriftReport",
+    "DriftSettings",
+    "DriftThresholds",
+    "FeatureParity",
+    "FreshnessSettings",
+    "ParityReport",
+    "ParitySettings",
+    "assess_drift",
+    "assess_parity",
+    "check_drift",
+    "check_freshness",
+    "check_parity",
+    "compare_columns",
+    "judge_scores",
+    "parse_duration",
+    "render_drift_markdown",
+]
