@@ -1,0 +1,44 @@
+"""Write-audit-publish: audit a batch before anyone sees it, keep what fails, release it once it passes.
+
+`guard_batch` is the one entry point the Dagster asset, the Airflow operator and the CLI call. It returns what
+may be published and, when something failed, the manifest of what the `QuarantineStore` now keeps. Kept
+batches are listed, shown, read, released (re-validated against the current contract and published exactly
+once) or purged (explicitly, never automatically).
+
+Example:
+    >>> import tempfile
+    >>> import polars as pl
+    >>> from guardrails.contract import Contract, QuarantinePolicy, RangeRule
+    >>> contract = Contract(id="urn:tx", version="1", name="tx", table="transactions", policy=QuarantinePolicy.ROWS,
+    ...                     rules=(RangeRule(rule_id="amount.range", column="amount", minimum=0),))
+    >>> store = QuarantineStore(tempfile.mkdtemp())
+    >>> guarded = guard_batch(pl.DataFrame({"amount": [5.0, -1.0, 7.5]}), contract, store)
+    >>> guarded.published.num_rows, guarded.manifest.rows_quarantined, guarded.manifest.reason
+    (2, 1, '1 blocking rule failed: amount.range (1 row)')
+"""
+
+from guardrails.quarantine._errors import QuarantineError
+from guardrails.quarantine._guard import GuardedBatch, guard_batch
+from guardrails.quarantine._manifest import (
+    MANIFEST_SCHEMA_VERSION,
+    DataFormat,
+    QuarantineManifest,
+    QuarantineState,
+    Transition,
+)
+from guardrails.quarantine._store import QuarantineStore, ReleaseResult, ReleaseStatus, derive_batch_id
+
+__all__ = [
+    "MANIFEST_SCHEMA_VERSION",
+    "DataFormat",
+    "GuardedBatch",
+    "QuarantineError",
+    "QuarantineManifest",
+    "QuarantineState",
+    "QuarantineStore",
+    "ReleaseResult",
+    "ReleaseStatus",
+    "Transition",
+    "derive_batch_id",
+    "guard_batch",
+]

@@ -1,0 +1,188 @@
+"""Turning whatever the caller hands us into an Arrow table, its content hash, and bytes we can keep.
+
+Reading never raises for bad *data*: a path that is not Parquet, a truncated file, or a frame Arrow cannot
+represent comes back as a `LoadedBatch` with `table=None`, the `error` that explains it, and the original bytes
+to keep. Only a caller bug (a value that is not a batch at all) raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from guardrails.quarantine._manifest import DataFormat
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedBatch:
+    """An input batch, read once: the table (None when unreadable), its hash, and the bytes to keep if quarantined.
+
+    `raw` is the original file's bytes for a path (kept byte for byte when the whole batch is quarantined) or,
+    for an in-memory frame Arrow cannot represent, the best lossless encoding we have (`raw_format`).
+    """
+
+    table: pa.Table | None
+    content_hash: str
+    content_hash_of: Literal["bytes", "arrow_ipc"]
+    source: str
+    raw: bytes | None = None
+    raw_format: DataFormat = DataFormat.RAW
+    rows: int | None = None
+    error: str | None = None
+
+
+def load_path(path: str | os.PathLike[str]) -> LoadedBatch | str:
+    """Read a Parquet file's bytes and parse them; returns an error string when the file cannot be opened at all."""
+    source = os.fspath(path)
+    try:
+        with open(source, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        return f"cannot open {source}: {type(exc).__name__}: {exc}"
+    digest = sha256_hex(raw)
+    try:
+        table = pq.read_table(pa.BufferReader(raw))
+    except Exception as exc:  # any parse failure is a property of the data: keep the bytes, report the cause
+        return LoadedBatch(
+            table=None,
+            content_hash=digest,
+            content_hash_of="bytes",
+            source=source,
+            raw=raw,
+            raw_format=DataFormat.RAW,
+            rows=parquet_rows(raw),
+            error=f"cannot read {source} as Parquet: {type(exc).__name__}: {exc}",
+        )
+    return LoadedBatch(
+        table=table, content_hash=digest, content_hash_of="bytes", source=source, raw=raw, raw_format=DataFormat.PARQUET,
+        rows=table.num_rows,
+    )
+
+
+def load_frame(batch: Any) -> LoadedBatch:
+    """Convert an in-memory batch to Arrow; a frame Arrow cannot represent is kept in its own lossless encoding."""
+    if not is_batch(batch):
+        to_arrow(batch)  # raises the TypeError that names the accepted types
+    try:
+        table = to_arrow(batch)
+    except Exception as exc:  # e.g. a pandas object column mixing types: the data is bad, keep it as it is
+        error = f"cannot convert the {type(batch).__module__}.{type(batch).__name__} to Arrow: {type(exc).__name__}: {exc}"
+        raw, raw_format = _fallback_bytes(batch)
+        return LoadedBatch(
+            table=None, content_hash=sha256_hex(raw) if raw else "", content_hash_of="bytes", source="",
+            raw=raw, raw_format=raw_format, rows=_len(batch), error=error,
+        )
+    return LoadedBatch(table=table, content_hash=arrow_hash(table), content_hash_of="arrow_ipc", source="", rows=table.num_rows)
+
+
+def to_arrow(batch: Any) -> pa.Table:
+    """A `pyarrow.Table` for an Arrow table/record batch, a polars DataFrame/LazyFrame, or a pandas DataFrame."""
+    if isinstance(batch, pa.Table):
+        return batch
+    if isinstance(batch, pa.RecordBatch):
+        return pa.Table.from_batches([batch])
+    if isinstance(batch, pl.LazyFrame):
+        batch = batch.collect()
+    if isinstance(batch, pl.DataFrame):
+        return batch.to_arrow()
+    pandas = sys.modules.get("pandas")  # checked without importing pandas: callers that pass one have imported it
+    if pandas is not None and isinstance(batch, pandas.DataFrame):
+        return pa.Table.from_pandas(batch, preserve_index=False)  # as the validation engine reads it
+    raise TypeError(
+        "batch must be a pyarrow.Table, polars.DataFrame/LazyFrame, pandas.DataFrame or a path to a Parquet file, "
+        f"got {type(batch).__module__}.{type(batch).__name__}"
+    )
+
+
+def is_batch(value: Any) -> bool:
+    """True for the in-memory batch types `to_arrow` accepts."""
+    if isinstance(value, pa.Table | pa.RecordBatch | pl.DataFrame | pl.LazyFrame):
+        return True
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class _HashSink:
+    """A write-only file object that hashes what is written, so hashing a table never copies it into one buffer."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.digest.update(view)
+        return view.nbytes
+
+    def flush(self) -> None:
+        """Nothing buffered."""
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def arrow_hash(table: pa.Table) -> str:
+    """sha256 of a canonical Arrow IPC stream of `table`: one chunk per column, no schema metadata.
+
+    Canonical so that the same rows and types hash alike however they were chunked or which library attached
+    metadata (pandas adds its own); a different type (int32 vs int64) is a different batch.
+    """
+    canonical = table.replace_schema_metadata(None).combine_chunks()
+    sink = _HashSink()
+    with pa.ipc.new_stream(sink, canonical.schema) as writer:
+        writer.write_table(canonical)
+    return sink.digest.hexdigest()
+
+
+def encode_table(table: pa.Table) -> tuple[bytes, DataFormat]:
+    """Parquet bytes for `table`, or an Arrow IPC file for types Parquet cannot store (unions, ...)."""
+    sink = pa.BufferOutputStream()
+    try:
+        pq.write_table(table, sink)
+        return sink.getvalue().to_pybytes(), DataFormat.PARQUET
+    except (pa.ArrowException, ValueError):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        return sink.getvalue().to_pybytes(), DataFormat.ARROW_IPC
+
+
+def decode_table(data: bytes, data_format: DataFormat) -> pa.Table:
+    """The table in stored bytes (Parquet or Arrow IPC); raises for bytes that are neither."""
+    if data_format is DataFormat.ARROW_IPC:
+        return pa.ipc.open_file(pa.BufferReader(data)).read_all()
+    return pq.read_table(pa.BufferReader(data))
+
+
+def parquet_rows(data: bytes) -> int | None:
+    """Row count from a Parquet footer, or None when there is no readable footer."""
+    try:
+        return pq.ParquetFile(pa.BufferReader(data)).metadata.num_rows
+    except Exception:  # no footer: the row count is simply unknown
+        return None
+
+
+def _fallback_bytes(batch: Any) -> tuple[bytes | None, DataFormat]:
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(batch, pandas.DataFrame):
+        return pickle.dumps(batch, protocol=5), DataFormat.PANDAS_PICKLE
+    return None, DataFormat.RAW
+
+
+def _len(batch: Any) -> int | None:
+    try:
+        return len(batch)
+    except TypeError:
+        return None

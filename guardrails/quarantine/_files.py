@@ -1,0 +1,128 @@
+"""The three file operations the store's guarantees rest on, over any fsspec filesystem.
+
+* `write_atomic(path, data)`: the file appears whole or not at all. The bytes go to a temporary file in the
+  same directory (``.<name>.<random>.tmp``, never listed), then are renamed over the target. Locally that is
+  fsync + ``os.replace`` + fsync of the directory: atomic and durable (POSIX rename). On other fsspec
+  filesystems it is ``fs.mv``: for ``memory://`` a single dictionary assignment (atomic within the process); for
+  object stores a copy whose target object is created by one PUT, so readers still never see half an object,
+  but the temporary object may be left behind by a crash (it is never listed).
+* `create_exclusive(path, data)`: like `write_atomic`, but only the first caller wins; later callers get False.
+  Locally the temporary file is published with ``link(2)``, which fails if the target exists: atomic and
+  exclusive across threads and processes, whole content or nothing. Elsewhere it is check-then-move under a
+  process-wide lock: exclusive among threads of one process (so fully exclusive for ``memory://``, which is
+  process-local), but two *processes* racing on an object store can both win. Run one releaser at a time there.
+* `read`, `exists`, `listdir`, `remove`: plain reads and deletes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import uuid
+
+from fsspec import AbstractFileSystem
+from fsspec.implementations.local import LocalFileSystem
+
+_EXCLUSIVE_LOCK = threading.Lock()
+TEMP_SUFFIX = ".tmp"
+
+
+class Files:
+    """Atomic writes, exclusive creates, reads and deletes of whole small-to-large files under one filesystem."""
+
+    def __init__(self, fs: AbstractFileSystem) -> None:
+        self.fs = fs
+        self.local = isinstance(fs, LocalFileSystem)
+
+    def write_atomic(self, path: str, data: bytes) -> None:
+        """Write `data` to `path` so that readers see the old file, or the new one whole, never a part."""
+        tmp = self._write_temp(path, data)
+        try:
+            if self.local:
+                os.replace(tmp, path)
+                _fsync_dir(os.path.dirname(path))
+            else:
+                self.fs.mv(tmp, path)
+        except BaseException:
+            self._discard(tmp)
+            raise
+
+    def create_exclusive(self, path: str, data: bytes) -> bool:
+        """Create `path` with `data` unless it exists; True when this call created it (see the module docstring)."""
+        tmp = self._write_temp(path, data)
+        try:
+            if self.local:
+                try:
+                    os.link(tmp, path)
+                except FileExistsError:
+                    return False
+                _fsync_dir(os.path.dirname(path))
+                return True
+            with _EXCLUSIVE_LOCK:
+                if self.fs.exists(path):
+                    return False
+                self.fs.mv(tmp, path)
+                return True
+        finally:
+            self._discard(tmp)
+
+    def read(self, path: str) -> bytes:
+        return self.fs.cat_file(path)
+
+    def exists(self, path: str) -> bool:
+        return self.fs.exists(path)
+
+    def listdir(self, path: str) -> list[str]:
+        """Names (not paths) of the entries directly under `path`; empty when it does not exist."""
+        try:
+            entries = self.fs.ls(path, detail=False)
+        except FileNotFoundError:
+            return []
+        return sorted(entry.rstrip("/").rsplit("/", 1)[-1] for entry in entries)
+
+    def remove(self, path: str) -> None:
+        """Delete a file; a file that is already gone is fine (deletes are retried after crashes)."""
+        try:
+            self.fs.rm_file(path)
+        except FileNotFoundError:
+            pass  # already deleted: the goal of the call is reached
+
+    def _write_temp(self, path: str, data: bytes) -> str:
+        parent, name = path.rsplit("/", 1)
+        self.fs.makedirs(parent, exist_ok=True)
+        tmp = f"{parent}/.{name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
+        try:
+            with self.fs.open(tmp, "wb") as handle:
+                handle.write(data)
+                if self.local:
+                    handle.flush()
+                    _fsync(handle)
+        except BaseException:
+            self._discard(tmp)
+            raise
+        return tmp
+
+    def _discard(self, tmp: str) -> None:
+        try:
+            if self.fs.exists(tmp):
+                self.fs.rm_file(tmp)
+        except OSError:
+            pass  # best effort: a leftover temporary file is never listed and is harmless
+
+
+def _fsync(handle: object) -> None:
+    """Flush a local file to disk, so a renamed file survives a power cut; skipped for file objects without a descriptor."""
+    try:
+        os.fsync(handle.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, io.UnsupportedOperation):
+        pass  # a wrapper without a real descriptor (e.g. a test filesystem): atomicity still holds, durability is the OS's
+
+
+def _fsync_dir(directory: str) -> None:
+    """Persist a rename: on POSIX a rename is durable only once its directory is synced."""
+    fd = os.open(directory or ".", os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

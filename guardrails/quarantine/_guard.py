@@ -1,0 +1,186 @@
+"""Write-audit-publish in one call: read the batch, validate it, and split it into what may be published and
+what is quarantined, according to the contract's policy.
+
+Dagster, Airflow and the CLI all call `guard_batch`; none of them re-implements the decision.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from guardrails.contract.model import Contract, QuarantinePolicy
+from guardrails.outcome import CheckOutcome
+from guardrails.quarantine._audit import audit, error_outcome
+from guardrails.quarantine._batch import arrow_hash, load_frame, load_path
+from guardrails.quarantine._manifest import DataFormat, QuarantineManifest
+from guardrails.quarantine._store import QuarantineStore, derive_batch_id
+from guardrails.validation import ContractValidation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuardedBatch:
+    """The verdict on one batch and what became of it.
+
+    Attributes:
+        outcome: the contract check's outcome (status ERROR when the input could not be read).
+        published: what may be handed to consumers: the whole batch, its valid rows (rows policy), or None.
+        manifest: the quarantine manifest when anything was quarantined, else None.
+        batch_id: the batch's id (the quarantine id when quarantined; the id it would have had otherwise).
+    """
+
+    outcome: CheckOutcome
+    published: pa.Table | None
+    manifest: QuarantineManifest | None
+    batch_id: str
+
+    @property
+    def quarantined(self) -> bool:
+        return self.manifest is not None
+
+    @property
+    def rows_published(self) -> int:
+        return self.published.num_rows if self.published is not None else 0
+
+
+def guard_batch(
+    batch: Any,
+    contract: Contract,
+    store: QuarantineStore,
+    *,
+    batch_id: str | None = None,
+    source: str = "",
+    run_id: str | None = None,
+    as_of: datetime | None = None,
+) -> GuardedBatch:
+    """Audit a batch against `contract` before anyone sees it; quarantine what fails, return what may be published.
+
+    * Nothing blocks publication (passed, or only warnings failed): everything is published, nothing is kept.
+    * Policy ``batch`` and a blocking failure: the whole batch is quarantined, `published` is None.
+    * Policy ``rows``: rows that broke a failed error-severity row rule are quarantined, the rest are published
+      (rows in = rows published + rows quarantined). When the batch cannot be split row by row (a table-level
+      rule failed, or the check could not run), the whole batch is quarantined.
+    * Unreadable input (corrupt Parquet, not Parquet at all, a frame Arrow cannot represent): never raises;
+      the bytes are quarantined as they arrived, the outcome has status ERROR and says why, nothing is published.
+      A path that cannot even be opened leaves nothing to keep: the ERROR outcome says so and `manifest` is None.
+
+    A whole batch given as a path is kept byte for byte (the original file). The default batch id is the
+    contract's table name plus the content hash, so a retried run lands on the same id and is not duplicated.
+
+    Args:
+        batch: a pyarrow Table, polars DataFrame/LazyFrame, pandas DataFrame, or a path to a Parquet file.
+        contract: the data contract (its `policy` decides batch vs rows).
+        store: where quarantined data goes.
+        batch_id: an explicit id (see `QuarantineStore.put` for what happens when it is taken).
+        source: where the batch came from (default: the path, for a path).
+        run_id: the pipeline run, recorded in the manifest.
+        as_of: the time that "not in the future" / "max age" rules are judged against (default: now).
+
+    Raises:
+        TypeError: `batch` is not a batch at all.
+        QuarantineError: the store cannot be written; nothing is published either.
+    """
+    started = datetime.now(UTC)
+    if isinstance(batch, str | os.PathLike):
+        loaded = load_path(batch)
+        if isinstance(loaded, str):
+            outcome = error_outcome(contract, loaded, started=started, as_of=as_of)
+            return GuardedBatch(outcome=outcome, published=None, manifest=None, batch_id=batch_id or "")
+    else:
+        loaded = load_frame(batch)
+    source = source or loaded.source
+    if loaded.table is None:
+        outcome = error_outcome(contract, loaded.error or "unreadable input", started=started, as_of=as_of, rows=loaded.rows)
+        if loaded.raw is None:
+            return GuardedBatch(outcome=outcome, published=None, manifest=None, batch_id=batch_id or "")
+        manifest = store.put(
+            loaded.raw,
+            outcome,
+            batch_id=batch_id or derive_batch_id(loaded.content_hash, contract.table or contract.id),
+            content_hash=loaded.content_hash,
+            content_hash_of=loaded.content_hash_of,
+            data_format=loaded.raw_format,
+            source=source,
+            run_id=run_id,
+            policy=contract.policy,
+            rows_in=loaded.rows,
+        )
+        return GuardedBatch(outcome=outcome, published=None, manifest=manifest, batch_id=manifest.batch_id)
+    return settle(
+        loaded.table,
+        audit(contract, loaded.table, as_of=as_of),
+        contract,
+        store,
+        content_hash=loaded.content_hash,
+        content_hash_of=loaded.content_hash_of,
+        original_parquet=loaded.raw if loaded.raw_format is DataFormat.PARQUET else None,
+        batch_id=batch_id,
+        source=source,
+        run_id=run_id,
+    )
+
+
+def settle(
+    table: pa.Table,
+    validation: ContractValidation,
+    contract: Contract,
+    store: QuarantineStore,
+    *,
+    content_hash: str | None = None,
+    content_hash_of: Literal["bytes", "arrow_ipc"] = "arrow_ipc",
+    original_parquet: bytes | None = None,
+    batch_id: str | None = None,
+    source: str = "",
+    run_id: str | None = None,
+) -> GuardedBatch:
+    """Apply the contract's policy to a validated table: publish it, split it, or quarantine it (`guard_batch`'s core).
+
+    `original_parquet` is the file the table was read from: kept instead of a re-encoding when the whole batch goes.
+    """
+    outcome = validation.outcome
+    content_hash = content_hash or arrow_hash(table)
+    batch_id = batch_id or derive_batch_id(content_hash, contract.table or contract.id)
+    if not outcome.blocks_publication:
+        return GuardedBatch(outcome=outcome, published=table, manifest=None, batch_id=batch_id)
+    rejected = _rejected_rows(validation, contract.policy, table.num_rows)
+    if rejected is None:
+        kept: pa.Table | bytes = original_parquet if original_parquet is not None else table
+        published = None
+    else:
+        mask = pa.array(rejected, type=pa.bool_())
+        kept = table.filter(mask)
+        valid = table.filter(pc.invert(mask))
+        published = valid if valid.num_rows else None
+    manifest = store.put(
+        kept,
+        outcome,
+        batch_id=batch_id,
+        content_hash=content_hash,
+        content_hash_of=content_hash_of,
+        data_format=DataFormat.PARQUET if isinstance(kept, bytes) else None,
+        source=source,
+        run_id=run_id,
+        policy=contract.policy,
+        rows_in=table.num_rows,
+    )
+    return GuardedBatch(outcome=outcome, published=published, manifest=manifest, batch_id=manifest.batch_id)
+
+
+def _rejected_rows(validation: ContractValidation, policy: QuarantinePolicy, rows: int) -> np.ndarray | None:
+    """The rows to quarantine under the rows policy, or None when the whole batch must go.
+
+    Fails closed: a blocking outcome whose mask rejects no row (or has the wrong length) cannot be split safely,
+    so the whole batch is quarantined rather than published.
+    """
+    if policy is not QuarantinePolicy.ROWS or validation.rejected_rows is None:
+        return None
+    mask = np.asarray(validation.rejected_rows, dtype=bool)
+    if mask.shape != (rows,) or not mask.any():
+        return None
+    return mask

@@ -1,0 +1,575 @@
+"""The quarantine store: durable, idempotent keeping of bad batches, and their exactly-once release.
+
+Layout under the store's root (a local directory, or a path in any fsspec / pyarrow filesystem)::
+
+    <root>/<batch_id>/data-<sha256[:16]>.parquet   the kept data (.arrow, .bin or .pickle for other formats)
+    <root>/<batch_id>/manifest.json                 written last: a batch is visible only once this exists
+    <root>/<batch_id>/claim.json                    created exclusively by the one release (or purge) that wins
+    <root>/_released/<batch_id>.parquet             where `release` publishes when no `publish` callable is given
+
+Guarantees (see `_files` for what each filesystem provides):
+
+* A crash at any point leaves no half batch visible: the data file is renamed into place whole, and the manifest
+  is created whole and last. Leftovers of a crash (``.*.tmp`` files, a data file without a manifest) are never
+  listed, and a retry of the same put completes the batch.
+* A retried put does not duplicate: the batch is identified by the hash of the input and the hash of the kept
+  data. Putting the same thing under the same id again returns the existing manifest. A *different* batch under
+  an id that is taken never overwrites it: it goes to the first free id of ``<id>~2``, ``<id>~3``, ... (and a
+  retry of that one finds itself there again).
+* Release publishes exactly once: after re-validation passes, the releaser must create ``claim.json``
+  exclusively; only the winner publishes and marks the batch released. A purge takes the same claim.
+* Purge is explicit only. It deletes the data and keeps a tombstone manifest (state ``purged``: counts and
+  history, no failing-row sample) so that the audit trail survives.
+
+Example:
+    >>> import pyarrow as pa, tempfile
+    >>> from datetime import datetime, timezone
+    >>> from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
+    >>> t = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    >>> failed = CheckOutcome(check="tx", kind=CheckKind.CONTRACT, status=CheckStatus.FAILED,
+    ...                       severity=Severity.ERROR, rows=2, started_at=t, finished_at=t)
+    >>> store = QuarantineStore(tempfile.mkdtemp())
+    >>> manifest = store.put(pa.table({"amount": [-1.0, 5.0]}), failed, batch_id="tx-20261120")
+    >>> [m.batch_id for m in store.list()], store.read("tx-20261120").num_rows
+    (['tx-20261120'], 2)
+    >>> store.put(pa.table({"amount": [-1.0, 5.0]}), failed, batch_id="tx-20261120") == manifest  # a retry
+    True
+"""
+
+from __future__ import annotations
+
+import builtins
+import getpass
+import json
+import os
+import re
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+import fsspec
+import pyarrow as pa
+from fsspec import AbstractFileSystem
+
+from guardrails.contract.model import Contract, QuarantinePolicy, RowCountRule
+from guardrails.outcome import CheckOutcome
+from guardrails.quarantine._audit import audit, describe, error_outcome
+from guardrails.quarantine._batch import arrow_hash, decode_table, encode_table, parquet_rows, sha256_hex
+from guardrails.quarantine._errors import QuarantineError
+from guardrails.quarantine._files import Files
+from guardrails.quarantine._manifest import DataFormat, QuarantineManifest, QuarantineState
+
+DEFAULT_LOCATION = ".guardrails/quarantine"
+MANIFEST = "manifest.json"
+CLAIM = "claim.json"
+RELEASED_DIR = "_released"
+MAX_SUFFIX = 1000
+_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,199}")
+_EXTENSION = {
+    DataFormat.PARQUET: "parquet",
+    DataFormat.ARROW_IPC: "arrow",
+    DataFormat.RAW: "bin",
+    DataFormat.PANDAS_PICKLE: "pickle",
+}
+
+Clock = Callable[[], datetime]
+Publish = Callable[[pa.Table], object]
+
+
+class ReleaseStatus(StrEnum):
+    """What a release did. Only `released` published anything, and only once per batch."""
+
+    RELEASED = "released"
+    """Re-validation passed; this call published the data and marked the batch released."""
+    REFUSED = "refused"
+    """Re-validation still blocks publication (or could not run); the batch stays quarantined."""
+    ALREADY_RELEASED = "already_released"
+    """An earlier (or concurrent) release published it; nothing was published again."""
+    CLAIMED = "claimed"
+    """Another release or purge holds the claim but has not finished (still running, or it crashed)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReleaseResult:
+    """The answer to `QuarantineStore.release`: what happened, the re-validation outcome, and the manifest after."""
+
+    batch_id: str
+    status: ReleaseStatus
+    manifest: QuarantineManifest
+    outcome: CheckOutcome | None = None
+    released_to: str | None = None
+    message: str = ""
+
+    @property
+    def released(self) -> bool:
+        """True when the batch is (now or already) released: its data reached consumers exactly once."""
+        return self.status in (ReleaseStatus.RELEASED, ReleaseStatus.ALREADY_RELEASED)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "status": self.status.value,
+            "released": self.released,
+            "released_to": self.released_to,
+            "message": self.message,
+            "outcome": self.outcome.to_dict() if self.outcome is not None else None,
+            "manifest": self.manifest.to_dict(),
+        }
+
+
+def derive_batch_id(content_hash: str, prefix: str = "batch") -> str:
+    """The default batch id: a readable prefix (the contract's table) and 16 hex digits of the content hash.
+
+    Example:
+        >>> derive_batch_id("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "Card transactions")
+        'card-transactions-9f86d081884c7d65'
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", prefix.lower()).strip("-") or "batch"
+    return f"{slug[:80]}-{content_hash[:16]}"
+
+
+class QuarantineStore:
+    """Bad batches, kept durably with a manifest each, until a release re-checks and publishes them or a purge deletes them.
+
+    Args:
+        location: a local directory (the default, relative to the working directory) or any fsspec URL
+            (``memory://quarantine``, ``s3://bucket/quarantine``, ...); a path inside `filesystem` if one is given.
+        filesystem: an fsspec filesystem or a ``pyarrow.fs.FileSystem`` to use instead of resolving `location`.
+        clock: the time source for timestamps (UTC); tests pass a fixed one.
+    """
+
+    def __init__(
+        self,
+        location: str | os.PathLike[str] = DEFAULT_LOCATION,
+        *,
+        filesystem: AbstractFileSystem | Any | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if filesystem is None:
+            fs, root = fsspec.core.url_to_fs(os.fspath(location))
+        else:
+            fs = _as_fsspec(filesystem)
+            root = fs._strip_protocol(os.fspath(location))
+        self.root: str = root.rstrip("/") or "/"
+        self.fs: AbstractFileSystem = fs
+        self._files = Files(fs)
+        self._clock: Clock = clock or (lambda: datetime.now(UTC))
+        self._actor = _actor()
+
+    def __repr__(self) -> str:
+        return f"QuarantineStore({self.uri!r})"
+
+    @property
+    def uri(self) -> str:
+        """The store's root as a URL (``file:///...`` for a local directory)."""
+        return self.fs.unstrip_protocol(self.root)
+
+    def batch_path(self, batch_id: str) -> str:
+        """The directory (in the store's filesystem) holding one batch's data and manifest."""
+        return f"{self.root}/{_checked_id(batch_id)}"
+
+    def released_path(self, batch_id: str) -> str:
+        """Where `release` writes a batch's data when no `publish` callable is given."""
+        return f"{self.root}/{RELEASED_DIR}/{_checked_id(batch_id)}.parquet"
+
+    # --- put ---------------------------------------------------------------------------------------------------
+
+    def put(
+        self,
+        data: pa.Table | bytes,
+        outcome: CheckOutcome,
+        *,
+        batch_id: str | None = None,
+        content_hash: str | None = None,
+        content_hash_of: Literal["bytes", "arrow_ipc"] | None = None,
+        data_format: DataFormat | None = None,
+        source: str = "",
+        run_id: str | None = None,
+        policy: QuarantinePolicy = QuarantinePolicy.BATCH,
+        rows_in: int | None = None,
+        reason: str | None = None,
+    ) -> QuarantineManifest:
+        """Keep `data` (a whole batch, or the rejected rows of one) with the outcome that condemned it.
+
+        Idempotent: the same data and input under the same id returns the existing manifest untouched.
+
+        Args:
+            data: a table (stored as Parquet, or Arrow IPC for types Parquet cannot hold) or bytes kept as they are.
+            outcome: the check outcome (failing rules, counts, sample), embedded in the manifest.
+            batch_id: the id to use; default `derive_batch_id` of the content hash. A taken id holding other
+                data is never overwritten: the batch goes to ``<id>~2`` (the returned manifest says which).
+            content_hash: sha256 of the input batch (default: of `data`); `content_hash_of` says of what.
+            data_format: how bytes are encoded (default ``raw``; ``parquet`` for bytes of a readable Parquet file).
+            source: where the batch came from. run_id: the pipeline run that guarded it.
+            policy: the contract policy applied. rows_in: rows in the input (default: rows in `data`).
+            reason: one line on why (default: derived from the outcome).
+
+        Raises:
+            QuarantineError: the store cannot be written (nothing is half-visible then either).
+        """
+        if isinstance(data, pa.Table):
+            payload, data_format = encode_table(data)
+            rows_kept: int | None = data.num_rows
+            content_hash = content_hash or arrow_hash(data)
+            content_hash_of = content_hash_of or "arrow_ipc"
+        else:
+            payload, data_format = bytes(data), DataFormat(data_format or DataFormat.RAW)
+            rows_kept = parquet_rows(payload) if data_format is DataFormat.PARQUET else None
+            content_hash = content_hash or sha256_hex(payload)
+            content_hash_of = content_hash_of or "bytes"
+        rows_in = rows_in if rows_in is not None else rows_kept
+        data_sha = sha256_hex(payload)
+        base_id = _checked_id(batch_id) if batch_id is not None else derive_batch_id(content_hash)
+        now = self._clock()
+        pending = QuarantineManifest(
+            batch_id=base_id,
+            state=QuarantineState.QUARANTINED,
+            content_hash=content_hash,
+            content_hash_of=content_hash_of,
+            data_file=f"data-{data_sha[:16]}.{_EXTENSION[data_format]}",
+            data_format=data_format,
+            data_sha256=data_sha,
+            data_bytes=len(payload),
+            source=source,
+            policy=policy,
+            rows_in=rows_in,
+            rows_quarantined=rows_kept,
+            rows_published=(rows_in - rows_kept) if rows_in is not None and rows_kept is not None else 0,
+            reason=reason or describe(outcome),
+            outcome=outcome,
+            contract_id=outcome.contract_id,
+            contract_version=outcome.contract_version,
+            run_id=run_id,
+            quarantined_at=now,
+        ).transition(QuarantineState.QUARANTINED, now, reason or describe(outcome), self._actor)
+        try:
+            return self._put(pending, payload)
+        except OSError as exc:
+            raise QuarantineError(base_id, f"cannot write to the quarantine store {self.uri}: {exc}") from exc
+
+    def _put(self, pending: QuarantineManifest, payload: bytes) -> QuarantineManifest:
+        for candidate in _candidates(pending.batch_id):
+            manifest = pending.evolve(batch_id=candidate)
+            existing = self._manifest_or_none(candidate)
+            if existing is not None:
+                if not _same_batch(existing, manifest):
+                    continue
+                if existing.state is QuarantineState.PURGED:
+                    return self._requarantine(existing, manifest, payload)
+                return existing
+            data_path = f"{self.root}/{candidate}/{manifest.data_file}"
+            self._files.write_atomic(data_path, payload)
+            if self._files.create_exclusive(self._manifest_path(candidate), _encode(manifest)):
+                return manifest
+            # Another writer created this id between our check and our create: theirs stands.
+            winner = self.show(candidate)
+            if _same_batch(winner, manifest):
+                return winner  # same data, same file name: our identical bytes are the winner's
+            if winner.data_file != manifest.data_file:
+                self._files.remove(data_path)
+        raise QuarantineError(pending.batch_id, f"{MAX_SUFFIX} batches already use this id with different data")
+
+    def _requarantine(self, purged: QuarantineManifest, fresh: QuarantineManifest, payload: bytes) -> QuarantineManifest:
+        """The same batch arrives again after a purge: keep it again, continuing the old history."""
+        self._files.write_atomic(f"{self.root}/{purged.batch_id}/{fresh.data_file}", payload)
+        self._files.remove(self._claim_path(purged.batch_id))
+        revived = fresh.evolve(history=(*purged.history, *fresh.history))
+        self._files.write_atomic(self._manifest_path(purged.batch_id), _encode(revived))
+        return revived
+
+    # --- read --------------------------------------------------------------------------------------------------
+
+    def list(self, state: QuarantineState | str | None = None) -> builtins.list[QuarantineManifest]:
+        """Every visible batch (those whose manifest exists), oldest first; only those in `state` if given."""
+        wanted = QuarantineState(state) if state is not None else None
+        manifests = []
+        for name in self._files.listdir(self.root):
+            if not _BATCH_ID.fullmatch(name):
+                continue  # the _released area, temporary files
+            manifest = self._manifest_or_none(name)
+            if manifest is not None and (wanted is None or manifest.state is wanted):
+                manifests.append(manifest)
+        return sorted(manifests, key=lambda m: (m.quarantined_at, m.batch_id))
+
+    def show(self, batch_id: str) -> QuarantineManifest:
+        """The manifest of one batch.
+
+        Raises:
+            QuarantineError: no such batch (or its manifest is unreadable).
+        """
+        manifest = self._manifest_or_none(batch_id)
+        if manifest is None:
+            raise QuarantineError(batch_id, f"no such batch in {self.uri}", hint="see `guardrails quarantine list`")
+        return manifest
+
+    def read(self, batch_id: str) -> pa.Table | bytes:
+        """The kept data: a table for Parquet/Arrow data, the original bytes for input that could not be read.
+
+        Raises:
+            QuarantineError: unknown or purged batch, or the stored data no longer matches its recorded hash.
+        """
+        manifest = self.show(batch_id)
+        return self._read(manifest)
+
+    def _read(self, manifest: QuarantineManifest) -> pa.Table | bytes:
+        if manifest.state is QuarantineState.PURGED:
+            raise QuarantineError(manifest.batch_id, f"was purged at {_when(manifest.purged_at)}; its data is gone")
+        payload = self._read_payload(manifest)
+        if manifest.data_format in (DataFormat.PARQUET, DataFormat.ARROW_IPC):
+            return decode_table(payload, manifest.data_format)
+        return payload
+
+    def _read_payload(self, manifest: QuarantineManifest) -> bytes:
+        path = f"{self.root}/{manifest.batch_id}/{manifest.data_file}"
+        try:
+            payload = self._files.read(path)
+        except OSError as exc:
+            raise QuarantineError(manifest.batch_id, f"cannot read its data file {path}: {exc}") from exc
+        if sha256_hex(payload) != manifest.data_sha256:
+            raise QuarantineError(manifest.batch_id, f"data file {path} does not match the sha256 in its manifest")
+        return payload
+
+    # --- release and purge -------------------------------------------------------------------------------------
+
+    def release(
+        self,
+        batch_id: str,
+        contract: Contract,
+        *,
+        as_of: datetime | None = None,
+        publish: Publish | None = None,
+    ) -> ReleaseResult:
+        """Re-validate a quarantined batch against the *current* contract and, if nothing blocks it, publish it once.
+
+        Publishing calls `publish(table)` (if it returns a string, that is recorded as where the data went), or
+        writes ``_released/<batch_id>.parquet`` under the store's root. `publish` must be all-or-nothing: if it
+        raises, the claim is given back so the release can be retried, and the exception propagates.
+
+        For part of a batch (rows policy), the row-count rule is left out of the re-validation: it was judged on the
+        whole batch when it was guarded (it passed, or the whole batch would be here), and a handful of rejected
+        rows would never satisfy it. Uniqueness is judged within the kept rows only.
+
+        Raises:
+            QuarantineError: unknown or purged batch, or `contract` is not the contract the batch was guarded by.
+        """
+        manifest = self.show(batch_id)
+        if manifest.state is QuarantineState.PURGED:
+            raise QuarantineError(batch_id, f"was purged at {_when(manifest.purged_at)}; there is nothing to release")
+        if manifest.state is QuarantineState.RELEASED:
+            return self._already_released(manifest)
+        if manifest.contract_id is not None and manifest.contract_id != contract.id:
+            raise QuarantineError(
+                batch_id,
+                f"was guarded by contract {manifest.contract_id}, not {contract.id}",
+                hint="pass the batch's own contract file",
+            )
+        table, outcome = self._revalidate(manifest, contract, as_of)
+        if table is None or outcome.blocks_publication:
+            return ReleaseResult(
+                batch_id=batch_id,
+                status=ReleaseStatus.REFUSED,
+                manifest=manifest,
+                outcome=outcome,
+                message=f"still quarantined: {describe(outcome)}",
+            )
+        if not self._claim(batch_id, "release"):
+            return self._lost_claim(batch_id, outcome)
+        try:
+            released_to = self._publish(manifest, table, publish)
+        except BaseException:
+            self._files.remove(self._claim_path(batch_id))  # nothing was published: let a retry claim it again
+            raise
+        now = self._clock()
+        released = manifest.transition(
+            QuarantineState.RELEASED,
+            now,
+            f"re-validated against {contract.id} v{contract.version}: {describe(outcome)}",
+            self._actor,
+            released_at=now,
+            release_outcome=outcome,
+            released_to=released_to,
+        )
+        self._files.write_atomic(self._manifest_path(batch_id), _encode(released))
+        return ReleaseResult(
+            batch_id=batch_id,
+            status=ReleaseStatus.RELEASED,
+            manifest=released,
+            outcome=outcome,
+            released_to=released_to,
+            message=f"released {_rows(released.rows_quarantined)} to {released_to}",
+        )
+
+    def purge(self, batch_id: str) -> None:
+        """Delete a batch's data for good (never done automatically); its manifest stays as a tombstone.
+
+        The tombstone keeps counts, rules and history but drops the sample of failing rows. Purging a purged
+        batch does nothing.
+
+        Raises:
+            QuarantineError: unknown batch, or a release of it is in progress.
+        """
+        manifest = self.show(batch_id)
+        if manifest.state is QuarantineState.PURGED:
+            return
+        if manifest.state is QuarantineState.QUARANTINED and not self._claim(batch_id, "purge"):
+            holder = self._claim_holder(batch_id)
+            raise QuarantineError(batch_id, f"cannot purge: a {holder} holds its claim (in progress, or it crashed)")
+        now = self._clock()
+        tombstone = manifest.transition(
+            QuarantineState.PURGED,
+            now,
+            "purged on request",
+            self._actor,
+            purged_at=now,
+            outcome=manifest.outcome.evolve(sample=()),
+            release_outcome=manifest.release_outcome.evolve(sample=()) if manifest.release_outcome else None,
+        )
+        self._files.write_atomic(self._manifest_path(batch_id), _encode(tombstone))
+        for name in self._files.listdir(self.batch_path(batch_id)):
+            if name not in (MANIFEST, CLAIM):
+                self._files.remove(f"{self.batch_path(batch_id)}/{name}")
+
+    def _revalidate(
+        self, manifest: QuarantineManifest, contract: Contract, as_of: datetime | None
+    ) -> tuple[pa.Table | None, CheckOutcome]:
+        started = datetime.now(UTC)
+        payload = self._read_payload(manifest)
+        try:
+            if manifest.data_format is DataFormat.PANDAS_PICKLE:
+                raise ValueError("a pandas frame that Arrow could not represent cannot be re-validated")
+            table = decode_table(payload, manifest.data_format)
+        except Exception as exc:  # still unreadable: the release cannot run, and says why
+            error = f"cannot read the kept data as a table: {type(exc).__name__}: {exc}"
+            return None, error_outcome(contract, error, started=started, as_of=as_of, rows=manifest.rows_quarantined)
+        partial = manifest.rows_in is not None and manifest.rows_quarantined is not None and manifest.rows_quarantined < manifest.rows_in
+        if partial:
+            contract = replace(contract, rules=tuple(r for r in contract.rules if not isinstance(r, RowCountRule)))
+        return table, audit(contract, table, as_of=as_of).outcome
+
+    def _publish(self, manifest: QuarantineManifest, table: pa.Table, publish: Publish | None) -> str:
+        if publish is not None:
+            where = publish(table)
+            return where if isinstance(where, str) else "publish callback"
+        if manifest.data_format in (DataFormat.PARQUET, DataFormat.RAW):
+            payload = self._read_payload(manifest)  # Parquet as it arrived, byte for byte
+        else:
+            payload, _ = encode_table(table)
+        path = self.released_path(manifest.batch_id)
+        self._files.write_atomic(path, payload)
+        return self.fs.unstrip_protocol(path)
+
+    def _claim(self, batch_id: str, action: str) -> bool:
+        claim = {"action": action, "at": self._clock().isoformat(), "actor": self._actor, "pid": os.getpid(), "token": uuid.uuid4().hex}
+        return self._files.create_exclusive(self._claim_path(batch_id), json.dumps(claim).encode())
+
+    def _claim_holder(self, batch_id: str) -> str:
+        try:
+            claim = json.loads(self._files.read(self._claim_path(batch_id)))
+            return f"{claim['action']} by {claim['actor']} (pid {claim['pid']}) since {claim['at']}"
+        except (OSError, ValueError, KeyError):
+            return "release or purge"
+
+    def _lost_claim(self, batch_id: str, outcome: CheckOutcome) -> ReleaseResult:
+        manifest = self.show(batch_id)
+        if manifest.state is QuarantineState.RELEASED:
+            return self._already_released(manifest)
+        if manifest.state is QuarantineState.PURGED:
+            raise QuarantineError(batch_id, "was purged while this release ran; nothing was published")
+        return ReleaseResult(
+            batch_id=batch_id,
+            status=ReleaseStatus.CLAIMED,
+            manifest=manifest,
+            outcome=outcome,
+            message=(
+                f"not published by this call: a {self._claim_holder(batch_id)} holds the claim; if that process died "
+                f"before finishing, check the destination, then delete {self._claim_path(batch_id)} and retry"
+            ),
+        )
+
+    def _already_released(self, manifest: QuarantineManifest) -> ReleaseResult:
+        return ReleaseResult(
+            batch_id=manifest.batch_id,
+            status=ReleaseStatus.ALREADY_RELEASED,
+            manifest=manifest,
+            outcome=manifest.release_outcome,
+            released_to=manifest.released_to,
+            message=f"already released at {_when(manifest.released_at)} to {manifest.released_to}; nothing published again",
+        )
+
+    def _manifest_or_none(self, batch_id: str) -> QuarantineManifest | None:
+        path = self._manifest_path(batch_id)
+        try:
+            text = self._files.read(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise QuarantineError(batch_id, f"cannot read {path}: {exc}") from exc
+        try:
+            return QuarantineManifest.from_json(text)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise QuarantineError(batch_id, f"manifest {path} is not a valid quarantine manifest: {exc}") from exc
+
+    def _manifest_path(self, batch_id: str) -> str:
+        return f"{self.batch_path(batch_id)}/{MANIFEST}"
+
+    def _claim_path(self, batch_id: str) -> str:
+        return f"{self.batch_path(batch_id)}/{CLAIM}"
+
+
+def _as_fsspec(filesystem: Any) -> AbstractFileSystem:
+    """An fsspec filesystem as is; a pyarrow filesystem wrapped (its moves are renames where the backend has them)."""
+    if isinstance(filesystem, AbstractFileSystem):
+        return filesystem
+    import pyarrow.fs as pafs
+
+    if isinstance(filesystem, pafs.FileSystem):
+        from fsspec.implementations.arrow import ArrowFSWrapper
+
+        return ArrowFSWrapper(filesystem)
+    raise TypeError(f"filesystem must be an fsspec or pyarrow filesystem, got {type(filesystem).__name__}")
+
+
+def _checked_id(batch_id: str) -> str:
+    if not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
+        raise QuarantineError(
+            str(batch_id),
+            "is not a valid batch id",
+            hint="use 1-200 letters, digits, '.', '_', '~' or '-', starting with a letter or digit",
+        )
+    return batch_id
+
+
+def _candidates(batch_id: str) -> Iterator[str]:
+    yield batch_id
+    for n in range(2, MAX_SUFFIX + 1):
+        yield f"{batch_id}~{n}"
+
+
+def _same_batch(a: QuarantineManifest, b: QuarantineManifest) -> bool:
+    """Two puts keep the same batch when both the input and the kept data are identical."""
+    return a.content_hash == b.content_hash and a.data_sha256 == b.data_sha256
+
+
+def _encode(manifest: QuarantineManifest) -> bytes:
+    return manifest.to_json(indent=2).encode()
+
+
+def _actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers): the uid still identifies the actor
+        user = f"uid{os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat() if moment is not None else "an unknown time"
+
+
+def _rows(rows: int | None) -> str:
+    return f"{rows:,} rows" if rows is not None else "the kept bytes"
+
