@@ -1,0 +1,211 @@
+"""`MlflowModelRegistry`: the `ModelRegistry` protocol over `mlflow.MlflowClient`, with bounded HTTP calls.
+
+MLflow reads its HTTP limits from the environment on every request (``MLFLOW_HTTP_REQUEST_TIMEOUT``,
+``MLFLOW_HTTP_REQUEST_MAX_RETRIES``, ``MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR``, ``MLFLOW_HTTP_REQUEST_BACKOFF_JITTER``;
+see ``mlflow/utils/rest_utils.py::http_request``); the client has no per-instance setting. Its defaults (120 s
+timeout, 7 retries with exponential backoff) can keep a call busy for minutes, which would hang a sensor. So
+each call here runs inside `_bounded_http`, which sets our limits for the duration of the call and restores the
+previous values when the last concurrent call leaves. Worst case for one call is about
+``(max_retries + 1) * 2 * timeout_seconds`` (connect and read each get the timeout), e.g. 2 * 2 * 5 s = 20 s.
+
+The MLflow import (several seconds) happens when the first registry is built, not when `guardrails.models` is
+imported.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from guardrails.models._registry import RegisteredModelRecord, RegistryError, SignatureInput, VersionRecord
+
+T = TypeVar("T")
+
+_env_lock = threading.Lock()
+_env_users = 0
+_env_saved: dict[str, str | None] = {}
+
+
+@contextmanager
+def _bounded_http(limits: Mapping[str, str]) -> Iterator[None]:
+    """Apply MLflow HTTP limits while any guarded call runs; restore the caller's environment afterwards.
+
+    Concurrent calls share one setting (the first caller's), because the environment is process-wide; the
+    registries of one process are expected to use the same limits.
+    """
+    global _env_users
+    with _env_lock:
+        if _env_users == 0:
+            _env_saved.clear()
+            for key, value in limits.items():
+                _env_saved[key] = os.environ.get(key)
+                os.environ[key] = value
+        _env_users += 1
+    try:
+        yield
+    finally:
+        with _env_lock:
+            _env_users -= 1
+            if _env_users == 0:
+                for key, previous in _env_saved.items():
+                    if previous is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = previous
+
+
+def _quote(value: str) -> str:
+    """A string literal for MLflow's search filter grammar."""
+    quote = '"' if "'" in value else "'"
+    if quote in value:
+        raise ValueError(f"cannot search for {value!r}: it contains both quote characters")
+    return f"{quote}{value}{quote}"
+
+
+def _millis(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value / 1000, tz=UTC) if value else None
+
+
+class MlflowModelRegistry:
+    """The model registry behind an MLflow tracking server (``http://...``) or a database (``sqlite:///...``).
+
+    Args:
+        tracking_uri: where the tracking server or store is; also the registry unless `registry_uri` is given.
+        registry_uri: a separate model registry URI, if any.
+        timeout_seconds: HTTP connect/read timeout per request (MLflow takes whole seconds, at least 1).
+        max_retries: retries per request after the first attempt, without backoff.
+
+    Every method raises `RegistryError` (with the MLflow or network exception chained) on any failure.
+
+    Example:
+        >>> registry = MlflowModelRegistry("sqlite:///mlflow.db", timeout_seconds=5)  # doctest: +SKIP
+        >>> registry.get_model("fraud").aliases  # doctest: +SKIP
+        {'champion': 3}
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        *,
+        registry_uri: str | None = None,
+        timeout_seconds: int = 5,
+        max_retries: int = 1,
+    ) -> None:
+        if timeout_seconds < 1:
+            raise ValueError(f"timeout_seconds: expected a whole number of seconds >= 1, got {timeout_seconds!r}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries: expected >= 0, got {max_retries!r}")
+        from mlflow import MlflowClient
+
+        self.tracking_uri = tracking_uri
+        self.registry_uri = registry_uri or tracking_uri
+        self.timeout_seconds = timeout_seconds
+        self.max_retries = max_retries
+        self._limits = {
+            "MLFLOW_HTTP_REQUEST_TIMEOUT": str(int(timeout_seconds)),
+            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(int(max_retries)),
+            "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
+            "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
+        }
+        self._client = MlflowClient(tracking_uri=tracking_uri, registry_uri=self.registry_uri)
+
+    def __repr__(self) -> str:
+        return f"MlflowModelRegistry({self.tracking_uri!r}, timeout_seconds={self.timeout_seconds})"
+
+    def _call(self, operation: str, model: str, fn: Callable[[], T]) -> T:
+        # Fail closed: whatever goes wrong inside the client (HTTP errors, refused connections, timeouts,
+        # database errors, a missing model) becomes one RegistryError that keeps the cause.
+        with _bounded_http(self._limits):
+            try:
+                return fn()
+            except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+                raise RegistryError(operation, model, f"{type(exc).__name__}: {exc}") from exc
+
+    def get_model(self, name: str) -> RegisteredModelRecord:
+        model = self._call("get_model", name, lambda: self._client.get_registered_model(name))
+        return RegisteredModelRecord(
+            name=model.name,
+            tags=dict(model.tags or {}),
+            aliases={alias: int(version) for alias, version in (model.aliases or {}).items()},
+        )
+
+    def search_versions(self, name: str, tag_equals: Mapping[str, str] | None = None) -> tuple[VersionRecord, ...]:
+        clauses = [f"name = {_quote(name)}"]
+        clauses += [f"tags.`{key}` = {_quote(value)}" for key, value in (tag_equals or {}).items()]
+        filter_string = " and ".join(clauses)
+
+        def search() -> list[Any]:
+            found: list[Any] = []
+            token = None
+            while True:
+                page = self._client.search_model_versions(filter_string, page_token=token)
+                found.extend(page)
+                token = page.token
+                if not token:
+                    return found
+
+        versions = self._call("search_versions", name, search)
+        return tuple(
+            sorted(
+                (
+                    VersionRecord(
+                        version=int(v.version),
+                        status=str(v.status),
+                        tags=dict(v.tags or {}),
+                        run_id=v.run_id or None,
+                        created_at=_millis(v.creation_timestamp),
+                    )
+                    for v in versions
+                ),
+                key=lambda v: v.version,
+            )
+        )
+
+    def set_model_tag(self, name: str, key: str, value: str) -> None:
+        self._call("set_model_tag", name, lambda: self._client.set_registered_model_tag(name, key, value))
+
+    def delete_model_tag(self, name: str, key: str) -> None:
+        self._call("delete_model_tag", name, lambda: self._client.delete_registered_model_tag(name, key))
+
+    def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        self._call(
+            "set_version_tag", name, lambda: self._client.set_model_version_tag(name, str(version), key, value)
+        )
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        self._call("set_alias", name, lambda: self._client.set_registered_model_alias(name, alias, str(version)))
+
+    def get_signature_inputs(self, name: str, version: int) -> tuple[SignatureInput, ...] | None:
+        def read() -> tuple[SignatureInput, ...] | None:
+            from mlflow.artifacts import download_artifacts
+            from mlflow.models import Model
+
+            source = self._client.get_model_version_download_uri(name, str(version))
+            with tempfile.TemporaryDirectory() as tmp:
+                path = download_artifacts(
+                    artifact_uri=f"{source.rstrip('/')}/MLmodel", dst_path=tmp, tracking_uri=self.tracking_uri
+                )
+                signature = Model.load(path).signature
+            if signature is None or signature.inputs is None or signature.inputs.is_tensor_spec():
+                return None
+            return tuple(
+                SignatureInput(name=spec.name or "", type=_type_name(spec.type), required=bool(spec.required))
+                for spec in signature.inputs.inputs
+            )
+
+        return self._call("get_signature_inputs", name, read)
+
+
+def _type_name(mlflow_type: Any) -> str:
+    """MLflow's name for a column type: the DataType name, or the nested type's kind."""
+    from mlflow.types import DataType
+
+    if isinstance(mlflow_type, DataType):
+        return mlflow_type.name
+    kind = type(mlflow_type).__name__.lower()
+    return {"anytype": "any"}.get(kind, kind)
