@@ -221,20 +221,20 @@ def _arguments(
     arguments = raw.get("arguments") or {}
     apath = (*path, "arguments")
     allowed = _ARGUMENTS[(metric, level)]
-    for key in arguments:
-        if key not in allowed:
-            problems.error(
-                (*apath, key),
-                expected=f"{metric} arguments: " + (", ".join(allowed) if allowed else "none"),
-                got=f"unknown argument {key!r}", hint=did_you_mean(key, allowed),
-            )
+    unknown = [key for key in arguments if key not in allowed]
+    for key in unknown:
+        problems.error(
+            (*apath, key),
+            expected=f"{metric} arguments: " + (", ".join(allowed) if allowed else "none"),
+            got=f"unknown argument {key!r}", hint=did_you_mean(key, allowed),
+        )
     if metric == "missingValues" and "missingValues" in arguments:
         values = arguments["missingValues"]
         if not isinstance(values, list) or not all(is_scalar(v) for v in values):
             problems.error((*apath, "missingValues"), expected="a list of values", got=describe_value(values))
     if metric == "invalidValues":
         present = [k for k in ("validValues", "pattern") if k in arguments]
-        if len(present) != 1:
+        if len(present) != 1 and not unknown:  # a misspelt argument is the better message
             problems.error(
                 apath, expected="exactly one of validValues, pattern", got=", ".join(present) if present else "none",
             )

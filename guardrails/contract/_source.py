@@ -101,7 +101,10 @@ def parse_yaml(text: str, path: str) -> SourceDocument:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise ContractError(path, "(document)", expected="valid YAML", got=problem or str(exc), line=line) from exc
+        raise ContractError(
+            path, "(document)", expected="valid YAML", got=problem or str(exc), line=line,
+            hint="check the indentation and quoting on this line and the one before",
+        ) from exc
     except yaml.YAMLError as exc:
         raise ContractError(path, "(document)", expected="valid YAML", got=str(exc)) from exc
     lines: dict[FieldPath, int] = {}

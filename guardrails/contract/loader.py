@@ -516,7 +516,7 @@ class _Translator:
                 # ODCS v3.0.x examples wrote `exclusiveMaximum: true` next to `maximum` (JSON Schema draft 4 style)
                 legacy_flags[key] = value
                 self.problems.warn(
-                    (*path, key), expected=f"the bound itself ({key}: <value>, ODCS v3.1)", got=repr(value),
+                    (*path, key), expected=f"the bound itself ({key}: <value>, ODCS v3.1)", got=str(value).lower(),
                     hint=f"the boolean form makes {'minimum' if 'Min' in key else 'maximum'} exclusive",
                 )
                 continue
