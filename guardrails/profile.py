@@ -120,8 +120,10 @@ class NumericProfile:
     """A numeric column: counts, range, mergeable moments and a fine histogram on fixed quantile edges.
 
     Bins are right-closed and the outer ones open-ended: ``(-inf, e0], (e0, e1], ..., (e_last, +inf)``, so
-    `counts` has ``len(edges) + 1`` entries. `psi_edges` is a subset of `edges` defining the coarse bins that
-    PSI and Jensen-Shannon use. `m2` is the sum of squared deviations from `mean` (variance = m2 / count).
+    `counts` has ``len(edges) + 1`` entries; `at_edges[i]` of the values in bin i sit exactly on its right edge
+    (all of them, for integer data), which makes the KS and Wasserstein approximations exact there.
+    `psi_edges` is a subset of `edges` defining the coarse bins that PSI and Jensen-Shannon use. `m2` is the
+    sum of squared deviations from `mean` (variance = m2 / count).
     """
 
     kind: ClassVar[ColumnKind] = "numeric"
@@ -134,6 +136,7 @@ class NumericProfile:
     m2: float
     edges: tuple[float, ...]
     counts: tuple[int, ...]
+    at_edges: tuple[int, ...]
     psi_edges: tuple[float, ...]
 
     @property
@@ -174,6 +177,7 @@ class NumericProfile:
             m2=m2,
             edges=self.edges,
             counts=tuple(a + b for a, b in zip(self.counts, other.counts, strict=True)),
+            at_edges=tuple(a + b for a, b in zip(self.at_edges, other.at_edges, strict=True)),
             psi_edges=self.psi_edges,
         )
 
@@ -384,7 +388,9 @@ def _profile_numeric(
         psi_edges = tuple(float(v) for v in np.unique(raw[step - 1 :: step]))
     else:
         edges, psi_edges = (), ()
-    cumulative = np.searchsorted(values, np.asarray(edges, dtype=np.float64), side="right")
+    edge_array = np.asarray(edges, dtype=np.float64)
+    cumulative = np.searchsorted(values, edge_array, side="right")
+    at_edges = cumulative - np.searchsorted(values, edge_array, side="left")
     counts = np.diff(np.concatenate(([0], cumulative, [n])))
     mean = float(values.mean()) if n else 0.0
     m2 = float(np.square(values - mean).sum()) if n else 0.0
@@ -398,6 +404,7 @@ def _profile_numeric(
         m2=m2,
         edges=edges,
         counts=tuple(int(c) for c in counts),
+        at_edges=tuple(int(c) for c in at_edges),
         psi_edges=psi_edges,
     )
 
@@ -514,11 +521,15 @@ def _parse_column(cls: Any, raw: Mapping[str, Any], fail: Any) -> ColumnProfile:
         raise fail("psi_edges", "a subset of edges", psi_edges)
     if len(counts) != len(edges) + 1:
         raise fail("counts", f"{len(edges) + 1} counts (len(edges) + 1)", len(counts))
+    at_edges = raw["at_edges"]
+    if (not isinstance(at_edges, list) or len(at_edges) != len(edges)
+            or not all(_is_count(a) and a <= c for a, c in zip(at_edges, counts, strict=False))):
+        raise fail("at_edges", f"{len(edges)} non-negative integers, each at most its bin's count", at_edges)
     return NumericProfile(
         dtype=raw["dtype"], count=raw["count"], null_count=raw["null_count"],
         minimum=None if raw["minimum"] is None else float(raw["minimum"]),
         maximum=None if raw["maximum"] is None else float(raw["maximum"]),
-        edges=tuple(float(e) for e in edges), counts=tuple(counts),
+        edges=tuple(float(e) for e in edges), counts=tuple(counts), at_edges=tuple(at_edges),
         psi_edges=tuple(float(e) for e in psi_edges), **numbers,
     )
 

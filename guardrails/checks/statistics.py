@@ -6,14 +6,17 @@ merged over many batches. What is exact and what is approximated:
 - PSI and Jensen-Shannon distance use the coarse quantile bins (default 20) and are exact for those bins.
   PSI = sum((c - r) * ln(c / r)) over bin shares, with shares clipped at `PSI_EPSILON` (1e-4) so an empty bin
   stays finite. Jensen-Shannon is the distance (square root of the divergence) with base-2 logs, in [0, 1].
-- The two-sample KS statistic is computed on the fine histogram (default 1000 bins). It never exceeds the
-  exact statistic and is below it by at most ``max_i min(r_i, c_i)`` (the larger of the two shares of the
-  same fine bin, the smaller of them): `ks_error_bound`, reported with the score. The p-value is Smirnov's
-  asymptotic one, as `scipy.stats.ks_2samp(method="asymp")` computes it, evaluated at the approximate statistic.
-- Wasserstein-1 is integrated over the fine histogram, assuming values spread evenly within a bin (the outer
-  bins end at the observed min / max). The error is at most ``sum_i width_i * (r_i + c_i)``:
-  `wasserstein_error_bound`. It is normalised by the reference's standard deviation (ddof=0; by 1 when that
-  is 0), so 0.1 means "the distributions are a tenth of a standard deviation apart on average".
+- The two-sample KS statistic is computed on the fine histogram (default 1000 bins), which also counts the
+  values lying exactly on each bin's right edge. Only the mass strictly inside a bin has an unknown position,
+  so the statistic never exceeds the exact one and is below it by at most ``max_i min(r_i, c_i)`` over the
+  inside shares of each bin (about 1/1000 for continuous data, 0 for integers): `ks_error_bound`, reported
+  with the score. The p-value is Smirnov's asymptotic one, as `scipy.stats.ks_2samp(method="asymp")`
+  computes it, evaluated at the approximate statistic.
+- Wasserstein-1 integrates |F_ref - F_cur| over the fine histogram, spreading each bin's inside mass evenly
+  across the bin (the outer bins end at the observed min / max). The error is at most
+  ``sum_i width_i * (r_i + c_i)`` over the inside shares: `wasserstein_error_bound`. The score is normalised
+  by the reference's standard deviation (ddof=0; by 1 when that is 0), so 0.1 means "the distributions are
+  a tenth of a standard deviation apart on average".
 - For categoricals: PSI, Jensen-Shannon, L-infinity (largest change of a category's share) and Pearson's
   chi-square test of homogeneity on the 2 x k table of reference and batch counts, exactly as
   `scipy.stats.chi2_contingency(correction=False)` computes it. Slots empty on both sides are dropped.
@@ -154,17 +157,25 @@ def _numeric_scores(reference: NumericProfile, current: NumericProfile) -> dict[
     share_r, share_c = r / nr, c / nc
     cdf_r, cdf_c = np.cumsum(r) / nr, np.cumsum(c) / nc  # at each bin's right end; the last is 1
 
-    ks = float(np.max(np.abs(cdf_r[:-1] - cdf_c[:-1]))) if r.size > 1 else 0.0
+    # Mass strictly inside each bin (not on its right edge): the only mass whose position is unknown.
+    inside_r = share_r - np.append(reference.at_edges, 0) / nr
+    inside_c = share_c - np.append(current.at_edges, 0) / nc
+    gap_left = np.concatenate(([0.0], (cdf_r - cdf_c)[:-1]))  # F_ref - F_cur at each bin's left end
+    gap_right = gap_left + inside_r - inside_c  # ... just before its right edge (exact: the edge mass is not yet in)
+
+    # KS: the gaps at edges and just before them are exact values of |F_ref - F_cur|; inside a bin the gap
+    # can exceed them by at most the smaller of the two inside masses.
+    ks = float(max(np.max(np.abs(gap_left)), np.max(np.abs(gap_right))))
     en = round(nr * nc / (nr + nc))
     ks_pvalue = float(np.clip(stats.kstwo.sf(ks, en), 0.0, 1.0))
 
+    # Wasserstein-1 = integral of |F_ref - F_cur|, with the inside mass spread evenly across each bin.
     lo = min(reference.minimum, current.minimum)  # type: ignore[type-var]
     hi = max(reference.maximum, current.maximum)  # type: ignore[type-var]
     bounds = np.concatenate(([lo], np.asarray(reference.edges, dtype=np.float64), [hi]))
     widths = np.maximum(np.diff(np.maximum.accumulate(bounds)), 0.0)
-    gap = np.concatenate(([0.0], cdf_r - cdf_c))  # F_ref - F_cur at every bin boundary
-    d0, d1 = np.abs(gap[:-1]), np.abs(gap[1:])
-    same_sign = gap[:-1] * gap[1:] >= 0
+    d0, d1 = np.abs(gap_left), np.abs(gap_right)
+    same_sign = gap_left * gap_right >= 0
     crossing = np.divide(d0 * d0 + d1 * d1, 2 * (d0 + d1), out=np.zeros_like(d0), where=(d0 + d1) > 0)
     area = widths * np.where(same_sign, (d0 + d1) / 2, crossing)
     scale = reference.std or 1.0
@@ -173,9 +184,9 @@ def _numeric_scores(reference: NumericProfile, current: NumericProfile) -> dict[
         "js": js_distance(reference.psi_counts(), current.psi_counts()),
         "ks": ks,
         "ks_pvalue": ks_pvalue,
-        "ks_error_bound": float(np.max(np.minimum(share_r, share_c))),
+        "ks_error_bound": float(np.max(np.minimum(inside_r, inside_c))),
         "wasserstein": float(area.sum()) / scale,
-        "wasserstein_error_bound": float(np.sum(widths * (share_r + share_c))) / scale,
+        "wasserstein_error_bound": float(np.sum(widths * (inside_r + inside_c))) / scale,
     }
 
 
