@@ -17,7 +17,10 @@ from guardrails.contract.lint import LintReport, lint_contract
 
 app = typer.Typer(help="Check data contract files (ODCS v3).", no_args_is_help=True)
 
-_console = Console(highlight=False)
+
+@app.callback()
+def contract() -> None:
+    """Check data contract files (ODCS v3)."""
 
 
 @app.command("lint")
@@ -36,6 +39,7 @@ def lint(
 
 
 def _print(report: LintReport) -> None:
+    console = Console(highlight=False)  # created per call so that COLUMNS and redirection are honoured
     issues = (*report.errors, *report.warnings)
     if issues:
         out = Table(title=report.path, title_justify="left")
@@ -45,13 +49,13 @@ def _print(report: LintReport) -> None:
             style = "red" if issue.level == "error" else "yellow"
             problem = f"expected {issue.expected}, got {issue.got}" + (f" ({issue.hint})" if issue.hint else "")
             out.add_row(str(issue.line or ""), f"[{style}]{issue.level}[/]", issue.field, problem)
-        _console.print(out)
+        console.print(out)
     if report.ok:
         contract = report.contract
         assert contract is not None
-        _console.print(
+        console.print(
             f"[green]ok[/]  {report.path}: {contract.id} v{contract.version}, table {contract.table}, "
             f"{len(contract.rules)} rules, {len(report.warnings)} warning(s)"
         )
     else:
-        _console.print(f"[red]invalid[/]  {report.path}: {len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+        console.print(f"[red]invalid[/]  {report.path}: {len(report.errors)} error(s), {len(report.warnings)} warning(s)")

@@ -306,9 +306,9 @@ class _Translator:
                 drafts.append(draft)
         sla = self._sla(data, table, columns)
         rules, line_of = self._assign_ids(drafts)
-        self._lint(rules, columns, properties, drafts)
         if self.problems.errors:
-            return None
+            return None  # lint findings about a contract that does not load would only be noise
+        self._lint(rules, columns, properties, drafts)
         custom = {k: v for k, v in settings.items() if k not in _CONTRACT_DEFAULTS}
         return Contract(
             id=str(data["id"]),
