@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from guardrails.cli.contract import app as contract_app
+from guardrails.cli.validate import validate_command
 
 app = typer.Typer(
     name="guardrails",
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+app.command("validate")(validate_command)
 app.add_typer(contract_app, name="contract")
 
 

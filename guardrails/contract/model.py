@@ -115,8 +115,13 @@ class Threshold:
         }
         if isinstance(self.value, tuple):
             word = "between" if self.operator == "mustBeBetween" else "not between"
-            return f"{word} {self.value[0]:g} and {self.value[1]:g}{unit}"
-        return f"{symbols[self.operator]} {self.value:g}{unit}"
+            return f"{word} {_number(self.value[0])} and {_number(self.value[1])}{unit}"
+        return f"{symbols[self.operator]} {_number(self.value)}{unit}"
+
+
+def _number(value: float) -> str:
+    """``20000000`` -> ``"20,000,000"``, ``0.5`` -> ``"0.5"``."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,g}"
 
 
 NO_FAILING_ROWS = Threshold()
