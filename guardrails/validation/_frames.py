@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import pandas as pd
@@ -29,7 +30,12 @@ def to_polars(data: Any, columns: list[str] | None = None) -> pl.DataFrame:
     if isinstance(data, pa.Table):
         return pl.from_arrow(data, rechunk=False)  # type: ignore[return-value]
     if isinstance(data, pd.DataFrame):
-        return pl.from_arrow(pa.Table.from_pandas(data, preserve_index=False), rechunk=False)  # type: ignore[return-value]
+        with warnings.catch_warnings():
+            # pyarrow 25 reads tz-aware columns through Series.values, which pandas 3.1 deprecates; the values it
+            # gets are the UTC instants, which is what we keep, so the warning is noise for our callers.
+            warnings.filterwarnings("ignore", message="Series.values returning an ndarray that drops timezone")
+            table = pa.Table.from_pandas(data, preserve_index=False)
+        return pl.from_arrow(table, rechunk=False)  # type: ignore[return-value]
     if isinstance(data, str | os.PathLike):
         data = pl.scan_parquet(data)
     if isinstance(data, pl.LazyFrame):
