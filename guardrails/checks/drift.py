@@ -339,7 +339,8 @@ def judge_scores(name: str, scores: ColumnScores, settings: DriftSettings) -> Co
         severity = Severity.ERROR
     elif scores.current_count < settings.min_current_rows:
         notes.append(f"insufficient data: {scores.current_count} values < {settings.min_current_rows}")
-        severity = severity or Severity.WARNING
+        if not (statistic == "null_rate" and severity is Severity.ERROR):
+            severity = Severity.WARNING  # too few values for a distribution verdict; a null-rate jump stands
     if not judged and not notes:
         notes.append("no statistic is judged (all thresholds off)")
     status = CheckStatus.PASSED if severity is None else CheckStatus.FAILED
