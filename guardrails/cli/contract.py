@@ -58,4 +58,5 @@ def _print(report: LintReport) -> None:
             f"{len(contract.rules)} rules, {len(report.warnings)} warning(s)"
         )
     else:
-        console.print(f"[red]invalid[/]  {report.path}: {len(report.errors)} error(s), {len(report.warnings)} warning(s)")
+        counts = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+        console.print(f"[red]invalid[/]  {report.path}: {counts}")

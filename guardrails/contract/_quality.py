@@ -152,13 +152,15 @@ def translate_quality(
         return RuleDraft(NotNullRule, row_fields, path, column, explicit_id, extra=extra)
     if metric == "missingValues":
         values = tuple(v for v in arguments.get("missingValues", ()) if v is not None)
-        return RuleDraft(MissingValuesRule, {**row_fields, "missing_values": values}, path, column, explicit_id, extra=extra)
+        fields = {**row_fields, "missing_values": values}
+        return RuleDraft(MissingValuesRule, fields, path, column, explicit_id, extra=extra)
     if metric == "duplicateValues":
         return RuleDraft(UniqueRule, row_fields, path, column, explicit_id, extra=extra)
     if "validValues" in arguments:
         values = tuple(arguments["validValues"])
         return RuleDraft(AllowedValuesRule, {**row_fields, "values": values}, path, column, explicit_id, extra=extra)
-    return RuleDraft(PatternRule, {**row_fields, "pattern": arguments["pattern"]}, path, column, explicit_id, extra=extra)
+    fields = {**row_fields, "pattern": arguments["pattern"]}
+    return RuleDraft(PatternRule, fields, path, column, explicit_id, extra=extra)
 
 
 def _threshold(raw: dict[str, Any], path: FieldPath, metric: str, problems: Problems) -> Threshold | None:
@@ -241,7 +243,9 @@ def _arguments(
         if "validValues" in arguments:
             values = arguments["validValues"]
             if not isinstance(values, list) or not values or not all(is_scalar(v) for v in values):
-                problems.error((*apath, "validValues"), expected="a non-empty list of values", got=describe_value(values))
+                problems.error(
+                    (*apath, "validValues"), expected="a non-empty list of values", got=describe_value(values)
+                )
         if "pattern" in arguments:
             check_pattern(arguments["pattern"], (*apath, "pattern"), problems)
     if metric == "duplicateValues" and level == "schema":

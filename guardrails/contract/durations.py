@@ -39,7 +39,8 @@ def parse_duration(text: str) -> timedelta:
     elif match := _ISO.match(compact.upper()):
         value = timedelta(**{k: float(v) for k, v in match.groupdict().items() if v is not None})
     else:
-        hint = " (months and years have no fixed length; use days)" if re.search(r"^P.*[YM]", compact.upper().split("T")[0]) else ""
+        calendar = re.search(r"^P.*[YM]", compact.upper().split("T")[0])
+        hint = " (months and years have no fixed length; use days)" if calendar else ""
         raise ValueError(f"expected {DURATION_FORMS}, got {text!r}{hint}")
     if value <= timedelta(0):
         raise ValueError(f"expected a positive duration, got {text!r}")

@@ -39,7 +39,8 @@ class LintIssue:
 
     @classmethod
     def from_error(cls, error: ContractError, level: Literal["error", "warning"]) -> LintIssue:
-        message = f"{error.field}: expected {error.expected}, got {error.got}" + (f" ({error.hint})" if error.hint else "")
+        message = f"{error.field}: expected {error.expected}, got {error.got}"
+        message += f" ({error.hint})" if error.hint else ""
         return cls(level, error.field, error.line, error.expected, error.got, error.hint, message)
 
 

@@ -162,7 +162,7 @@ class ColumnTypeRule(Rule):
     logical_type: LogicalType
     physical_type: str | None = None
     required: bool = True
-    format: str | None = None  # ODCS logicalTypeOptions.format (e.g. "email", "yyyy-MM-dd", "i64"): recorded, not checked
+    format: str | None = None  # ODCS logicalTypeOptions.format ("email", "yyyy-MM-dd", "i64"): recorded, not checked
     kind: str = field(init=False, default="type")
 
 

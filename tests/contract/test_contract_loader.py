@@ -28,7 +28,7 @@ from guardrails.contract import (
     load_contract,
     parse_duration,
 )
-from guardrails.contract import _quality, loader
+from guardrails.contract import _columns, _quality
 from guardrails.contract._source import parse_yaml
 from guardrails.contract.custom_properties import COLUMN_PROPERTIES, CONTRACT_PROPERTIES
 from guardrails.contract.model import OPERATORS
@@ -257,7 +257,7 @@ def test_translation_is_comprehensive() -> None:
 
     supported: set[tuple[str, Any]] = set()
     supported |= {("logicalType", t.value) for t in LogicalType} | {("logicalType", "(inferred)")}
-    supported |= {("option", (t.value, o)) for t, options in loader.SUPPORTED_OPTIONS.items() for o in options}
+    supported |= {("option", (t.value, o)) for t, options in _columns.SUPPORTED_OPTIONS.items() for o in options}
     supported |= {("property field", f) for f in (
         "name", "logicalType", "physicalType", "required", "unique", "primaryKey", "primaryKeyPosition",
         "logicalTypeOptions", "enum", "quality", "customProperties",
