@@ -166,7 +166,7 @@ def _numeric_scores(reference: NumericProfile, current: NumericProfile) -> dict[
     # KS: the gaps at edges and just before them are exact values of |F_ref - F_cur|; inside a bin the gap
     # can exceed them by at most the smaller of the two inside masses.
     ks = float(max(np.max(np.abs(gap_left)), np.max(np.abs(gap_right))))
-    en = round(nr * nc / (nr + nc))
+    en = max(1, round(nr * nc / (nr + nc)))  # scipy's asymptotic n (never 0 for one value a side)
     ks_pvalue = float(np.clip(stats.kstwo.sf(ks, en), 0.0, 1.0))
 
     # Wasserstein-1 = integral of |F_ref - F_cur|, with the inside mass spread evenly across each bin.
