@@ -24,20 +24,29 @@ class AuditScope:
     run_id: str
     partition_key: str | None
     as_of: datetime | None
+    is_range: bool = False
 
     @property
     def batch_id(self) -> str:
-        """``<asset path>[.<partition>].<run id prefix>``: unique per asset, partition and run; stable on step retry.
+        """``<asset path>[.<partition>]``: the quarantine id asked for.
+
+        No run id on purpose: a retried or re-executed run that quarantines the same bytes lands on the same
+        batch (the store is idempotent by content), while different bad data for the same asset/partition gets
+        ``<id>~2``, ``~3``... from the store. The run id is in the manifest and the metadata.
 
         Example:
             >>> AuditScope(dg.AssetKey(["raw", "tx"]), "0f3c9a77-1111", "2026-11-20", None).batch_id
-            'raw.tx.2026-11-20.0f3c9a77'
+            'raw.tx.2026-11-20'
         """
         parts = [*self.asset_key.path]
         if self.partition_key is not None:
             parts.append(self.partition_key)
-        parts.append(self.run_id.split("-")[0])
-        return ".".join(_UNSAFE.sub("_", part).strip("_") or "_" for part in parts)
+        return ".".join(_UNSAFE.sub("_", part).strip("_.") or "_" for part in parts)[:200]
+
+    @property
+    def single_partition_key(self) -> str | None:
+        """The partition key when the step covers exactly one partition (not a ``start..end`` range)."""
+        return self.partition_key if self.partition_key is not None and not self.is_range else None
 
     @property
     def source(self) -> str:
@@ -51,15 +60,18 @@ class AuditScope:
         """The scope of the running step; a partition key range (single-run backfill) is one ``start..end`` batch."""
         op_context = context.op_execution_context
         partition_key: str | None = None
+        is_range = False
         as_of: datetime | None = None
         if op_context.has_partition_key:
             partition_key = op_context.partition_key
         elif op_context.has_partition_key_range:
             key_range = op_context.partition_key_range
-            partition_key = key_range.start if key_range.start == key_range.end else f"{key_range.start}..{key_range.end}"
+            is_range = key_range.start != key_range.end
+            partition_key = f"{key_range.start}..{key_range.end}" if is_range else key_range.start
         if partition_key is not None and _has_time_window(partitions_def):
             as_of = op_context.partition_time_window.end
-        return cls(asset_key=asset_key, run_id=op_context.run_id, partition_key=partition_key, as_of=as_of)
+        return cls(asset_key=asset_key, run_id=op_context.run_id, partition_key=partition_key, as_of=as_of,
+                   is_range=is_range)
 
 
 def _has_time_window(partitions_def: dg.PartitionsDefinition | None) -> bool:

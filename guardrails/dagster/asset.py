@@ -301,10 +301,12 @@ def audit_and_publish(
         severity=dg.AssetCheckSeverity.ERROR,
         description=_summary(outcome, guarded.batch_id, rows_quarantined),
         blocking=check_spec.blocking,
-        partition=None,
+        # Dagster plans one check row per partition of a partitioned run; naming the partition makes this
+        # evaluation complete that row (an AssetCheckResult would leave it PLANNED and add a second one).
+        partition=scope.single_partition_key,
     )
     raise dg.Failure(
-        description=f"batch {guarded.batch_id} of {scope.asset_key.to_user_string()} was quarantined: "
+        description=f"{scope.asset_key.to_user_string()}: nothing published; "
         + _summary(outcome, guarded.batch_id, rows_quarantined),
         metadata={
             **shared,
@@ -336,7 +338,7 @@ def quarantine_observation(
         metadata[md.SAMPLE_KEY] = md.sample_table(outcome.sample)
     return dg.AssetObservation(
         asset_key=scope.asset_key,
-        partition=scope.partition_key if scope.partition_key is not None and ".." not in scope.partition_key else None,
+        partition=scope.single_partition_key,
         description=f"Quarantined batch {guarded.batch_id}: {rows_quarantined} rows held back",
         metadata=metadata,
         tags={md.QUARANTINE_TAG: guarded.batch_id},
