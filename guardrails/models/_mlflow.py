@@ -111,6 +111,8 @@ class MlflowModelRegistry:
             "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(int(max_retries)),
             "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
             "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
+            # A signature read downloads one small file; a progress bar on stderr would only clutter the CLI.
+            "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         }
         self._client = MlflowClient(tracking_uri=tracking_uri, registry_uri=self.registry_uri)
 
