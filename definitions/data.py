@@ -56,7 +56,8 @@ class Defect(StrEnum):
     SCHEMA_CHANGE = "schema_change"
     """`amount` renamed to `amount_usd` and sent as a string (an upstream release)."""
     FUTURE_TIMESTAMPS = "future_timestamps"
-    """5% of event times are a day ahead of the batch (a producer with a broken clock)."""
+    """5% of event times are two days ahead (a producer with a broken clock): in the future for any as-of time
+    up to a day after the batch's day."""
     CORRUPT_FILE = "corrupt_file"
     """The Parquet file on disk is truncated (a failed upload); only `write_batch` produces it."""
 
@@ -164,7 +165,7 @@ def _inject(frame: pl.DataFrame, defect: Defect, rng: np.random.Generator) -> pl
         case Defect.FUTURE_TIMESTAMPS:
             return frame.with_columns(
                 pl.when(mask)
-                .then(pl.col("event_time") + timedelta(days=1, hours=1))
+                .then(pl.col("event_time") + timedelta(days=2))
                 .otherwise(pl.col("event_time"))
                 .alias("event_time")
             )

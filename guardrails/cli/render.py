@@ -17,6 +17,11 @@ err_console = Console(stderr=True, highlight=False)
 STATUS_STYLE = {CheckStatus.PASSED: "green", CheckStatus.FAILED: "red", CheckStatus.ERROR: "magenta"}
 
 
+def print_error(message: str) -> None:
+    """One clear line on stderr, never wrapped (paths and field names stay greppable)."""
+    err_console.print(f"guardrails: {message}", soft_wrap=True, markup=False)
+
+
 def print_json(data: Any) -> None:
     """Print machine-readable output (stable keys, ISO timestamps) to stdout."""
     console.print_json(json.dumps(data, default=str))

@@ -5,14 +5,14 @@ Exit codes: 0 passed (warnings allowed), 1 a blocking rule failed, 2 the check c
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import pyarrow.parquet as pq
 import typer
 
-from guardrails.cli.render import err_console, print_json, print_outcome
+from guardrails.cli.render import print_error, print_json, print_outcome
 from guardrails.contract import load_contract
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckOutcome, CheckStatus
@@ -47,15 +47,16 @@ def validate_command(
     try:
         table = pq.read_table(data)
     except Exception as exc:  # any unreadable input is a "could not run", never a traceback
-        err_console.print(f"guardrails: cannot read {data}: {type(exc).__name__}: {exc}")
+        print_error(f"cannot read {data}: {type(exc).__name__}: {exc}")
         raise typer.Exit(EXIT_ERROR) from exc
+    as_of = as_of or datetime.now(UTC)
     try:
         if contract.suffix == ".json":
-            outcome = validate_expectation_suite(contract, table)
+            outcome = validate_expectation_suite(contract, table, as_of=as_of)
         else:
             outcome = validate(load_contract(contract), table, as_of=as_of).outcome
     except (ContractError, OSError) as exc:
-        err_console.print(f"guardrails: {exc}")
+        print_error(str(exc))
         raise typer.Exit(EXIT_ERROR) from exc
     if json_output:
         print_json(outcome.to_dict())

@@ -1,0 +1,79 @@
+"""`guardrails validate`: exit codes, JSON output and clear errors on real Parquet files."""
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from definitions.data import Defect, defect_rows, generate_transactions, write_batch
+from guardrails.cli import app
+
+CONTRACT = "expectations/transactions.odcs.yaml"
+SUITE = "expectations/transactions.gx.json"
+DAY = date(2026, 11, 20)
+AS_OF = "2026-11-21T06:00:00+00:00"
+ROWS = 1_000
+
+runner = CliRunner()
+
+
+def batch(tmp_path: Path, defect: Defect | None = None) -> Path:
+    frame = generate_transactions(DAY, ROWS, defect=defect)
+    return write_batch(frame, tmp_path / f"{defect or 'good'}.parquet", defect=defect)
+
+
+def test_clean_batch_exits_zero(tmp_path: Path) -> None:
+    """A batch that honours the contract exits 0 and says every rule passed."""
+    result = runner.invoke(app, ["validate", CONTRACT, str(batch(tmp_path)), "--as-of", AS_OF])
+    assert result.exit_code == 0, result.output
+    assert "passed" in result.output
+
+
+@pytest.mark.parametrize(
+    ("defect", "rule_id"),
+    [
+        (Defect.UNKNOWN_CATEGORIES, "merchant_category.allowed_values"),
+        (Defect.OUT_OF_RANGE_AMOUNTS, "amount.range"),
+        (Defect.FUTURE_TIMESTAMPS, "event_time.not_in_future"),
+    ],
+)
+def test_failing_batch_exits_one_and_json_names_the_rule(tmp_path: Path, defect: Defect, rule_id: str) -> None:
+    """A batch breaking an error rule exits 1, and --json reports that rule with the exact failing-row count."""
+    result = runner.invoke(app, ["validate", CONTRACT, str(batch(tmp_path, defect)), "--as-of", AS_OF, "--json"])
+    assert result.exit_code == 1, result.output
+    outcome = json.loads(result.stdout)
+    failed = {r["rule_id"]: r["failing_rows"] for r in outcome["rules"] if r["status"] == "failed"}
+    assert failed == {rule_id: defect_rows(ROWS, defect)}
+    assert outcome["as_of"].startswith("2026-11-21T06:00:00")
+
+
+def test_corrupt_file_exits_two_with_the_cause(tmp_path: Path) -> None:
+    """A truncated Parquet file is reported as unreadable (exit 2), naming the file, with no traceback."""
+    path = batch(tmp_path, Defect.CORRUPT_FILE)
+    result = runner.invoke(app, ["validate", CONTRACT, str(path)])
+    assert result.exit_code == 2
+    assert f"cannot read {path}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_malformed_contract_exits_two_naming_file_and_field(tmp_path: Path) -> None:
+    """A contract with a non-numeric minimum exits 2 with the file, the field path and what was expected."""
+    text = Path(CONTRACT).read_text().replace("minimum: 0\n", "minimum: ten\n", 1)
+    bad = tmp_path / "bad.odcs.yaml"
+    bad.write_text(text)
+    result = runner.invoke(app, ["validate", str(bad), str(batch(tmp_path))])
+    assert result.exit_code == 2
+    assert str(bad) in result.output and "logicalTypeOptions.minimum" in result.output
+
+
+def test_great_expectations_suite_runs_through_the_same_command(tmp_path: Path) -> None:
+    """A GX suite (*.json) is validated by the GX engine and fails the same defect with the same count."""
+    result = runner.invoke(app, ["validate", SUITE, str(batch(tmp_path, Defect.UNKNOWN_CATEGORIES)), "--json"])
+    assert result.exit_code == 1, result.output
+    outcome = json.loads(result.stdout)
+    assert outcome["kind"] == "great_expectations"
+    assert sum(r["failing_rows"] for r in outcome["rules"] if r["status"] == "failed") == defect_rows(
+        ROWS, Defect.UNKNOWN_CATEGORIES
+    )
