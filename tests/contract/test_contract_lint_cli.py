@@ -47,6 +47,19 @@ def test_lint_collects_all_errors_without_raising() -> None:
     assert all(e.level == "error" for e in report.errors)
 
 
+def test_lint_runs_the_checks_own_settings_parsers() -> None:
+    """Drift/parity settings that load as plain mappings but that their checks refuse are lint errors on
+    their customProperty line (the schema object's entry for parity, the contract's for drift)."""
+    path = FIXTURES / "lint" / "bad_settings.odcs.yaml"
+    report = lint_contract(path)
+    assert not report.ok and report.contract is None
+    assert [(e.line, e.field) for e in report.errors] == [
+        (11, "customProperties.parity.tolerance.abs"),
+        (14, "customProperties.drift.bogus"),
+    ]
+    assert lint_contract(FIXTURES / "good" / "all_features.odcs.yaml").errors == ()
+
+
 def test_lint_report_survives_json() -> None:
     """The JSON form round-trips through json and carries the same facts as the report."""
     report = lint_contract(WARNINGS)

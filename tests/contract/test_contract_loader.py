@@ -172,9 +172,9 @@ def test_all_features_fixture_translates_each_field() -> None:
     assert contract.policy is QuarantinePolicy.ROWS
     assert contract.sample_size == 50  # the schema object's customProperties win over the contract's
     assert contract.custom == {
-        "drift": {"psi": 0.2, "columns": ["price", "quantity"]},
-        "parity": {"keys": ["tenant_id", "order_id"], "tolerance": 0.001},
-        "freshness": {"column": "created_at", "maxAge": "26h"},
+        "drift": {"columns": ["price", "quantity"], "thresholds": {"psi": {"warn": 0.1, "error": 0.25}}},
+        "parity": {"keys": ["tenant_id", "order_id"], "tolerance": {"abs": 0.001}},
+        "freshness": {"arrivalColumn": "created_at", "grace": {"value": 2, "unit": "h"}},
     }
     assert contract.sla["latency"]["element"] == "orders.created_at"  # slaDefaultElement
     assert contract.sla["retention"] == {"property": "retention", "value": 1, "unit": "y", "element": "orders.ordered_on"}
