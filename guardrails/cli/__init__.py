@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from guardrails.cli.contract import app as contract_app
+from guardrails.cli.quarantine import app as quarantine_app
 from guardrails.cli.validate import validate_command
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
 
 app.command("validate")(validate_command)
 app.add_typer(contract_app, name="contract")
+app.add_typer(quarantine_app, name="quarantine")
 
 
 def main() -> None:

@@ -1,0 +1,188 @@
+"""`guardrails quarantine list|show|release|purge`: inspect and resolve quarantined batches.
+
+The store is ``--store`` (a directory or an fsspec URL), else ``$GUARDRAILS_QUARANTINE``, else
+``.guardrails/quarantine``. Exit codes: 0 done (or nothing to do), 1 the release was refused because the data
+still fails its contract (or a purge was declined), 2 the command could not run (unknown batch, unreadable
+store, bad contract file, data that still cannot be read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from guardrails.cli.render import console, err_console, print_json, print_outcome, table
+from guardrails.contract import load_contract
+from guardrails.errors import GuardrailsError
+from guardrails.outcome import CheckStatus
+from guardrails.quarantine import QuarantineManifest, QuarantineState, QuarantineStore, ReleaseStatus
+from guardrails.quarantine._store import DEFAULT_LOCATION
+
+EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="quarantine",
+    help="List, inspect, release (re-check and publish exactly once) and purge quarantined batches.",
+    no_args_is_help=True,
+)
+
+StoreOption = Annotated[
+    str,
+    typer.Option(
+        "--store",
+        envvar="GUARDRAILS_QUARANTINE",
+        help="The quarantine store: a directory or an fsspec URL (memory://, s3://...).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+BatchArgument = Annotated[str, typer.Argument(help="The batch id (see `guardrails quarantine list`).")]
+
+
+@app.command("list")
+def list_command(
+    store: StoreOption = DEFAULT_LOCATION,
+    state: Annotated[
+        QuarantineState | None, typer.Option("--state", help="Only batches in this state.", case_sensitive=False)
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List the batches in the store, oldest first: state, rows kept, why, and which contract condemned them."""
+    manifests = _run(lambda: _open(store).list(state))
+    if json_output:
+        print_json([m.to_dict() for m in manifests])
+        return
+    if not manifests:
+        console.print(f"no {state.value + ' ' if state else ''}batches in {store}")
+        return
+    listing = table(
+        f"{len(manifests)} batch{'es' if len(manifests) != 1 else ''} in {store}",
+        ("batch", "state", "rows kept", "quarantined (UTC)", "reason"),
+        (
+            (m.batch_id, m.state.value, _rows(m), m.quarantined_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"), m.reason)
+            for m in manifests
+        ),
+    )
+    for column in listing.columns[:4]:
+        column.no_wrap = True  # ids are copied into the next command: never fold them
+    console.print(listing)
+
+
+@app.command("show")
+def show_command(batch_id: BatchArgument, store: StoreOption = DEFAULT_LOCATION, json_output: JsonOption = False) -> None:
+    """Show one batch: where it came from, its rows, its history, and the outcome that quarantined it."""
+    manifest = _run(lambda: _open(store).show(batch_id))
+    if json_output:
+        print_json(manifest.to_dict())
+        return
+    console.print(
+        table(
+            f"batch {manifest.batch_id}",
+            ("field", "value"),
+            (
+                ("state", manifest.state.value),
+                ("source", manifest.source or "-"),
+                ("rows", _rows(manifest)),
+                ("policy", manifest.policy.value),
+                ("contract", _contract(manifest)),
+                ("run", manifest.run_id or "-"),
+                ("data", f"{manifest.data_file} ({manifest.data_format.value}, {manifest.data_bytes:,} bytes)"),
+                ("content sha256", manifest.content_hash),
+                ("reason", manifest.reason),
+                ("released to", manifest.released_to or "-"),
+            ),
+        )
+    )
+    console.print(
+        table(
+            "history",
+            ("at", "state", "actor", "reason"),
+            ((step.at.isoformat(timespec="seconds"), step.state.value, step.actor, step.reason) for step in manifest.history),
+        )
+    )
+    print_outcome(manifest.outcome)
+
+
+@app.command("release")
+def release_command(
+    batch_id: BatchArgument,
+    contract: Annotated[Path, typer.Option("--contract", help="The batch's contract file, as it is now (*.odcs.yaml).")],
+    store: StoreOption = DEFAULT_LOCATION,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            parser=datetime.fromisoformat,
+            metavar="ISO-TIME",
+            help="Judge time rules as of this ISO 8601 time (default: now, UTC); use the batch's own day for old data.",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Re-check a batch against the current contract and, if nothing blocks it, publish it exactly once."""
+    result = _run(lambda: _open(store).release(batch_id, load_contract(contract), as_of=as_of))
+    if json_output:
+        print_json(result.to_dict())
+    else:
+        style = {ReleaseStatus.RELEASED: "green", ReleaseStatus.ALREADY_RELEASED: "green"}.get(result.status, "red")
+        console.print(f"[{style}]{result.status.value}[/]  {result.batch_id}: {result.message}")
+        if result.outcome is not None and result.status is not ReleaseStatus.ALREADY_RELEASED:
+            print_outcome(result.outcome)
+    if result.status is ReleaseStatus.REFUSED:
+        refused_by_data = result.outcome is not None and result.outcome.status is not CheckStatus.ERROR
+        raise typer.Exit(EXIT_REFUSED if refused_by_data else EXIT_ERROR)
+    raise typer.Exit(EXIT_ERROR if result.status is ReleaseStatus.CLAIMED else EXIT_OK)
+
+
+@app.command("purge")
+def purge_command(
+    batch_id: BatchArgument,
+    store: StoreOption = DEFAULT_LOCATION,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Delete a batch's data for good; its manifest stays as a tombstone (counts and history, no sample rows)."""
+    quarantine = _run(lambda: _open(store))
+    manifest = _run(lambda: quarantine.show(batch_id))
+    if not yes and manifest.state is not QuarantineState.PURGED:
+        if not typer.confirm(f"Delete the data of {batch_id} ({_rows(manifest)}) for good?", err=True):
+            err_console.print("not purged", markup=False)
+            raise typer.Exit(EXIT_REFUSED)
+    _run(lambda: quarantine.purge(batch_id))
+    purged = _run(lambda: quarantine.show(batch_id))
+    if json_output:
+        print_json(purged.to_dict())
+    else:
+        console.print(f"purged {batch_id}: data deleted, tombstone manifest kept")
+
+
+def _open(location: str) -> QuarantineStore:
+    try:
+        return QuarantineStore(location)
+    except (ValueError, ImportError) as exc:  # an unknown URL protocol, or its fsspec backend is not installed
+        raise GuardrailsError(f"cannot open the quarantine store {location}: {exc}") from exc
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Run a store operation; a GuardrailsError or an I/O failure becomes one clear line and exit code 2."""
+    try:
+        return action()
+    except (GuardrailsError, OSError) as exc:
+        err_console.print(f"guardrails: {exc}", soft_wrap=True, markup=False)
+        raise typer.Exit(EXIT_ERROR) from exc
+
+
+def _rows(manifest: QuarantineManifest) -> str:
+    kept = "?" if manifest.rows_quarantined is None else f"{manifest.rows_quarantined:,}"
+    total = "?" if manifest.rows_in is None else f"{manifest.rows_in:,}"
+    return f"{kept} of {total}"
+
+
+def _contract(manifest: QuarantineManifest) -> str:
+    if manifest.contract_id is None:
+        return "-"
+    return f"{manifest.contract_id} v{manifest.contract_version}" if manifest.contract_version else manifest.contract_id
