@@ -14,7 +14,8 @@ store, the run fails, and nothing downstream runs on it.
 
 
 import os
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -24,21 +25,17 @@ from definitions.data import Defect
 from definitions.features import FEATURE_COLUMNS, KEY_COLUMNS, build_features
 from definitions.model import ALERT_THRESHOLD, MIN_ROC_AUC, feature_matrix, train_fraud_model
 from definitions.resources import LandingZone, ModelRegistry, ServingLog
-from definitions.settings import DEFECT_ENV, PARTITIONS_START
+from definitions.settings import DEFECT_ENV, PARTITIONS_START, DemoSettings
+from guardrails.dagster import guarded_asset, guarded_automation_condition
 
 daily = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START)
 GROUP = "fraud_detection"
-LANDING_DELAY = timedelta(hours=1)
-"""A day's batch lands this long after midnight UTC; the contract judges event times as of then."""
+TRANSACTIONS_CONTRACT = DemoSettings.from_env().contracts_dir / "transactions.odcs.yaml"
+"""In ``$GUARDRAILS_CONTRACTS`` (by default the repository's expectations/), read when the code location loads."""
 
 
 def business_day(context: dg.AssetExecutionContext) -> date:
     return date.fromisoformat(context.partition_key)
-
-
-def landed_at(day: date) -> datetime:
-    """When the batch for `day` is considered delivered: the as-of time for time-based rules."""
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC) + LANDING_DELAY
 
 
 def parse_defect(value: str | None, *, source: str) -> Defect | None:
@@ -87,13 +84,29 @@ def raw_transactions(
     )
 
 
-@dg.asset(partitions_def=daily, group_name=GROUP, deps=[raw_transactions], kinds={"polars"})
-def clean_transactions(context: dg.AssetExecutionContext, landing: LandingZone) -> pl.DataFrame:
-    """PLACEHOLDER until the guarded-asset factory lands."""
-    return pl.read_parquet(landing.path_for("transactions", business_day(context)))
+@guarded_asset(
+    contract=TRANSACTIONS_CONTRACT,
+    contracts_resource_key="contracts",  # re-read at run time: each run is judged by the contract on disk
+    partitions_def=daily,
+    group_name=GROUP,
+    deps=[raw_transactions],
+    kinds={"polars"},
+)
+def clean_transactions(context: dg.AssetExecutionContext, landing: LandingZone) -> Path:
+    """The day's transactions, published only if they honour the transactions contract.
+
+    The body just names the landed file: the guard reads it (an unreadable file is quarantined byte for byte
+    instead of crashing the run), audits it as of the end of the day, and hands the IO manager a good batch only.
+    """
+    return landing.path_for("transactions", business_day(context))
 
 
-@dg.asset(partitions_def=daily, group_name=GROUP, kinds={"polars"})
+# Declarative automation for everything downstream of the guard: run when parents update, never on a batch
+# whose blocking check failed (plain `eager()` ignores checks).
+DOWNSTREAM_AUTOMATION = guarded_automation_condition()
+
+
+@dg.asset(partitions_def=daily, group_name=GROUP, kinds={"polars"}, automation_condition=DOWNSTREAM_AUTOMATION)
 def transaction_features(clean_transactions: pl.DataFrame) -> dg.MaterializeResult:
     """Model features per transaction: amount, channel, time of day, category, per-account 1h/24h aggregates."""
     features = build_features(clean_transactions)
@@ -107,6 +120,7 @@ def transaction_features(clean_transactions: pl.DataFrame) -> dg.MaterializeResu
     partitions_def=daily,
     group_name=GROUP,
     kinds={"mlflow", "scikitlearn"},
+    automation_condition=DOWNSTREAM_AUTOMATION,
     check_specs=[
         dg.AssetCheckSpec(
             "evaluation_roc_auc",
@@ -160,7 +174,13 @@ def fraud_model(
     )
 
 
-@dg.asset(partitions_def=daily, group_name=GROUP, deps=[fraud_model], kinds={"polars", "mlflow"})
+@dg.asset(
+    partitions_def=daily,
+    group_name=GROUP,
+    deps=[fraud_model],
+    kinds={"polars", "mlflow"},
+    automation_condition=DOWNSTREAM_AUTOMATION,
+)
 def scored_transactions(
     context: dg.AssetExecutionContext,
     transaction_features: pl.DataFrame,
@@ -198,6 +218,5 @@ def scored_transactions(
 daily_pipeline = dg.define_asset_job(
     "daily_pipeline",
     selection=dg.AssetSelection.groups(GROUP),
-    partitions_def=daily,
     description="Land, audit, featurize, retrain and score one day of transactions.",
 )

@@ -11,6 +11,7 @@ import dagster as dg
 from definitions import assets
 from definitions.resources import LandingZone, ModelRegistry, ParquetIOManager, ServingLog
 from definitions.settings import DemoSettings
+from guardrails.dagster import ContractsResource, QuarantineResource
 
 
 def build_definitions(settings: DemoSettings | None = None) -> dg.Definitions:
@@ -27,6 +28,8 @@ def build_definitions(settings: DemoSettings | None = None) -> dg.Definitions:
         jobs=[assets.daily_pipeline],
         schedules=[dg.build_schedule_from_partitioned_job(assets.daily_pipeline, hour_of_day=2)],
         resources={
+            "quarantine": QuarantineResource(location=str(settings.quarantine_dir)),
+            "contracts": ContractsResource(directory=str(settings.contracts_dir)),
             "io_manager": ParquetIOManager(base_dir=str(settings.warehouse_dir)),
             "landing": LandingZone(directory=str(settings.landing_dir)),
             "serving_log": ServingLog(directory=str(settings.serving_dir)),

@@ -28,8 +28,8 @@ from definitions.features import FEATURE_COLUMNS, LABEL
 EVALUATION_SHARE = 0.25
 MIN_ROC_AUC = 0.6
 """A model below this evaluation ROC AUC is registered but never becomes the serving champion."""
-ALERT_THRESHOLD = 0.5
-"""Score at or above which a transaction is flagged for review (the model is trained class-balanced)."""
+ALERT_THRESHOLD = 0.75
+"""Score at or above which a transaction is flagged for review (about 5% of transactions for this model)."""
 
 
 @dataclass(frozen=True, slots=True)

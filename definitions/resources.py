@@ -42,14 +42,15 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
     base_dir: str
 
-    def _path(self, context: dg.OutputContext | dg.InputContext) -> Path:
+    def path_for(self, context: dg.OutputContext | dg.InputContext) -> Path:
+        """Where the asset (partition) of `context` is stored."""
         folder = Path(self.base_dir, *context.asset_key.path)
         partition = context.asset_partition_key if context.has_asset_partitions else "__unpartitioned__"
         return folder / f"{partition}.parquet"
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | pa.Table) -> None:
         frame = obj if isinstance(obj, pl.DataFrame) else pl.from_arrow(obj)
-        path = self._path(context)
+        path = self.path_for(context)
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         frame.write_parquet(staging)
@@ -57,7 +58,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata({"path": dg.MetadataValue.path(str(path)), "stored_rows": frame.height})
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
-        path = self._path(context)
+        path = self.path_for(context)
         if not path.exists():
             raise dg.Failure(
                 f"{context.asset_key.to_user_string()} has no stored data at {path}: materialize it first "

@@ -1,7 +1,7 @@
 """Where the example pipeline keeps its state: one home directory, overridable by environment variables.
 
 Everything the example writes (landing files, the published tables, the quarantine, the Dagster instance, the
-MLflow store) lives under one directory, ``.demo/`` by default, so ``rm -rf .demo`` resets the demo:
+MLflow store) lives under one directory, the repository's ``.demo/`` by default, so ``rm -rf .demo`` resets the demo:
 
     .demo/
       landing/transactions/2026-11-02.parquet   raw batches as the upstream producer drops them
@@ -43,7 +43,7 @@ class DemoSettings:
     @classmethod
     def from_env(cls) -> DemoSettings:
         """Read the environment once; relative paths are resolved against the current directory."""
-        home = Path(os.environ.get(HOME_ENV) or ".demo").resolve()
+        home = Path(os.environ.get(HOME_ENV) or REPOSITORY_ROOT / ".demo").resolve()
         contracts = Path(os.environ.get(CONTRACTS_ENV) or REPOSITORY_ROOT / "expectations").resolve()
         tracking_uri = os.environ.get(TRACKING_URI_ENV) or f"sqlite:///{home / 'mlflow.db'}"
         return cls(home=home, contracts_dir=contracts, tracking_uri=tracking_uri)

@@ -1,0 +1,327 @@
+"""`make demo`: the example pipeline end to end, headless, with the guardrails firing and a release.
+
+Runs on the Dagster instance in ``$GUARDRAILS_HOME/dagster_home`` (the one `make ui` opens afterwards) and the
+MLflow store of `DemoSettings`, and tells the story in three chapters:
+
+1. A good day (2026-11-02): the batch lands, passes its contract, is published; features are built, the
+   fraud model is trained, registered in MLflow and made ``champion``; the day is scored.
+2. A bad day (2026-11-03): the payments system starts sending a merchant category the contract does not know
+   (``crypto``). The guard quarantines the batch before anything is stored, the run fails (so alerting would
+   fire), and nothing downstream runs on it. The demo prints the failed rules and where the batch is kept.
+3. The fix: ``crypto`` is a real new category, so the contract learns it (v1.3.0). Releasing the kept batch
+   re-validates it against the new contract and publishes it exactly once, through the pipeline's IO manager;
+   the rest of the day then runs.
+
+Running it again replays the same story on the same home (new runs, a new model version, a new quarantine
+entry for the new run); ``rm -rf .demo`` starts from scratch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import warnings
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from definitions.data import Defect
+from definitions.settings import DEFECT_ENV, DemoSettings
+
+GOOD_DAY = "2026-11-02"
+BAD_DAY = "2026-11-03"
+BAD_DAY_DEFECT = Defect.UNKNOWN_CATEGORIES
+NEW_CATEGORY = "crypto"
+"""What `BAD_DAY_DEFECT` sends; the fixed contract accepts it."""
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+"""The story is printed by the demo; Dagster's own step logs stay in the instance (see them in the UI)."""
+
+
+def main() -> int:
+    """Run the three chapters; 0 when the guardrails behaved as the story says, 1 otherwise."""
+    settings = DemoSettings.from_env()
+    prepare_home(settings)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
+    console.rule("[bold]pipeline-guardrails demo: a fraud-detection pipeline with a data contract")
+    console.print(
+        f"home [cyan]{settings.home}[/]   dagster [cyan]{settings.dagster_home}[/]   mlflow [cyan]{settings.tracking_uri}[/]"
+    )
+    console.print("[dim]Loading the code location (dagster, polars, scikit-learn, mlflow)...[/]")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # third-party deprecation chatter, not part of the story
+        return Demo(settings, console).run()
+
+
+def prepare_home(settings: DemoSettings) -> None:
+    """Create the home and point Dagster at its instance; the demo decides the defects itself."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    config = settings.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    os.environ.pop(DEFECT_ENV, None)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def end_of(day: str) -> datetime:
+    """The as-of time of a daily partition: the guard judges a day's batch at the end of that day."""
+    return datetime.combine(date.fromisoformat(day) + timedelta(days=1), time(), tzinfo=UTC)
+
+
+def fixed_contract(original: Path, destination: Path) -> Path:
+    """Write the contract with `NEW_CATEGORY` allowed and its minor version bumped (what a reviewed PR would do)."""
+    document = yaml.safe_load(original.read_text())
+    category = next(
+        prop for prop in document["schema"][0]["properties"] if prop["name"] == "merchant_category"
+    )
+    allowed = category["quality"][0]["arguments"]["validValues"]
+    if NEW_CATEGORY not in allowed:
+        allowed.append(NEW_CATEGORY)
+    major, minor, *_ = str(document["version"]).split(".")
+    document["version"] = f"{major}.{int(minor) + 1}.0"
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.write_text(yaml.safe_dump(document, sort_keys=False))
+    return destination
+
+
+class Demo:
+    """The three chapters, sharing one instance, one code location and one console."""
+
+    def __init__(self, settings: DemoSettings, console: Console) -> None:
+        import dagster as dg
+
+        from definitions import assets
+        from definitions.definitions import build_definitions
+
+        self.dg = dg
+        self.settings = settings
+        self.console = console
+        self.assets = assets
+        self.defs = build_definitions(settings)
+        self.job = self.defs.resolve_job_def(assets.daily_pipeline.name)
+        self.steps = ["raw_transactions", "clean_transactions", "transaction_features", "fraud_model", "scored_transactions"]
+        self.log = settings.home / "demo.log"
+
+    def run(self) -> int:
+        with self.dg.DagsterInstance.get() as instance:
+            self.instance = instance
+            good = self.good_day()
+            quarantined = self.bad_day()
+            released = self.release(quarantined) if quarantined else False
+            self.summary()
+        if good and quarantined and released:
+            self.console.print("\n[bold green]The guardrails behaved as expected.[/] Open the UI on the same instance:"
+                               " [bold]make ui[/] (http://127.0.0.1:3000).")
+            return 0
+        self.console.print("\n[bold red]The demo did not go as the story says; see above.[/]")
+        return 1
+
+    # --- chapters ----------------------------------------------------------------------------------------
+
+    def good_day(self) -> bool:
+        self.console.rule(f"[bold]1. A good day: {GOOD_DAY}")
+        result = self.execute(GOOD_DAY, defect=None)
+        self.print_steps(result)
+        self.print_checks(result)
+        model = self.metadata_of(result, "fraud_model")
+        scored = self.metadata_of(result, "scored_transactions")
+        if model:
+            self.console.print(
+                f"MLflow: registered [bold]{model['model']}[/] (ROC AUC {model['roc_auc']:.3f}), "
+                f"alias [bold]{model['promoted_to']}[/]; scored {scored.get('rows', 0)} transactions, "
+                f"flagged {scored.get('flagged', 0)} for review with {scored.get('model', '?')}."
+            )
+        return result.success
+
+    def bad_day(self) -> str | None:
+        """Returns the quarantined batch id, or None if the batch was (wrongly) not quarantined."""
+        self.console.rule(f"[bold]2. A bad day: {BAD_DAY} (upstream sends merchant category '{NEW_CATEGORY}')")
+        result = self.execute(BAD_DAY, defect=BAD_DAY_DEFECT)
+        self.print_steps(result)
+        self.print_checks(result)
+        evaluation = next(
+            (e for e in result.get_asset_check_evaluations() if e.asset_key.to_user_string() == "clean_transactions"),
+            None,
+        )
+        if result.success or evaluation is None or evaluation.passed:
+            self.console.print("[red]The bad batch was not quarantined.[/]")
+            return None
+        from guardrails.dagster import metadata as md
+        from guardrails.dagster import outcome_from_metadata
+
+        outcome = outcome_from_metadata(evaluation.metadata)
+        batch_id = evaluation.metadata[md.BATCH_ID_KEY].value
+        location = evaluation.metadata.get(md.QUARANTINE_LOCATION_KEY)
+        rules = Table("failed rule", "severity", "failing rows", "expected", title="Why the batch was quarantined")
+        for rule in outcome.failed_rules if outcome else ():
+            rules.add_row(rule.rule_id, rule.severity.value, f"{rule.failing_rows:,}", rule.expected or rule.message)
+        self.console.print(rules)
+        if outcome and outcome.sample:
+            sample = outcome.sample[0]
+            self.console.print(f"First failing row: [dim]{dict(sample)}[/]")
+        self.console.print(
+            f"Run [bold red]{result.dagster_run.status.value}[/]: batch [bold]{batch_id}[/] "
+            f"({outcome.rows if outcome else '?'} rows) is in quarantine at [cyan]{location.value if location else '?'}[/];"
+            " the IO manager never received it and no downstream step ran."
+        )
+        return str(batch_id)
+
+    def release(self, batch_id: str) -> bool:
+        from guardrails.contract import load_contract
+        from guardrails.quarantine import QuarantineStore, ReleaseStatus
+
+        self.console.rule(f"[bold]3. The fix: the contract learns '{NEW_CATEGORY}', the batch is released")
+        contract_path = fixed_contract(
+            self.assets.TRANSACTIONS_CONTRACT, self.settings.home / "contracts" / self.assets.TRANSACTIONS_CONTRACT.name
+        )
+        contract = load_contract(contract_path)
+        self.console.print(
+            f"Contract {contract.id} v{contract.version} written to [cyan]{contract_path}[/] "
+            "(in a real project: a reviewed change to expectations/)."
+        )
+        store = QuarantineStore(self.settings.quarantine_dir)
+        released = store.release(batch_id, contract, as_of=end_of(BAD_DAY), publish=self.publish_clean_partition)
+        self.console.print(f"Release of {batch_id}: [bold]{released.status.value}[/] ({released.message}).")
+        if released.status is not ReleaseStatus.RELEASED:
+            return False
+        self.record_release(batch_id, released.outcome)
+        downstream = [self.dg.AssetKey(name) for name in ("transaction_features", "fraud_model", "scored_transactions")]
+        result = self.execute(BAD_DAY, defect=None, assets=downstream)
+        self.print_steps(result)
+        scored = self.metadata_of(result, "scored_transactions")
+        self.console.print(f"{BAD_DAY} scored: {scored.get('rows', 0)} transactions with {scored.get('model', '?')}.")
+        return result.success
+
+    def summary(self) -> None:
+        from guardrails.dagster import read_check_history
+        from guardrails.quarantine import QuarantineStore
+
+        self.console.rule("[bold]Where things stand")
+        kept = Table("batch", "state", "rows", "reason", title="Quarantine (guardrails quarantine list)")
+        for manifest in QuarantineStore(self.settings.quarantine_dir).list():
+            kept.add_row(manifest.batch_id, manifest.state.value, str(manifest.rows_quarantined), manifest.reason)
+        self.console.print(kept)
+        history = Table("when (UTC)", "partition", "check", "passed", "run", title="Contract check history (latest 6)")
+        for entry in read_check_history(self.instance, "clean_transactions", limit=6):
+            history.add_row(
+                entry.timestamp.strftime("%H:%M:%S"),
+                entry.partition or "",
+                entry.check_name,
+                _yes_no(entry.passed),
+                f"{entry.run_id[:8]} {entry.run_status or ''}" if entry.run_id else "(release)",
+            )
+        self.console.print(history)
+
+    # --- helpers -----------------------------------------------------------------------------------------
+
+    def execute(self, day: str, *, defect: Defect | None, assets: list[Any] | None = None) -> Any:
+        run_config: dict[str, Any] = dict(QUIET_RUN_CONFIG)
+        if assets is None:  # the whole job, landing included
+            run_config["ops"] = {"raw_transactions": {"config": {"defect": defect.value if defect else ""}}}
+        # Library chatter (MLflow's "Created version ...") goes to demo.log, not into the story.
+        with self.log.open("a") as log, contextlib.redirect_stderr(log):
+            return self.job.execute_in_process(
+                run_config=run_config,
+                instance=self.instance,
+                partition_key=day,
+                asset_selection=assets,
+                raise_on_error=False,
+                tags={"guardrails/demo": "true"},
+            )
+
+    def publish_clean_partition(self, table: Any) -> str:
+        """Publish a released batch the way a run would: through the pipeline's IO manager, as the day's partition."""
+        import polars as pl
+
+        from definitions.resources import ParquetIOManager
+
+        context = self.dg.build_output_context(
+            asset_key=self.dg.AssetKey("clean_transactions"),
+            partition_key=BAD_DAY,
+            asset_partitions_def=self.assets.daily,
+        )
+        io_manager = ParquetIOManager(base_dir=str(self.settings.warehouse_dir))
+        io_manager.handle_output(context, pl.from_arrow(table))
+        return str(io_manager.path_for(context))
+
+    def record_release(self, batch_id: str, outcome: Any) -> None:
+        """Tell Dagster what the release did: the partition is materialized, and its contract check now passes."""
+        from guardrails.dagster import metadata as md
+
+        key = self.dg.AssetKey("clean_transactions")
+        self.instance.report_runless_asset_event(
+            self.dg.AssetMaterialization(
+                asset_key=key,
+                partition=BAD_DAY,
+                description=f"Released from quarantine ({batch_id}) after the contract fix",
+                metadata={md.BATCH_ID_KEY: batch_id, md.CONTRACT_VERSION_KEY: outcome.contract_version or ""},
+            )
+        )
+        check_name = next(iter(self.defs.resolve_assets_def(key).check_keys)).name
+        self.instance.report_runless_asset_event(
+            self.dg.AssetCheckEvaluation(
+                asset_key=key,
+                check_name=check_name,
+                passed=outcome.passed,
+                metadata={**md.outcome_metadata(outcome), md.BATCH_ID_KEY: self.dg.MetadataValue.text(batch_id)},
+                description=f"Re-validated on release against contract v{outcome.contract_version}",
+                partition=BAD_DAY,
+            )
+        )
+
+    def print_steps(self, result: Any) -> None:
+        failed = {e.step_key for e in result.all_events if e.is_step_failure}
+        succeeded = {e.step_key for e in result.all_events if e.is_step_success}
+        planned = set(result.dagster_run.asset_selection and [k.to_user_string() for k in result.dagster_run.asset_selection] or self.steps)
+        marks = []
+        for step in self.steps:
+            if step in succeeded:
+                marks.append(f"[green]✓ {step}[/]")
+            elif step in failed:
+                marks.append(f"[bold red]✗ {step}[/]")
+            elif step in planned:
+                marks.append(f"[dim]– {step} (not run)[/]")
+        status = result.dagster_run.status.value
+        colour = "green" if result.success else "red"
+        self.console.print(f"run {result.run_id[:8]} [{colour}]{status}[/]:  " + "  ".join(marks))
+
+    def print_checks(self, result: Any) -> None:
+        table = Table("asset", "check", "result", "severity", "details", title="Asset checks")
+        for evaluation in result.get_asset_check_evaluations():
+            table.add_row(
+                evaluation.asset_key.to_user_string(),
+                evaluation.check_name,
+                "[green]passed[/]" if evaluation.passed else "[red]failed[/]",
+                evaluation.severity.value,
+                evaluation.description or _compact(evaluation.metadata),
+            )
+        self.console.print(table)
+
+    @staticmethod
+    def metadata_of(result: Any, asset: str) -> dict[str, Any]:
+        for materialization in result.get_asset_materialization_events():
+            if materialization.asset_key.to_user_string() == asset:
+                return {k: v.value for k, v in materialization.materialization.metadata.items()}
+        return {}
+
+
+def _yes_no(passed: bool | None) -> str:
+    return {True: "[green]yes[/]", False: "[red]no[/]", None: "-"}[passed]
+
+
+def _compact(metadata: Any) -> str:
+    return ", ".join(
+        f"{k}={v.value:.3f}" if isinstance(v.value, float) else f"{k}={v.value}" for k, v in metadata.items()
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
