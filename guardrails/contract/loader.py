@@ -123,7 +123,9 @@ class _Translator:
             return None
         StructureChecker(self.problems).unknown_keys(data)
         try:
-            model = OpenDataContractStandard.model_validate(data)
+            # strict: pydantic's lax mode would accept `required: "yes"` while we read the raw value, and a
+            # check would silently vanish; JSON-schema types are exact, so strict is also what ODCS means.
+            OpenDataContractStandard.model_validate(data, strict=True)
         except pydantic.ValidationError as exc:
             StructureChecker(self.problems).pydantic_errors(exc)
             return None
@@ -134,7 +136,7 @@ class _Translator:
         if selected is None:
             return None
         index, schema = selected
-        return self._schema(data, model, index, schema)
+        return self._schema(data, index, schema)
 
     def _header(self, data: dict[str, Any]) -> None:
         api = data.get("apiVersion")
@@ -175,9 +177,7 @@ class _Translator:
         )
         return None
 
-    def _schema(
-        self, data: dict[str, Any], model: OpenDataContractStandard, index: int, schema: dict[str, Any]
-    ) -> Contract | None:
+    def _schema(self, data: dict[str, Any], index: int, schema: dict[str, Any]) -> Contract | None:
         spath: FieldPath = ("schema", index)
         table = schema.get("name")
         if not isinstance(table, str) or not table:
