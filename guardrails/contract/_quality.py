@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from guardrails.contract._source import FieldPath, Problems, describe_value
@@ -64,7 +64,6 @@ class RuleDraft:
     column: str  # the column (or table, for table-wide rules) in the generated id "<column>.<kind>"
     explicit_id: str | None = None
     kind_label: str = ""  # overrides the kind in the generated id (e.g. "primary_key")
-    extra: dict[str, Any] = field(default_factory=dict)  # facts for lint only
 
 
 def is_number(value: Any) -> bool:
@@ -137,30 +136,29 @@ def translate_quality(
         return None
 
     common = {"severity": severity, "description": raw.get("description") or f"{metric} {threshold.describe()}"}
-    extra = {"metric": metric, "severity_word": raw.get("severity")}
     if metric == "rowCount":
-        return RuleDraft(RowCountRule, {**common, "threshold": threshold}, path, table, explicit_id, extra=extra)
+        return RuleDraft(RowCountRule, {**common, "threshold": threshold}, path, table, explicit_id)
     row_fields = {**common, "threshold": threshold}
     if metric == "duplicateValues" and level == "schema":
         keys = tuple(arguments["properties"])
         return RuleDraft(
-            UniqueRule, {**row_fields, "column": keys[0], "key_columns": keys}, path, table, explicit_id, extra=extra
+            UniqueRule, {**row_fields, "column": keys[0], "key_columns": keys}, path, table, explicit_id
         )
     assert column is not None
     row_fields["column"] = column
     if metric == "nullValues":
-        return RuleDraft(NotNullRule, row_fields, path, column, explicit_id, extra=extra)
+        return RuleDraft(NotNullRule, row_fields, path, column, explicit_id)
     if metric == "missingValues":
         values = tuple(v for v in arguments.get("missingValues", ()) if v is not None)
         fields = {**row_fields, "missing_values": values}
-        return RuleDraft(MissingValuesRule, fields, path, column, explicit_id, extra=extra)
+        return RuleDraft(MissingValuesRule, fields, path, column, explicit_id)
     if metric == "duplicateValues":
-        return RuleDraft(UniqueRule, row_fields, path, column, explicit_id, extra=extra)
+        return RuleDraft(UniqueRule, row_fields, path, column, explicit_id)
     if "validValues" in arguments:
         values = tuple(arguments["validValues"])
-        return RuleDraft(AllowedValuesRule, {**row_fields, "values": values}, path, column, explicit_id, extra=extra)
+        return RuleDraft(AllowedValuesRule, {**row_fields, "values": values}, path, column, explicit_id)
     fields = {**row_fields, "pattern": arguments["pattern"]}
-    return RuleDraft(PatternRule, fields, path, column, explicit_id, extra=extra)
+    return RuleDraft(PatternRule, fields, path, column, explicit_id)
 
 
 def _threshold(raw: dict[str, Any], path: FieldPath, metric: str, problems: Problems) -> Threshold | None:

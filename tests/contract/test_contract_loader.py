@@ -447,3 +447,65 @@ def test_malformed_durations_are_refused(text: str) -> None:
     """Durations without a unit, negative, zero, or in months/years are refused."""
     with pytest.raises(ValueError, match="expected"):
         parse_duration(text)
+
+
+# --- properties ----------------------------------------------------------------------------------------------
+
+BOUNDED = """\
+apiVersion: v3.1.0
+kind: DataContract
+id: bounds
+version: 1.0.0
+schema:
+  - name: t
+    properties:
+      - name: x
+        logicalType: number
+        logicalTypeOptions:
+{options}
+"""
+numbers = st.one_of(st.integers(-1000, 1000), st.floats(-1000, 1000, allow_nan=False).map(lambda f: round(f, 3)))
+
+
+@given(
+    bounds=st.dictionaries(
+        st.sampled_from(["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"]), numbers, min_size=1
+    ),
+    probes=st.lists(numbers, min_size=1, max_size=20),
+)
+def test_range_rule_accepts_exactly_what_the_bounds_allow(bounds: dict[str, float], probes: list[float]) -> None:
+    """Whatever mix of inclusive and exclusive bounds a contract gives, the RangeRule accepts exactly the values
+    the ODCS bounds accept; bounds that admit no value at all are refused at load time instead."""
+    import tempfile
+
+    options = "\n".join(f"          {key}: {value!r}" for key, value in bounds.items())
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "b.odcs.yaml"
+        path.write_text(BOUNDED.format(options=options))
+        low = max([bounds[k] for k in ("minimum", "exclusiveMinimum") if k in bounds], default=None)
+        high = min([bounds[k] for k in ("maximum", "exclusiveMaximum") if k in bounds], default=None)
+        low_open = "exclusiveMinimum" in bounds and bounds["exclusiveMinimum"] == low
+        high_open = "exclusiveMaximum" in bounds and bounds["exclusiveMaximum"] == high
+        empty = low is not None and high is not None and (low > high or (low == high and (low_open or high_open)))
+        if empty:
+            with pytest.raises(ContractError, match=r"logicalTypeOptions\.(exclusiveM|m)aximum: expected an upper bound"):
+                load_contract(path)
+            return
+        rule = load_contract(path).rules[1]
+    assert isinstance(rule, RangeRule)
+
+    def odcs_accepts(v: float) -> bool:
+        return (
+            ("minimum" not in bounds or v >= bounds["minimum"])
+            and ("maximum" not in bounds or v <= bounds["maximum"])
+            and ("exclusiveMinimum" not in bounds or v > bounds["exclusiveMinimum"])
+            and ("exclusiveMaximum" not in bounds or v < bounds["exclusiveMaximum"])
+        )
+
+    def rule_accepts(v: float) -> bool:
+        above = rule.minimum is None or (v > rule.minimum if rule.exclusive_minimum else v >= rule.minimum)
+        below = rule.maximum is None or (v < rule.maximum if rule.exclusive_maximum else v <= rule.maximum)
+        return above and below
+
+    for v in [*probes, *bounds.values()]:
+        assert rule_accepts(v) == odcs_accepts(v), v
