@@ -419,6 +419,24 @@ def test_yaml_is_read_with_the_core_schema() -> None:
     assert doc.data == {"a": ["NO", "yes", "12:30:00", "12:30:00", "2024-01-01", True, 31, 1500.0, None, None]}
 
 
+def test_yaml_anchors_and_merge_keys_work(tmp_path: Path) -> None:
+    """A property can reuse another's settings through an anchor and a merge key."""
+    path = write(tmp_path, """\
+apiVersion: v3.1.0
+kind: DataContract
+id: anchors
+version: 1.0.0
+schema:
+  - name: t
+    properties:
+      - &code {name: a, logicalType: string, required: true, logicalTypeOptions: {pattern: "^[a-z]+$"}}
+      - <<: *code
+        name: b
+""")
+    rules = rules_by_id(load_contract(path))
+    assert rules["b.pattern"].pattern == "^[a-z]+$" and isinstance(rules["b.not_null"], NotNullRule)
+
+
 # --- durations -----------------------------------------------------------------------------------------------
 
 
