@@ -145,18 +145,22 @@ class MlflowServer:
             self.process.wait(timeout=5)
 
 
-def _admin():  # noqa: ANN202
+def _admin_execute(statement: str) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE refuse to run inside one)."""
     import psycopg2
 
     connection = psycopg2.connect(PG_ADMIN_DSN)
-    connection.autocommit = True
-    return connection
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        connection.close()
 
 
 def _start_server(tmp: Path) -> MlflowServer:
     database = f"guardrails_mlflow_{uuid.uuid4().hex[:10]}"
-    with _admin() as connection, connection.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {database}")
+    _admin_execute(f"CREATE DATABASE {database}")
     port = free_port()
     log = tmp / "mlflow-server.log"
     env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
@@ -177,8 +181,7 @@ def _start_server(tmp: Path) -> MlflowServer:
 
 
 def _drop(database: str) -> None:
-    with _admin() as connection, connection.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    _admin_execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
 _servers: list[MlflowServer] = []
