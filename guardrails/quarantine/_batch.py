@@ -10,15 +10,18 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import sys
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from guardrails.quarantine._manifest import DataFormat
+
+Batch = pa.Table | pl.DataFrame | pl.LazyFrame | pd.DataFrame
+"""An in-memory batch `guard_batch` accepts (besides a path to a Parquet file)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +96,7 @@ def to_arrow(batch: Any) -> pa.Table:
         batch = batch.collect()
     if isinstance(batch, pl.DataFrame):
         return batch.to_arrow()
-    pandas = sys.modules.get("pandas")  # checked without importing pandas: callers that pass one have imported it
-    if pandas is not None and isinstance(batch, pandas.DataFrame):
+    if isinstance(batch, pd.DataFrame):
         return pa.Table.from_pandas(batch, preserve_index=False)  # as the validation engine reads it
     raise TypeError(
         "batch must be a pyarrow.Table, polars.DataFrame/LazyFrame, pandas.DataFrame or a path to a Parquet file, "
@@ -104,10 +106,7 @@ def to_arrow(batch: Any) -> pa.Table:
 
 def is_batch(value: Any) -> bool:
     """True for the in-memory batch types `to_arrow` accepts."""
-    if isinstance(value, pa.Table | pa.RecordBatch | pl.DataFrame | pl.LazyFrame):
-        return True
-    pandas = sys.modules.get("pandas")
-    return pandas is not None and isinstance(value, pandas.DataFrame)
+    return isinstance(value, pa.Table | pa.RecordBatch | pl.DataFrame | pl.LazyFrame | pd.DataFrame)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -175,8 +174,7 @@ def parquet_rows(data: bytes) -> int | None:
 
 
 def _fallback_bytes(batch: Any) -> tuple[bytes | None, DataFormat]:
-    pandas = sys.modules.get("pandas")
-    if pandas is not None and isinstance(batch, pandas.DataFrame):
+    if isinstance(batch, pd.DataFrame):
         return pickle.dumps(batch, protocol=5), DataFormat.PANDAS_PICKLE
     return None, DataFormat.RAW
 

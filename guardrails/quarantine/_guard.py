@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from guardrails.contract.model import Contract, QuarantinePolicy
 from guardrails.outcome import CheckOutcome
 from guardrails.quarantine._audit import audit, error_outcome
-from guardrails.quarantine._batch import arrow_hash, load_frame, load_path
+from guardrails.quarantine._batch import Batch, arrow_hash, load_frame, load_path
 from guardrails.quarantine._manifest import DataFormat, QuarantineManifest
 from guardrails.quarantine._store import QuarantineStore, derive_batch_id
 from guardrails.validation import ContractValidation
@@ -50,7 +50,7 @@ class GuardedBatch:
 
 
 def guard_batch(
-    batch: Any,
+    batch: Batch | str | os.PathLike[str],
     contract: Contract,
     store: QuarantineStore,
     *,

@@ -68,7 +68,7 @@ MANIFEST = "manifest.json"
 CLAIM = "claim.json"
 RELEASED_DIR = "_released"
 MAX_SUFFIX = 1000
-_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,199}")
+_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,239}")
 _EXTENSION = {
     DataFormat.PARQUET: "parquet",
     DataFormat.ARROW_IPC: "arrow",
@@ -538,7 +538,7 @@ def _checked_id(batch_id: str) -> str:
         raise QuarantineError(
             str(batch_id),
             "is not a valid batch id",
-            hint="use 1-200 letters, digits, '.', '_', '~' or '-', starting with a letter or digit",
+            hint="use 1-240 letters, digits, '.', '_', '~' or '-', starting with a letter or digit",
         )
     return batch_id
 
