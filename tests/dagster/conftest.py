@@ -16,7 +16,7 @@ from guardrails.dagster import QuarantineResource
 
 REPO = Path(__file__).resolve().parents[2]
 CONTRACT = REPO / "expectations" / "transactions.odcs.yaml"
-PG_URL = "postgresql://postgres@127.0.0.1:5432/{db}"
+PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"  # SQLAlchemy 2.1 defaults to psycopg 3
 
 
 def recent_day() -> date:
@@ -74,7 +74,7 @@ def postgres_url() -> Iterator[str]:
     """A fresh database for this session, dropped afterwards."""
     psycopg2 = pytest.importorskip("psycopg2")
     name = f"guardrails_dagster_{secrets.token_hex(4)}"
-    admin = psycopg2.connect(PG_URL.format(db="test"))
+    admin = psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname="test")
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')

@@ -1,0 +1,98 @@
+"""Check history reads back our outcomes, losslessly, from SQLite and PostgreSQL instances, and the CLI prints it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from definitions.data import Defect, generate_transactions
+from guardrails.cli import app as cli
+from guardrails.dagster import CheckHistoryEntry, QuarantineResource, guarded_asset, read_check_history
+from guardrails.outcome import CheckStatus
+from guardrails.quarantine import QuarantineStore
+from tests.dagster.conftest import ParquetIOManager, recent_day
+
+ROWS = 300
+CHECK = "transactions_contract"
+
+
+def _good_then_bad(instance: dg.DagsterInstance, tmp_path: Path, contract_path: Path) -> tuple[str, str]:
+    state: dict = {}
+
+    @guarded_asset(contract=str(contract_path))
+    def transactions() -> pl.DataFrame:
+        return generate_transactions(recent_day(), rows=ROWS, defect=state.get("defect"))
+
+    resources = {"quarantine": QuarantineResource(location=str(tmp_path / "quarantine")),
+                 "io_manager": ParquetIOManager(base_dir=str(tmp_path / "warehouse"))}
+    good = dg.materialize([transactions], instance=instance, resources=resources)
+    state["defect"] = Defect.FUTURE_TIMESTAMPS
+    bad = dg.materialize([transactions], instance=instance, resources=resources, raise_on_error=False)
+    return good.run_id, bad.run_id
+
+
+def _assert_history(entries: list[CheckHistoryEntry], good_run: str, bad_run: str, quarantine: Path) -> None:
+    assert [e.run_id for e in entries] == [bad_run, good_run]
+    bad, good = entries
+    assert (bad.check_name, bad.status, bad.run_status, bad.passed) == (CHECK, "FAILED", "FAILURE", False)
+    assert (good.status, good.run_status, good.passed) == ("SUCCEEDED", "SUCCESS", True)
+    assert bad.batch_id == "transactions" and bad.target_materialization_run_id is None
+    assert good.target_materialization_run_id == good_run
+    # Lossless: the outcome read from the event log equals the one the quarantine manifest embeds.
+    assert bad.outcome == QuarantineStore(quarantine).show(bad.batch_id).outcome
+    assert bad.outcome.status is CheckStatus.FAILED
+    assert [r.rule_id for r in bad.outcome.failed_rules] == ["event_time.not_in_future"]
+    assert good.outcome.passed and good.outcome.rows == ROWS
+
+
+def test_history_on_sqlite(instance, tmp_path, contract_path):
+    """On a SQLite instance history returns both runs, newest first, with our outcomes and run statuses."""
+    good_run, bad_run = _good_then_bad(instance, tmp_path, contract_path)
+    entries = read_check_history(instance, "transactions", CHECK)
+    _assert_history(entries, good_run, bad_run, tmp_path / "quarantine")
+    assert read_check_history(instance, "transactions") == entries  # every check of the asset
+    assert read_check_history(instance, "transactions", CHECK, limit=1) == entries[:1]
+    assert read_check_history(instance, "nothing/here") == []
+
+
+@pytest.mark.postgres
+def test_history_on_postgres(pg_instance, tmp_path, contract_path):
+    """On a PostgreSQL-backed instance history reads the same outcomes back."""
+    good_run, bad_run = _good_then_bad(pg_instance, tmp_path, contract_path)
+    _assert_history(read_check_history(pg_instance, "transactions", CHECK), good_run, bad_run, tmp_path / "quarantine")
+
+
+@pytest.mark.postgres
+def test_cli_history_reads_dagster_home(postgres_url, pg_instance, tmp_path, contract_path, monkeypatch):
+    """`guardrails history` reads the instance $DAGSTER_HOME configures and prints a table or JSON."""
+    good_run, bad_run = _good_then_bad(pg_instance, tmp_path, contract_path)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump({"storage": {"postgres": {"postgres_url": postgres_url}}}))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    runner = CliRunner()
+
+    as_json = runner.invoke(cli, ["history", "transactions", "--check", CHECK, "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.output)
+    assert [d["run_id"] for d in data] == [bad_run, good_run]
+    assert data[0]["outcome"]["rules"] and data[0]["batch_id"] == "transactions"
+
+    human = runner.invoke(cli, ["history", "transactions", "--limit", "1"], env={"COLUMNS": "250"})
+    assert human.exit_code == 0, human.output
+    assert "event_time.not_in_future" in human.output and bad_run[:8] in human.output
+    assert good_run[:8] not in human.output
+
+
+def test_cli_history_without_dagster_home_is_a_clear_error(monkeypatch):
+    """Without $DAGSTER_HOME the command exits 2 with one line saying what to set."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    result = CliRunner().invoke(cli, ["history", "transactions"])
+    assert result.exit_code == 2
+    assert "DAGSTER_HOME" in result.output
