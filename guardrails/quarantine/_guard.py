@@ -20,7 +20,7 @@ from guardrails.outcome import CheckOutcome
 from guardrails.quarantine._audit import audit, error_outcome
 from guardrails.quarantine._batch import Batch, arrow_hash, load_frame, load_path
 from guardrails.quarantine._manifest import DataFormat, QuarantineManifest
-from guardrails.quarantine._store import QuarantineStore, derive_batch_id
+from guardrails.quarantine._store import QuarantineStore, checked_batch_id, derive_batch_id
 from guardrails.validation import ContractValidation
 
 
@@ -84,9 +84,11 @@ def guard_batch(
 
     Raises:
         TypeError: `batch` is not a batch at all.
-        QuarantineError: the store cannot be written; nothing is published either.
+        QuarantineError: `batch_id` is not a valid id, or the store cannot be written (nothing is published then).
     """
     started = datetime.now(UTC)
+    if batch_id is not None:
+        checked_batch_id(batch_id)  # a bad id is misconfiguration: fail now, not on the first bad batch
     if isinstance(batch, str | os.PathLike):
         loaded = load_path(batch)
         if isinstance(loaded, str):

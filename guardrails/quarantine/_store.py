@@ -170,11 +170,11 @@ class QuarantineStore:
 
     def batch_path(self, batch_id: str) -> str:
         """The directory (in the store's filesystem) holding one batch's data and manifest."""
-        return f"{self.root}/{_checked_id(batch_id)}"
+        return f"{self.root}/{checked_batch_id(batch_id)}"
 
     def released_path(self, batch_id: str) -> str:
         """Where `release` writes a batch's data when no `publish` callable is given."""
-        return f"{self.root}/{RELEASED_DIR}/{_checked_id(batch_id)}.parquet"
+        return f"{self.root}/{RELEASED_DIR}/{checked_batch_id(batch_id)}.parquet"
 
     # --- put ---------------------------------------------------------------------------------------------------
 
@@ -223,7 +223,7 @@ class QuarantineStore:
             content_hash_of = content_hash_of or "bytes"
         rows_in = rows_in if rows_in is not None else rows_kept
         data_sha = sha256_hex(payload)
-        base_id = _checked_id(batch_id) if batch_id is not None else derive_batch_id(content_hash)
+        base_id = checked_batch_id(batch_id) if batch_id is not None else derive_batch_id(content_hash)
         now = self._clock()
         pending = QuarantineManifest(
             batch_id=base_id,
@@ -393,7 +393,14 @@ class QuarantineStore:
             release_outcome=outcome,
             released_to=released_to,
         )
-        self._files.write_atomic(self._manifest_path(batch_id), _encode(released))
+        try:
+            self._files.write_atomic(self._manifest_path(batch_id), _encode(released))
+        except OSError as exc:
+            raise QuarantineError(
+                batch_id,
+                f"published to {released_to} but could not record the release: {exc}",
+                hint=f"the claim stays, so it is not published twice; mark it released by hand ({self._manifest_path(batch_id)})",
+            ) from exc
         return ReleaseResult(
             batch_id=batch_id,
             status=ReleaseStatus.RELEASED,
@@ -414,6 +421,7 @@ class QuarantineStore:
         """
         manifest = self.show(batch_id)
         if manifest.state is QuarantineState.PURGED:
+            self._delete_data(batch_id)  # finishes a purge that crashed after writing its tombstone
             return
         if manifest.state is QuarantineState.QUARANTINED and not self._claim(batch_id, "purge"):
             holder = self._claim_holder(batch_id)
@@ -428,7 +436,12 @@ class QuarantineStore:
             outcome=manifest.outcome.evolve(sample=()),
             release_outcome=manifest.release_outcome.evolve(sample=()) if manifest.release_outcome else None,
         )
+        # Tombstone first, then delete: a crash in between leaves a purged batch with data that a repeated purge
+        # deletes, never a quarantined batch whose data is gone.
         self._files.write_atomic(self._manifest_path(batch_id), _encode(tombstone))
+        self._delete_data(batch_id)
+
+    def _delete_data(self, batch_id: str) -> None:
         for name in self._files.listdir(self.batch_path(batch_id)):
             if name not in (MANIFEST, CLAIM):
                 self._files.remove(f"{self.batch_path(batch_id)}/{name}")
@@ -533,7 +546,8 @@ def _as_fsspec(filesystem: Any) -> AbstractFileSystem:
     raise TypeError(f"filesystem must be an fsspec or pyarrow filesystem, got {type(filesystem).__name__}")
 
 
-def _checked_id(batch_id: str) -> str:
+def checked_batch_id(batch_id: str) -> str:
+    """`batch_id` if it is a valid id (a safe directory name), else a QuarantineError saying what is allowed."""
     if not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
         raise QuarantineError(
             str(batch_id),

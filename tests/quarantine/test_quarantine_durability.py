@@ -213,3 +213,27 @@ def test_concurrent_releases_in_two_processes_publish_exactly_once(
     assert len(log.read_text().splitlines()) == 1
     assert Counter([here, there.strip()])["released"] == 1
     assert store.show(batch_id).state is QuarantineState.RELEASED
+
+
+class UndeletableMemoryFileSystem(MemoryFileSystem):
+    """The memory filesystem (same shared store), except that deleting a data file fails as on a read-only mount."""
+
+    def rm_file(self, path: str) -> None:
+        if path.rsplit("/", 1)[-1].startswith("data-"):
+            raise PermissionError(errno.EROFS, "Read-only file system", path)
+        super().rm_file(path)
+
+
+def test_purge_interrupted_after_its_tombstone_is_finished_by_purging_again(
+    amount_contract: Callable[..., Contract],
+) -> None:
+    """When deleting the data fails after the tombstone is written, the batch reads as purged and a second purge deletes the data."""
+    root = f"/quarantine-{uuid.uuid4().hex}"
+    store = QuarantineStore(f"memory://{root}")
+    guarded = guard_batch(_batch(), amount_contract(), store)
+    data_path = f"{store.batch_path(guarded.batch_id)}/{guarded.manifest.data_file}"  # type: ignore[union-attr]
+    with pytest.raises(PermissionError):
+        QuarantineStore(root, filesystem=UndeletableMemoryFileSystem()).purge(guarded.batch_id)
+    assert store.show(guarded.batch_id).state is QuarantineState.PURGED and store.fs.exists(data_path)
+    store.purge(guarded.batch_id)
+    assert not store.fs.exists(data_path)

@@ -249,3 +249,11 @@ def test_unparquetable_table_is_kept_as_arrow_ipc(store: QuarantineStore, amount
     assert guarded.outcome.status.value == "error" and guarded.published is None
     assert guarded.manifest is not None and guarded.manifest.data_format is DataFormat.ARROW_IPC
     assert store.read(guarded.batch_id).equals(table)
+
+
+def test_invalid_explicit_batch_id_fails_even_for_a_clean_batch(
+    store: QuarantineStore, amount_contract: Callable[..., Contract]
+) -> None:
+    """A malformed explicit batch id is misconfiguration: guard_batch raises at once, not on the first bad batch."""
+    with pytest.raises(QuarantineError, match="not a valid batch id"):
+        guard_batch(_batch([1.0]), amount_contract(), store, batch_id="../escape")
