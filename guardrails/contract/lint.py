@@ -104,6 +104,8 @@ def lint_contract(path: str | os.PathLike[str], *, table: str | None = None) -> 
 
 def _check_settings(contract: Contract) -> list[ContractError]:
     """Errors from the checks' own parsers of ``drift``/``parity``/``freshness``, placed on their YAML line."""
+    if not {"drift", "parity", "freshness"} & set(contract.custom):
+        return []  # nothing to parse, and no need to import the checks (numpy, scipy, polars)
     # Imported here: the checks build on the contract package, so the contract package must not import them
     # at module level; lint is the one place that wants both.
     from guardrails.checks.drift import DriftSettings
