@@ -219,4 +219,6 @@ daily_pipeline = dg.define_asset_job(
     "daily_pipeline",
     selection=dg.AssetSelection.groups(GROUP),
     description="Land, audit, featurize, retrain and score one day of transactions.",
+    # The steps are sequential and light: one process saves re-importing the code location for every step.
+    executor_def=dg.in_process_executor,
 )

@@ -15,15 +15,15 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, roc_auc_score
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from definitions.features import FEATURE_COLUMNS, LABEL
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 EVALUATION_SHARE = 0.25
 MIN_ROC_AUC = 0.6
@@ -51,6 +51,12 @@ def feature_matrix(features: pl.DataFrame) -> pl.DataFrame:
 
 def train_fraud_model(features: pl.DataFrame) -> TrainedModel:
     """Fit a class-balanced logistic regression on the earlier transactions, evaluate on the later ones."""
+    # Imported here: scikit-learn takes seconds to import, and the code location should load fast.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import average_precision_score, roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     ordered = features.sort("event_time")
     split = int(ordered.height * (1 - EVALUATION_SHARE))
     train, test = ordered[:split], ordered[split:]
