@@ -463,7 +463,11 @@ class ColumnReader:
             self.problems.error(path, expected="notInFuture / maxAge on a timestamp or date column",
                                 got=f"them on a {logical.value} column")
             return []
-        lines = {e.get("property"): (*path, i) for i, e in enumerate(entries or []) if isinstance(e, dict)}
+        lines = {
+            e.get("property"): (*path, i)
+            for i, e in enumerate(entries or [])
+            if isinstance(e, dict) and e.get("vendor") in (None, OUR_VENDOR)
+        }
         drafts = []
         if found.get("notInFuture") is not None:
             fields = {"column": name, "tolerance": found["notInFuture"], "description": f"{name} is not in the future"}

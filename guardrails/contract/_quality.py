@@ -72,10 +72,12 @@ def is_number(value: Any) -> bool:
 
 
 def is_scalar(value: Any) -> bool:
+    """A value a column cell can hold and JSON keeps as is (no lists or mappings)."""
     return value is None or isinstance(value, str | int | float | bool)
 
 
 def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    """``"did you mean 'maxAge'?"`` for a near miss, else ``""``."""
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else ""
 

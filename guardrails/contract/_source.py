@@ -177,11 +177,6 @@ class Problems:
             self.doc.path, format_path(path), expected=expected, got=got, line=self.doc.line_of(path), hint=hint
         )
 
-    def raise_if_any(self) -> None:
-        """Raise the first error (in file order) carrying all the others."""
-        if self.errors:
-            raise combine(self.errors)
-
 
 def combine(errors: Sequence[ContractError]) -> ContractError:
     """One `ContractError` for the first of `errors` in file order, with all of them in its `errors`."""
