@@ -195,7 +195,8 @@ class QuarantineStore:
     ) -> QuarantineManifest:
         """Keep `data` (a whole batch, or the rejected rows of one) with the outcome that condemned it.
 
-        Idempotent: the same data and input under the same id returns the existing manifest untouched.
+        Idempotent: the same data and input under the same id returns the existing manifest untouched, in whatever
+        state it is (quarantined or released); a purged one is kept again, its history continued.
 
         Args:
             data: a table (stored as Parquet, or Arrow IPC for types Parquet cannot hold) or bytes kept as they are.
@@ -414,7 +415,7 @@ class QuarantineStore:
         """Delete a batch's data for good (never done automatically); its manifest stays as a tombstone.
 
         The tombstone keeps counts, rules and history but drops the sample of failing rows. Purging a purged
-        batch does nothing.
+        batch only finishes deleting whatever an interrupted purge left behind.
 
         Raises:
             QuarantineError: unknown batch, or a release of it is in progress.
