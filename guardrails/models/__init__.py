@@ -21,6 +21,7 @@ from guardrails.models._registry import (
 from guardrails.models._signature import COMPATIBLE_TYPES, SIGNATURE_CHECK, check_signature
 from guardrails.models._tags import HISTORY_PREFIX, PIN_TAG, VERDICT_TAG
 from guardrails.models._types import (
+    ActionResult,
     ActionStatus,
     AliasMove,
     ModelStatus,
@@ -43,6 +44,7 @@ __all__ = [
     "PIN_TAG",
     "SIGNATURE_CHECK",
     "VERDICT_TAG",
+    "ActionResult",
     "ActionStatus",
     "AliasMove",
     "MlflowModelRegistry",

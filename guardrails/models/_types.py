@@ -203,7 +203,7 @@ class ModelStatus:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _ActionResult:
+class ActionResult:
     """Fields every guard action reports: how it ended, a one-line message, the cause of an error."""
 
     model: str
@@ -228,14 +228,14 @@ class _ActionResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PromoteResult(_ActionResult):
+class PromoteResult(ActionResult):
     """The outcome of asking to point the alias at `version`."""
 
     version: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PinResult(_ActionResult):
+class PinResult(ActionResult):
     """The outcome of pinning after `failing_version` failed: where the alias went and the pin now held."""
 
     failing_version: int
@@ -243,7 +243,7 @@ class PinResult(_ActionResult):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class UnpinResult(_ActionResult):
+class UnpinResult(ActionResult):
     """The outcome of releasing a pin; `released` is the pin that was lifted."""
 
     released: Pin | None = None

@@ -1,0 +1,236 @@
+"""`guardrails models ...`: see and steer the model guard (verdicts, serving alias, pin, alias history).
+
+Exit codes: 0 the registry is in the asked-for state (changed now or already so), 1 the guard refused (pinned,
+unverified version, no good version to pin to), 2 the command could not run (no or unreachable tracking server,
+unknown model).
+"""
+
+from __future__ import annotations
+
+import getpass
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from guardrails.cli.render import console, print_error, print_json, table
+from guardrails.models import (
+    ActionResult,
+    ActionStatus,
+    AliasMove,
+    ModelGuard,
+    RegistryError,
+    Verdict,
+    VerdictStatus,
+)
+
+EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
+EXIT_CODES = {
+    ActionStatus.APPLIED: EXIT_OK,
+    ActionStatus.NO_OP: EXIT_OK,
+    ActionStatus.REFUSED: EXIT_REFUSED,
+    ActionStatus.ERROR: EXIT_ERROR,
+}
+ACTION_STYLE = {
+    ActionStatus.APPLIED: "green",
+    ActionStatus.NO_OP: "cyan",
+    ActionStatus.REFUSED: "red",
+    ActionStatus.ERROR: "magenta",
+}
+
+app = typer.Typer(
+    help="Model guard: verdicts on MLflow model versions, the serving alias, pins and the alias history.",
+    no_args_is_help=True,
+)
+
+Name = Annotated[str, typer.Argument(help="The registered model name.")]
+TrackingUri = Annotated[
+    str | None,
+    typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="MLflow tracking URI (env MLFLOW_TRACKING_URI)."),
+]
+Alias = Annotated[str, typer.Option("--alias", help="The serving alias the guard moves.")]
+Timeout = Annotated[int, typer.Option("--timeout", min=1, help="Seconds per registry request before giving up.")]
+Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+By = Annotated[str | None, typer.Option("--by", help="Who acts, recorded in the history (default: cli:<user>).")]
+
+
+def _guard(name: str, tracking_uri: str | None, alias: str, timeout: int) -> ModelGuard:
+    if not tracking_uri:
+        print_error("no tracking server: pass --tracking-uri or set MLFLOW_TRACKING_URI")
+        raise typer.Exit(EXIT_ERROR)
+    from guardrails.models import MlflowModelRegistry
+
+    try:
+        registry = MlflowModelRegistry(tracking_uri, timeout_seconds=timeout)
+        return ModelGuard(registry, name, alias=alias, actor=f"cli:{getpass.getuser()}")
+    except ValueError as exc:
+        print_error(str(exc))
+        raise typer.Exit(EXIT_ERROR) from exc
+
+
+def _v(version: int | None) -> str:
+    return "" if version is None else f"v{version}"
+
+
+def _finish(result: ActionResult, json_output: bool) -> None:
+    """Print an action result (one line, or JSON) and exit with its code."""
+    if json_output:
+        print_json(result.to_dict())
+    else:
+        style = ACTION_STYLE[result.status]
+        console.print(f"[{style}]{result.status.value}[/]  {result.message}", soft_wrap=True)
+        if result.error and result.error != result.message:
+            console.print(f"[magenta]cause:[/] {result.error}", soft_wrap=True)
+    raise typer.Exit(EXIT_CODES[result.status])
+
+
+@app.command("status")
+def status_command(
+    name: Name, tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5,
+    json_output: Json = False,
+) -> None:
+    """Show NAME's versions with their guardrail verdicts, where the alias points, and the pin."""
+    guard = _guard(name, tracking_uri, alias, timeout)
+    try:
+        status = guard.status()
+    except RegistryError as exc:
+        print_error(str(exc))
+        raise typer.Exit(EXIT_ERROR) from exc
+    if json_output:
+        print_json(status.to_dict())
+        return
+    pin = status.pin
+    headline = f"{name}  ·  {alias} -> {_v(status.alias_version) or '(unset)'}"
+    headline += f"  ·  [red]pinned[/] on v{pin.version} since {pin.at:%Y-%m-%d %H:%M} by {pin.by}: {pin.reason}" if pin else "  ·  not pinned"
+    console.print(headline, soft_wrap=True)
+    aliases_of: dict[int, list[str]] = {}
+    for alias_name, version in status.aliases.items():
+        aliases_of.setdefault(version, []).append(alias_name)
+    console.print(
+        table(
+            None,
+            ("version", "status", "verdict", "checks", "run", "at", "reason", "aliases"),
+            (
+                (
+                    f"v{v.version}",
+                    v.status,
+                    v.verdict.status.value if v.verdict else "unverified",
+                    ", ".join(v.verdict.checks) if v.verdict else "",
+                    v.verdict.run_id if v.verdict else "",
+                    f"{v.verdict.at:%Y-%m-%d %H:%M}" if v.verdict and v.verdict.at else "",
+                    v.verdict.reason if v.verdict else "",
+                    ", ".join(sorted(aliases_of.get(v.version, []))),
+                )
+                for v in sorted(status.versions, key=lambda v: -v.version)
+            ),
+        )
+    )
+
+
+@app.command("history")
+def history_command(
+    name: Name, tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5,
+    json_output: Json = False,
+) -> None:
+    """Show every recorded alias move, pin and unpin of NAME, oldest first."""
+    guard = _guard(name, tracking_uri, alias, timeout)
+    try:
+        history = guard.history()
+    except RegistryError as exc:
+        print_error(str(exc))
+        raise typer.Exit(EXIT_ERROR) from exc
+    if json_output:
+        print_json([entry.to_dict() for entry in history])
+        return
+    console.print(table(f"alias history of {name}", ("#", "when", "action", "alias", "from", "to", "why", "check",
+                                                     "run", "by"), (_row(e) for e in history)))
+
+
+def _row(entry: AliasMove) -> tuple[str, ...]:
+    return (
+        str(entry.seq),
+        f"{entry.at:%Y-%m-%d %H:%M:%S}",
+        entry.action.value,
+        entry.alias,
+        _v(entry.from_version),
+        _v(entry.to_version),
+        entry.reason,
+        entry.check or "",
+        entry.run_id or "",
+        entry.by,
+    )
+
+
+@app.command("promote")
+def promote_command(
+    name: Name,
+    version: Annotated[int, typer.Argument(help="The version to serve.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, recorded in the history.")] = "",
+    by: By = None,
+    tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
+) -> None:
+    """Point the alias at VERSION, if its verdict passed and NAME is not pinned."""
+    _finish(_guard(name, tracking_uri, alias, timeout).promote(version, reason=reason, by=by), json_output)
+
+
+@app.command("pin")
+def pin_command(
+    name: Name,
+    reason: Annotated[str, typer.Option("--reason", help="Why, recorded on the pin and in the history.")],
+    failing_version: Annotated[
+        int | None,
+        typer.Option("--failing-version", help="The version that failed (default: the one the alias points at)."),
+    ] = None,
+    check: Annotated[str | None, typer.Option("--check", help="The check that failed.")] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="The run that found the failure.")] = None,
+    by: By = None,
+    tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
+) -> None:
+    """Mark the failing version failed, move the alias to the highest passed version, and pin it there."""
+    guard = _guard(name, tracking_uri, alias, timeout)
+    if failing_version is None:
+        try:
+            failing_version = guard.status().alias_version
+        except RegistryError as exc:
+            print_error(str(exc))
+            raise typer.Exit(EXIT_ERROR) from exc
+        if failing_version is None:
+            print_error(f"alias {alias!r} of {name!r} is not set: pass --failing-version")
+            raise typer.Exit(EXIT_ERROR)
+    _finish(guard.pin(failing_version, reason=reason, check=check, run_id=run_id, by=by), json_output)
+
+
+@app.command("unpin")
+def unpin_command(
+    name: Name,
+    reason: Annotated[str, typer.Option("--reason", help="Why the pin is released, recorded in the history.")],
+    by: By = None,
+    tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
+) -> None:
+    """Release NAME's pin so promotion works again (the alias stays where it is)."""
+    _finish(_guard(name, tracking_uri, alias, timeout).unpin(reason=reason, by=by), json_output)
+
+
+@app.command("verdict")
+def verdict_command(
+    name: Name,
+    version: Annotated[int, typer.Argument(help="The version judged.")],
+    status: Annotated[VerdictStatus, typer.Option("--status", help="passed or failed.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why.")] = "",
+    check: Annotated[list[str] | None, typer.Option("--check", help="A check behind the verdict (repeatable).")] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="The run that produced the verdict.")] = None,
+    tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
+) -> None:
+    """Record a guardrail verdict on VERSION by hand (e.g. vouch for a known-good version before a pin)."""
+    guard = _guard(name, tracking_uri, alias, timeout)
+    verdict = Verdict(status=status, checks=tuple(check or ()), run_id=run_id, at=datetime.now(UTC), reason=reason)
+    try:
+        guard.record_verdict(version, verdict)
+    except RegistryError as exc:
+        print_error(str(exc))
+        raise typer.Exit(EXIT_ERROR) from exc
+    if json_output:
+        print_json({"model": name, "version": version, "verdict": verdict.to_dict()})
+    else:
+        console.print(f"{name} v{version}: verdict {verdict.status.value}" + (f" ({reason})" if reason else ""),
+                      soft_wrap=True)

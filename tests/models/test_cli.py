@@ -1,0 +1,87 @@
+"""`guardrails models ...` against a real SQLite MLflow store: tables, JSON and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from guardrails.cli import render
+from guardrails.cli.models import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, app
+from tests.models.conftest import free_port, register_versions
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(sqlite_uri: str, saved_model_dir: Path, model_name: str) -> dict[str, str]:
+    """A model with three versions (no verdicts yet), reached through MLFLOW_TRACKING_URI."""
+    register_versions(sqlite_uri, model_name, saved_model_dir, 3)
+    return {"MLFLOW_TRACKING_URI": sqlite_uri}
+
+
+def invoke(env: dict[str, str], *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), env=env)
+    return result.exit_code, result.output
+
+
+def test_cli_walks_through_verdict_promote_pin_unpin(
+    env: dict[str, str], model_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verdicts, promotion, a pin that moves the alias back, and the history, with the documented exit codes."""
+    monkeypatch.setattr(render.console, "width", 200)  # a wide terminal, so table cells are not folded
+    for version in ("1", "2", "3"):
+        assert invoke(env, "verdict", model_name, version, "--status", "passed", "--check", "evaluation")[0] == EXIT_OK
+    assert invoke(env, "promote", model_name, "3", "--reason", "release")[0] == EXIT_OK
+
+    code, out = invoke(env, "pin", model_name, "--reason", "bad batch", "--check", "contract", "--json")
+    assert code == EXIT_OK
+    pinned = json.loads(out)
+    assert (pinned["status"], pinned["failing_version"], pinned["pin"]["version"]) == ("applied", 3, 2)
+
+    code, out = invoke(env, "promote", model_name, "1")
+    assert code == EXIT_REFUSED and "pinned on v2" in out
+
+    code, out = invoke(env, "status", model_name, "--json")
+    status = json.loads(out)
+    assert status["alias_version"] == 2 and status["pinned"]
+    assert [v["verdict"]["status"] for v in status["versions"]] == ["passed", "passed", "failed"]
+
+    code, out = invoke(env, "status", model_name)
+    assert code == EXIT_OK and "pinned on v2" in out and "champion" in out
+
+    assert invoke(env, "unpin", model_name, "--reason", "fixed", "--by", "alice")[0] == EXIT_OK
+    assert invoke(env, "unpin", model_name, "--reason", "again")[0] == EXIT_OK  # no-op
+
+    code, out = invoke(env, "history", model_name, "--json")
+    entries = json.loads(out)
+    assert [(e["action"], e["from_version"], e["to_version"]) for e in entries] == [
+        ("promote", None, 3),
+        ("pin", 3, 2),
+        ("unpin", 2, 2),
+    ]
+    assert entries[2]["by"] == "alice" and entries[1]["by"].startswith("cli:")
+    code, out = invoke(env, "history", model_name)
+    assert code == EXIT_OK and "bad batch" in out
+
+
+def test_cli_pin_without_good_version_exits_refused(env: dict[str, str], model_name: str) -> None:
+    """A pin with no passed version to fall back to exits 1 and says the alias was left alone."""
+    invoke(env, "verdict", model_name, "3", "--status", "passed")
+    invoke(env, "promote", model_name, "3")
+    code, out = invoke(env, "pin", model_name, "--failing-version", "3", "--reason", "bad")
+    assert code == EXIT_REFUSED
+    assert "left on v3" in out
+
+
+def test_cli_without_a_reachable_server_exits_2() -> None:
+    """No tracking URI, or nothing listening there, is a could-not-run with one clear line and exit code 2."""
+    code, out = invoke({"MLFLOW_TRACKING_URI": ""}, "status", "m")
+    assert code == EXIT_ERROR and "MLFLOW_TRACKING_URI" in out
+    code, out = invoke({}, "status", "m", "--tracking-uri", f"http://127.0.0.1:{free_port()}", "--timeout", "1")
+    assert code == EXIT_ERROR and "get_model" in out
+    code, out = invoke({}, "pin", "m", "--failing-version", "1", "--reason", "x",
+                       "--tracking-uri", f"http://127.0.0.1:{free_port()}", "--timeout", "1", "--json")
+    assert code == EXIT_ERROR and json.loads(out)["status"] == "error"
