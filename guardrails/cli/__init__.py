@@ -9,7 +9,6 @@ from __future__ import annotations
 import typer
 
 from guardrails.cli.contract import app as contract_app
-from guardrails.cli.models import app as models_app
 from guardrails.cli.history import history_command
 from guardrails.cli.models import app as models_app
 from guardrails.cli.quarantine import app as quarantine_app
@@ -25,7 +24,6 @@ app = typer.Typer(
 app.command("validate")(validate_command)
 app.add_typer(contract_app, name="contract")
 app.add_typer(quarantine_app, name="quarantine")
-app.add_typer(models_app, name="models")
 app.command("history")(history_command)
 app.add_typer(models_app, name="models")
 
