@@ -28,12 +28,14 @@ Batch = pa.Table | pl.DataFrame | pl.LazyFrame | pd.DataFrame
 class LoadedBatch:
     """An input batch, read once: the table (None when unreadable), its hash, and the bytes to keep if quarantined.
 
+    `content_hash` is the sha256 of a file's bytes, or None for an in-memory table (hashed later, if needed).
+
     `raw` is the original file's bytes for a path (kept byte for byte when the whole batch is quarantined) or,
     for an in-memory frame Arrow cannot represent, the best lossless encoding we have (`raw_format`).
     """
 
     table: pa.Table | None
-    content_hash: str
+    content_hash: str | None
     content_hash_of: Literal["bytes", "arrow_ipc"]
     source: str
     raw: bytes | None = None
@@ -80,10 +82,12 @@ def load_frame(batch: Any) -> LoadedBatch:
         error = f"cannot convert the {type(batch).__module__}.{type(batch).__name__} to Arrow: {type(exc).__name__}: {exc}"
         raw, raw_format = _fallback_bytes(batch)
         return LoadedBatch(
-            table=None, content_hash=sha256_hex(raw) if raw else "", content_hash_of="bytes", source="",
+            table=None, content_hash=sha256_hex(raw) if raw is not None else None, content_hash_of="bytes", source="",
             raw=raw, raw_format=raw_format, rows=_len(batch), error=error,
         )
-    return LoadedBatch(table=table, content_hash=arrow_hash(table), content_hash_of="arrow_ipc", source="", rows=table.num_rows)
+    # Not hashed here: hashing a large table costs about a tenth of validating it, and a clean batch with an
+    # explicit batch id never needs its hash (`settle` hashes only when it must).
+    return LoadedBatch(table=table, content_hash=None, content_hash_of="arrow_ipc", source="", rows=table.num_rows)
 
 
 def to_arrow(batch: Any) -> pa.Table:

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from guardrails.contract.model import Contract, QuarantinePolicy
 from guardrails.outcome import CheckOutcome
 from guardrails.quarantine._audit import audit, error_outcome
-from guardrails.quarantine._batch import Batch, arrow_hash, load_frame, load_path
+from guardrails.quarantine._batch import Batch, arrow_hash, load_frame, load_path, sha256_hex
 from guardrails.quarantine._manifest import DataFormat, QuarantineManifest
 from guardrails.quarantine._store import QuarantineStore, checked_batch_id, derive_batch_id
 from guardrails.validation import ContractValidation
@@ -101,11 +101,12 @@ def guard_batch(
         outcome = error_outcome(contract, loaded.error or "unreadable input", started=started, as_of=as_of, rows=loaded.rows)
         if loaded.raw is None:
             return GuardedBatch(outcome=outcome, published=None, manifest=None, batch_id=batch_id or "")
+        content_hash = loaded.content_hash or sha256_hex(loaded.raw)
         manifest = store.put(
             loaded.raw,
             outcome,
-            batch_id=batch_id or derive_batch_id(loaded.content_hash, contract.table or contract.id),
-            content_hash=loaded.content_hash,
+            batch_id=batch_id or derive_batch_id(content_hash, contract.table or contract.id),
+            content_hash=content_hash,
             content_hash_of=loaded.content_hash_of,
             data_format=loaded.raw_format,
             source=source,
@@ -146,10 +147,12 @@ def settle(
     `original_parquet` is the file the table was read from: kept instead of a re-encoding when the whole batch goes.
     """
     outcome = validation.outcome
-    content_hash = content_hash or arrow_hash(table)
-    batch_id = batch_id or derive_batch_id(content_hash, contract.table or contract.id)
+    prefix = contract.table or contract.id
     if not outcome.blocks_publication:
+        batch_id = batch_id or derive_batch_id(content_hash or arrow_hash(table), prefix)
         return GuardedBatch(outcome=outcome, published=table, manifest=None, batch_id=batch_id)
+    content_hash = content_hash or arrow_hash(table)
+    batch_id = batch_id or derive_batch_id(content_hash, prefix)
     rejected = _rejected_rows(validation, contract.policy, table.num_rows)
     if rejected is None:
         kept: pa.Table | bytes = original_parquet if original_parquet is not None else table
