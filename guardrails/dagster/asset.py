@@ -349,12 +349,17 @@ def _summary(outcome: CheckOutcome, batch_id: str, rows_quarantined: int) -> str
     if outcome.status is CheckStatus.ERROR:
         return f"check could not run ({outcome.error or outcome.message}); batch {batch_id} quarantined"
     failed = outcome.failed_rules
-    names = ", ".join(f"{r.rule_id} ({r.failing_rows} rows)" for r in failed[:5])
+    names = ", ".join(rule_text(r) for r in failed[:5])
     more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
     if not failed:
         return f"all {len(outcome.rules)} rules passed"
     held = f"; {rows_quarantined} rows quarantined as {batch_id}" if rows_quarantined else ""
     return f"{len(failed)} rule(s) failed: {names}{more}{held}"
+
+
+def rule_text(rule: Any) -> str:
+    """``amount.range (25 rows)``; table-level rules (no row count) by id alone."""
+    return f"{rule.rule_id} ({rule.failing_rows} rows)" if rule.failing_rows else rule.rule_id
 
 
 def _rows_quarantined(guarded: Any, outcome: CheckOutcome, rows_published: int) -> int:

@@ -27,7 +27,12 @@ import dagster as dg
 from guardrails.contract.model import Contract
 from guardrails.dagster import metadata as md
 from guardrails.dagster._scope import AuditScope
-from guardrails.dagster.asset import contract_check_spec, load_contract_at_run_time, load_contract_for_definitions
+from guardrails.dagster.asset import (
+    contract_check_spec,
+    load_contract_at_run_time,
+    load_contract_for_definitions,
+    rule_text,
+)
 from guardrails.dagster.resources import ContractsResource
 from guardrails.outcome import CheckOutcome, CheckStatus, Severity
 
@@ -118,7 +123,7 @@ def contract_check_result(
     description = (
         f"all {len(outcome.rules)} rules passed" if outcome.passed
         else f"check could not run: {outcome.error or outcome.message}" if outcome.status is CheckStatus.ERROR
-        else f"{len(failed)} rule(s) failed: " + ", ".join(f"{r.rule_id} ({r.failing_rows} rows)" for r in failed[:5])
+        else f"{len(failed)} rule(s) failed: " + ", ".join(rule_text(r) for r in failed[:5])
     )
     return dg.AssetCheckResult(
         asset_key=spec.asset_key,

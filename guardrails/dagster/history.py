@@ -129,7 +129,8 @@ def read_check_history(
 
 
 def _entry(record: Any, run_status: str | None) -> CheckHistoryEntry:
-    evaluation = record.evaluation
+    # A PLANNED record carries an AssetCheckEvaluationPlanned (no verdict, no metadata): no evaluation yet.
+    evaluation = record.evaluation if isinstance(record.evaluation, dg.AssetCheckEvaluation) else None
     metadata = dict(evaluation.metadata) if evaluation is not None else {}
     outcome = md.outcome_from_metadata(metadata)
     batch = metadata.get(md.BATCH_ID_KEY)

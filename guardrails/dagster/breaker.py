@@ -1,0 +1,190 @@
+"""The circuit breaker in Dagster: stop the schedules and sensors that feed a failing asset, re-arm on request.
+
+The judgement is the core's (`guardrails.incidents.judge_breaker`); this module finds the feeds and flips
+their instigator state in the instance, the way the UI's stop button does. Dagster 1.13 keeps a schedule's or
+sensor's on/off switch as an `InstigatorState` keyed by its remote origin (code location + repository + name)
+and looked up by its selector id; a stored ``STOPPED`` state overrides ``default_status`` in code, so a stopped
+feed stays stopped across code reloads and daemon restarts. The remote repository origin comes from a sensor's
+context (`code_location_origin`, `repository_name`) or from a loaded workspace
+(`RemoteRepository.get_remote_origin()`).
+
+Re-arming restores each stopped feed to what it was (running, or back to its default in code) and resets a
+schedule's start time to now, so the scheduler does not backfill the ticks it missed while the breaker was open.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import dagster as dg
+from dagster._core.definitions.run_request import InstigatorType
+from dagster._core.remote_origin import RemoteInstigatorOrigin, RemoteRepositoryOrigin
+from dagster._core.scheduler.instigation import (
+    InstigatorState,
+    InstigatorStatus,
+    ScheduleInstigatorData,
+    SensorInstigatorData,
+)
+
+from guardrails.incidents import (
+    BreakerPolicy,
+    BreakerTrip,
+    Evaluation,
+    IncidentStateStore,
+    StoppedInstigator,
+    judge_breaker,
+)
+
+BREAKER_KEY = "guardrails/breaker"
+"""Metadata key of the observation recording a trip or a re-arm (value: ``tripped`` / ``rearmed``)."""
+DECLARED_IN_CODE = InstigatorStatus.DECLARED_IN_CODE.value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Feed:
+    """A schedule or sensor whose runs materialize an asset."""
+
+    kind: str  # "schedule" | "sensor"
+    name: str
+    running_by_default: bool
+    cron_schedule: str | Sequence[str] | None = None
+    min_interval: int | None = None
+    sensor_type: object | None = None
+
+
+def feeding_instigators(definitions: dg.Definitions | dg.RepositoryDefinition, asset: dg.AssetKey | str) -> tuple[Feed, ...]:
+    """The schedules and sensors whose target job (or asset selection) includes `asset`, by name."""
+    repository = definitions.get_repository_def() if isinstance(definitions, dg.Definitions) else definitions
+    key = asset if isinstance(asset, dg.AssetKey) else dg.AssetKey.from_user_string(asset)
+    jobs = {job.name for job in repository.get_all_jobs() if key in job.asset_layer.selected_asset_keys}
+    feeds: list[Feed] = []
+    for schedule in repository.schedule_defs:
+        if schedule.job_name in jobs:
+            feeds.append(Feed(kind="schedule", name=schedule.name, cron_schedule=schedule.cron_schedule,
+                              running_by_default=schedule.default_status is dg.DefaultScheduleStatus.RUNNING))
+    for sensor in repository.sensor_defs:
+        targets = {t.job_name for t in sensor.targets if getattr(t, "job_name", None)}
+        selection = sensor.asset_selection
+        selected = selection is not None and key in selection.resolve(repository.asset_graph, allow_missing=True)
+        if targets & jobs or selected:
+            feeds.append(Feed(kind="sensor", name=sensor.name, min_interval=sensor.minimum_interval_seconds,
+                              sensor_type=sensor.sensor_type,
+                              running_by_default=sensor.default_status is dg.DefaultSensorStatus.RUNNING))
+    return tuple(feeds)
+
+
+def repository_origin_from_context(context: dg.SensorEvaluationContext) -> RemoteRepositoryOrigin | None:
+    """The repository origin the daemon knows this sensor's code location by (None when run outside a daemon)."""
+    if context.code_location_origin is None or context.repository_name is None:
+        return None
+    return RemoteRepositoryOrigin(context.code_location_origin, context.repository_name)
+
+
+def stop_feeds(
+    instance: dg.DagsterInstance, repository_origin: RemoteRepositoryOrigin, feeds: Iterable[Feed]
+) -> tuple[StoppedInstigator, ...]:
+    """Stop every feed that is running (stored as running, or running by default in code); return what stopped."""
+    stopped = []
+    for feed in feeds:
+        origin = RemoteInstigatorOrigin(repository_origin, feed.name)
+        origin_id, selector_id = origin.get_id(), origin.get_selector().get_id()
+        stored = instance.get_instigator_state(origin_id, selector_id)
+        status = stored.status if stored is not None else InstigatorStatus.DECLARED_IN_CODE
+        running = status is InstigatorStatus.RUNNING or (
+            status is InstigatorStatus.DECLARED_IN_CODE and feed.running_by_default
+        )
+        if not running:
+            continue
+        if stored is not None:
+            instance.update_instigator_state(stored.with_status(InstigatorStatus.STOPPED))
+        else:
+            instance.add_instigator_state(InstigatorState(origin, _type(feed), InstigatorStatus.STOPPED, _data(feed)))
+        stopped.append(StoppedInstigator(kind=feed.kind, name=feed.name, origin_id=origin_id,
+                                         selector_id=selector_id, previous_status=status.value))
+    return tuple(stopped)
+
+
+def trip_breaker_if_needed(
+    instance: dg.DagsterInstance,
+    asset: str,
+    evaluations: Sequence[Evaluation],
+    *,
+    policy: BreakerPolicy,
+    state: IncidentStateStore,
+    feeds: Sequence[Feed] = (),
+    repository_origin: RemoteRepositoryOrigin | None = None,
+    now: datetime | None = None,
+) -> BreakerTrip | None:
+    """Trip `asset`'s breaker when `policy` says so and it is not already open; returns the new trip.
+
+    The trip stops `feeds` (needs `repository_origin`; without it nothing is stopped and the trip says so),
+    is stored in `state` (so the incident report shows it and it trips once), and is recorded as an
+    observation on the asset.
+    """
+    if state.active_trip(asset) is not None:
+        return None
+    verdict = judge_breaker(policy, [e for e in evaluations if e.asset_key == asset], after=state.last_rearm(asset))
+    if not verdict.tripped:
+        return None
+    stopped = stop_feeds(instance, repository_origin, feeds) if repository_origin is not None else ()
+    reason = verdict.reason if repository_origin is not None or not feeds else (
+        f"{verdict.reason}; feeds not stopped: no code location origin (run it from a sensor or with a workspace)")
+    trip = BreakerTrip(asset_key=asset, tripped_at=now or datetime.now(UTC), reason=reason, stopped=stopped)
+    if not state.record_trip(trip):
+        return None
+    _observe(instance, asset, "tripped", f"Circuit breaker tripped: {reason}; stopped "
+             + (", ".join(f"{s.kind} {s.name}" for s in stopped) or "nothing"))
+    return trip
+
+
+def rearm_breaker(
+    instance: dg.DagsterInstance, asset: str, *, state: IncidentStateStore, by: str | None = None
+) -> BreakerTrip | None:
+    """Restart what `asset`'s open trip stopped and close the trip; None when the breaker was not open."""
+    trip = state.active_trip(asset)
+    if trip is None:
+        return None
+    now = datetime.now(UTC)
+    for feed in trip.stopped:
+        stored = instance.get_instigator_state(feed.origin_id, feed.selector_id)
+        if stored is None or stored.status is not InstigatorStatus.STOPPED:
+            continue  # someone already restarted (or deleted) it: leave their choice alone
+        restored = stored.with_status(InstigatorStatus(feed.previous_status))
+        data = stored.instigator_data
+        if isinstance(data, ScheduleInstigatorData):
+            restored = restored.with_data(ScheduleInstigatorData(data.cron_schedule, start_timestamp=now.timestamp()))
+        elif isinstance(data, SensorInstigatorData):
+            restored = restored.with_data(data.with_sensor_start_timestamp(now.timestamp()))
+        instance.update_instigator_state(restored)
+    closed = state.record_rearm(asset, now, by or _actor())
+    _observe(instance, asset, "rearmed", "Circuit breaker re-armed; restarted "
+             + (", ".join(f"{s.kind} {s.name}" for s in trip.stopped) or "nothing"))
+    return closed
+
+
+def _type(feed: Feed) -> InstigatorType:
+    return InstigatorType.SCHEDULE if feed.kind == "schedule" else InstigatorType.SENSOR
+
+
+def _data(feed: Feed) -> ScheduleInstigatorData | SensorInstigatorData:
+    if feed.kind == "schedule":
+        return ScheduleInstigatorData(feed.cron_schedule or "")
+    return SensorInstigatorData(min_interval=feed.min_interval, sensor_type=feed.sensor_type)  # type: ignore[arg-type]
+
+
+def _observe(instance: dg.DagsterInstance, asset: str, what: str, description: str) -> None:
+    instance.report_runless_asset_event(
+        dg.AssetObservation(asset_key=dg.AssetKey.from_user_string(asset), description=description,
+                            metadata={BREAKER_KEY: dg.MetadataValue.text(what)})
+    )
+
+
+def _actor() -> str:
+    try:
+        return f"{getpass.getuser()}@{socket.gethostname()}"
+    except Exception:  # no user name in a bare container: the host alone still says where
+        return socket.gethostname()

@@ -1,0 +1,300 @@
+"""Incidents in Dagster: gather the records from an instance, attach reports to assets, alert, trip the breaker.
+
+The core (`guardrails.incidents`) does the thinking; this module reads Dagster's records through
+`guardrails.dagster.history` (the one place that touches the non-public check-history API) and the public
+instance API (run records, run events), and writes back through ``instance.report_runless_asset_event``:
+
+* `gather_incident_records`: check evaluations, the runs they failed in (what each planned and did not
+  materialize), quarantine manifests, alias moves (when a `ModelGuard` is given), breaker trips.
+* `attach_incident_report`: an `AssetObservation` on the guarded asset whose metadata holds the report as
+  Markdown (``guardrails/incident_report``), so it shows in the UI next to the check history.
+* `watch_incidents`: one pass of the loop: judge the breaker, build the report, attach each newly opened
+  incident once, send open/resolve messages once. `build_incident_sensor` runs it every minute.
+
+Example:
+    >>> import dagster as dg
+    >>> with dg.instance_for_test() as instance:
+    ...     gather_incident_records(instance).evaluations
+    ()
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import yaml
+
+from guardrails.dagster.breaker import Feed, feeding_instigators, repository_origin_from_context, trip_breaker_if_needed
+from guardrails.dagster.history import CheckHistoryEntry, check_names, read_check_history
+from guardrails.incidents import (
+    BreakerPolicy,
+    BreakerTrip,
+    Evaluation,
+    Incident,
+    IncidentRecords,
+    IncidentReport,
+    IncidentState,
+    IncidentStateStore,
+    Notification,
+    RunSummary,
+    WebhookNotifier,
+    build_incident_report,
+    incident_markdown,
+)
+from guardrails.quarantine import QuarantineStore
+
+logger = logging.getLogger("guardrails.incidents")
+
+INCIDENT_ID_KEY = "guardrails/incident_id"
+INCIDENT_STATE_KEY = "guardrails/incident_state"
+INCIDENT_REPORT_KEY = "guardrails/incident_report"
+INCIDENT_TAG = "guardrails/incident"
+WEBHOOK_ENV = "GUARDRAILS_WEBHOOK_URL"
+
+
+def evaluation_from_history(entry: CheckHistoryEntry, run_started_at: datetime | None = None) -> Evaluation | None:
+    """Our record of one check execution; None while it has no verdict yet (planned, or its run died first)."""
+    if entry.passed is None:
+        return None
+    return Evaluation(
+        asset_key=entry.asset_key,
+        check_name=entry.check_name,
+        timestamp=entry.timestamp,
+        passed=bool(entry.passed),
+        run_id=entry.run_id or "",
+        run_status=entry.run_status,
+        run_started_at=run_started_at,
+        outcome=entry.outcome,
+        batch_id=entry.batch_id,
+        partition=entry.partition,
+        severity=entry.severity,
+        description=entry.description,
+    )
+
+
+def guarded_asset_keys(instance: dg.DagsterInstance) -> list[str]:
+    """Assets with any check execution on record (user strings, sorted)."""
+    keys = [key.to_user_string() for key in instance.get_asset_keys()]
+    return sorted(k for k in keys if check_names(instance, k))
+
+
+def run_summary(instance: dg.DagsterInstance, run_id: str) -> RunSummary | None:
+    """What the run planned to materialize and what it did, from its event log (None if the run is gone)."""
+    record = instance.get_run_record_by_id(run_id)
+    if record is None:
+        return None
+    planned: list[str] = []
+    done: list[str] = []
+    events = instance.get_records_for_run(
+        run_id, of_type={dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, dg.DagsterEventType.ASSET_MATERIALIZATION}
+    ).records
+    for event in events:
+        dagster_event = event.event_log_entry.dagster_event
+        if dagster_event is None or dagster_event.asset_key is None:
+            continue
+        name = dagster_event.asset_key.to_user_string()
+        target = done if dagster_event.event_type is dg.DagsterEventType.ASSET_MATERIALIZATION else planned
+        if name not in target:
+            target.append(name)
+    return RunSummary(
+        run_id=run_id,
+        status=record.dagster_run.status.value,
+        started_at=_time(record.start_time) or record.create_timestamp,
+        ended_at=_time(record.end_time),
+        planned_assets=tuple(planned),
+        materialized_assets=tuple(done),
+    )
+
+
+def contract_paths(directory: str | os.PathLike[str] | None) -> dict[str, str]:
+    """Contract id -> file, for the ``*.odcs.yaml`` files in `directory` (unreadable files are skipped: the
+    report then shows a placeholder instead of a path, which is all they are used for)."""
+    if directory is None or not Path(directory).is_dir():
+        return {}
+    found: dict[str, str] = {}
+    for path in sorted(Path(directory).glob("*.odcs.yaml")):
+        try:
+            document = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            logger.debug("skipping %s: %s", path, exc)
+            continue
+        if isinstance(document, dict) and document.get("id"):
+            found.setdefault(str(document["id"]), str(path))
+    return found
+
+
+def gather_incident_records(
+    instance: dg.DagsterInstance,
+    assets: Iterable[str | dg.AssetKey] | None = None,
+    *,
+    store: QuarantineStore | None = None,
+    state: IncidentStateStore | None = None,
+    model_guard: Any | None = None,
+    contracts_dir: str | os.PathLike[str] | None = None,
+    limit: int = 200,
+) -> IncidentRecords:
+    """Everything an incident report needs, read from the instance and the stores.
+
+    Args:
+        instance: the Dagster instance (``DagsterInstance.get()`` reads ``$DAGSTER_HOME``).
+        assets: the assets to look at (default: every asset with check executions).
+        store: the quarantine store whose manifests belong in the report.
+        state: the incident state store (breaker trips).
+        model_guard: a `guardrails.models.ModelGuard` whose alias history belongs in the report.
+        contracts_dir: where contract files live, so release commands can name them.
+        limit: latest executions read per check.
+    """
+    keys = [_user(a) for a in assets] if assets is not None else guarded_asset_keys(instance)
+    entries = [entry for key in keys for entry in read_check_history(instance, key, limit=limit)]
+    runs: dict[str, RunSummary] = {}
+    for run_id in dict.fromkeys(e.run_id for e in entries if e.run_id and e.passed is False):
+        summary = run_summary(instance, run_id)
+        if summary is not None:
+            runs[run_id] = summary
+    evaluations = []
+    for entry in entries:
+        started = runs[entry.run_id].started_at if entry.run_id in runs else None
+        evaluation = evaluation_from_history(entry, started)
+        if evaluation is not None:
+            evaluations.append(evaluation)
+    return IncidentRecords(
+        evaluations=tuple(evaluations),
+        manifests=tuple(store.list()) if store is not None else (),
+        alias_moves=tuple(model_guard.history()) if model_guard is not None else (),
+        runs=tuple(runs.values()),
+        breaker_trips=state.breaker_trips() if state is not None else (),
+        model_name=getattr(model_guard, "name", None),
+        contract_paths=contract_paths(contracts_dir),
+        quarantine_location=_location(store),
+    )
+
+
+def attach_incident_report(instance: dg.DagsterInstance, incident: Incident) -> None:
+    """Record the incident on its asset: an observation carrying the report as Markdown metadata."""
+    instance.report_runless_asset_event(
+        dg.AssetObservation(
+            asset_key=dg.AssetKey.from_user_string(incident.asset_key),
+            description=f"Incident {incident.id} {incident.state.value}: {incident.title}",
+            metadata={
+                INCIDENT_ID_KEY: dg.MetadataValue.text(incident.id),
+                INCIDENT_STATE_KEY: dg.MetadataValue.text(incident.state.value),
+                INCIDENT_REPORT_KEY: dg.MetadataValue.md(incident_markdown(incident)),
+            },
+            tags={INCIDENT_TAG: incident.id},
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentWatch:
+    """What one pass of `watch_incidents` saw and did."""
+
+    report: IncidentReport
+    attached: tuple[str, ...] = ()
+    notifications: tuple[Notification, ...] = ()
+    trips: tuple[BreakerTrip, ...] = ()
+
+
+def watch_incidents(
+    instance: dg.DagsterInstance,
+    assets: Iterable[str | dg.AssetKey] | None = None,
+    *,
+    state: IncidentStateStore,
+    store: QuarantineStore | None = None,
+    notifier: WebhookNotifier | None = None,
+    policy: BreakerPolicy | None = None,
+    feeds: Mapping[str, Sequence[Feed]] | None = None,
+    repository_origin: Any | None = None,
+    model_guard: Any | None = None,
+    contracts_dir: str | os.PathLike[str] | None = None,
+    now: datetime | None = None,
+) -> IncidentWatch:
+    """One pass: trip breakers that must trip, build the report, attach new incidents once, notify once.
+
+    Safe to call on every sensor tick: attachments and messages are remembered in `state`, a breaker trips
+    once until re-armed, and a webhook that is down never raises (the message is retried next pass).
+    """
+    now = now or datetime.now(UTC)
+    records = gather_incident_records(instance, assets, store=store, state=state, model_guard=model_guard,
+                                      contracts_dir=contracts_dir)
+    trips: list[BreakerTrip] = []
+    if policy is not None:
+        for asset in sorted({e.asset_key for e in records.evaluations}):
+            trip = trip_breaker_if_needed(
+                instance, asset, records.evaluations, policy=policy, state=state,
+                feeds=(feeds or {}).get(asset, ()), repository_origin=repository_origin, now=now,
+            )
+            if trip is not None:
+                trips.append(trip)
+        if trips:
+            records = replace(records, breaker_trips=state.breaker_trips())
+    report = build_incident_report(records, now=now)
+    attached = []
+    for incident in report.incidents:
+        if incident.state is IncidentState.OPEN and not state.attached(incident.id):
+            attach_incident_report(instance, incident)
+            state.mark_attached(incident.id, now)
+            attached.append(incident.id)
+    notifications = notifier.notify(report, now=now) if notifier is not None else ()
+    return IncidentWatch(report=report, attached=tuple(attached), notifications=notifications, trips=tuple(trips))
+
+
+def build_incident_sensor(
+    assets: Sequence[str | dg.AssetKey],
+    *,
+    name: str = "guardrails_incidents",
+    state_dir: str | os.PathLike[str] | None = None,
+    quarantine_location: str | None = None,
+    webhook_url: str | None = None,
+    policy: BreakerPolicy | None = None,
+    minimum_interval_seconds: int = 60,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+) -> dg.SensorDefinition:
+    """A sensor that runs `watch_incidents` for `assets` every `minimum_interval_seconds`.
+
+    The webhook is `webhook_url`, else ``$GUARDRAILS_WEBHOOK_URL`` (none: no messages); with a `policy` the
+    breaker stops the schedules and sensors of this code location that feed a tripped asset.
+    """
+    keys = [_user(a) for a in assets]
+
+    @dg.sensor(name=name, minimum_interval_seconds=minimum_interval_seconds, default_status=default_status,
+               description=f"Incident reports, alerts and circuit breaker for {', '.join(keys)}")
+    def incident_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+        state = IncidentStateStore(state_dir)
+        url = webhook_url or os.environ.get(WEBHOOK_ENV)
+        feeds = ({k: tuple(f for f in feeding_instigators(context.repository_def, k) if f.name != name) for k in keys}
+                 if policy is not None and context.repository_def is not None else {})
+        watch = watch_incidents(
+            context.instance, keys, state=state,
+            store=QuarantineStore(quarantine_location) if quarantine_location else None,
+            notifier=WebhookNotifier(url, state) if url else None,
+            policy=policy, feeds=feeds, repository_origin=repository_origin_from_context(context),
+        )
+        opened = len(watch.report.open)
+        return dg.SkipReason(f"{opened} open incident(s); attached {len(watch.attached)}, "
+                             f"sent {sum(n.delivered for n in watch.notifications)} message(s), "
+                             f"tripped {len(watch.trips)} breaker(s)")
+
+    return incident_sensor
+
+
+def _user(asset: str | dg.AssetKey) -> str:
+    return asset.to_user_string() if isinstance(asset, dg.AssetKey) else asset
+
+
+def _time(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value is not None else None
+
+
+def _location(store: QuarantineStore | None) -> str | None:
+    if store is None:
+        return None
+    uri = store.uri
+    return uri.removeprefix("file://") if uri.startswith("file://") else uri
