@@ -12,9 +12,12 @@ merged over many batches. What is exact and what is approximated:
   inside shares of each bin (about 1/1000 for continuous data, 0 for integers): `ks_error_bound`, reported
   with the score. The p-value is Smirnov's asymptotic one, as `scipy.stats.ks_2samp(method="asymp")`
   computes it, evaluated at the approximate statistic.
-- Wasserstein-1 integrates |F_ref - F_cur| over the fine histogram, spreading each bin's inside mass evenly
-  across the bin (the outer bins end at the observed min / max). The error is at most
-  ``sum_i width_i * (r_i + c_i)`` over the inside shares: `wasserstein_error_bound`. The score is normalised
+- Wasserstein-1 integrates |F_ref - F_cur| bin by bin over the fine histogram (the outer bins end at the
+  observed min / max). The profiles keep the sum of the inside values' distances to the bin edge, which makes
+  the integral of each CDF over each bin exact, so each bin contributes |integral of F_ref - F_cur|: exact
+  unless the two CDFs cross inside the bin, and never too high. A crossing adds at most twice the smaller of
+  the largest positive and negative gaps the inside masses allow, times the bin width; the sum of those is
+  `wasserstein_error_bound` (the true value lies between the score and the score plus the bound). The score is normalised
   by the reference's standard deviation (ddof=0; by 1 when that is 0), so 0.1 means "the distributions are
   a tenth of a standard deviation apart on average".
 - For categoricals: PSI, Jensen-Shannon, L-infinity (largest change of a category's share) and Pearson's
@@ -174,10 +177,16 @@ def _numeric_scores(reference: NumericProfile, current: NumericProfile) -> dict[
     hi = max(reference.maximum, current.maximum)  # type: ignore[type-var]
     bounds = np.concatenate(([lo], np.asarray(reference.edges, dtype=np.float64), [hi]))
     widths = np.maximum(np.diff(np.maximum.accumulate(bounds)), 0.0)
-    d0, d1 = np.abs(gap_left), np.abs(gap_right)
-    same_sign = gap_left * gap_right >= 0
-    crossing = np.divide(d0 * d0 + d1 * d1, 2 * (d0 + d1), out=np.zeros_like(d0), where=(d0 + d1) > 0)
-    area = widths * np.where(same_sign, (d0 + d1) / 2, crossing)
+    # Exact integral of each CDF over each bin from the inside offsets: w * F(left) + sum(right - v) / n.
+    cdf_left_r = np.concatenate(([0.0], cdf_r[:-1]))
+    cdf_left_c = np.concatenate(([0.0], cdf_c[:-1]))
+    last_r, last_c = _tail_offsets(reference, hi), _tail_offsets(current, hi)
+    integral_r = widths * cdf_left_r + np.append(reference.offsets[:-1], last_r) / nr
+    integral_c = widths * cdf_left_c + np.append(current.offsets[:-1], last_c) / nc
+    # |integral of the gap| is the bin's exact contribution unless the gap changes sign inside the bin. The gap
+    # moves within [left - inside_c, left + inside_r] there; a sign change adds at most twice the smaller side.
+    area = np.abs(integral_r - integral_c)
+    crossing = 2 * widths * np.minimum(np.maximum(gap_left + inside_r, 0.0), np.maximum(inside_c - gap_left, 0.0))
     scale = reference.std or 1.0
     return {
         "psi": psi(reference.psi_counts(), current.psi_counts()),
@@ -186,8 +195,14 @@ def _numeric_scores(reference: NumericProfile, current: NumericProfile) -> dict[
         "ks_pvalue": ks_pvalue,
         "ks_error_bound": float(np.max(np.minimum(inside_r, inside_c))),
         "wasserstein": float(area.sum()) / scale,
-        "wasserstein_error_bound": float(np.sum(widths * (inside_r + inside_c))) / scale,
+        "wasserstein_error_bound": float(np.sum(crossing)) / scale,
     }
+
+
+def _tail_offsets(profile: NumericProfile, hi: float) -> float:
+    """sum(hi - v) over the last (open) bin's values, from its stored sum(v - anchor)."""
+    anchor = profile.edges[-1] if profile.edges else 0.0
+    return profile.counts[-1] * (hi - anchor) - profile.offsets[-1]
 
 
 def _categorical_scores(reference: CategoricalProfile, current: CategoricalProfile) -> dict[str, float]:

@@ -61,8 +61,9 @@ def test_numeric_statistics_agree_with_scipy(name: str) -> None:
     assert s.ks_pvalue >= exact.pvalue - TOL  # a lower statistic can only raise the p-value
 
     w_exact = stats.wasserstein_distance(a, b) / a.std()
-    assert abs(s.wasserstein - w_exact) <= s.wasserstein_error_bound + TOL
+    assert s.wasserstein - 1e-9 <= w_exact <= s.wasserstein + s.wasserstein_error_bound + 1e-9
     assert s.wasserstein_error_bound < 0.1
+    assert abs(s.wasserstein - w_exact) < 1e-3  # in practice near exact: the CDFs rarely cross inside a bin
     if name == "same":
         assert s.psi < 0.01 and s.ks < 0.02 and s.wasserstein < 0.03
 
@@ -146,7 +147,8 @@ def test_bounds_hold_and_scores_are_symmetric_on_arbitrary_samples(x, y) -> None
     assert s.ks - TOL <= exact <= s.ks + s.ks_error_bound + TOL
     w_exact = stats.wasserstein_distance(x, y)
     scale = ref.std or 1.0
-    assert abs(s.wasserstein * scale - w_exact) <= s.wasserstein_error_bound * scale + 1e-9 * (1 + w_exact)
+    slack = 1e-9 * (1 + w_exact)
+    assert s.wasserstein * scale - slack <= w_exact <= (s.wasserstein + s.wasserstein_error_bound) * scale + slack
 
     back = compare_columns(cur, ref)  # same layout, roles swapped
     assert back.psi == pytest.approx(s.psi, abs=1e-12)

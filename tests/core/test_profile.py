@@ -51,6 +51,8 @@ def assert_same(a: Profile, b: Profile) -> None:
                 other.psi_edges)
             assert math.isclose(col.mean, other.mean, rel_tol=1e-9, abs_tol=1e-6)
             assert math.isclose(col.m2, other.m2, rel_tol=1e-7, abs_tol=1e-3)
+            assert col.at_edges == other.at_edges
+            assert np.allclose(col.offsets, other.offsets, rtol=1e-9, atol=1e-6)
         else:
             assert col == other
 
