@@ -41,6 +41,7 @@ _GX_SEVERITY = {"critical": Severity.ERROR, "warning": Severity.WARNING, "info":
 
 def _load_suite(suite: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Any, str]:
     import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     where = "<dict>"
     if not isinstance(suite, Mapping):
@@ -50,11 +51,21 @@ def _load_suite(suite: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Any,
         except (OSError, ValueError) as exc:
             raise ContractError(where, "(file)", expected="a Great Expectations suite JSON file", got=repr(exc)) from exc
     try:
-        return gx.ExpectationSuite(**dict(suite)), where
+        built = gx.ExpectationSuite(**dict(suite))
     except Exception as exc:  # GX raises a zoo of types for malformed suites; all are misconfiguration here
         raise ContractError(
             where, "expectations", expected="a valid Great Expectations 1.x suite", got=f"{type(exc).__name__}: {exc}"
         ) from exc
+    # GX logs and drops an expectation it cannot build instead of raising; a dropped rule must not pass silently.
+    for index, expectation in enumerate(suite.get("expectations") or ()):
+        try:
+            ExpectationConfiguration(**expectation).to_domain_obj()
+        except Exception as exc:
+            raise ContractError(
+                where, f"expectations[{index}]", expected="a known expectation with valid arguments",
+                got=f"{type(exc).__name__}: {exc}",
+            ) from exc
+    return built, where
 
 
 def _to_pandas(data: Any) -> pd.DataFrame:
@@ -82,17 +93,29 @@ def _describe(kwargs: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(json_safe(v))}" for k, v in shown.items())[:200]
 
 
+def _raised(info: Mapping[str, Any] | None) -> str | None:
+    """The exception message if the expectation could not run (GX nests it per metric, or not), else None."""
+    if not info:
+        return None
+    if "raised_exception" in info:
+        return str(info.get("exception_message", "")) if info["raised_exception"] else None
+    for nested in info.values():
+        if isinstance(nested, Mapping) and nested.get("raised_exception"):
+            return str(nested.get("exception_message", ""))
+    return None
+
+
 def _rule_result(result: Any, rule_id: str) -> RuleResult:
     config = result.expectation_config
     meta = config.meta or {}
     severity = Severity(meta["severity"]) if "severity" in meta else _GX_SEVERITY[str(getattr(config.severity, "value", config.severity))]
     details = result.result or {}
-    raised = bool(result.exception_info and result.exception_info.get("raised_exception"))
+    raised = _raised(result.exception_info)
     failing = int(details.get("unexpected_count") or 0)
     observed = details.get("observed_value")
-    if raised:
+    if raised is not None:
         status = CheckStatus.ERROR
-        message = str(result.exception_info.get("exception_message", ""))[:500]
+        message = raised[:500]
     else:
         status = CheckStatus.PASSED if result.success else CheckStatus.FAILED
         message = f"observed {json.dumps(json_safe(observed))}" if observed is not None else ""
