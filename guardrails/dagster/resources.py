@@ -67,8 +67,11 @@ class ContractsResource(dg.ConfigurableResource):
     )
 
     def resolve(self, path: str | os.PathLike[str]) -> Path:
-        """The file `path` names: absolute, relative to the working directory if it exists there, else to `directory`."""
-        return resolve_contract_path(path, self.directory)
+        """The file `path` names: absolute as is; relative, in `directory` first, then the working directory."""
+        candidate = Path(path)
+        if not candidate.is_absolute() and (Path(self.directory) / candidate).exists():
+            return Path(self.directory) / candidate
+        return resolve_contract_path(candidate, self.directory)
 
     def load(self, path: str | os.PathLike[str], *, table: str | None = None) -> Contract:
         """Load and parse a contract; raises `ContractError` naming the file and field when it is malformed."""

@@ -43,13 +43,14 @@ def test_guardrails_resources_read_the_environment(monkeypatch, tmp_path):
     assert result.output_for_node("probe") == f"{tmp_path / 'q'}|1.2.0"
 
 
-def test_contract_is_reread_at_run_time_through_the_contracts_resource(instance, resources, tmp_path):
+def test_contract_is_reread_at_run_time_through_the_contracts_resource(instance, resources, tmp_path, monkeypatch):
     """With contracts_resource_key the run is judged by the file in the resource's directory (its version)."""
+    monkeypatch.setenv("GUARDRAILS_CONTRACTS", str(CONTRACT.parent))  # where the definitions find it
     deployed = tmp_path / "contracts"
     deployed.mkdir()
     (deployed / "transactions.odcs.yaml").write_text(CONTRACT.read_text().replace("version: 1.2.0", "version: 1.3.0"))
 
-    @guarded_asset(contract=str(CONTRACT), contracts_resource_key="contracts")
+    @guarded_asset(contract="transactions.odcs.yaml", contracts_resource_key="contracts")
     def transactions() -> pl.DataFrame:
         return generate_transactions(recent_day(), rows=200)
 
