@@ -51,7 +51,7 @@ def list_command(
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List the batches in the store, oldest first: state, rows kept, why, and which contract condemned them."""
+    """List the batches in the store, oldest first: state, rows kept, when and why they were quarantined."""
     manifests = _run(lambda: _open(store).list(state))
     if json_output:
         print_json([m.to_dict() for m in manifests])
