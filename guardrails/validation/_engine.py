@@ -239,11 +239,13 @@ def _sample(
     if hits is None or size <= 0:
         return ()
     picked = (
-        hits.select(failed)
+        hits.lazy()
+        .select(failed)
         .with_row_index("_row")
         .filter(pl.any_horizontal(failed))
         .head(size)
         .select("_row", pl.concat_list(pl.when(pl.col(r)).then(pl.lit(r)) for r in failed).list.drop_nulls().alias("_rules"))
+        .collect()
     )
     shown = list(dict.fromkeys([*contract.primary_key, *(c for r in failed for c in by_id[r].columns)]))
     shown = [c for c in shown if c in frame.schema]
