@@ -256,3 +256,23 @@ def test_explicit_batch_id_is_used(contract: Contract, store: QuarantineStore) -
     guarded = guard_batch(generate_transactions(DAY, ROWS, defect=Defect.NULLS), contract, store, batch_id="tx-2026-11-20", as_of=AS_OF)
     assert guarded.batch_id == "tx-2026-11-20" and store.show("tx-2026-11-20").state is QuarantineState.QUARANTINED
 
+
+
+@pytest.mark.parametrize("kind", ["arrow", "polars", "lazy", "pandas", "path"])
+def test_every_batch_type_gets_the_same_verdict(rows_contract: Contract, store: QuarantineStore, tmp_path: Path, kind: str) -> None:
+    """Arrow, polars (eager and lazy), pandas and a Parquet path of the same rows are split identically."""
+    frame = generate_transactions(DAY, ROWS, defect=Defect.OUT_OF_RANGE_AMOUNTS)
+    batch = {
+        "arrow": frame.to_arrow,
+        "polars": lambda: frame,
+        "lazy": frame.lazy,
+        "pandas": frame.to_pandas,
+        "path": lambda: write_batch(frame, tmp_path / "landing.parquet"),
+    }[kind]()
+    guarded = guard_batch(batch, rows_contract, store, as_of=AS_OF)
+    bad = defect_rows(ROWS, Defect.OUT_OF_RANGE_AMOUNTS)
+    assert guarded.published is not None and guarded.published.num_rows == ROWS - bad
+    assert guarded.manifest is not None and guarded.manifest.rows_quarantined == bad
+    assert sorted(pl.from_arrow(store.read(guarded.batch_id))["transaction_id"]) == sorted(
+        frame.filter(pl.col("amount") < 0)["transaction_id"]
+    )
