@@ -43,6 +43,7 @@ from typing import Any
 
 import dagster as dg
 
+from guardrails.contract import load_contract
 from guardrails.contract.model import Contract, QuarantinePolicy
 from guardrails.dagster import metadata as md
 from guardrails.dagster._scope import AuditScope
@@ -53,6 +54,7 @@ from guardrails.dagster.resources import (
     resolve_contract_path,
 )
 from guardrails.outcome import CheckOutcome, CheckStatus, Severity
+from guardrails.quarantine import GuardedBatch, QuarantineStore, guard_batch
 
 _CONTEXT_NAMES = ("context", "_context", "_")
 
@@ -64,8 +66,6 @@ def load_contract_for_definitions(
     if isinstance(contract, Contract):
         loaded = contract
     else:
-        from guardrails.contract import load_contract
-
         loaded = load_contract(resolve_contract_path(contract), table=table)
     return replace(loaded, policy=QuarantinePolicy(policy)) if policy is not None else loaded
 
@@ -182,7 +182,7 @@ def _guarded_compute(
     resource_keys_in_decorator: bool,
 ) -> Callable[..., Iterator[Any]]:
     """A generator compute function with the user's signature plus the context and the guard's resources."""
-    params = list(inspect.signature(fn).parameters.values())
+    params = list(_signature(fn).parameters.values())
     user_wants_context = bool(params) and params[0].name in _CONTEXT_NAMES
     user_params = params[1:] if user_wants_context else params
     user_names = {p.name for p in user_params}
@@ -196,11 +196,9 @@ def _guarded_compute(
         for key, cls in injected.items()
         if key not in user_names
     ]
-    positional = [p for p in user_params if p.kind is not inspect.Parameter.VAR_KEYWORD]
     signature = inspect.Signature(
         [inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=dg.AssetExecutionContext),
-         *[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if p.kind is inspect.Parameter.VAR_POSITIONAL else p
-           for p in positional], *extra]
+         *user_params, *extra]
     )
 
     def compute(context: dg.AssetExecutionContext, **kwargs: Any) -> Iterator[Any]:
@@ -213,8 +211,7 @@ def _guarded_compute(
                                                   policy=policy, expected_id=contract.id)
         batch = fn(context, **user_kwargs) if user_wants_context else fn(**user_kwargs)
         scope = AuditScope.from_context(context, check_spec.asset_key, partitions_def)
-        yield from audit_and_publish(batch, judged_by, resources[quarantine_key].get_store(), scope, check_spec,
-                                     log=context.log)
+        yield from audit_and_publish(batch, judged_by, resources[quarantine_key].get_store(), scope, check_spec)
 
     compute.__name__ = fn.__name__
     compute.__qualname__ = fn.__qualname__
@@ -222,6 +219,14 @@ def _guarded_compute(
     compute.__doc__ = fn.__doc__
     compute.__signature__ = signature  # type: ignore[attr-defined]
     return compute
+
+
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    """The user's signature with string annotations evaluated, so Dagster recognises resource parameters."""
+    try:
+        return inspect.signature(fn, eval_str=True)
+    except (NameError, TypeError):  # an annotation only valid under TYPE_CHECKING: Dagster sees the string, as usual
+        return inspect.signature(fn)
 
 
 def load_contract_at_run_time(
@@ -240,8 +245,7 @@ def load_contract_at_run_time(
 
 
 def audit_and_publish(
-    batch: Any, contract: Contract, store: Any, scope: AuditScope, check_spec: dg.AssetCheckSpec,
-    *, log: Any = None,
+    batch: Any, contract: Contract, store: QuarantineStore, scope: AuditScope, check_spec: dg.AssetCheckSpec
 ) -> Iterator[Any]:
     """Audit one batch with `guard_batch` and translate the `GuardedBatch` into Dagster events.
 
@@ -249,8 +253,6 @@ def audit_and_publish(
     quarantine (if anything was quarantined), the check evaluation; then raises `dagster.Failure` when
     nothing could be published.
     """
-    from guardrails.quarantine import guard_batch
-
     started = time.perf_counter()
     guarded = guard_batch(batch, contract, store, batch_id=scope.batch_id, source=scope.source,
                           run_id=scope.run_id, as_of=scope.as_of)
@@ -318,7 +320,7 @@ def audit_and_publish(
 
 
 def quarantine_observation(
-    scope: AuditScope, guarded: Any, location: str | None, outcome: CheckOutcome, rows_quarantined: int
+    scope: AuditScope, guarded: GuardedBatch, location: str | None, outcome: CheckOutcome, rows_quarantined: int
 ) -> dg.AssetObservation:
     """The record of a quarantine in the asset's event log: the manifest as metadata, tagged with the batch id."""
     manifest = guarded.manifest
@@ -362,7 +364,7 @@ def rule_text(rule: Any) -> str:
     return f"{rule.rule_id} ({rule.failing_rows} rows)" if rule.failing_rows else rule.rule_id
 
 
-def _rows_quarantined(guarded: Any, outcome: CheckOutcome, rows_published: int) -> int:
+def _rows_quarantined(guarded: GuardedBatch, outcome: CheckOutcome, rows_published: int) -> int:
     if guarded.manifest is None:
         return 0
     if guarded.manifest.rows_quarantined is not None:
@@ -374,7 +376,7 @@ def _manifest_dict(manifest: Any) -> Mapping[str, Any]:
     return json.loads(json.dumps(manifest.to_dict(), default=str))
 
 
-def _manifest_location(store: Any, guarded: Any) -> str:
+def _manifest_location(store: QuarantineStore, guarded: GuardedBatch) -> str:
     """Where the batch sits: a local path for a directory store, a URL for a remote one."""
     path = store.batch_path(guarded.batch_id)
     return path if store.uri.startswith("file://") else store.fs.unstrip_protocol(path)

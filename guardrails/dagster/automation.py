@@ -18,7 +18,8 @@ import dagster as dg
 
 def guarded_automation_condition(base: dg.AutomationCondition | None = None) -> dg.AutomationCondition:
     """`base` (default `eager()`) that is only true while all parents' blocking checks have passed."""
-    condition = base if base is not None else dg.AutomationCondition.eager()
-    return (condition & dg.AutomationCondition.all_deps_blocking_checks_passed()).with_label(
-        "guarded: eager & all_deps_blocking_checks_passed" if base is None else None
-    )
+    if base is None:
+        return (dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()).with_label(
+            "eager_and_all_deps_blocking_checks_passed"
+        )
+    return base & dg.AutomationCondition.all_deps_blocking_checks_passed()

@@ -35,6 +35,7 @@ from guardrails.dagster.asset import (
 )
 from guardrails.dagster.resources import ContractsResource
 from guardrails.outcome import CheckOutcome, CheckStatus, Severity
+from guardrails.validation import validate
 
 AssetLike = dg.AssetsDefinition | dg.SourceAsset | dg.AssetSpec | dg.AssetKey | str | Sequence[str]
 
@@ -90,8 +91,6 @@ def _build_one(
     spec = contract_check_spec(contract, asset_key, name=check_name, blocking=blocking)
 
     def run_check(context, batch):  # no annotations: with postponed evaluation Dagster would see strings
-        from guardrails.validation import validate
-
         judged_by = contract
         if contracts_resource_key and runtime_path is not None:
             resource: ContractsResource = getattr(context.resources, contracts_resource_key)

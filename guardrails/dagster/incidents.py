@@ -60,13 +60,18 @@ WEBHOOK_ENV = "GUARDRAILS_WEBHOOK_URL"
 
 
 def evaluation_from_history(entry: CheckHistoryEntry, run_started_at: datetime | None = None) -> Evaluation | None:
-    """Our record of one check execution; None while it has no verdict yet (planned, or its run died first)."""
+    """Our record of one check execution; None while it has no verdict yet (planned, or its run died first).
+
+    The time is when our check finished (the outcome's `finished_at`, microsecond precision) when the
+    evaluation carries an outcome: the history entry's timestamp is when Dagster *created* the row, which for a
+    check planned by a run is the run's start, and SQL storages keep it to the second only.
+    """
     if entry.passed is None:
         return None
     return Evaluation(
         asset_key=entry.asset_key,
         check_name=entry.check_name,
-        timestamp=entry.timestamp,
+        timestamp=entry.outcome.finished_at if entry.outcome is not None else entry.timestamp,
         passed=bool(entry.passed),
         run_id=entry.run_id or "",
         run_status=entry.run_status,

@@ -38,7 +38,6 @@ import dagster as dg
 
 from guardrails.outcome import CheckOutcome, CheckStatus, Severity
 
-NAMESPACE = "guardrails/"
 OUTCOME_KEY = "guardrails/outcome"
 STATUS_KEY = "guardrails/status"
 RULES_KEY = "guardrails/rules"

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
 import dagster as dg
 from pydantic import Field
 
+from guardrails.contract import load_contract
 from guardrails.contract.model import Contract
+from guardrails.quarantine import QuarantineStore
 
 QUARANTINE_ENV_VAR = "GUARDRAILS_QUARANTINE"
 """Environment variable naming the quarantine store location (a directory or an fsspec URL)."""
@@ -47,10 +47,8 @@ class QuarantineResource(dg.ConfigurableResource):
         description="Directory or fsspec URL of the quarantine store (env var GUARDRAILS_QUARANTINE by convention).",
     )
 
-    def get_store(self) -> Any:
-        """The core `QuarantineStore` at `location` (imported lazily: the store module is the core's)."""
-        from guardrails.quarantine import QuarantineStore
-
+    def get_store(self) -> QuarantineStore:
+        """The core `QuarantineStore` at `location`."""
         return QuarantineStore(self.location)
 
 
@@ -75,8 +73,6 @@ class ContractsResource(dg.ConfigurableResource):
 
     def load(self, path: str | os.PathLike[str], *, table: str | None = None) -> Contract:
         """Load and parse a contract; raises `ContractError` naming the file and field when it is malformed."""
-        from guardrails.contract import load_contract
-
         return load_contract(self.resolve(path), table=table)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from polars.exceptions import PanicException
 
 from guardrails.contract.model import ColumnTypeRule, Contract, RowCountRule, RowRule, Rule
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
@@ -155,7 +156,8 @@ def validate(
         # polars shares the scan and common subexpressions. Counts and masks then come from the bitmaps.
         hits = frame.lazy().select(*expressions.values(), *integral.values()).collect() if expressions or integral else None
         counts = hits.sum().row(0, named=True) if hits is not None and hits.width else {}
-    except Exception as exc:  # the check could not run: fail closed, keep the cause
+    except (Exception, PanicException) as exc:  # the check could not run: fail closed, keep the cause
+        # PanicException (a BaseException) is how polars reports Arrow types it cannot import, e.g. decimal256.
         return ContractValidation(
             outcome=outcome(
                 status=CheckStatus.ERROR,

@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 import polars as pl
+from polars.exceptions import PanicException
 import pyarrow as pa
 
 from guardrails.errors import ContractError
@@ -187,7 +188,7 @@ def validate_expectation_suite(
             .get_batch(batch_parameters={"dataframe": frame})
         )
         validation = batch.validate(gx_suite, result_format=result_format, expectation_parameters=params or None)
-    except Exception as exc:  # the suite could not run on this data: fail closed, keep the cause
+    except (Exception, PanicException) as exc:  # the suite could not run on this data: fail closed, keep the cause
         return outcome(
             status=CheckStatus.ERROR,
             severity=Severity.ERROR,

@@ -155,3 +155,12 @@ def test_bounds_hold_and_scores_are_symmetric_on_arbitrary_samples(x, y) -> None
     assert back.js == pytest.approx(s.js, abs=1e-12)
     assert back.ks == pytest.approx(s.ks, abs=1e-12)
     assert back.wasserstein * (cur.std or 1.0) == pytest.approx(s.wasserstein * scale, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize(("n", "m", "d"), [(50, 80, 0.2), (20_000, 15_000, 0.015), (2_000_000, 1_000_000, 0.0012)])
+def test_ks_pvalue_matches_scipy_asymptotic(n, m, d) -> None:
+    """The KS p-value equals scipy's asymptotic formula, and its Kolmogorov limit at large n within 1 %."""
+    from guardrails.checks.statistics import ks_asymptotic_pvalue
+
+    en = round(n * m / (n + m))
+    assert ks_asymptotic_pvalue(d, n, m) == pytest.approx(stats.kstwo.sf(d, en), rel=1e-2)
