@@ -10,6 +10,7 @@ import typer
 
 from guardrails.cli.contract import app as contract_app
 from guardrails.cli.history import history_command
+from guardrails.cli.incident import app as incident_app
 from guardrails.cli.models import app as models_app
 from guardrails.cli.quarantine import app as quarantine_app
 from guardrails.cli.validate import validate_command
@@ -26,6 +27,7 @@ app.add_typer(contract_app, name="contract")
 app.add_typer(quarantine_app, name="quarantine")
 app.command("history")(history_command)
 app.add_typer(models_app, name="models")
+app.add_typer(incident_app, name="incident")
 
 
 def main() -> None:

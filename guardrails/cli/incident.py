@@ -1,0 +1,198 @@
+"""`guardrails incident`: a drafted incident report from the record; `guardrails incident rearm`: re-arm a breaker.
+
+Reads the Dagster instance ``$DAGSTER_HOME`` points at (check evaluations, runs), the quarantine store
+(``--store`` / ``$GUARDRAILS_QUARANTINE``), the incident state (``--state-dir`` / ``$GUARDRAILS_STATE``: breaker
+trips) and, with ``--model``, the model's alias history in MLflow (``$MLFLOW_TRACKING_URI``). Prints Markdown to
+paste into a postmortem (default), JSON, or a table. Exit codes: 0 no open incident, 1 at least one incident
+is open, 2 the report could not be built (no instance, unreadable store, unreachable registry).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from guardrails.cli.render import console, print_error, print_json, table
+
+EXIT_OK, EXIT_OPEN, EXIT_ERROR = 0, 1, 2
+RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
+UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+app = typer.Typer(
+    name="incident",
+    help="Draft incident reports from check history, quarantine and model records; re-arm circuit breakers.",
+)
+
+
+class ReportFormat(StrEnum):
+    MARKDOWN = "markdown"
+    JSON = "json"
+    TABLE = "table"
+
+
+def parse_since(value: str) -> datetime:
+    """An ISO 8601 time (UTC when no zone is given) or a look-back like ``30m``, ``24h``, ``7d``, ``2w``."""
+    match = RELATIVE.match(value.strip())
+    if match:
+        return datetime.now(UTC) - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected an ISO time or a look-back like 24h or 7d, got {value!r}") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.callback(invoke_without_command=True)
+def incident_command(
+    ctx: typer.Context,
+    asset: Annotated[str | None, typer.Option("--asset", help="Only incidents on this asset (e.g. clean_transactions).")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", metavar="TIME", help="Only incidents active since TIME (ISO time, or 24h, 7d).")
+    ] = None,
+    report_format: Annotated[
+        ReportFormat, typer.Option("--format", case_sensitive=False, help="markdown (default), json, or table.")
+    ] = ReportFormat.MARKDOWN,
+    json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the report to this file.")] = None,
+    store: Annotated[
+        str | None, typer.Option("--store", envvar="GUARDRAILS_QUARANTINE", help="The quarantine store (directory or URL).")
+    ] = None,
+    state_dir: Annotated[
+        str | None, typer.Option("--state-dir", envvar="GUARDRAILS_STATE", help="Incident state (breaker trips, alerts).")
+    ] = None,
+    contracts: Annotated[
+        str, typer.Option("--contracts", envvar="GUARDRAILS_CONTRACTS", help="Contracts directory (names files in release commands).")
+    ] = "expectations",
+    model: Annotated[str | None, typer.Option("--model", help="Registered model whose alias history to include.")] = None,
+    alias: Annotated[str, typer.Option("--alias", help="The model's serving alias.")] = "champion",
+    tracking_uri: Annotated[
+        str | None, typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="MLflow tracking URI (with --model).")
+    ] = None,
+) -> None:
+    """Build the incident report: SBAR summary, timeline, impact, checks that fired, hypotheses, follow-ups."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from guardrails.incidents import build_incident_report, report_json, report_markdown
+
+    fmt = ReportFormat.JSON if json_output else report_format
+    moment = parse_since(since) if since else None
+    records = _gather(asset, store, state_dir, contracts, model, alias, tracking_uri)
+    report = build_incident_report(records, asset=asset, since=moment)
+    if fmt is ReportFormat.JSON:
+        text = report_json(report, indent=2)
+        print_json(report.to_dict())
+    elif fmt is ReportFormat.TABLE:
+        text = report_markdown(report)
+        _print_table(report)
+    else:
+        text = report_markdown(report)
+        typer.echo(text, nl=False)
+    if output is not None:
+        output.write_text(text)
+    raise typer.Exit(EXIT_OPEN if report.open else EXIT_OK)
+
+
+@app.command("rearm")
+def rearm_command(
+    asset: Annotated[str, typer.Argument(help="The asset whose circuit breaker to re-arm.")],
+    state_dir: Annotated[
+        str | None, typer.Option("--state-dir", envvar="GUARDRAILS_STATE", help="Incident state (breaker trips).")
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who re-arms, recorded in the incident (default user@host).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the closed trip as JSON.")] = False,
+) -> None:
+    """Re-arm ASSET's circuit breaker: restart the schedules/sensors it stopped, count failures afresh."""
+    from guardrails.dagster.breaker import rearm_breaker
+    from guardrails.incidents import IncidentStateStore
+
+    state = IncidentStateStore(state_dir)
+    with _instance() as instance:
+        try:
+            trip = rearm_breaker(instance, asset, state=state, by=by)
+        except (OSError, ValueError) as exc:
+            print_error(f"cannot re-arm {asset}: {exc}")
+            raise typer.Exit(EXIT_ERROR) from exc
+    if trip is None:
+        if json_output:
+            print_json(None)
+        else:
+            console.print(f"the circuit breaker of {asset} is not open: nothing to re-arm")
+        raise typer.Exit(EXIT_OK)
+    if json_output:
+        print_json(trip.to_dict())
+        return
+    restarted = ", ".join(f"{s.kind} {s.name}" for s in trip.stopped) or "nothing (no feeds were stopped)"
+    console.print(f"re-armed the circuit breaker of {asset} (tripped {trip.tripped_at.isoformat(timespec='seconds')}: "
+                  f"{trip.reason}); restarted {restarted}")
+
+
+def _instance() -> Any:
+    import dagster as dg
+
+    if not os.environ.get("DAGSTER_HOME"):
+        print_error("DAGSTER_HOME is not set: point it at the Dagster instance directory")
+        raise typer.Exit(EXIT_ERROR)
+    try:
+        return dg.DagsterInstance.get()
+    except Exception as exc:  # an unreadable instance is "could not run", reported in one line
+        print_error(f"cannot open the Dagster instance at $DAGSTER_HOME={os.environ['DAGSTER_HOME']}: {exc}")
+        raise typer.Exit(EXIT_ERROR) from exc
+
+
+def _gather(
+    asset: str | None, store: str | None, state_dir: str | None, contracts: str,
+    model: str | None, alias: str, tracking_uri: str | None,
+) -> Any:
+    from guardrails.dagster.incidents import gather_incident_records
+    from guardrails.incidents import IncidentStateStore
+    from guardrails.quarantine import QuarantineStore
+
+    guard = None
+    if model:
+        if not tracking_uri:
+            print_error("--model needs a tracking server: pass --tracking-uri or set MLFLOW_TRACKING_URI")
+            raise typer.Exit(EXIT_ERROR)
+        from guardrails.models import MlflowModelRegistry, ModelGuard
+
+        guard = ModelGuard(MlflowModelRegistry(tracking_uri), model, alias=alias)
+    with _instance() as instance:
+        try:
+            return gather_incident_records(
+                instance, [asset] if asset else None,
+                store=QuarantineStore(store) if store else _default_store(),
+                state=IncidentStateStore(state_dir), model_guard=guard, contracts_dir=contracts,
+            )
+        except Exception as exc:  # any source that cannot be read makes the report incomplete: say which, exit 2
+            print_error(f"cannot build the incident report: {type(exc).__name__}: {exc}")
+            raise typer.Exit(EXIT_ERROR) from exc
+
+
+def _default_store() -> Any:
+    from guardrails.quarantine import QuarantineStore
+    from guardrails.quarantine._store import DEFAULT_LOCATION
+
+    return QuarantineStore(DEFAULT_LOCATION) if Path(DEFAULT_LOCATION).exists() else None
+
+
+def _print_table(report: Any) -> None:
+    from guardrails.incidents import format_duration
+
+    console.print(
+        table(
+            f"{len(report.incidents)} incident(s), {len(report.open)} open",
+            ("incident", "state", "asset", "check", "detected (UTC)", "failures", "rows quarantined", "detect", "contain",
+             "likely cause"),
+            (
+                (i.id, i.state.value, i.asset_key, i.check_name, i.detected_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+                 i.impact.failed_evaluations, f"{i.impact.rows_quarantined:,}", format_duration(i.time_to_detect),
+                 format_duration(i.time_to_contain), i.hypotheses[0].title if i.hypotheses else "-")
+                for i in report.incidents
+            ),
+        )
+    )
