@@ -170,3 +170,18 @@ def test_outcome_carries_contract_identity_and_metrics(contract, batch_file) -> 
     assert outcome.as_of == AS_OF and outcome.rows == ROWS and outcome.metrics["rows"] == ROWS
     assert outcome.metrics["failed_rules"] == 1 and outcome.duration_seconds >= 0
     assert "merchant_category.allowed_values (200 rows)" in outcome.message
+
+
+def test_arrow_type_polars_cannot_import_is_an_error_outcome() -> None:
+    """A decimal256 column (polars panics on import) yields status ERROR with the cause, not a crash."""
+    import decimal
+
+    import pyarrow as pa
+
+    from guardrails.contract.model import Contract, NotNullRule
+
+    contract = Contract(id="c", version="1", name="c", table="t", rules=(NotNullRule(rule_id="d.not_null", column="d"),))
+    table = pa.table({"d": pa.array([decimal.Decimal("1.5")], pa.decimal256(40, 2))})
+    result = validate(contract, table)
+    assert result.outcome.status is CheckStatus.ERROR and result.outcome.error.startswith("PanicException:")
+    assert result.rejected_rows is None
