@@ -13,6 +13,7 @@ import pickle
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import fsspec
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -45,12 +46,12 @@ class LoadedBatch:
 
 
 def load_path(path: str | os.PathLike[str]) -> LoadedBatch | str:
-    """Read a Parquet file's bytes and parse them; returns an error string when the file cannot be opened at all."""
+    """Read a Parquet file's bytes and parse them; an error string when the file cannot be opened at all."""
     source = os.fspath(path)
     try:
-        with open(source, "rb") as handle:
+        with fsspec.open(source, "rb") as handle:  # a local path, or any fsspec URL (s3://, gs://, memory://...)
             raw = handle.read()
-    except OSError as exc:
+    except (OSError, ValueError, ImportError) as exc:  # missing file, unknown protocol, backend not installed
         return f"cannot open {source}: {type(exc).__name__}: {exc}"
     digest = sha256_hex(raw)
     try:
@@ -75,7 +76,7 @@ def load_path(path: str | os.PathLike[str]) -> LoadedBatch | str:
 def load_frame(batch: Any) -> LoadedBatch:
     """Convert an in-memory batch to Arrow; a frame Arrow cannot represent is kept in its own lossless encoding."""
     if not is_batch(batch):
-        to_arrow(batch)  # raises the TypeError that names the accepted types
+        raise _unsupported(batch)
     try:
         table = to_arrow(batch)
     except Exception as exc:  # e.g. a pandas object column mixing types: the data is bad, keep it as it is
@@ -102,7 +103,11 @@ def to_arrow(batch: Any) -> pa.Table:
         return batch.to_arrow()
     if isinstance(batch, pd.DataFrame):
         return pa.Table.from_pandas(batch, preserve_index=False)  # as the validation engine reads it
-    raise TypeError(
+    raise _unsupported(batch)
+
+
+def _unsupported(batch: Any) -> TypeError:
+    return TypeError(
         "batch must be a pyarrow.Table, polars.DataFrame/LazyFrame, pandas.DataFrame or a path to a Parquet file, "
         f"got {type(batch).__module__}.{type(batch).__name__}"
     )

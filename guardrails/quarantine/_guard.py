@@ -74,7 +74,7 @@ def guard_batch(
     contract's table name plus the content hash, so a retried run lands on the same id and is not duplicated.
 
     Args:
-        batch: a pyarrow Table, polars DataFrame/LazyFrame, pandas DataFrame, or a path to a Parquet file.
+        batch: a pyarrow Table, polars DataFrame/LazyFrame, pandas DataFrame, or a Parquet file's path or fsspec URL.
         contract: the data contract (its `policy` decides batch vs rows).
         store: where quarantined data goes.
         batch_id: an explicit id (see `QuarantineStore.put` for what happens when it is taken).

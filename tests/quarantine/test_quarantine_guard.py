@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import fsspec
 import numpy as np
 import pandas as pd
 import polars as pl
@@ -276,3 +277,13 @@ def test_every_batch_type_gets_the_same_verdict(rows_contract: Contract, store: 
     assert sorted(pl.from_arrow(store.read(guarded.batch_id))["transaction_id"]) == sorted(
         frame.filter(pl.col("amount") < 0)["transaction_id"]
     )
+
+
+def test_a_batch_at_an_fsspec_url_is_read_and_kept(contract: Contract, store: QuarantineStore, tmp_path: Path) -> None:
+    """A Parquet file given as an fsspec URL (here memory://) is guarded like a local path, its bytes kept as they were."""
+    local = write_batch(generate_transactions(DAY, ROWS, defect=Defect.NULLS), tmp_path / "landing.parquet")
+    url = f"memory://landing-{tmp_path.name}/2026-11-20.parquet"
+    fsspec.filesystem("memory").pipe_file(url, local.read_bytes())
+    guarded = guard_batch(url, contract, store, as_of=AS_OF)
+    assert guarded.manifest is not None and guarded.manifest.source == url
+    assert (Path(store.batch_path(guarded.batch_id)) / guarded.manifest.data_file).read_bytes() == local.read_bytes()
