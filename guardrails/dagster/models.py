@@ -29,6 +29,7 @@ from guardrails.dagster.history import CheckHistoryEntry, read_check_history
 from guardrails.models import ActionStatus, ModelGuard, PinResult
 
 MODEL_REGISTRY_RESOURCE_KEY = "model_registry"
+"""The resource key the sensor expects its `ModelRegistryResource` under."""
 MODEL_ACTION_KEY = "guardrails/model_action"
 MODEL_NAME_KEY = "guardrails/model"
 MODEL_ALIAS_KEY = "guardrails/model_alias"
@@ -90,17 +91,15 @@ def build_model_pin_sensor(
     asset: dg.AssetKey | str,
     check_name: str,
     name: str | None = None,
-    resource_key: str = MODEL_REGISTRY_RESOURCE_KEY,
     minimum_interval_seconds: int = 30,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
 ) -> dg.SensorDefinition:
-    """A sensor that pins the model of `resource_key` when check `check_name` on `asset` fails.
+    """A sensor that pins the model of the ``model_registry`` resource when check `check_name` on `asset` fails.
 
     Args:
         asset: the asset whose check the model depends on (its input batch, its features, its evaluation).
         check_name: the asset check to watch.
         name: the sensor name (default ``pin_model_on_<asset>_<check>``).
-        resource_key: the key of the `ModelRegistryResource` in the definitions.
         minimum_interval_seconds: how often to look.
         default_status: running by default, so the guard is on as soon as the code location loads.
     """
@@ -112,11 +111,11 @@ def build_model_pin_sensor(
         name=sensor_name,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=default_status,
-        required_resource_keys={resource_key},
         description=f"Pins the model back to its last good version when {check_label} fails.",
     )
-    def _sensor(context: dg.SensorEvaluationContext, **resources: object) -> dg.SensorResult | dg.SkipReason:
-        # Direct invocation passes required resources as keyword arguments; the daemon puts them on context.
+    def _sensor(
+        context: dg.SensorEvaluationContext, model_registry: ModelRegistryResource
+    ) -> dg.SensorResult | dg.SkipReason:
         history = read_check_history(context.instance, key, check_name, limit=5)
         latest = next((e for e in history if e.passed is not None), None)
         if latest is None:
@@ -126,8 +125,7 @@ def build_model_pin_sensor(
             return dg.SkipReason(f"latest evaluation of {check_label} (run {latest.run_id}) already handled")
         if latest.passed:
             return dg.SensorResult(skip_reason=f"latest evaluation of {check_label} passed", cursor=cursor)
-        resource = resources.get(resource_key) or getattr(context.resources, resource_key)
-        guard = resource.get_guard(actor=f"dagster:sensor/{sensor_name}")
+        guard = model_registry.get_guard(actor=f"dagster:sensor/{sensor_name}")
         try:
             failing = guard.status().alias_version
         except Exception as exc:  # RegistryError: fail the tick loudly, keep the cursor, retry next tick

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import dagster as dg
 import polars as pl
 import pytest
 
 from definitions.data import Defect, defect_rows, generate_transactions
 from guardrails.dagster import build_contract_checks, guarded_automation_condition, outcome_from_metadata
-from guardrails.outcome import CheckStatus, Severity
+from guardrails.outcome import Severity
 from tests.dagster.conftest import recent_day, stored
 
 ROWS = 300

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
-import pytest
 
 from definitions.data import Defect, defect_rows, generate_transactions, write_batch
 from guardrails.dagster import OUTCOME_KEY, guarded_asset, outcome_from_metadata

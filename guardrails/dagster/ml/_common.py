@@ -1,0 +1,66 @@
+"""What the drift, freshness and parity adapters share: contract loading, check results, metadata helpers."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+
+from guardrails.contract.model import Contract
+from guardrails.dagster import metadata as md
+from guardrails.dagster._scope import AuditScope
+from guardrails.dagster.asset import load_contract_for_definitions
+from guardrails.outcome import CheckOutcome, CheckStatus, Severity
+
+ContractLike = Contract | str | os.PathLike[str]
+
+
+def load_optional_contract(contract: ContractLike | None) -> Contract | None:
+    """The contract a check is built from (loaded now, so a malformed file fails the code location load)."""
+    return load_contract_for_definitions(contract) if contract is not None else None
+
+
+def scores_metadata(metrics: Mapping[str, Any], prefix: str) -> dict[str, dg.MetadataValue]:
+    """Every finite numeric metric as float metadata ``<prefix><name>`` (plotted over time by the UI)."""
+    return {
+        f"{prefix}{name}": dg.MetadataValue.float(float(value))
+        for name, value in metrics.items()
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    }
+
+
+def optional_float(value: float | None) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def check_result(
+    outcome: CheckOutcome, spec: dg.AssetCheckSpec, scope: AuditScope, extra: Mapping[str, dg.MetadataValue],
+) -> dg.AssetCheckResult:
+    """An outcome as the check's result: severity from the outcome; could not run -> failed at ERROR (fail closed)."""
+    severity = Severity.ERROR if outcome.status is CheckStatus.ERROR else outcome.severity
+    metadata = {**md.outcome_metadata(outcome), md.RUN_ID_KEY: dg.MetadataValue.text(scope.run_id), **extra}
+    if scope.partition_key is not None:
+        metadata[md.PARTITION_KEY] = dg.MetadataValue.text(scope.partition_key)
+    return dg.AssetCheckResult(
+        asset_key=spec.asset_key,
+        check_name=spec.name,
+        passed=outcome.passed,
+        severity=md.severity_to_dagster(severity),
+        metadata=metadata,
+        description=describe(outcome),
+    )
+
+
+def describe(outcome: CheckOutcome) -> str:
+    if outcome.status is CheckStatus.ERROR:
+        return f"check could not run: {outcome.error or outcome.message}"
+    return outcome.message
+
+
+def rename(fn: Any, name: str) -> Any:
+    fn.__name__ = name
+    fn.__qualname__ = name
+    return fn
