@@ -189,10 +189,21 @@ class Demo:
         )
         store = QuarantineStore(self.settings.quarantine_dir)
         released = store.release(batch_id, contract, as_of=end_of(BAD_DAY), publish=self.publish_clean_partition)
-        self.console.print(f"Release of {batch_id}: [bold]{released.status.value}[/] ({released.message}).")
-        if released.status is not ReleaseStatus.RELEASED:
+        if released.status is ReleaseStatus.RELEASED:
+            self.record_release(batch_id, released.outcome)
+            self.console.print(
+                f"Released [bold]{batch_id}[/]: re-validated against v{contract.version} "
+                f"([green]{released.outcome.status.value}[/]), {released.manifest.rows_quarantined:,} rows published "
+                f"exactly once to [cyan]{released.released_to}[/]."
+            )
+        elif released.status is ReleaseStatus.ALREADY_RELEASED:
+            self.console.print(
+                f"[bold]{batch_id}[/] was already released (by an earlier run of this demo) to "
+                f"[cyan]{released.released_to}[/]: releasing it again publishes nothing."
+            )
+        else:
+            self.console.print(f"[red]Release of {batch_id} {released.status.value}: {released.message}[/]")
             return False
-        self.record_release(batch_id, released.outcome)
         downstream = [self.dg.AssetKey(name) for name in ("transaction_features", "fraud_model", "scored_transactions")]
         result = self.execute(BAD_DAY, defect=None, assets=downstream)
         self.print_steps(result)
@@ -209,8 +220,9 @@ class Demo:
         for manifest in QuarantineStore(self.settings.quarantine_dir).list():
             kept.add_row(manifest.batch_id, manifest.state.value, str(manifest.rows_quarantined), manifest.reason)
         self.console.print(kept)
-        history = Table("when (UTC)", "partition", "check", "passed", "run", title="Contract check history (latest 6)")
-        for entry in read_check_history(self.instance, "clean_transactions", limit=6):
+        history = Table("when (UTC)", "partition", "check", "passed", "run", title="Contract check history (latest)")
+        evaluated = [e for e in read_check_history(self.instance, "clean_transactions", limit=12) if e.passed is not None]
+        for entry in evaluated[:6]:
             history.add_row(
                 entry.timestamp.strftime("%H:%M:%S"),
                 entry.partition or "",
