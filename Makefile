@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_HOME := $(abspath $(or $(GUARDRAILS_HOME),.demo))
 
 .PHONY: install demo test ui bench clean
 
@@ -22,7 +23,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 ui: $(STAMP)
-	DAGSTER_HOME=$(CURDIR)/.demo/dagster_home $(BIN)/dagster dev -w workspace.yaml
+	mkdir -p $(DEMO_HOME)/dagster_home
+	DAGSTER_HOME=$(DEMO_HOME)/dagster_home $(BIN)/dagster dev -w workspace.yaml
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
