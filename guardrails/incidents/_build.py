@@ -462,5 +462,7 @@ def _sbar(incident: Incident, run: FailureRun, now: datetime) -> Sbar:
         parts.append("The circuit breaker stopped the feeding schedules/sensors.")
     assessment = " ".join(parts) or "No automatic action was taken."
     steps = [a.action for a in incident.actions[:2]]
-    recommendation = "; then ".join(steps) + "." if steps else "No action needed."
+    steps[1:] = [step[0].lower() + step[1:] for step in steps[1:]]
+    more = len(incident.actions) - len(steps)
+    recommendation = "; then ".join(steps) + (f" ({more} more follow-up(s) below)." if more > 0 else ".")
     return Sbar(situation=situation, background=background, assessment=assessment, recommendation=recommendation)
