@@ -211,7 +211,8 @@ def _guarded_compute(
                                                   policy=policy, expected_id=contract.id)
         batch = fn(context, **user_kwargs) if user_wants_context else fn(**user_kwargs)
         scope = AuditScope.from_context(context, check_spec.asset_key, partitions_def)
-        yield from audit_and_publish(batch, judged_by, resources[quarantine_key].get_store(), scope, check_spec)
+        yield from audit_and_publish(batch, judged_by, resources[quarantine_key].get_store(), scope, check_spec,
+                                     context)
 
     compute.__name__ = fn.__name__
     compute.__qualname__ = fn.__qualname__
@@ -245,7 +246,8 @@ def load_contract_at_run_time(
 
 
 def audit_and_publish(
-    batch: Any, contract: Contract, store: QuarantineStore, scope: AuditScope, check_spec: dg.AssetCheckSpec
+    batch: Any, contract: Contract, store: QuarantineStore, scope: AuditScope, check_spec: dg.AssetCheckSpec,
+    context: dg.AssetExecutionContext,
 ) -> Iterator[Any]:
     """Audit one batch with `guard_batch` and translate the `GuardedBatch` into Dagster events.
 
@@ -285,7 +287,7 @@ def audit_and_publish(
         yield quarantine_observation(scope, guarded, location, outcome, rows_quarantined)
     if published is not None:
         # The published part is clean: what the contract flagged is either tolerated (warnings) or quarantined.
-        yield dg.AssetCheckResult(
+        result = dg.AssetCheckResult(
             asset_key=check_spec.asset_key,
             check_name=check_spec.name,
             passed=outcome.passed,
@@ -293,6 +295,10 @@ def audit_and_publish(
             metadata=check_metadata,
             description=_summary(outcome, guarded.batch_id, rows_quarantined),
         )
+        if scope.single_partition_key is None:
+            yield result
+        else:
+            yield from _partition_check_events(result, check_spec, scope, context)
         return
     yield dg.AssetCheckEvaluation(
         asset_key=check_spec.asset_key,
@@ -316,6 +322,39 @@ def audit_and_publish(
             md.RULES_KEY: md.rules_table(outcome),
             **({md.ERROR_KEY: dg.MetadataValue.text(outcome.error)} if outcome.error else {}),
         },
+    )
+
+
+def _partition_check_events(
+    result: dg.AssetCheckResult, check_spec: dg.AssetCheckSpec, scope: AuditScope, context: dg.AssetExecutionContext
+) -> Iterator[Any]:
+    """A check result for one partition, as Dagster should record it.
+
+    Dagster 1.13 plans one check row per partition of a partitioned run but, for a check spec without its own
+    partitions (ours: partitioned check specs are a preview feature), records an `AssetCheckResult` with no
+    partition: the planned row stays PLANNED (shown as skipped) beside a second, unpartitioned row. So we emit
+    what `AssetCheckResult` would, naming the partition and the materialization just written.
+    """
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+        AssetCheckEvaluationTargetMaterializationData,
+    )
+
+    [record] = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=scope.asset_key, asset_partitions=[scope.single_partition_key]), limit=1
+    ).records
+    yield dg.Output(None, output_name=context.assets_def.get_output_name_for_asset_check_key(check_spec.key))
+    yield dg.AssetCheckEvaluation(
+        asset_key=check_spec.asset_key,
+        check_name=check_spec.name,
+        passed=result.passed,
+        metadata=result.metadata,
+        target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
+            storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+        ),
+        severity=result.severity,
+        description=result.description,
+        blocking=check_spec.blocking,
+        partition=scope.single_partition_key,
     )
 
 

@@ -175,9 +175,11 @@ def test_partitions_are_audited_and_quarantined_independently(instance, resource
     assert stored(tmp_path / "warehouse", "transactions", partition=bad_day) is None
     store = QuarantineStore(resources["quarantine"].location)
     assert [m.batch_id for m in store.list()] == [f"transactions.{bad_day}"]
-    records = {r.run_id: r.evaluation for r in _check_records(instance) if r.status.value != "PLANNED"}
-    [bad_record] = [r for r in _check_records(instance) if r.run_id == bad.run_id]
-    assert bad_record.partition == bad_day and bad_record.status.value == "FAILED"
+    # One completed check row per partition run (none left PLANNED), each naming its partition.
+    rows = {(r.run_id, r.partition, r.status.value) for r in _check_records(instance)}
+    assert rows == {(good.run_id, "2026-09-02", "SUCCEEDED"), (bad.run_id, bad_day, "FAILED")}
+    records = {r.run_id: r.evaluation for r in _check_records(instance)}
+    assert records[good.run_id].target_materialization_data.run_id == good.run_id
     good_outcome = outcome_from_metadata(records[good.run_id].metadata)
     assert good_outcome.passed
     assert good_outcome.as_of == datetime(2026, 9, 3, tzinfo=UTC)
