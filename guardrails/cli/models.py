@@ -101,7 +101,10 @@ def status_command(
         return
     pin = status.pin
     headline = f"{name}  ·  {alias} -> {_v(status.alias_version) or '(unset)'}"
-    headline += f"  ·  [red]pinned[/] on v{pin.version} since {pin.at:%Y-%m-%d %H:%M} by {pin.by}: {pin.reason}" if pin else "  ·  not pinned"
+    if pin:
+        headline += f"  ·  [red]pinned[/] on v{pin.version} since {pin.at:%Y-%m-%d %H:%M} by {pin.by}: {pin.reason}"
+    else:
+        headline += "  ·  not pinned"
     console.print(headline, soft_wrap=True)
     aliases_of: dict[int, list[str]] = {}
     for alias_name, version in status.aliases.items():

@@ -72,7 +72,9 @@ def verdict_from_outcomes(outcomes: Sequence[CheckOutcome], *, run_id: str | Non
     evidence. The reason lists the non-passing checks with their messages.
     """
     bad = [o for o in outcomes if not o.passed]
-    reason = "; ".join(f"{o.check}: {o.status.value}" + (f" ({o.error or o.message})" if o.error or o.message else "") for o in bad)
+    reason = "; ".join(
+        f"{o.check}: {o.status.value}" + (f" ({o.error or o.message})" if o.error or o.message else "") for o in bad
+    )
     return Verdict(
         status=VerdictStatus.FAILED if bad or not outcomes else VerdictStatus.PASSED,
         checks=tuple(o.check for o in outcomes),

@@ -29,7 +29,8 @@ def features(config: FeatureConfig) -> dict[str, bool]:
 
 @dg.asset_check(asset=features)
 def contract(features: dict[str, bool]) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=not features["bad"], description="3 rows broke amount.range" if features["bad"] else "")
+    description = "3 rows broke amount.range" if features["bad"] else ""
+    return dg.AssetCheckResult(passed=not features["bad"], description=description)
 
 
 def run_features(instance: dg.DagsterInstance, *, bad: bool) -> None:

@@ -219,7 +219,8 @@ def test_interrupted_pin_keeps_alias_and_is_completed_by_the_next_pin(guard: Mod
 
 def test_unreachable_tracking_server_fails_closed_in_bounded_time(guard: ModelGuard) -> None:
     """With nothing listening at the tracking URI, every action returns ERROR quickly and nothing moves."""
-    dead = ModelGuard(MlflowModelRegistry(f"http://127.0.0.1:{free_port()}", timeout_seconds=1, max_retries=1), guard.name)
+    unreachable = MlflowModelRegistry(f"http://127.0.0.1:{free_port()}", timeout_seconds=1, max_retries=1)
+    dead = ModelGuard(unreachable, guard.name)
     started = time.monotonic()
     results = [dead.pin(3, reason="bad"), dead.promote(2), dead.unpin(reason="x")]
     elapsed = time.monotonic() - started

@@ -114,11 +114,14 @@ def test_history_ids_are_equal_exactly_for_identical_actions(
 ) -> None:
     """Two history ids collide if and only if (seq, action, from, to) are the same, so only duplicates merge."""
     same = (seq_a, act_a, from_a, to_a) == (seq_b, act_b, from_b, to_b)
-    assert (history_id(seq_a, act_a, "champion", from_a, to_a) == history_id(seq_b, act_b, "champion", from_b, to_b)) == same
+    id_a = history_id(seq_a, act_a, "champion", from_a, to_a)
+    assert (id_a == history_id(seq_b, act_b, "champion", from_b, to_b)) == same
 
 
 @given(st.lists(move_strategy, max_size=8, unique_by=lambda m: m.id), st.randoms())
-def test_history_reads_back_in_sequence_order_whatever_the_tag_order(moves: list[AliasMove], rnd) -> None:  # noqa: ANN001
+def test_history_reads_back_in_sequence_order_whatever_the_tag_order(
+    moves: list[AliasMove], rnd  # noqa: ANN001
+) -> None:
     """However the store returns the tags, history comes back ordered by sequence number then time."""
     tags = dict(history_tag(m) for m in moves)
     shuffled = list(tags.items())
@@ -133,7 +136,9 @@ _counter = iter(range(10**9))
 
 @settings(max_examples=8, deadline=None)
 @given(st.data())
-def test_pin_target_is_the_highest_other_passed_version(sqlite_uri: str, saved_model_dir: Path, data) -> None:  # noqa: ANN001
+def test_pin_target_is_the_highest_other_passed_version(
+    sqlite_uri: str, saved_model_dir: Path, data  # noqa: ANN001
+) -> None:
     """Against the real store, a pin moves the alias to the highest passed version other than the failing one,
     or, when there is none, leaves the alias where it was and refuses."""
     verdicts = data.draw(st.lists(st.sampled_from([VerdictStatus.PASSED, VerdictStatus.FAILED, None]),

@@ -110,8 +110,8 @@ def test_two_concurrent_pins_move_the_alias_once(mlflow_server: MlflowServer, se
     results: list[PinResult] = []
 
     def sensor(run_id: str) -> None:
-        guard = ModelGuard(RendezvousRegistry(registry(mlflow_server), barrier), server_guard.name,  # type: ignore[arg-type]
-                           actor=f"sensor-{run_id}")
+        meeting = RendezvousRegistry(registry(mlflow_server), barrier)
+        guard = ModelGuard(meeting, server_guard.name, actor=f"sensor-{run_id}")  # type: ignore[arg-type]
         results.append(guard.pin(3, reason="evaluation failed", check="fraud/evaluation", run_id=run_id))
 
     threads = [threading.Thread(target=sensor, args=(run,)) for run in ("tick-a", "tick-b")]
@@ -148,7 +148,8 @@ def test_server_stopped_mid_pin_fails_closed_in_bounded_time(
 ) -> None:
     """A server that stops answering mid-pin yields ERROR within the timeout budget, the alias stays on v3,
     and once the server is back a retried pin completes with a single history move."""
-    frozen = ModelGuard(StopServerBeforePinTag(registry(mlflow_server), mlflow_server), server_guard.name)  # type: ignore[arg-type]
+    stopping = StopServerBeforePinTag(registry(mlflow_server), mlflow_server)
+    frozen = ModelGuard(stopping, server_guard.name)  # type: ignore[arg-type]
     started = time.monotonic()
     try:
         result = frozen.pin(3, reason="bad batch", check="contract", run_id="run-9")

@@ -50,7 +50,9 @@ typed_columns = st.dictionaries(
 def test_a_signature_built_from_the_contract_passes(columns: dict[str, LogicalType], data) -> None:  # noqa: ANN001
     """Any signature whose inputs are required contract columns of compatible types passes."""
     contract = contract_of(*((name, logical, True) for name, logical in columns.items()))
-    inputs = [SignatureInput(name=n, type=data.draw(st.sampled_from(sorted(COMPATIBLE_TYPES[t])))) for n, t in columns.items()]
+    inputs = [
+        SignatureInput(name=n, type=data.draw(st.sampled_from(sorted(COMPATIBLE_TYPES[t])))) for n, t in columns.items()
+    ]
     used = data.draw(st.lists(st.sampled_from(inputs), unique=True, min_size=1))
     outcome = check_signature(contract, used, model="m", version=1, now=lambda: FIXED)
     assert outcome.status is CheckStatus.PASSED, outcome.message
@@ -64,7 +66,8 @@ def test_one_incompatible_type_fails_exactly_that_rule(columns: dict[str, Logica
     victim = data.draw(st.sampled_from(sorted(columns)))
     wrong = data.draw(st.sampled_from([t for t in MLFLOW_TYPES if t not in COMPATIBLE_TYPES[columns[victim]]]))
     inputs = [
-        SignatureInput(name=n, type=wrong if n == victim else sorted(COMPATIBLE_TYPES[t])[0]) for n, t in columns.items()
+        SignatureInput(name=n, type=wrong if n == victim else sorted(COMPATIBLE_TYPES[t])[0])
+        for n, t in columns.items()
     ]
     outcome = check_signature(contract, inputs, model="m", version=1, now=lambda: FIXED)
     assert outcome.status is CheckStatus.FAILED

@@ -1,0 +1,49 @@
+"""The model guard's public surface: a curated `__all__`, a core that imports neither MLflow nor Dagster, and
+verdicts built from check outcomes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import guardrails.models as models
+from guardrails.models import VerdictStatus, verdict_from_outcomes
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
+
+T = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_every_exported_name_exists() -> None:
+    """Each name in `__all__` resolves, and no private name is exported."""
+    for name in models.__all__:
+        assert getattr(models, name) is not None
+        assert not name.startswith("_")
+
+
+def test_core_imports_neither_mlflow_nor_dagster() -> None:
+    """Importing the guard core loads neither the MLflow client nor Dagster (MLflow loads only on demand)."""
+    code = (
+        "import sys, guardrails.models, guardrails.cli.models\n"
+        "print(sorted(m for m in ('mlflow', 'dagster') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def outcome(check: str, status: CheckStatus, message: str = "", error: str | None = None) -> CheckOutcome:
+    return CheckOutcome(check=check, kind=CheckKind.MODEL, status=status, severity=Severity.ERROR,
+                        started_at=T, finished_at=T, message=message, error=error)
+
+
+def test_verdict_from_outcomes_passes_only_when_every_check_passed() -> None:
+    """One failed or errored outcome fails the verdict and is named in the reason; no outcomes is no evidence."""
+    good = outcome("evaluation", CheckStatus.PASSED)
+    bad = outcome("drift", CheckStatus.FAILED, message="psi 0.31 on amount")
+    broken = outcome("parity", CheckStatus.ERROR, error="online store unreachable")
+    assert verdict_from_outcomes([good], run_id="r", at=T).status is VerdictStatus.PASSED
+    verdict = verdict_from_outcomes([good, bad, broken], run_id="r", at=T)
+    assert verdict.status is VerdictStatus.FAILED
+    assert verdict.checks == ("evaluation", "drift", "parity")
+    assert verdict.reason == "drift: failed (psi 0.31 on amount); parity: error (online store unreachable)"
+    assert verdict_from_outcomes([], run_id=None, at=T).status is VerdictStatus.FAILED
