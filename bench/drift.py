@@ -135,7 +135,8 @@ def run_numpy(reference_path: Path, current_path: Path) -> dict[str, Any]:
         if ref_col.type.equals(current.schema.field(name).type) and str(ref_col.type) in ("string", "large_string"):
             ref_dict = pc.dictionary_encode(ref_col).combine_chunks()
             cur_dict = pc.dictionary_encode(cur_col).combine_chunks()
-            ref_counts = np.bincount(ref_dict.indices.to_numpy(zero_copy_only=False), minlength=len(ref_dict.dictionary))
+            ref_codes = ref_dict.indices.to_numpy(zero_copy_only=False)
+            ref_counts = np.bincount(ref_codes, minlength=len(ref_dict.dictionary))
             cur_raw = np.bincount(cur_dict.indices.to_numpy(zero_copy_only=False), minlength=len(cur_dict.dictionary))
             lookup = {v: i for i, v in enumerate(ref_dict.dictionary.to_pylist())}
             cur_counts = np.zeros(len(lookup) + 1)

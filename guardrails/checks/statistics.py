@@ -18,9 +18,9 @@ merged over many batches. What is exact and what is approximated:
   the integral of each CDF over each bin exact, so each bin contributes |integral of F_ref - F_cur|: exact
   unless the two CDFs cross inside the bin, and never too high. A crossing adds at most twice the smaller of
   the largest positive and negative gaps the inside masses allow, times the bin width; the sum of those is
-  `wasserstein_error_bound` (the true value lies between the score and the score plus the bound). The score is normalised
-  by the reference's standard deviation (ddof=0; by 1 when that is 0), so 0.1 means "the distributions are
-  a tenth of a standard deviation apart on average".
+  `wasserstein_error_bound` (the true value lies between the score and the score plus the bound). The score
+  is normalised by the reference's standard deviation (ddof=0; by 1 when that is 0), so 0.1 means "the
+  distributions are a tenth of a standard deviation apart on average".
 - For categoricals: PSI, Jensen-Shannon, L-infinity (largest change of a category's share) and Pearson's
   chi-square test of homogeneity on the 2 x k table of reference and batch counts, exactly as
   `scipy.stats.chi2_contingency(correction=False)` computes it. Slots empty on both sides are dropped.

@@ -65,8 +65,9 @@ def test_numeric_tolerance_and_exact_categorical_match() -> None:
        st.floats(0, 1), st.floats(0, 0.1))
 def test_mismatch_count_matches_an_independent_computation(pairs, abs_tol, rel_tol) -> None:
     """The number of numeric mismatches equals a plain Python count with the documented tolerance rule."""
-    offline = pl.DataFrame({"id": range(len(pairs)), "x": [a for a, _ in pairs]}, schema={"id": pl.Int64, "x": pl.Float64})
-    online = pl.DataFrame({"id": range(len(pairs)), "x": [b for _, b in pairs]}, schema={"id": pl.Int64, "x": pl.Float64})
+    schema = {"id": pl.Int64, "x": pl.Float64}
+    offline = pl.DataFrame({"id": range(len(pairs)), "x": [a for a, _ in pairs]}, schema=schema)
+    online = pl.DataFrame({"id": range(len(pairs)), "x": [b for _, b in pairs]}, schema=schema)
 
     def same(a, b) -> bool:
         if a is None or b is None:
