@@ -73,7 +73,9 @@ def list_command(
 
 
 @app.command("show")
-def show_command(batch_id: BatchArgument, store: StoreOption = DEFAULT_LOCATION, json_output: JsonOption = False) -> None:
+def show_command(
+    batch_id: BatchArgument, store: StoreOption = DEFAULT_LOCATION, json_output: JsonOption = False
+) -> None:
     """Show one batch: where it came from, its rows, its history, and the outcome that quarantined it."""
     manifest = _run(lambda: _open(store).show(batch_id))
     if json_output:
@@ -101,7 +103,10 @@ def show_command(batch_id: BatchArgument, store: StoreOption = DEFAULT_LOCATION,
         table(
             "history",
             ("at", "state", "actor", "reason"),
-            ((step.at.isoformat(timespec="seconds"), step.state.value, step.actor, step.reason) for step in manifest.history),
+            (
+                (step.at.isoformat(timespec="seconds"), step.state.value, step.actor, step.reason)
+                for step in manifest.history
+            ),
         )
     )
     print_outcome(manifest.outcome)
@@ -110,7 +115,9 @@ def show_command(batch_id: BatchArgument, store: StoreOption = DEFAULT_LOCATION,
 @app.command("release")
 def release_command(
     batch_id: BatchArgument,
-    contract: Annotated[Path, typer.Option("--contract", help="The batch's contract file, as it is now (*.odcs.yaml).")],
+    contract: Annotated[
+        Path, typer.Option("--contract", help="The batch's contract file, as it is now (*.odcs.yaml).")
+    ],
     store: StoreOption = DEFAULT_LOCATION,
     as_of: Annotated[
         datetime | None,

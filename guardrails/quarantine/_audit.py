@@ -22,7 +22,8 @@ def audit(contract: Contract, table: pa.Table, *, as_of: datetime | None) -> Con
         # BaseException, not Exception: polars reports some Arrow types it cannot import (e.g. decimal256) with a
         # Rust panic, which pyo3 raises as PanicException, a BaseException.
         error = f"validation could not run: {type(exc).__name__}: {exc}"
-        return ContractValidation(outcome=error_outcome(contract, error, started=started, as_of=as_of, rows=table.num_rows), rejected_rows=None)
+        outcome = error_outcome(contract, error, started=started, as_of=as_of, rows=table.num_rows)
+        return ContractValidation(outcome=outcome, rejected_rows=None)
 
 
 def error_outcome(
@@ -46,7 +47,10 @@ def error_outcome(
 
 
 def describe(outcome: CheckOutcome, *, shown: int = 5) -> str:
-    """One line saying why an outcome blocks publication, e.g. ``"2 blocking rules failed: amount.range (250 rows), ..."``."""
+    """One line saying why an outcome blocks publication.
+
+    Example: ``"2 blocking rules failed: amount.range (250 rows), amount.type (column is missing)"``.
+    """
     if outcome.status is CheckStatus.ERROR:
         return f"the check could not run: {outcome.error or outcome.message}"
     blocking = [r for r in outcome.failed_rules if r.severity is Severity.ERROR]

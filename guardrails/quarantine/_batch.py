@@ -68,7 +68,12 @@ def load_path(path: str | os.PathLike[str]) -> LoadedBatch | str:
             error=f"cannot read {source} as Parquet: {type(exc).__name__}: {exc}",
         )
     return LoadedBatch(
-        table=table, content_hash=digest, content_hash_of="bytes", source=source, raw=raw, raw_format=DataFormat.PARQUET,
+        table=table,
+        content_hash=digest,
+        content_hash_of="bytes",
+        source=source,
+        raw=raw,
+        raw_format=DataFormat.PARQUET,
         rows=table.num_rows,
     )
 
@@ -80,7 +85,8 @@ def load_frame(batch: Any) -> LoadedBatch:
     try:
         table = to_arrow(batch)
     except Exception as exc:  # e.g. a pandas object column mixing types: the data is bad, keep it as it is
-        error = f"cannot convert the {type(batch).__module__}.{type(batch).__name__} to Arrow: {type(exc).__name__}: {exc}"
+        kind = f"{type(batch).__module__}.{type(batch).__name__}"
+        error = f"cannot convert the {kind} to Arrow: {type(exc).__name__}: {exc}"
         raw, raw_format = _fallback_bytes(batch)
         return LoadedBatch(
             table=None, content_hash=sha256_hex(raw) if raw is not None else None, content_hash_of="bytes", source="",

@@ -13,8 +13,8 @@ class QuarantineError(GuardrailsError):
     parse the message.
 
     Example:
-        >>> str(QuarantineError("transactions-1f2e", "no such batch in /data/quarantine", hint="see `guardrails quarantine list`"))
-        'batch transactions-1f2e: no such batch in /data/quarantine (see `guardrails quarantine list`)'
+        >>> str(QuarantineError("tx-1f2e", "no such batch in /data/q", hint="see `guardrails quarantine list`"))
+        'batch tx-1f2e: no such batch in /data/q (see `guardrails quarantine list`)'
     """
 
     def __init__(self, batch_id: str | None, problem: str, *, hint: str = "") -> None:

@@ -112,11 +112,11 @@ class Files:
 
 
 def _fsync(handle: object) -> None:
-    """Flush a local file to disk, so a renamed file survives a power cut; skipped for file objects without a descriptor."""
+    """Flush a local file to disk so that, once renamed, it survives a power cut (needs a real file descriptor)."""
     try:
         os.fsync(handle.fileno())  # type: ignore[attr-defined]
     except (AttributeError, io.UnsupportedOperation):
-        pass  # a wrapper without a real descriptor (e.g. a test filesystem): atomicity still holds, durability is the OS's
+        pass  # a wrapper without a descriptor (a test filesystem): still atomic, durable when the OS flushes
 
 
 def _fsync_dir(directory: str) -> None:

@@ -98,7 +98,8 @@ def guard_batch(
         loaded = load_frame(batch)
     source = source or loaded.source
     if loaded.table is None:
-        outcome = error_outcome(contract, loaded.error or "unreadable input", started=started, as_of=as_of, rows=loaded.rows)
+        error = loaded.error or "unreadable input"
+        outcome = error_outcome(contract, error, started=started, as_of=as_of, rows=loaded.rows)
         if loaded.raw is None:
             return GuardedBatch(outcome=outcome, published=None, manifest=None, batch_id=batch_id or "")
         content_hash = loaded.content_hash or sha256_hex(loaded.raw)

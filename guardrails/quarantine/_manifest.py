@@ -13,7 +13,8 @@ Example:
     >>> manifest = QuarantineManifest(
     ...     batch_id="transactions-9f86d081884c7d65", state=QuarantineState.QUARANTINED,
     ...     content_hash="9f86d081884c7d65", content_hash_of="bytes", data_file="data-2c26b46b68ffc68f.parquet",
-    ...     data_format=DataFormat.PARQUET, data_sha256="2c26b46b68ffc68f", data_bytes=1234, source="s3://landing/tx.parquet",
+    ...     data_format=DataFormat.PARQUET, data_sha256="2c26b46b68ffc68f", data_bytes=1234,
+    ...     source="s3://landing/tx.parquet",
     ...     policy=QuarantinePolicy.BATCH, rows_in=10, rows_quarantined=10, rows_published=0,
     ...     reason="1 blocking rule failed: amount.range (3 rows)", outcome=outcome, contract_id="urn:tx",
     ...     contract_version="1.2.0", run_id=None, quarantined_at=t,
@@ -152,7 +153,9 @@ class QuarantineManifest:
         """A copy with some fields changed (manifests are never mutated)."""
         return replace(self, **changes)
 
-    def transition(self, state: QuarantineState, at: datetime, reason: str, actor: str, **changes: Any) -> QuarantineManifest:
+    def transition(
+        self, state: QuarantineState, at: datetime, reason: str, actor: str, **changes: Any
+    ) -> QuarantineManifest:
         """A copy in `state`, with the transition appended to the history."""
         step = Transition(state=state, at=at, reason=reason, actor=actor)
         return replace(self, state=state, history=(*self.history, step), **changes)
@@ -180,7 +183,9 @@ class QuarantineManifest:
         """Parse a manifest; raises ValueError for a schema version this code does not know."""
         version = data.get("schema_version")
         if version != MANIFEST_SCHEMA_VERSION:
-            raise ValueError(f"manifest schema_version {version!r} is not supported (this code reads {MANIFEST_SCHEMA_VERSION})")
+            raise ValueError(
+                f"manifest schema_version {version!r} is not supported (this code reads {MANIFEST_SCHEMA_VERSION})"
+            )
         values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in data:

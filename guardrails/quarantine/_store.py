@@ -133,7 +133,7 @@ def derive_batch_id(content_hash: str, prefix: str = "batch") -> str:
 
 
 class QuarantineStore:
-    """Bad batches, kept durably with a manifest each, until a release re-checks and publishes them or a purge deletes them.
+    """Bad batches, kept with a manifest each until a release re-checks and publishes them or a purge deletes them.
 
     Args:
         location: a local directory (the default, relative to the working directory) or any fsspec URL
@@ -274,7 +274,9 @@ class QuarantineStore:
                 self._files.remove(data_path)
         raise QuarantineError(pending.batch_id, f"{MAX_SUFFIX} batches already use this id with different data")
 
-    def _requarantine(self, purged: QuarantineManifest, fresh: QuarantineManifest, payload: bytes) -> QuarantineManifest:
+    def _requarantine(
+        self, purged: QuarantineManifest, fresh: QuarantineManifest, payload: bytes
+    ) -> QuarantineManifest:
         """The same batch arrives again after a purge: keep it again, continuing the old history."""
         self._files.write_atomic(f"{self.root}/{purged.batch_id}/{fresh.data_file}", payload)
         self._files.remove(self._claim_path(purged.batch_id))
@@ -400,7 +402,7 @@ class QuarantineStore:
             raise QuarantineError(
                 batch_id,
                 f"published to {released_to} but could not record the release: {exc}",
-                hint=f"the claim stays, so it is not published twice; mark it released by hand ({self._manifest_path(batch_id)})",
+                hint="the claim stays, so it is not published twice; mark it released in its manifest by hand",
             ) from exc
         return ReleaseResult(
             batch_id=batch_id,
@@ -459,7 +461,8 @@ class QuarantineStore:
         except Exception as exc:  # still unreadable: the release cannot run, and says why
             error = f"cannot read the kept data as a table: {type(exc).__name__}: {exc}"
             return None, error_outcome(contract, error, started=started, as_of=as_of, rows=manifest.rows_quarantined)
-        partial = manifest.rows_in is not None and manifest.rows_quarantined is not None and manifest.rows_quarantined < manifest.rows_in
+        kept, total = manifest.rows_quarantined, manifest.rows_in
+        partial = kept is not None and total is not None and kept < total
         if partial:
             contract = replace(contract, rules=tuple(r for r in contract.rules if not isinstance(r, RowCountRule)))
         return table, audit(contract, table, as_of=as_of).outcome
@@ -477,7 +480,13 @@ class QuarantineStore:
         return self.fs.unstrip_protocol(path)
 
     def _claim(self, batch_id: str, action: str) -> bool:
-        claim = {"action": action, "at": self._clock().isoformat(), "actor": self._actor, "pid": os.getpid(), "token": uuid.uuid4().hex}
+        claim = {
+            "action": action,
+            "at": self._clock().isoformat(),
+            "actor": self._actor,
+            "pid": os.getpid(),
+            "token": uuid.uuid4().hex,
+        }
         return self._files.create_exclusive(self._claim_path(batch_id), json.dumps(claim).encode())
 
     def _claim_holder(self, batch_id: str) -> str:
@@ -511,7 +520,10 @@ class QuarantineStore:
             manifest=manifest,
             outcome=manifest.release_outcome,
             released_to=manifest.released_to,
-            message=f"already released at {_when(manifest.released_at)} to {manifest.released_to}; nothing published again",
+            message=(
+                f"already released at {_when(manifest.released_at)} to {manifest.released_to}; "
+                "nothing published again"
+            ),
         )
 
     def _manifest_or_none(self, batch_id: str) -> QuarantineManifest | None:
