@@ -128,8 +128,11 @@ class WebhookNotifier:
         return f"WebhookNotifier({self.url!r}, {self.state!r})"
 
     def notify(self, report: IncidentReport, *, now: datetime | None = None) -> tuple[Notification, ...]:
-        """Send what has not been sent yet for the report's incidents; never raises for a delivery problem."""
-        now = now or datetime.now(UTC)
+        """Send what has not been sent yet for the report's incidents; never raises for a delivery problem.
+
+        `now` (default: when the report was generated) decides which resolved incidents are too old to announce.
+        """
+        now = now or report.generated_at
         sent: list[Notification] = []
         for incident in sorted(report.incidents, key=lambda i: i.detected_at):
             done = self.state.notified(incident.id)

@@ -11,6 +11,7 @@ from definitions.demo import end_of, fixed_contract
 from definitions.definitions import build_definitions
 from definitions.settings import REPOSITORY_ROOT
 from guardrails.quarantine import QuarantineStore
+from incidents._webhook import Webhook, serve_webhook
 from incidents._history import BAD_1, BAD_2, GOOD_1, GOOD_2, History, release_batch, run_day, settings_for
 
 
@@ -35,3 +36,9 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
         results[GOOD_2] = run_day(defs, instance, GOOD_2, whole_job=False)
         yield History(instance=instance, settings=settings, store=store, results=results,
                       quarantined=quarantined, fixed_contract=contract)
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    with serve_webhook() as hook:
+        yield hook
