@@ -89,7 +89,7 @@ def contract_check_spec(
         blocking=blocking,
         description=description or f"Contract {contract.id} v{contract.version} ({len(contract.rules)} rules)",
         metadata={md.CONTRACT_ID_KEY: contract.id, md.CONTRACT_VERSION_KEY: contract.version,
-                  **({"guardrails/contract_path": contract.source} if contract.source else {})},
+                  **({md.CONTRACT_PATH_KEY: contract.source} if contract.source else {})},
     )
 
 
@@ -268,7 +268,7 @@ def audit_and_publish(
         md.RUN_ID_KEY: dg.MetadataValue.text(scope.run_id),
         md.ROWS_PUBLISHED_KEY: dg.MetadataValue.int(rows_published),
         md.ROWS_QUARANTINED_KEY: dg.MetadataValue.int(rows_quarantined),
-        "guardrails/audit_s": dg.MetadataValue.float(round(audit_seconds, 6)),
+        md.AUDIT_DURATION_KEY: dg.MetadataValue.float(round(audit_seconds, 6)),
     }
     if scope.partition_key is not None:
         shared[md.PARTITION_KEY] = dg.MetadataValue.text(scope.partition_key)

@@ -22,6 +22,9 @@ key                                value
 ``guardrails/partition``           text: the partition audited, if any
 ``guardrails/as_of``               timestamp the batch was judged at (time-window end for partitions)
 ``guardrails/duration_s``          float: seconds the check took
+``guardrails/audit_s``             float: seconds guard_batch took, quarantine writes included (guarded assets)
+``guardrails/manifest``            JSON: the quarantine manifest (on the quarantine observation)
+``guardrails/contract_path``       text: the contract file (check spec metadata)
 ``guardrails/error``               text: why the check could not run (status error only)
 =================================  =====================================================================
 """
@@ -55,6 +58,8 @@ RUN_ID_KEY = "guardrails/run_id"
 PARTITION_KEY = "guardrails/partition"
 AS_OF_KEY = "guardrails/as_of"
 DURATION_KEY = "guardrails/duration_s"
+AUDIT_DURATION_KEY = "guardrails/audit_s"
+CONTRACT_PATH_KEY = "guardrails/contract_path"
 ERROR_KEY = "guardrails/error"
 QUARANTINE_TAG = "guardrails/quarantined"
 """Tag on the observation that records a quarantined batch (value: the batch id)."""
@@ -91,7 +96,7 @@ def outcome_metadata(outcome: CheckOutcome) -> dict[str, dg.MetadataValue]:
         metadata[SAMPLE_KEY] = sample_table(outcome.sample)
     if outcome.rows is not None:
         metadata[ROWS_KEY] = dg.MetadataValue.int(int(outcome.rows))
-    failing = outcome.metrics.get("rows_failing")
+    failing = outcome.metrics.get("failing_rows")
     if isinstance(failing, int | float) and not isinstance(failing, bool):
         metadata[ROWS_FAILING_KEY] = dg.MetadataValue.int(int(failing))
     if outcome.contract_id:

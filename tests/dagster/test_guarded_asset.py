@@ -95,6 +95,8 @@ def test_bad_batch_is_quarantined_never_stored_and_fails_the_run(instance, resou
     outcome = outcome_from_metadata(evaluation.metadata)
     [failed] = outcome.failed_rules
     assert failed.rule_id == "amount.range" and failed.failing_rows == defect_rows(ROWS, Defect.OUT_OF_RANGE_AMOUNTS)
+    assert evaluation.metadata["guardrails/rows_failing"].value == failed.failing_rows
+    assert evaluation.metadata["guardrails/rows"].value == ROWS
     sample = evaluation.metadata["guardrails/failing_sample"]
     assert sample.records and all("transaction_id" in r.data for r in sample.records)
 
