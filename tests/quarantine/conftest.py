@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from guardrails.contract import Contract, NotNullRule, QuarantinePolicy, RangeRule, RowCountRule, Threshold, load_contract
+from guardrails.contract import (
+    Contract,
+    NotNullRule,
+    QuarantinePolicy,
+    RangeRule,
+    RowCountRule,
+    Threshold,
+    load_contract,
+)
 from guardrails.quarantine import QuarantineStore
 
 ROOT = Path(__file__).resolve().parents[2]

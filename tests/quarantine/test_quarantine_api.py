@@ -23,6 +23,7 @@ def test_all_lists_exactly_the_public_names() -> None:
 @pytest.mark.parametrize("module", ["__init__", *MODULES])
 def test_docstring_examples_run(module: str) -> None:
     """The worked examples in the docstrings are correct (run as doctests)."""
-    target = guardrails.quarantine if module == "__init__" else importlib.import_module(f"guardrails.quarantine.{module}")
+    name = "guardrails.quarantine" + ("" if module == "__init__" else f".{module}")
+    target = importlib.import_module(name)
     result = doctest.testmod(target, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

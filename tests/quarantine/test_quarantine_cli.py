@@ -35,7 +35,9 @@ def fixed_contract(tmp_path: Path) -> Path:
     text = (Path(__file__).resolve().parents[2] / "expectations" / "transactions.odcs.yaml").read_text()
     assert "          minimum: 0\n" in text and "version: 1.2.0" in text
     path = tmp_path / "transactions.odcs.yaml"
-    path.write_text(text.replace("          minimum: 0\n", "          minimum: -10000000\n").replace("version: 1.2.0", "version: 1.3.0"))
+    fixed = text.replace("          minimum: 0\n", "          minimum: -10000000\n")
+    fixed = fixed.replace("version: 1.2.0", "version: 1.3.0")
+    path.write_text(fixed)
     return path
 
 
@@ -84,7 +86,10 @@ def test_release_still_failing_is_refused_with_exit_code_1(
 ) -> None:
     """Null amounts still break the fixed contract: exit 1, the new outcome in the JSON, the batch stays quarantined."""
     batch_id = quarantined[Defect.NULLS]
-    result = _cli("release", batch_id, "--contract", str(fixed_contract), "--store", store.root, "--as-of", AS_OF.isoformat(), "--json")
+    as_of = AS_OF.isoformat()
+    result = _cli(
+        "release", batch_id, "--contract", str(fixed_contract), "--store", store.root, "--as-of", as_of, "--json"
+    )
     assert result.exit_code == 1, result.output
     body = json.loads(result.stdout)
     assert body["status"] == "refused" and body["outcome"]["contract_version"] == "1.3.0"
@@ -95,7 +100,7 @@ def test_release_still_failing_is_refused_with_exit_code_1(
 def test_release_that_passes_publishes_once_with_exit_code_0(
     store: QuarantineStore, quarantined: dict[Defect, str], fixed_contract: Path
 ) -> None:
-    """Negative amounts pass the fixed contract: released (exit 0), and a second release publishes nothing again (exit 0)."""
+    """Negative amounts pass the fixed contract: released (exit 0); a second release publishes nothing (exit 0)."""
     batch_id = quarantined[Defect.OUT_OF_RANGE_AMOUNTS]
     args = ("release", batch_id, "--contract", str(fixed_contract), "--store", store.root, "--as-of", AS_OF.isoformat())
     result = _cli(*args)
@@ -119,7 +124,9 @@ def test_release_of_unreadable_data_is_exit_code_2(
     assert store.show(batch_id).state is QuarantineState.QUARANTINED
 
 
-@pytest.mark.parametrize("contract_text", [None, "apiVersion: v3.1.0\nkind: DataContract\nschema: 12\n"], ids=["missing", "malformed"])
+@pytest.mark.parametrize(
+    "contract_text", [None, "apiVersion: v3.1.0\nkind: DataContract\nschema: 12\n"], ids=["missing", "malformed"]
+)
 def test_release_with_a_bad_contract_file_is_exit_code_2(
     store: QuarantineStore, quarantined: dict[Defect, str], tmp_path: Path, contract_text: str | None
 ) -> None:

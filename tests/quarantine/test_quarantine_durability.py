@@ -28,7 +28,7 @@ CRASH_EXIT = 86
 
 
 class _DyingWriter:
-    """A writable file that writes half of what it is given, then dies the way `die` says (raise, or exit the process)."""
+    """A writable file that writes half of what it is given, then dies as `die` says (raise, or exit the process)."""
 
     def __init__(self, handle: Any, die: Callable[[], None]) -> None:
         self.handle = handle
@@ -52,7 +52,7 @@ def _disk_full() -> None:
 
 
 class FullDiskMemoryFileSystem(MemoryFileSystem):
-    """The memory filesystem (same shared store), except that writing a file whose name contains `fail_on` runs out of space."""
+    """The memory filesystem (same shared store), except that writing a file named like `fail_on` runs out of space."""
 
     def __init__(self, fail_on: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -85,7 +85,7 @@ def _batch() -> pa.Table:
 
 @pytest.mark.parametrize("fail_on", ["data-", "manifest.json"], ids=["during-data", "during-manifest"])
 def test_failed_write_leaves_no_batch_visible(amount_contract: Callable[..., Contract], fail_on: str) -> None:
-    """A write failing half way (disk full) raises QuarantineError, lists nothing, and a retry keeps exactly one batch."""
+    """A write failing half way (disk full) raises QuarantineError, lists nothing, and a retry keeps one batch."""
     root = f"/quarantine-{uuid.uuid4().hex}"
     broken = QuarantineStore(root, filesystem=FullDiskMemoryFileSystem(fail_on))
     with pytest.raises(QuarantineError, match="No space left") as raised:
@@ -128,7 +128,7 @@ def test_process_killed_mid_write_leaves_no_batch_visible(
 def test_concurrent_releases_in_threads_publish_exactly_once(
     store: QuarantineStore, amount_contract: Callable[..., Contract]
 ) -> None:
-    """Six threads releasing one batch at once: publish runs once, one call reports released, the batch is released once."""
+    """Six threads releasing one batch at once: publish runs once, and exactly one call reports released."""
     batch_id = guard_batch(_batch(), amount_contract(), store).batch_id
     relaxed = amount_contract(minimum=-10, version="2")
     calls: list[int] = []
@@ -227,7 +227,7 @@ class UndeletableMemoryFileSystem(MemoryFileSystem):
 def test_purge_interrupted_after_its_tombstone_is_finished_by_purging_again(
     amount_contract: Callable[..., Contract],
 ) -> None:
-    """When deleting the data fails after the tombstone is written, the batch reads as purged and a second purge deletes the data."""
+    """If deleting the data fails after the tombstone is written, the batch reads purged and a re-purge deletes it."""
     root = f"/quarantine-{uuid.uuid4().hex}"
     store = QuarantineStore(f"memory://{root}")
     guarded = guard_batch(_batch(), amount_contract(), store)

@@ -64,13 +64,17 @@ def test_batch_policy_quarantines_the_whole_file_byte_for_byte(
     assert manifest.outcome.sample and all("transaction_id" in row for row in manifest.outcome.sample)
 
 
-def test_rows_policy_publishes_the_valid_rows_and_keeps_the_rest(rows_contract: Contract, store: QuarantineStore) -> None:
+def test_rows_policy_publishes_the_valid_rows_and_keeps_the_rest(
+    rows_contract: Contract, store: QuarantineStore
+) -> None:
     """Under the rows policy exactly the rows with unknown categories are kept, and every other row is published."""
     frame = generate_transactions(DAY, ROWS, defect=Defect.UNKNOWN_CATEGORIES)
     guarded = guard_batch(frame, rows_contract, store, as_of=AS_OF)
     bad = defect_rows(ROWS, Defect.UNKNOWN_CATEGORIES)
     assert guarded.published is not None and guarded.manifest is not None
-    assert (guarded.published.num_rows, guarded.manifest.rows_quarantined, guarded.manifest.rows_published) == (ROWS - bad, bad, ROWS - bad)
+    manifest = guarded.manifest
+    assert guarded.published.num_rows == manifest.rows_published == ROWS - bad
+    assert manifest.rows_quarantined == bad
     kept = pl.from_arrow(store.read(guarded.batch_id))
     assert kept["merchant_category"].unique().to_list() == ["crypto"]
     assert "crypto" not in pl.from_arrow(guarded.published)["merchant_category"].to_list()
@@ -78,9 +82,12 @@ def test_rows_policy_publishes_the_valid_rows_and_keeps_the_rest(rows_contract: 
     assert ids == set(frame["transaction_id"])
 
 
-def test_rows_policy_keeps_the_whole_batch_when_it_cannot_be_split(rows_contract: Contract, store: QuarantineStore) -> None:
+def test_rows_policy_keeps_the_whole_batch_when_it_cannot_be_split(
+    rows_contract: Contract, store: QuarantineStore
+) -> None:
     """A table-level failure (a renamed, retyped column) quarantines the whole batch even under the rows policy."""
-    guarded = guard_batch(generate_transactions(DAY, ROWS, defect=Defect.SCHEMA_CHANGE), rows_contract, store, as_of=AS_OF)
+    frame = generate_transactions(DAY, ROWS, defect=Defect.SCHEMA_CHANGE)
+    guarded = guard_batch(frame, rows_contract, store, as_of=AS_OF)
     assert guarded.outcome.status is CheckStatus.FAILED
     assert guarded.published is None and guarded.manifest is not None
     assert guarded.manifest.rows_quarantined == ROWS
@@ -90,7 +97,8 @@ def test_rows_policy_keeps_the_whole_batch_when_it_cannot_be_split(rows_contract
 def test_warnings_never_quarantine(rows_contract: Contract, store: QuarantineStore) -> None:
     """A batch that only breaks warning-severity rules is published whole and nothing is kept."""
     frame = generate_transactions(DAY, ROWS)
-    frame = frame.with_columns(pl.when(pl.int_range(pl.len()) < 40).then(None).otherwise(pl.col("country")).alias("country"))
+    first_40 = pl.int_range(pl.len()) < 40
+    frame = frame.with_columns(pl.when(first_40).then(None).otherwise(pl.col("country")).alias("country"))
     guarded = guard_batch(frame, rows_contract, store, as_of=AS_OF)
     assert guarded.outcome.status is CheckStatus.FAILED and guarded.outcome.severity is Severity.WARNING
     assert [r.rule_id for r in guarded.outcome.failed_rules] == ["country.not_null"]
@@ -122,7 +130,13 @@ def _uncastable(path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("make", "data_format"),
-    [(_corrupt, DataFormat.RAW), (_csv, DataFormat.RAW), (_text, DataFormat.RAW), (_empty, DataFormat.RAW), (_uncastable, DataFormat.PARQUET)],
+    [
+        (_corrupt, DataFormat.RAW),
+        (_csv, DataFormat.RAW),
+        (_text, DataFormat.RAW),
+        (_empty, DataFormat.RAW),
+        (_uncastable, DataFormat.PARQUET),
+    ],
     ids=["truncated-parquet", "csv-named-parquet", "text-named-parquet", "empty-file", "uncastable-schema"],
 )
 def test_unreadable_input_is_kept_as_is_and_never_published(
@@ -142,7 +156,9 @@ def test_unreadable_input_is_kept_as_is_and_never_published(
     assert manifest.reason.startswith("the check could not run")
 
 
-def test_path_that_cannot_be_opened_is_an_error_outcome(contract: Contract, store: QuarantineStore, tmp_path: Path) -> None:
+def test_path_that_cannot_be_opened_is_an_error_outcome(
+    contract: Contract, store: QuarantineStore, tmp_path: Path
+) -> None:
     """A missing file gives an ERROR outcome naming it; nothing is published and there is nothing to keep."""
     guarded = guard_batch(tmp_path / "missing.parquet", contract, store, as_of=AS_OF)
     assert guarded.outcome.status is CheckStatus.ERROR and "missing.parquet" in (guarded.outcome.error or "")
@@ -150,7 +166,7 @@ def test_path_that_cannot_be_opened_is_an_error_outcome(contract: Contract, stor
 
 
 def test_pandas_frame_arrow_cannot_represent_is_kept(contract: Contract, store: QuarantineStore) -> None:
-    """A pandas frame with a column mixing types is quarantined (pickled, never unpickled by us) with an ERROR outcome."""
+    """A pandas frame with a column mixing types is kept (pickled, never unpickled by us) with an ERROR outcome."""
     frame = generate_transactions(DAY, ROWS).to_pandas()
     frame["amount"] = frame["amount"].astype(object)
     frame.loc[3, "amount"] = "12,50"
@@ -167,7 +183,9 @@ def test_non_batch_is_a_type_error(contract: Contract, store: QuarantineStore) -
 
 
 @pytest.mark.parametrize("as_path", [True, False], ids=["parquet-path", "polars-frame"])
-def test_a_retried_run_does_not_duplicate_the_batch(contract: Contract, store: QuarantineStore, tmp_path: Path, as_path: bool) -> None:
+def test_a_retried_run_does_not_duplicate_the_batch(
+    contract: Contract, store: QuarantineStore, tmp_path: Path, as_path: bool
+) -> None:
     """Guarding the same failing batch twice lands on the same id and keeps one copy."""
     frame = generate_transactions(DAY, ROWS, defect=Defect.NULLS)
     batch = write_batch(frame, tmp_path / "landing.parquet") if as_path else frame
@@ -216,7 +234,8 @@ def test_rows_in_equal_rows_published_plus_rows_quarantined(
     if not blocking:
         mask[:] = False  # the engine's contract: nothing is rejected unless an error-severity rule failed
     table = pa.table({"id": [f"r{i}" for i in range(rows)], "amount": np.arange(rows, dtype=float)})
-    validation = ContractValidation(outcome=_outcome(status, severity, rows), rejected_rows=mask if splittable and status is not CheckStatus.ERROR else None)
+    rejected = mask if splittable and status is not CheckStatus.ERROR else None
+    validation = ContractValidation(outcome=_outcome(status, severity, rows), rejected_rows=rejected)
     store = QuarantineStore(tmp_path_factory.mktemp("q"))
     guarded = settle(table, validation, amount_contract(policy), store)
 
@@ -239,7 +258,8 @@ def test_rows_policy_split_matches_the_rules_through_the_engine(
     amount_contract: Callable[..., Contract], tmp_path_factory: pytest.TempPathFactory, amounts: list[float | None]
 ) -> None:
     """Through the real engine, the published rows are exactly those with a non-null, non-negative amount."""
-    frame = pl.DataFrame({"id": [f"r{i}" for i in range(len(amounts))], "amount": amounts}, schema={"id": pl.String, "amount": pl.Float64})
+    ids = [f"r{i}" for i in range(len(amounts))]
+    frame = pl.DataFrame({"id": ids, "amount": amounts}, schema={"id": pl.String, "amount": pl.Float64})
     store = QuarantineStore(tmp_path_factory.mktemp("q"))
     guarded = guard_batch(frame, amount_contract(QuarantinePolicy.ROWS), store)
     valid = {f"r{i}" for i, a in enumerate(amounts) if a is not None and a >= 0}
@@ -254,13 +274,16 @@ def test_rows_policy_split_matches_the_rules_through_the_engine(
 
 def test_explicit_batch_id_is_used(contract: Contract, store: QuarantineStore) -> None:
     """An explicit batch id names the quarantined batch, and the manifest is found under it."""
-    guarded = guard_batch(generate_transactions(DAY, ROWS, defect=Defect.NULLS), contract, store, batch_id="tx-2026-11-20", as_of=AS_OF)
+    frame = generate_transactions(DAY, ROWS, defect=Defect.NULLS)
+    guarded = guard_batch(frame, contract, store, batch_id="tx-2026-11-20", as_of=AS_OF)
     assert guarded.batch_id == "tx-2026-11-20" and store.show("tx-2026-11-20").state is QuarantineState.QUARANTINED
 
 
 
 @pytest.mark.parametrize("kind", ["arrow", "polars", "lazy", "pandas", "path"])
-def test_every_batch_type_gets_the_same_verdict(rows_contract: Contract, store: QuarantineStore, tmp_path: Path, kind: str) -> None:
+def test_every_batch_type_gets_the_same_verdict(
+    rows_contract: Contract, store: QuarantineStore, tmp_path: Path, kind: str
+) -> None:
     """Arrow, polars (eager and lazy), pandas and a Parquet path of the same rows are split identically."""
     frame = generate_transactions(DAY, ROWS, defect=Defect.OUT_OF_RANGE_AMOUNTS)
     batch = {
@@ -280,7 +303,7 @@ def test_every_batch_type_gets_the_same_verdict(rows_contract: Contract, store: 
 
 
 def test_a_batch_at_an_fsspec_url_is_read_and_kept(contract: Contract, store: QuarantineStore, tmp_path: Path) -> None:
-    """A Parquet file given as an fsspec URL (here memory://) is guarded like a local path, its bytes kept as they were."""
+    """A Parquet file at an fsspec URL (here memory://) is guarded like a local path, its bytes kept as they were."""
     local = write_batch(generate_transactions(DAY, ROWS, defect=Defect.NULLS), tmp_path / "landing.parquet")
     url = f"memory://landing-{tmp_path.name}/2026-11-20.parquet"
     fsspec.filesystem("memory").pipe_file(url, local.read_bytes())

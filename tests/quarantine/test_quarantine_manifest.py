@@ -84,7 +84,12 @@ def test_manifest_json_names_its_schema_version() -> None:
     """The JSON carries the schema version, and a manifest from an unknown version is refused with a clear error."""
     t = datetime(2026, 11, 20, tzinfo=UTC)
     outcome = CheckOutcome(
-        check="contract", kind=CheckKind.CONTRACT, status=CheckStatus.ERROR, severity=Severity.ERROR, started_at=t, finished_at=t
+        check="contract",
+        kind=CheckKind.CONTRACT,
+        status=CheckStatus.ERROR,
+        severity=Severity.ERROR,
+        started_at=t,
+        finished_at=t,
     )
     manifest = QuarantineManifest(
         batch_id="b", state=QuarantineState.QUARANTINED, content_hash="0" * 64, content_hash_of="bytes",
