@@ -45,6 +45,7 @@ import dagster as dg
 
 from guardrails.contract import load_contract
 from guardrails.contract.model import Contract, QuarantinePolicy
+from guardrails.errors import ContractError
 from guardrails.dagster import metadata as md
 from guardrails.dagster._scope import AuditScope
 from guardrails.dagster.resources import (
@@ -54,7 +55,7 @@ from guardrails.dagster.resources import (
     resolve_contract_path,
 )
 from guardrails.outcome import CheckOutcome, CheckStatus, Severity
-from guardrails.quarantine import GuardedBatch, QuarantineStore, guard_batch
+from guardrails.quarantine import GuardedBatch, QuarantineError, QuarantineStore, guard_batch
 
 _CONTEXT_NAMES = ("context", "_context", "_")
 
@@ -235,7 +236,10 @@ def load_contract_at_run_time(
     policy: QuarantinePolicy | str | None, expected_id: str,
 ) -> Contract:
     """Re-read a contract through the resource; a file naming another contract is a misconfiguration."""
-    loaded = contracts.load(path, table=table)
+    try:
+        loaded = contracts.load(path, table=table)
+    except ContractError as exc:  # misconfiguration: say which file and field, and do not retry
+        raise dg.Failure(description=f"contract cannot be loaded at run time: {exc}", allow_retries=False) from exc
     if loaded.id != expected_id:
         raise dg.Failure(
             description=f"contract {contracts.resolve(path)} is {loaded.id!r} at run time, but the definitions were "
@@ -256,8 +260,15 @@ def audit_and_publish(
     nothing could be published.
     """
     started = time.perf_counter()
-    guarded = guard_batch(batch, contract, store, batch_id=scope.batch_id, source=scope.source,
-                          run_id=scope.run_id, as_of=scope.as_of)
+    try:
+        guarded = guard_batch(batch, contract, store, batch_id=scope.batch_id, source=scope.source,
+                              run_id=scope.run_id, as_of=scope.as_of)
+    except QuarantineError as exc:  # the store is unwritable: nothing was published either (fail closed)
+        raise dg.Failure(
+            description=f"{scope.asset_key.to_user_string()}: nothing published, the quarantine store failed: {exc}",
+            metadata={md.BATCH_ID_KEY: dg.MetadataValue.text(scope.batch_id),
+                      md.RUN_ID_KEY: dg.MetadataValue.text(scope.run_id)},
+        ) from exc
     outcome: CheckOutcome = guarded.outcome
     audit_seconds = time.perf_counter() - started
     published = guarded.published

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 import guardrails.dagster as adapter
-from definitions.data import generate_transactions
+from definitions.data import Defect, generate_transactions
 from guardrails.dagster import ContractsResource, QuarantineResource, guarded_asset, guardrails_resources
 from guardrails.dagster import outcome_from_metadata
 from tests.dagster.conftest import CONTRACT, recent_day
@@ -66,3 +66,20 @@ def test_guarded_asset_refuses_options_it_owns():
     """check_specs and output_required belong to the guard; passing them is a definition-time error."""
     with pytest.raises(ValueError, match="output_required"):
         guarded_asset(contract=str(CONTRACT), output_required=True)
+
+
+def test_unwritable_quarantine_store_fails_closed(instance, resources, tmp_path):
+    """If the quarantine store cannot be written, the run fails naming the store and nothing is published."""
+    blocker = tmp_path / "not_a_directory"
+    blocker.write_text("a file where the store's directory should be")
+
+    @guarded_asset(contract=str(CONTRACT))
+    def transactions() -> pl.DataFrame:
+        return generate_transactions(recent_day(), rows=200, defect=Defect.NULLS)
+
+    result = dg.materialize([transactions], instance=instance, raise_on_error=False,
+                            resources={**resources, "quarantine": QuarantineResource(location=str(blocker / "q"))})
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "quarantine store failed" in failure.step_failure_data.user_failure_data.description
+    assert not (tmp_path / "warehouse").exists()
