@@ -385,6 +385,16 @@ class ModelGuard:
 
     def _complete(self, snap: _Snapshot, pin: Pin, result: Callable[..., PinResult]) -> PinResult:
         """Finish a pin whose tag was written but whose alias move or history entry was not."""
+        target = snap.version(pin.version)
+        if snap.alias_version != pin.version and (target is None or not target.eligible):
+            # The verdict of the pin's target changed since the pin was written: never move onto it now.
+            return result(
+                ActionStatus.REFUSED,
+                f"the interrupted pin of {self.name!r} targets v{pin.version}, which no longer passes; alias "
+                f"{self.alias!r} left on {_v(snap.alias_version)}. Unpin and pin again",
+                error=f"pin target v{pin.version} is not eligible",
+                pin=pin,
+            )
         if snap.alias_version != pin.version:
             self.registry.set_alias(self.name, self.alias, pin.version)
         entry = next((e for e in snap.history if e.id == pin.history_id), None)

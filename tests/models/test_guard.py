@@ -217,6 +217,16 @@ def test_interrupted_pin_keeps_alias_and_is_completed_by_the_next_pin(guard: Mod
     assert broken.pin(3, reason="bad batch").status is ActionStatus.NO_OP
 
 
+def test_interrupted_pin_is_not_completed_onto_a_target_that_since_failed(guard: ModelGuard) -> None:
+    """If the interrupted pin's target failed meanwhile, completing it is refused and the alias stays."""
+    broken = ModelGuard(FailingAliasRegistry(guard.registry), guard.name)  # type: ignore[arg-type]
+    assert broken.pin(3, reason="bad batch").status is ActionStatus.ERROR
+    guard.record_verdict(2, failed("v2 failed its canary"))
+    retried = broken.pin(3, reason="bad batch")
+    assert retried.status is ActionStatus.REFUSED and "no longer passes" in retried.message
+    assert alias_version(guard) == 3
+
+
 def test_unreachable_tracking_server_fails_closed_in_bounded_time(guard: ModelGuard) -> None:
     """With nothing listening at the tracking URI, every action returns ERROR quickly and nothing moves."""
     unreachable = MlflowModelRegistry(f"http://127.0.0.1:{free_port()}", timeout_seconds=1, max_retries=1)
