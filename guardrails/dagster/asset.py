@@ -21,6 +21,16 @@ Under the ``rows`` policy a batch whose bad rows can be told apart is split: the
 (materialization + a check that failed with severity WARN, so the run stays green and downstream proceeds on
 clean rows) and the bad rows are quarantined (the observation above). A batch that cannot be split (a column
 missing, the file unreadable, the check could not run) is quarantined whole, as under the ``batch`` policy.
+The check spec is blocking under the ``batch`` policy (when the contract has error-severity rules) and not
+under ``rows`` (whose failures are published-around, not stopped).
+
+A published batch's check is evaluated against its own materialization. Failed warning-severity rules give
+a failed check with severity WARN: Dagster does not stop the run for it, but note that Dagster's
+``all_deps_blocking_checks_passed()`` (and so `guarded_automation_condition`) treats any failed blocking
+check as not passed, whatever its severity.
+
+Partitions: each partition is its own batch (``<asset>.<partition>`` in the store), judged as of its time
+window's end; a single-run backfill over a partition range is one batch (``<asset>.<start>..<end>``).
 
 Example:
     >>> import polars as pl
