@@ -34,6 +34,8 @@ from guardrails.incidents import (
 from guardrails.quarantine import QuarantineState
 from incidents._history import ASSET, BAD_1, BAD_2, DOWNSTREAM, ROWS, History
 
+pytestmark = pytest.mark.slow
+
 GOLDEN = Path(__file__).parent / "golden"
 CONTRACT_FILE = REPOSITORY_ROOT / "expectations" / "transactions.odcs.yaml"
 
@@ -210,3 +212,12 @@ def test_cli_prints_the_report_from_dagster_home(history: History, tmp_path: Pat
     assert rearm.exit_code == 0 and "not open" in rearm.output
     bad = runner.invoke(cli, [*common, "--since", "yesterday"])
     assert bad.exit_code == 2 and "24h or 7d" in bad.output
+
+
+def test_the_example_schedule_is_what_the_breaker_would_stop(history: History) -> None:
+    """In the example code location the daily schedule feeds the guarded asset, and nothing else does."""
+    from definitions.definitions import build_definitions
+    from guardrails.dagster.breaker import feeding_instigators
+
+    feeds = feeding_instigators(build_definitions(history.settings), ASSET)
+    assert [(f.kind, f.name) for f in feeds] == [("schedule", "daily_pipeline_schedule")]

@@ -24,12 +24,19 @@ from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 
 from definitions.demo import fixed_contract
 from guardrails.dagster.breaker import feeding_instigators, rearm_breaker
-from guardrails.dagster.incidents import INCIDENT_ID_KEY, INCIDENT_REPORT_KEY, watch_incidents
+from guardrails.dagster.incidents import (
+    INCIDENT_ID_KEY,
+    INCIDENT_REPORT_KEY,
+    build_incident_sensor,
+    watch_incidents,
+)
 from guardrails.incidents import BreakerPolicy, EventKind, IncidentState, IncidentStateStore, WebhookNotifier
 from guardrails.quarantine import QuarantineStore
 from incidents import location
 from incidents._history import release_batch
 from incidents._webhook import Webhook
+
+pytestmark = pytest.mark.slow
 
 LOCATION_NAME = "incidents_test"
 CHECK = "transactions_contract"
@@ -157,3 +164,20 @@ def test_breaker_trips_exactly_at_n_and_stops_the_feeds_until_rearmed(site: Site
     after = step("nulls")  # failures before the re-arm no longer count: one failure is not three
     assert after.trips == ()
     assert [e.kind for e in after.report.incidents[0].timeline].count(EventKind.BREAKER_REARMED) == 1
+
+
+def test_incident_sensor_runs_the_loop(site: Site, webhook: Webhook, tmp_path: Path) -> None:
+    """The sensor built for an asset attaches the report, sends the open message and trips the breaker at N=1;
+    evaluated outside a daemon it has no code location origin, so it stops nothing and the trip says so."""
+    sensor = build_incident_sensor([location.ASSET], state_dir=tmp_path / "sensor_state", webhook_url=webhook.url,
+                                   quarantine_location=str(site.store.uri.removeprefix("file://")),
+                                   policy=BreakerPolicy(consecutive_failures=1))
+    location.run_batch(site.defs, site.instance, "duplicate_ids")
+    repository = dg.Definitions.merge(site.defs, dg.Definitions(sensors=[sensor])).get_repository_def()
+    context = dg.build_sensor_context(instance=site.instance, repository_def=repository)
+    skip = sensor(context)
+    assert "1 open incident(s); attached 1, sent 1 message(s), tripped 1 breaker(s)" == skip.skip_message
+    trip = IncidentStateStore(tmp_path / "sensor_state").active_trip(location.ASSET)
+    assert trip is not None and trip.stopped == ()  # no code location origin outside the daemon: says so
+    assert "feeds not stopped" in trip.reason
+    assert len(webhook.received) == 1 and "duplicate" in webhook.received[0]["text"].lower()
