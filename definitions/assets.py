@@ -12,7 +12,8 @@ stored: a good batch goes to the IO manager, a bad one (including an unreadable 
 store, the run fails, and nothing downstream runs on it.
 """
 
-
+# No `from __future__ import annotations` here: Dagster reads the annotations of asset functions (config
+# classes, resources, context) when the definitions load, and string annotations hide them.
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path

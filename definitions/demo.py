@@ -39,6 +39,7 @@ BAD_DAY = "2026-11-03"
 BAD_DAY_DEFECT = Defect.UNKNOWN_CATEGORIES
 NEW_CATEGORY = "crypto"
 """What `BAD_DAY_DEFECT` sends; the fixed contract accepts it."""
+DOWNSTREAM = ("transaction_features", "fraud_model", "scored_transactions")
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 """The story is printed by the demo; Dagster's own step logs stay in the instance (see them in the UI)."""
 
@@ -50,7 +51,8 @@ def main() -> int:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
     console.rule("[bold]pipeline-guardrails demo: a fraud-detection pipeline with a data contract")
     console.print(
-        f"home [cyan]{settings.home}[/]   dagster [cyan]{settings.dagster_home}[/]   mlflow [cyan]{settings.tracking_uri}[/]"
+        f"home [cyan]{settings.home}[/]   dagster [cyan]{settings.dagster_home}[/]   "
+        f"mlflow [cyan]{settings.tracking_uri}[/]"
     )
     console.print("[dim]Loading the code location (dagster, polars, scikit-learn, mlflow)...[/]")
     with warnings.catch_warnings():
@@ -107,7 +109,7 @@ class Demo:
         self.assets = assets
         self.defs = build_definitions(settings)
         self.job = self.defs.resolve_job_def(assets.daily_pipeline.name)
-        self.steps = ["raw_transactions", "clean_transactions", "transaction_features", "fraud_model", "scored_transactions"]
+        self.steps = ["raw_transactions", "clean_transactions", *DOWNSTREAM]
         self.log = settings.home / "demo.log"
 
     def run(self) -> int:
@@ -169,8 +171,9 @@ class Demo:
             self.console.print(f"First failing row: [dim]{dict(sample)}[/]")
         self.console.print(
             f"Run [bold red]{result.dagster_run.status.value}[/]: batch [bold]{batch_id}[/] "
-            f"({outcome.rows if outcome else '?'} rows) is in quarantine at [cyan]{location.value if location else '?'}[/];"
-            " the IO manager never received it and no downstream step ran."
+            f"({outcome.rows if outcome else '?'} rows) is in quarantine at "
+            f"[cyan]{location.value if location else '?'}[/]; the IO manager never received it and no downstream "
+            "step ran."
         )
         return str(batch_id)
 
@@ -204,7 +207,7 @@ class Demo:
         else:
             self.console.print(f"[red]Release of {batch_id} {released.status.value}: {released.message}[/]")
             return False
-        downstream = [self.dg.AssetKey(name) for name in ("transaction_features", "fraud_model", "scored_transactions")]
+        downstream = [self.dg.AssetKey(name) for name in DOWNSTREAM]
         result = self.execute(BAD_DAY, defect=None, assets=downstream)
         self.print_steps(result)
         scored = self.metadata_of(result, "scored_transactions")
@@ -221,8 +224,8 @@ class Demo:
             kept.add_row(manifest.batch_id, manifest.state.value, str(manifest.rows_quarantined), manifest.reason)
         self.console.print(kept)
         history = Table("when (UTC)", "partition", "check", "passed", "run", title="Contract check history (latest)")
-        evaluated = [e for e in read_check_history(self.instance, "clean_transactions", limit=12) if e.passed is not None]
-        for entry in evaluated[:6]:
+        entries = read_check_history(self.instance, "clean_transactions", limit=12)
+        for entry in [e for e in entries if e.passed is not None][:6]:  # evaluations, not planned-only records
             history.add_row(
                 entry.timestamp.strftime("%H:%M:%S"),
                 entry.partition or "",
@@ -292,7 +295,8 @@ class Demo:
     def print_steps(self, result: Any) -> None:
         failed = {e.step_key for e in result.all_events if e.is_step_failure}
         succeeded = {e.step_key for e in result.all_events if e.is_step_success}
-        planned = set(result.dagster_run.asset_selection and [k.to_user_string() for k in result.dagster_run.asset_selection] or self.steps)
+        selected = result.dagster_run.asset_selection
+        planned = {key.to_user_string() for key in selected} if selected else set(self.steps)
         marks = []
         for step in self.steps:
             if step in succeeded:

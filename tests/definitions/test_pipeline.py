@@ -33,7 +33,9 @@ EXPECTED_FAILED_RULE = {
 BAD_DAYS = {defect: f"2026-11-{10 + i:02d}" for i, defect in enumerate(Defect)}
 
 
-def run_day(defs: dg.Definitions, instance: dg.DagsterInstance, day: str, defect: str = "") -> dg.ExecuteInProcessResult:
+def run_day(
+    defs: dg.Definitions, instance: dg.DagsterInstance, day: str, defect: str = ""
+) -> dg.ExecuteInProcessResult:
     job = defs.resolve_job_def("daily_pipeline")
     config = {"ops": {"raw_transactions": {"config": {"defect": defect, "rows": ROWS}}}}
     return job.execute_in_process(run_config=config, instance=instance, partition_key=day, raise_on_error=False)
@@ -70,8 +72,10 @@ def test_good_day_materializes_every_asset(good_day: dg.ExecuteInProcessResult, 
     assert (demo_settings.serving_dir / f"{GOOD_DAY}.parquet").exists()
 
 
-def test_good_day_registers_the_champion_model(good_day: dg.ExecuteInProcessResult, demo_settings: DemoSettings) -> None:
-    """The trained model is registered in MLflow with a signature, and `champion` points at it when it evaluates well."""
+def test_good_day_registers_the_champion_model(
+    good_day: dg.ExecuteInProcessResult, demo_settings: DemoSettings
+) -> None:
+    """The trained model is registered in MLflow with a signature; `champion` points at it if it evaluates well."""
     model = next(
         e.materialization.metadata for e in good_day.get_asset_materialization_events()
         if e.asset_key.to_user_string() == "fraud_model"
@@ -141,7 +145,10 @@ def test_env_var_makes_the_next_batch_bad(
 
 
 def test_unknown_defect_name_fails_before_landing(
-    monkeypatch: pytest.MonkeyPatch, demo_defs: dg.Definitions, instance: dg.DagsterInstance, demo_settings: DemoSettings
+    monkeypatch: pytest.MonkeyPatch,
+    demo_defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    demo_settings: DemoSettings,
 ) -> None:
     """A misspelt defect name stops the run with a message naming the setting and the valid names; nothing lands."""
     monkeypatch.setenv(DEFECT_ENV, "nul")
