@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 from dagster._core.definitions.run_request import InstigatorType
+from dagster._core.definitions.sensor_definition import SensorType
 from dagster._core.remote_origin import RemoteInstigatorOrigin, RemoteRepositoryOrigin
 from dagster._core.scheduler.instigation import (
     InstigatorState,
@@ -57,7 +58,10 @@ class Feed:
 
 
 def feeding_instigators(definitions: dg.Definitions | dg.RepositoryDefinition, asset: dg.AssetKey | str) -> tuple[Feed, ...]:
-    """The schedules and sensors whose target job (or asset selection) includes `asset`, by name."""
+    """The schedules and sensors whose target job (or asset selection) includes `asset`, by name.
+
+    An automation-condition sensor counts only for assets that have an automation condition.
+    """
     repository = definitions.get_repository_def() if isinstance(definitions, dg.Definitions) else definitions
     key = asset if isinstance(asset, dg.AssetKey) else dg.AssetKey.from_user_string(asset)
     jobs = {job.name for job in repository.get_all_jobs() if key in job.asset_layer.selected_asset_keys}
@@ -70,6 +74,10 @@ def feeding_instigators(definitions: dg.Definitions | dg.RepositoryDefinition, a
         targets = {t.job_name for t in sensor.targets if getattr(t, "job_name", None)}
         selection = sensor.asset_selection
         selected = selection is not None and key in selection.resolve(repository.asset_graph, allow_missing=True)
+        if selected and sensor.sensor_type is SensorType.AUTO_MATERIALIZE:
+            # An automation sensor selects everything but only materializes assets with an automation condition;
+            # stopping it for any other asset would halt the whole location's declarative automation.
+            selected = repository.asset_graph.get(key).automation_condition is not None
         if targets & jobs or selected:
             feeds.append(Feed(kind="sensor", name=sensor.name, min_interval=sensor.minimum_interval_seconds,
                               sensor_type=sensor.sensor_type,

@@ -215,9 +215,12 @@ def test_cli_prints_the_report_from_dagster_home(history: History, tmp_path: Pat
 
 
 def test_the_example_schedule_is_what_the_breaker_would_stop(history: History) -> None:
-    """In the example code location the daily schedule feeds the guarded asset, and nothing else does."""
+    """In the example the daily schedule feeds the guarded asset; the automation sensor feeds only the downstream
+    assets that have an automation condition, so a breaker on the guarded asset leaves it running."""
     from definitions.definitions import build_definitions
     from guardrails.dagster.breaker import feeding_instigators
 
-    feeds = feeding_instigators(build_definitions(history.settings), ASSET)
-    assert [(f.kind, f.name) for f in feeds] == [("schedule", "daily_pipeline_schedule")]
+    defs = build_definitions(history.settings)
+    assert [(f.kind, f.name) for f in feeding_instigators(defs, ASSET)] == [("schedule", "daily_pipeline_schedule")]
+    assert [f.name for f in feeding_instigators(defs, "transaction_features")] == [
+        "daily_pipeline_schedule", "default_automation_condition_sensor"]
