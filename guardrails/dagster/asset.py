@@ -167,7 +167,6 @@ def guarded_asset(
                 *kwargs["required_resource_keys"], quarantine_resource_key,
                 *([contracts_resource_key] if contracts_resource_key else []),
             }
-        kwargs.setdefault("description", inspect.getdoc(fn))
         return dg.asset(check_specs=[spec], output_required=False, **kwargs)(compute)
 
     return decorator
