@@ -7,7 +7,8 @@ the reference profile from the reference rows, profiling the batch and computing
 - ``guardrails``: `build_profile` + `check_drift` (PSI, JS, Wasserstein, KS, chi-square, L-inf, null rates).
 - ``numpy``: the same statistics written plainly: exact quantile bins with `np.quantile`, histograms with
   `searchsorted` + `bincount`, exact KS and Wasserstein from the sorted samples (as scipy computes them),
-  categorical counts with `np.bincount` on Arrow dictionary codes (numpy has no fast string hashing).
+  categorical counts with `np.bincount` on Arrow dictionary codes (numpy has no fast string hashing), kept to
+  the 50 most frequent reference categories plus "other", as the profile does.
 - ``evidently``: `Report([DataDriftPreset()])` in its own virtualenv (pandas < 3): ``bench/.venv-evidently``,
   created with ``python3 -m venv bench/.venv-evidently && uv pip install --python
   bench/.venv-evidently/bin/python "pandas<3" evidently pyarrow``. Heavy (minutes, several GB): only with
@@ -138,11 +139,16 @@ def run_numpy(reference_path: Path, current_path: Path) -> dict[str, Any]:
             ref_codes = ref_dict.indices.to_numpy(zero_copy_only=False)
             ref_counts = np.bincount(ref_codes, minlength=len(ref_dict.dictionary))
             cur_raw = np.bincount(cur_dict.indices.to_numpy(zero_copy_only=False), minlength=len(cur_dict.dictionary))
-            lookup = {v: i for i, v in enumerate(ref_dict.dictionary.to_pylist())}
+            # the same layout as the profile: the 50 most frequent reference categories, the rest as "other"
+            kept = np.argsort(-ref_counts, kind="stable")[:50]
+            names = ref_dict.dictionary.to_pylist()
+            lookup = {names[i]: slot for slot, i in enumerate(kept)}
+            other = ref_counts.sum() - ref_counts[kept].sum()
+            ref_counts = np.append(ref_counts[kept], other)
             cur_counts = np.zeros(len(lookup) + 1)
             for value, count in zip(cur_dict.dictionary.to_pylist(), cur_raw, strict=True):
                 cur_counts[lookup.get(value, len(lookup))] += count
-            r = np.append(ref_counts, 0).astype(float)
+            r = ref_counts.astype(float)
             keep = (r + cur_counts) > 0
             scores[f"psi.{name}"], scores[f"js.{name}"] = psi_js(r[keep], cur_counts[keep])
             table = np.vstack([r[keep], cur_counts[keep]])
@@ -162,6 +168,9 @@ def run_numpy(reference_path: Path, current_path: Path) -> dict[str, Any]:
         cdf_x = np.searchsorted(xs, both, side="right") / xs.size
         cdf_y = np.searchsorted(ys, both, side="right") / ys.size
         scores[f"ks.{name}"] = float(np.max(np.abs(cdf_x - cdf_y)))
+        en = xs.size * ys.size / (xs.size + ys.size)
+        scores[f"ks_pvalue.{name}"] = float(stats.kstwobign.sf(scores[f"ks.{name}"] * np.sqrt(en)))
+        scores[f"null_rate_change.{name}"] = cur_col.null_count / len(cur_col) - ref_col.null_count / len(ref_col)
         deltas = np.diff(both)
         scores[f"wasserstein.{name}"] = float(np.sum(np.abs(cdf_x[:-1] - cdf_y[:-1]) * deltas) / x.std())
     done = time.perf_counter()

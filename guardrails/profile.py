@@ -13,11 +13,11 @@ formula (equal up to float rounding).
 
 Numeric columns keep a fine histogram (default 1000 bins on the first reference's quantiles, open-ended outer
 bins) whose edges include the coarse quantile edges (default 20 bins) used for PSI and Jensen-Shannon. The
-fine histogram bounds the KS and Wasserstein approximations (see `guardrails.checks.drift`). NaN and ±inf
-count as missing, like null. Temporal columns are profiled as numbers on their physical representation
-(e.g. microseconds since the epoch). Categorical columns (strings, booleans, categoricals, and any column
-named in `categorical`) keep the frequencies of the `max_categories` most frequent values of the first
-reference; everything else is counted as ``__other__``.
+fine histogram bounds the KS and Wasserstein approximations (see `guardrails.checks.statistics`). NaN and
+±inf count as missing, like null. Temporal columns are profiled as numbers: microseconds since the epoch
+(datetimes, whatever their time unit), microseconds (durations), days (dates). Categorical columns (strings,
+booleans, categoricals, and any column named in `categorical`) keep the frequencies of the `max_categories`
+most frequent values of the first reference; everything else is counted as ``__other__``.
 
 Example:
     >>> import polars as pl
@@ -380,6 +380,8 @@ def _profile_column(
 
 def numeric_values(series: pl.Series) -> np.ndarray:
     """The finite values of a numeric or temporal column as float64 (nulls, NaN and ±inf dropped)."""
+    if isinstance(series.dtype, (pl.Datetime, pl.Duration)):
+        series = series.dt.cast_time_unit("us")  # one unit, so ms and ns batches compare with a us reference
     if series.dtype.is_temporal():
         series = series.to_physical()
     values = series.drop_nulls().cast(pl.Float64).to_numpy()
@@ -418,7 +420,8 @@ def _profile_numeric(
     anchor = edge_array[-1] if len(edge_array) else 0.0
     offsets = np.append(inside[:-1] * edge_array - sums[:-1], sums[-1] - inside[-1] * anchor)
     mean = float(values.mean()) if n else 0.0
-    m2 = float(np.square(values - mean).sum()) if n else 0.0
+    deviations = values - mean
+    m2 = float(np.dot(deviations, deviations)) if n else 0.0
     return NumericProfile(
         dtype=str(series.dtype),
         count=int(n),
@@ -438,7 +441,7 @@ def _profile_numeric(
 def category_counts(series: pl.Series) -> pl.DataFrame:
     """Non-null values as strings with their counts: columns ``value`` (String) and ``n`` (UInt32/64)."""
     strings = series.cast(pl.String) if series.dtype != pl.String else series
-    return strings.drop_nulls().to_frame("value").group_by("value").agg(pl.len().alias("n"))
+    return strings.to_frame("value").lazy().drop_nulls().group_by("value").len(name="n").collect()
 
 
 def _profile_categorical(

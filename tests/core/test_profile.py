@@ -142,6 +142,8 @@ def test_numeric_codes_can_be_profiled_as_categories_and_datetimes_as_numbers() 
     profile = build_profile(frame, categorical=["code"])
     assert profile.columns["code"].categories == ("2", "1")
     assert isinstance(profile.columns["at"], NumericProfile) and profile.columns["at"].count == 3
+    in_ms = build_profile(frame.with_columns(pl.col("at").dt.cast_time_unit("ms")), categorical=["code"])
+    assert in_ms.columns["at"].edges == profile.columns["at"].edges  # same microseconds whatever the unit
 
 
 def test_merge_refuses_different_layouts() -> None:
