@@ -139,7 +139,8 @@ def _drift_check(
                                         contract=contract, as_of=scope.as_of, window=window, top=top)
         return check_result(outcome, spec, scope, extra)
 
-    return dg.asset_check(asset=key, name=check_name, description=spec.description, blocking=blocking)(
+    return dg.asset_check(asset=key, name=check_name, description=spec.description, blocking=blocking,
+        partitions_def=partitions_def)(
         rename(run_check, f"{key.to_python_identifier()}__{check_name}")
     )
 

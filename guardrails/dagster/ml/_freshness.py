@@ -152,7 +152,8 @@ def _freshness_check(key: dg.AssetKey, partitions_def: dg.PartitionsDefinition |
         return judge(context, None)
 
     fn = judge if settings.column is not None else judge_without_batch  # a frequency-only SLA reads no data
-    return dg.asset_check(asset=key, name=check_name, description=spec.description, blocking=blocking)(
+    return dg.asset_check(asset=key, name=check_name, description=spec.description, blocking=blocking,
+        partitions_def=partitions_def)(
         rename(fn, f"{key.to_python_identifier()}__{check_name}")
     )
 

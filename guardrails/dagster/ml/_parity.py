@@ -108,7 +108,7 @@ def build_parity_check(
             return judge(context, online(context), offline_features)
 
     return dg.asset_check(
-        asset=key, name=check_name, description=spec.description, blocking=blocking,
+        asset=key, name=check_name, description=spec.description, blocking=blocking, partitions_def=partitions_def,
         additional_ins={"offline_features": dg.AssetIn(offline_key)},
         required_resource_keys=set(required_resource_keys) or None,
     )(rename(run_check, f"{key.to_python_identifier()}__{check_name}"))
