@@ -120,8 +120,10 @@ class Demo:
             released = self.release(quarantined) if quarantined else False
             self.summary()
         if good and quarantined and released:
-            self.console.print("\n[bold green]The guardrails behaved as expected.[/] Open the UI on the same instance:"
-                               " [bold]make ui[/] (http://127.0.0.1:3000).")
+            self.console.print(
+                "\n[bold green]The guardrails behaved as expected.[/] "
+                "Open the UI on the same instance: [bold]make ui[/] (http://127.0.0.1:3000)."
+            )
             return 0
         self.console.print("\n[bold red]The demo did not go as the story says; see above.[/]")
         return 1
