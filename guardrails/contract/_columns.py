@@ -440,10 +440,15 @@ class ColumnReader:
                 continue
             key = entry.get("property")
             if key not in registry:
-                self.problems.error(
+                # A near miss of one of our keys (or an entry claiming to be ours) would silently skip a check, so
+                # it is an error; any other key is taken to be another tool's, as datacontract-cli contracts
+                # carry such keys without `vendor`, and only lint mentions it.
+                near_miss = did_you_mean(key, list(registry))
+                report = self.problems.error if near_miss or vendor == OUR_VENDOR else self.problems.warn
+                report(
                     (*epath, "property"), expected="a guardrails customProperty here: " + ", ".join(registry),
                     got=describe_value(key),
-                    hint=did_you_mean(key, list(registry)) or "set `vendor: <tool>` on another tool's property",
+                    hint=near_miss or "ignored; set `vendor: <tool>` on another tool's property to silence this",
                 )
                 continue
             if key in found:

@@ -1,8 +1,9 @@
 """The registry of our ``customProperties``: every key we read, where it may appear, and how its value is checked.
 
 ODCS leaves ``customProperties`` open, so a typo (``maxAgee``) would otherwise be silently ignored and a
-check silently skipped. We therefore refuse any key we do not know, unless the entry names another tool in
-``vendor`` (ODCS asks tools to preserve other vendors' properties; we leave them alone).
+check silently skipped. We therefore refuse a key that is a near miss of one of ours, or that claims
+``vendor: guardrails`` without being ours. Any other key is taken to be another tool's (datacontract-cli
+contracts carry such keys without ``vendor``): it is left alone, and ``contract lint`` warns about it.
 
 Contract level (top-level ``customProperties``, or a ``schema[]`` object's, which wins for that table):
 ``quarantinePolicy`` (``batch`` | ``rows``), ``sampleSize`` (integer >= 0), and ``drift``, ``parity``,

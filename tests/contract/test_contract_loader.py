@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from guardrails.contract import (
+    lint_contract,
     AllowedValuesRule,
     ColumnTypeRule,
     LogicalType,
@@ -394,7 +395,7 @@ schema:
 
 
 def test_other_vendors_custom_properties_are_left_alone(tmp_path: Path) -> None:
-    """A customProperty with another tool's `vendor` is skipped; without a vendor an unknown key is an error."""
+    """Another tool's customProperty loads (lint warns unless it names its `vendor`); one claiming to be ours fails."""
     base = """\
 apiVersion: v3.1.0
 kind: DataContract
@@ -408,9 +409,13 @@ customProperties:
   - property: catalogOwner
     value: team-a
 """
-    with pytest.raises(ContractError, match=r"customProperties\[0\]\.property: .*got 'catalogOwner' \(set `vendor: <tool>`"):
-        load_contract(write(tmp_path, base))
+    assert load_contract(write(tmp_path, base)).custom == {}
+    warnings = lint_contract(write(tmp_path, base)).warnings
+    assert [w.field for w in warnings] == ["customProperties[0].property"] and "catalogOwner" in warnings[0].got
     assert load_contract(write(tmp_path, base + "    vendor: atlan\n")).custom == {}
+    assert not lint_contract(write(tmp_path, base + "    vendor: atlan\n")).warnings
+    with pytest.raises(ContractError, match=r"customProperties\[0\]\.property: .*got 'catalogOwner'"):
+        load_contract(write(tmp_path, base + "    vendor: guardrails\n"))
 
 
 def test_yaml_is_read_with_the_core_schema() -> None:
