@@ -264,7 +264,8 @@ def _impact(
     model = records.model_name or "model"
     for move in moves:
         if move.action is MoveAction.PIN:
-            versions.append(f"{model} v{move.to_version} (@{move.alias}, was v{move.from_version})")
+            was = f"v{move.from_version}" if move.from_version is not None else "unset"
+            versions.append(f"{model} v{move.to_version} (@{move.alias}, was {was})")
             pinned_at = pinned_at or move.at
         elif move.action is MoveAction.UNPIN and pinned_at is not None:
             pinned_for += move.at - pinned_at

@@ -224,3 +224,40 @@ def test_the_example_schedule_is_what_the_breaker_would_stop(history: History) -
     assert [(f.kind, f.name) for f in feeding_instigators(defs, ASSET)] == [("schedule", "daily_pipeline_schedule")]
     assert [f.name for f in feeding_instigators(defs, "transaction_features")] == [
         "daily_pipeline_schedule", "default_automation_condition_sensor"]
+
+
+def test_a_champion_pinned_by_the_bad_run_is_in_the_report(history: History, tmp_path: Path) -> None:
+    """A real MLflow registry: the guard pins the champion back when the first bad run fails and it is unpinned
+    after the release; the report shows the move, the pinned time and the unpin, read from the alias history."""
+    from mlflow import MlflowClient
+
+    from guardrails.models import MlflowModelRegistry, ModelGuard, Verdict, VerdictStatus
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client.create_registered_model("fraud_detector")
+    for _ in range(2):
+        client.create_model_version("fraud_detector", source=str(tmp_path))
+    bad_run = history.results[BAD_1].run_id
+    pinned_at = manifest_of(history, BAD_1).quarantined_at + timedelta(milliseconds=5)
+    unpinned_at = manifest_of(history, BAD_2).released_at + timedelta(minutes=3)
+    now = [failed_outcome(history, BAD_1).started_at - timedelta(hours=1)]  # the good day's promotion
+    guard = ModelGuard(MlflowModelRegistry(uri), "fraud_detector", clock=lambda: now[0])
+    for version in (1, 2):
+        guard.record_verdict(version, Verdict(status=VerdictStatus.PASSED, checks=("evaluation_roc_auc",), at=now[0]))
+    assert guard.promote(2, reason="good day").ok
+    now[0] = pinned_at
+    pin = guard.pin(2, reason="input batch quarantined", check="transactions_contract", run_id=bad_run)
+    assert pin.ok, pin.message
+    now[0] = unpinned_at
+    assert guard.unpin(reason="incident resolved").ok
+
+    records = gather_incident_records(history.instance, [ASSET], store=history.store, model_guard=guard)
+    [incident] = build_incident_report(records, now=unpinned_at + timedelta(hours=1)).incidents
+    assert incident.impact.model_versions_pinned == ("fraud_detector v1 (@champion, was v2)",)
+    assert incident.impact.champion_pinned_for == unpinned_at - pinned_at
+    assert not incident.impact.champion_still_pinned
+    kinds = [e.kind for e in incident.timeline]
+    assert EventKind.ALIAS_PROMOTED not in kinds  # the good day's promotion is not part of the incident
+    assert kinds.index(EventKind.ALIAS_PINNED) == 2 and kinds[-1] is EventKind.ALIAS_UNPINNED
+    assert incident.contained_at == manifest_of(history, BAD_1).quarantined_at  # the quarantine came first
