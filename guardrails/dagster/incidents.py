@@ -8,8 +8,8 @@ instance API (run records, run events), and writes back through ``instance.repor
   materialize), quarantine manifests, alias moves (when a `ModelGuard` is given), breaker trips.
 * `attach_incident_report`: an `AssetObservation` on the guarded asset whose metadata holds the report as
   Markdown (``guardrails/incident_report``), so it shows in the UI next to the check history.
-* `watch_incidents`: one pass of the loop: judge the breaker, build the report, attach each newly opened
-  incident once, send open/resolve messages once. `build_incident_sensor` runs it every minute.
+* `watch_incidents`: one pass of the loop: judge the breaker, build the report, attach each incident's report
+  once when it opens and once when it resolves, send open/resolve messages once. `build_incident_sensor` runs it every minute.
 
 Example:
     >>> import dagster as dg
@@ -221,7 +221,7 @@ def watch_incidents(
     contracts_dir: str | os.PathLike[str] | None = None,
     now: datetime | None = None,
 ) -> IncidentWatch:
-    """One pass: trip breakers that must trip, build the report, attach new incidents once, notify once.
+    """One pass: trip breakers that must trip, build the report, attach reports on open/resolve, notify once.
 
     Safe to call on every sensor tick: attachments and messages are remembered in `state`, a breaker trips
     once until re-armed, and a webhook that is down never raises (the message is retried next pass).
@@ -243,10 +243,14 @@ def watch_incidents(
     report = build_incident_report(records, now=now)
     attached = []
     for incident in report.incidents:
-        if incident.state is IncidentState.OPEN and not state.attached(incident.id):
+        # Once when it opens, once more when it resolves (the final report, for the postmortem), never per tick.
+        key = incident.id if incident.state is IncidentState.OPEN else f"{incident.id}:resolved"
+        if incident.state is IncidentState.RESOLVED and not state.attached(incident.id):
+            continue  # resolved before anyone watched: nothing was shown open, so there is nothing to close
+        if not state.attached(key):
             attach_incident_report(instance, incident)
-            state.mark_attached(incident.id, now)
-            attached.append(incident.id)
+            state.mark_attached(key, now)
+            attached.append(key)
     notifications = notifier.notify(report, now=now) if notifier is not None else ()
     return IncidentWatch(report=report, attached=tuple(attached), notifications=notifications, trips=tuple(trips))
 

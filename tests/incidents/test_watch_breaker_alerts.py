@@ -27,6 +27,7 @@ from guardrails.dagster.breaker import feeding_instigators, rearm_breaker
 from guardrails.dagster.incidents import (
     INCIDENT_ID_KEY,
     INCIDENT_REPORT_KEY,
+    INCIDENT_STATE_KEY,
     build_incident_sensor,
     watch_incidents,
 )
@@ -111,12 +112,14 @@ def test_notifier_sends_exactly_one_open_and_one_resolve_message(site: Site, web
     assert incident.id in first and location.ASSET in first and CHECK in first
     assert "1 batch(es) quarantined (400 rows)" in first
     assert "RESOLVED" in webhook.received[1]["text"] and incident.id in webhook.received[1]["text"]
-    observations = site.instance.fetch_observations(dg.AssetKey(location.ASSET), limit=50).records
+    assert resolved.attached == (f"{incident.id}:resolved",)
+    observations = site.instance.fetch_observations(dg.AssetKey(location.ASSET), limit=50, ascending=True).records
     attached = [o.asset_observation for o in observations if INCIDENT_ID_KEY in o.asset_observation.metadata]
-    assert len(attached) == 1
-    assert attached[0].metadata[INCIDENT_ID_KEY].value == incident.id
-    report_md = attached[0].metadata[INCIDENT_REPORT_KEY].value
-    assert report_md.startswith(f"# Incident {incident.id}") and "merchant_category.allowed_values" in report_md
+    assert [(a.metadata[INCIDENT_ID_KEY].value, a.metadata[INCIDENT_STATE_KEY].value) for a in attached] == [
+        (incident.id, "open"), (incident.id, "resolved")]
+    opened_md, resolved_md = (a.metadata[INCIDENT_REPORT_KEY].value for a in attached)
+    assert opened_md.startswith(f"# Incident {incident.id}") and "merchant_category.allowed_values" in opened_md
+    assert "**State:** OPEN" in opened_md and "**State:** RESOLVED" in resolved_md
 
 
 def test_breaker_trips_exactly_at_n_and_stops_the_feeds_until_rearmed(site: Site) -> None:
