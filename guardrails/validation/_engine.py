@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -14,10 +14,13 @@ from polars.exceptions import PanicException
 
 from guardrails.contract.model import ColumnTypeRule, Contract, RowCountRule, RowRule, Rule
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
-from guardrails.validation._frames import Batch, to_polars
+from guardrails.validation._frames import to_polars
 from guardrails.validation._rules import RuleNotApplicable, as_utc, non_integral, violation
 from guardrails.validation._sample import json_safe_rows
 from guardrails.validation._types import FLOAT_AS_INTEGER, type_problem
+
+if TYPE_CHECKING:
+    from guardrails.validation._frames import Batch
 
 CHECK_NAME = "contract"
 

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import pandas as pd
 import polars as pl
 import pyarrow as pa
 
-Batch = pa.Table | pl.DataFrame | pl.LazyFrame | pd.DataFrame
-"""What the engines accept (a Parquet path too: it is scanned lazily)."""
+if TYPE_CHECKING:
+    import pandas as pd
+
+    Batch: TypeAlias = pa.Table | pl.DataFrame | pl.LazyFrame | pd.DataFrame | str | os.PathLike[str]
+    """What the engines accept (a Parquet path is scanned lazily)."""
+
+
+def _is_pandas(data: Any) -> bool:
+    """True for a pandas DataFrame, without importing pandas (a second of import time) when nobody else has."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(data, pandas.DataFrame)
 
 
 def to_polars(data: Any, columns: list[str] | None = None) -> pl.DataFrame:
@@ -29,7 +38,7 @@ def to_polars(data: Any, columns: list[str] | None = None) -> pl.DataFrame:
         return data
     if isinstance(data, pa.Table):
         return pl.from_arrow(data, rechunk=False)  # type: ignore[return-value]
-    if isinstance(data, pd.DataFrame):
+    if _is_pandas(data):
         with warnings.catch_warnings():
             # pyarrow 25 reads tz-aware columns through Series.values, which pandas 3.1 deprecates; the values it
             # gets are the UTC instants, which is what we keep, so the warning is noise for our callers.

@@ -25,9 +25,8 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import polars as pl
 from polars.exceptions import PanicException
 import pyarrow as pa
@@ -36,6 +35,9 @@ from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
 from guardrails.validation._rules import as_utc
 from guardrails.validation._sample import json_safe
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _GX_SEVERITY = {"critical": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.WARNING}
 
@@ -70,6 +72,8 @@ def _load_suite(suite: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Any,
 
 
 def _to_pandas(data: Any) -> pd.DataFrame:
+    import pandas as pd
+
     if isinstance(data, pd.DataFrame):
         return data
     if isinstance(data, pl.LazyFrame):
@@ -159,6 +163,8 @@ def validate_expectation_suite(
     Raises:
         ContractError: the suite cannot be read or is not a valid GX suite.
     """
+    import pandas as pd
+
     started, clock = datetime.now(UTC), time.perf_counter()
     gx_suite, where = _load_suite(suite)
     params = dict(parameters or {})
@@ -236,6 +242,8 @@ def validate_expectation_suite(
 
 def _scalar(value: Any) -> Any:
     """A pandas/numpy scalar as a plain Python value (NaT/NA as None)."""
+    import pandas as pd
+
     if value is None or value is pd.NaT or (not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp):

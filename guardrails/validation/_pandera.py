@@ -20,18 +20,23 @@ at 1M-10M rows; see `bench/contract.py` and the module docstring of `guardrails.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import pandera.polars as pa
 import polars as pl
-from pandera.api.polars.types import PolarsData
 
 from guardrails.contract.model import ColumnTypeRule, Contract, NO_FAILING_ROWS, RowCountRule, RowRule
 from guardrails.outcome import Severity
 from guardrails.validation._rules import as_utc, non_integral, violation
 from guardrails.validation._types import FLOAT_AS_INTEGER, type_problem
 
+if TYPE_CHECKING:
+    import pandera.polars as pa
+    from pandera.api.polars.types import PolarsData
 
-def _row_check(rule: RowRule, as_of: datetime, *, dataframe_level: bool) -> pa.Check:
+
+def _row_check(rule: RowRule, as_of: datetime, *, dataframe_level: bool) -> "pa.Check":
+    import pandera.polars as pa
+
     def passes(data: PolarsData) -> pl.LazyFrame | bool:
         frame = data.lazyframe
         broken = violation(rule, dict(frame.collect_schema()), as_of)
@@ -50,7 +55,9 @@ def _row_check(rule: RowRule, as_of: datetime, *, dataframe_level: bool) -> pa.C
     )
 
 
-def _type_check(rule: ColumnTypeRule) -> pa.Check:
+def _type_check(rule: ColumnTypeRule) -> "pa.Check":
+    import pandera.polars as pa
+
     def passes(data: PolarsData) -> bool:
         frame = data.lazyframe
         problem = type_problem(rule.logical_type, rule.physical_type, frame.collect_schema()[data.key])
@@ -65,7 +72,9 @@ def _type_check(rule: ColumnTypeRule) -> pa.Check:
     )
 
 
-def _row_count_check(rule: RowCountRule) -> pa.Check:
+def _row_count_check(rule: RowCountRule) -> "pa.Check":
+    import pandera.polars as pa
+
     def passes(data: PolarsData) -> bool:
         return rule.threshold.accepts(data.lazyframe.select(pl.len()).collect().item())
 
@@ -74,7 +83,7 @@ def _row_count_check(rule: RowCountRule) -> pa.Check:
     )
 
 
-def to_pandera_schema(contract: Contract, *, as_of: datetime | None = None) -> pa.DataFrameSchema:
+def to_pandera_schema(contract: Contract, *, as_of: datetime | None = None) -> "pa.DataFrameSchema":
     """The contract as a pandera polars schema whose checks are the engine's rule expressions.
 
     Args:
@@ -94,6 +103,8 @@ def to_pandera_schema(contract: Contract, *, as_of: datetime | None = None) -> p
         ...     print(exc.failure_cases["check"].to_list(), exc.failure_cases["failure_case"].to_list())
         ['x.range'] ['-2']
     """
+    import pandera.polars as pa  # imported on use: it costs a second that `validate` callers need not pay
+
     as_of = as_utc(as_of) if as_of is not None else datetime.now(UTC)
     declared = {rule.column: rule for rule in contract.columns}
     column_checks: dict[str, list[pa.Check]] = {name: [] for name in declared}
