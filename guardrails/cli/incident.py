@@ -183,16 +183,15 @@ def _default_store() -> Any:
 def _print_table(report: Any) -> None:
     from guardrails.incidents import format_duration
 
-    console.print(
-        table(
-            f"{len(report.incidents)} incident(s), {len(report.open)} open",
-            ("incident", "state", "asset", "check", "detected (UTC)", "failures", "rows quarantined", "detect", "contain",
-             "likely cause"),
-            (
-                (i.id, i.state.value, i.asset_key, i.check_name, i.detected_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
-                 i.impact.failed_evaluations, f"{i.impact.rows_quarantined:,}", format_duration(i.time_to_detect),
-                 format_duration(i.time_to_contain), i.hypotheses[0].title if i.hypotheses else "-")
-                for i in report.incidents
-            ),
-        )
+    listing = table(
+        f"{len(report.incidents)} incident(s), {len(report.open)} open",
+        ("incident", "state", "asset / check", "detected (UTC)", "failures", "rows held", "contained in", "likely cause"),
+        (
+            (i.id, i.state.value, f"{i.asset_key} / {i.check_name}", i.detected_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+             i.impact.failed_evaluations, f"{i.impact.rows_quarantined:,}", format_duration(i.time_to_contain),
+             i.hypotheses[0].title if i.hypotheses else "-")
+            for i in report.incidents
+        ),
     )
+    listing.columns[0].no_wrap = True  # ids are copied into other commands: never fold them
+    console.print(listing)

@@ -22,7 +22,10 @@ from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 
+from typer.testing import CliRunner
+
 from definitions.demo import fixed_contract
+from guardrails.cli import app as cli
 from guardrails.dagster.breaker import feeding_instigators, rearm_breaker
 from guardrails.dagster.incidents import (
     INCIDENT_ID_KEY,
@@ -99,6 +102,10 @@ def test_notifier_sends_exactly_one_open_and_one_resolve_message(site: Site, web
     assert opened.attached == (incident.id,)
     assert step("unknown_categories").notifications == ()
     assert len(webhook.received) == 1
+    cli_run = CliRunner().invoke(cli, ["incident", "--asset", location.ASSET, "--format", "table",
+                                       "--store", str(site.store.uri.removeprefix("file://"))])
+    assert cli_run.exit_code == 1, cli_run.output  # an open incident: scripts can page on the exit code
+    assert incident.id in cli_run.output and "open" in cli_run.output
     for manifest in site.store.list():
         release_batch(site.instance, site.store, manifest.batch_id, site.contract_fix,
                       asset=location.ASSET, check=CHECK)
