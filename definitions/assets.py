@@ -27,12 +27,17 @@ from definitions.features import FEATURE_COLUMNS, KEY_COLUMNS, build_features
 from definitions.model import ALERT_THRESHOLD, MIN_ROC_AUC, feature_matrix, train_fraud_model
 from definitions.resources import LandingZone, ModelRegistry, ServingLog
 from definitions.settings import DEFECT_ENV, PARTITIONS_START, DemoSettings
+from guardrails.checks import FreshnessSettings
+from guardrails.contract import load_contract
 from guardrails.dagster import guarded_asset, guarded_automation_condition
+from guardrails.dagster.ml import freshness_policy_for
 
 daily = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START)
 GROUP = "fraud_detection"
 TRANSACTIONS_CONTRACT = DemoSettings.from_env().contracts_dir / "transactions.odcs.yaml"
 """In ``$GUARDRAILS_CONTRACTS`` (by default the repository's expectations/), read when the code location loads."""
+TRANSACTIONS_FRESHNESS_POLICY = freshness_policy_for(FreshnessSettings.from_contract(load_contract(TRANSACTIONS_CONTRACT)))
+"""Dagster's own freshness status from the contract's SLA; `definitions.ml` adds the quality-aware checks and sensor."""
 
 
 def business_day(context: dg.AssetExecutionContext) -> date:
@@ -92,6 +97,7 @@ def raw_transactions(
     group_name=GROUP,
     deps=[raw_transactions],
     kinds={"polars"},
+    freshness_policy=TRANSACTIONS_FRESHNESS_POLICY,
 )
 def clean_transactions(context: dg.AssetExecutionContext, landing: LandingZone) -> Path:
     """The day's transactions, published only if they honour the transactions contract.

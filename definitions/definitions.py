@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from definitions import assets
+from definitions import assets, ml
 from definitions.resources import LandingZone, ModelRegistry, ParquetIOManager, ServingLog
 from definitions.settings import DemoSettings
 from guardrails.dagster import ContractsResource, QuarantineResource
+from guardrails.dagster.ml import PROFILES_RESOURCE_KEY, ReferenceProfilesResource
 
 
 def build_definitions(settings: DemoSettings | None = None) -> dg.Definitions:
@@ -24,7 +25,10 @@ def build_definitions(settings: DemoSettings | None = None) -> dg.Definitions:
             assets.transaction_features,
             assets.fraud_model,
             assets.scored_transactions,
+            *ml.ML_ASSETS,
         ],
+        asset_checks=ml.ML_CHECKS,
+        sensors=ml.ML_SENSORS,
         jobs=[assets.daily_pipeline],
         schedules=[dg.build_schedule_from_partitioned_job(assets.daily_pipeline, hour_of_day=2)],
         resources={
@@ -33,6 +37,7 @@ def build_definitions(settings: DemoSettings | None = None) -> dg.Definitions:
             "io_manager": ParquetIOManager(base_dir=str(settings.warehouse_dir)),
             "landing": LandingZone(directory=str(settings.landing_dir)),
             "serving_log": ServingLog(directory=str(settings.serving_dir)),
+            PROFILES_RESOURCE_KEY: ReferenceProfilesResource(directory=str(settings.home / "profiles")),
             "registry": ModelRegistry(
                 tracking_uri=settings.tracking_uri, artifact_location=str(settings.artifacts_dir)
             ),

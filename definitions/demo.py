@@ -39,7 +39,7 @@ BAD_DAY = "2026-11-03"
 BAD_DAY_DEFECT = Defect.UNKNOWN_CATEGORIES
 NEW_CATEGORY = "crypto"
 """What `BAD_DAY_DEFECT` sends; the fixed contract accepts it."""
-DOWNSTREAM = ("transaction_features", "fraud_model", "scored_transactions")
+DOWNSTREAM = ("transaction_features", "fraud_model", "scored_transactions", "transaction_features__reference_profile")
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 """The story is printed by the demo; Dagster's own step logs stay in the instance (see them in the UI)."""
 
@@ -214,6 +214,7 @@ class Demo:
         self.print_steps(result)
         scored = self.metadata_of(result, "scored_transactions")
         self.console.print(f"{BAD_DAY} scored: {scored.get('rows', 0)} transactions with {scored.get('model', '?')}.")
+        self.print_ml_checks(result)
         return result.success
 
     def summary(self) -> None:
@@ -233,9 +234,40 @@ class Demo:
                 entry.partition or "",
                 entry.check_name,
                 _yes_no(entry.passed),
-                f"{entry.run_id[:8]} {entry.run_status or ''}" if entry.run_id else "(release)",
+                f"{entry.run_id[:8]} {entry.run_status or ''}" if entry.run_id
+                else "(sensor)" if entry.check_name == "freshness" else "(release)",
             )
         self.console.print(history)
+        self.freshness_tick()
+
+    def print_ml_checks(self, result: Any) -> None:
+        """One line each for the run's drift and parity checks (the UI shows their tables and charts)."""
+        from guardrails.dagster import outcome_from_metadata
+
+        for evaluation in result.get_asset_check_evaluations():
+            outcome = outcome_from_metadata(evaluation.metadata)
+            verdict = "[green]passed[/]" if evaluation.passed else f"[red]failed[/] ({evaluation.description})"
+            if evaluation.check_name == "drift" and outcome is not None:
+                batches = evaluation.metadata["guardrails/reference_batches"].value
+                psi = f", max PSI {outcome.metrics['max_psi']:.3f}" if "max_psi" in outcome.metrics else ""
+                self.console.print(f"Drift of the {BAD_DAY} features against the reference of {batches} accepted "
+                                   f"day(s): {verdict}{psi}.")
+            elif evaluation.check_name == "feature_parity" and outcome is not None:
+                self.console.print(f"Training/serving parity of {outcome.metrics.get('keys_matched', 0)} served rows "
+                                   f"with the offline features: {verdict}.")
+
+    def freshness_tick(self) -> None:
+        """Evaluate the freshness sensor once, now, without a run: it records the check evaluation itself."""
+        from definitions import ml
+        from guardrails.dagster import read_check_history
+
+        sensor = self.defs.resolve_sensor_def(ml.freshness_sensor.name)
+        sensor.evaluate_tick(self.dg.build_sensor_context(instance=self.instance, definitions=self.defs))
+        [entry] = read_check_history(self.instance, "clean_transactions", ml.FRESHNESS_CHECK, limit=1)
+        since = entry.outcome.metrics.get("since_last_pass_seconds") if entry.outcome else None
+        ago = f"; last passing materialization {since:.0f} s ago" if since is not None else ""
+        self.console.print(f"Freshness sensor (no run): clean_transactions "
+                           f"{'[green]fresh[/]' if entry.passed else '[red]stale[/]'}{ago}.")
 
     # --- helpers -----------------------------------------------------------------------------------------
 

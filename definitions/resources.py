@@ -110,3 +110,13 @@ class ServingLog(dg.ConfigurableResource):
         served.write_parquet(staging)
         os.replace(staging, path)
         return path
+
+    def path_for(self, partition: str) -> Path:
+        return Path(self.directory, f"{partition}.parquet")
+
+    def read(self, partition: str) -> pl.DataFrame:
+        """The features served for `partition` (what the parity check compares with the offline table)."""
+        path = self.path_for(partition)
+        if not path.exists():
+            raise dg.Failure(f"no served features logged for {partition} at {path}: score the partition first")
+        return pl.read_parquet(path)

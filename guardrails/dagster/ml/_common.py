@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -13,7 +14,7 @@ from guardrails.contract.model import Contract
 from guardrails.dagster import metadata as md
 from guardrails.dagster._scope import AuditScope
 from guardrails.dagster.asset import load_contract_for_definitions
-from guardrails.outcome import CheckOutcome, CheckStatus, Severity
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
 
 ContractLike = Contract | str | os.PathLike[str]
 
@@ -52,6 +53,16 @@ def check_result(
         metadata=metadata,
         description=describe(outcome),
     )
+
+
+def error_outcome(check: str, kind: CheckKind, contract: Contract | None, as_of: datetime | None,
+                  error: str) -> CheckOutcome:
+    """The check could not run (no input, unreadable reference): an ERROR outcome keeping the cause."""
+    now = datetime.now(UTC)
+    return CheckOutcome(check=check, kind=kind, status=CheckStatus.ERROR, severity=Severity.ERROR, started_at=now,
+                        finished_at=now, contract_id=getattr(contract, "id", None),
+                        contract_version=getattr(contract, "version", None), as_of=as_of or now,
+                        message=f"{check} could not be measured: {error}", error=error)
 
 
 def describe(outcome: CheckOutcome) -> str:

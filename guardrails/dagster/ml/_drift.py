@@ -17,6 +17,7 @@ from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of
 from guardrails.dagster.ml._common import (
     ContractLike,
     check_result,
+    error_outcome,
     load_optional_contract,
     optional_float,
     rename,
@@ -34,6 +35,40 @@ REFERENCE_BATCHES_KEY = "guardrails/reference_batches"
 REFERENCE_ROWS_KEY = "guardrails/reference_rows"
 REFERENCE_LOCATION_KEY = "guardrails/reference_location"
 REFERENCE_SUFFIX = "__reference_profile"
+
+PROFILES_RESOURCE_KEY = "reference_profiles"
+
+
+class ReferenceProfilesResource(dg.ConfigurableResource):
+    """Where reference profiles live, so a deployment (or a test) points them elsewhere without a code change.
+
+    Attributes:
+        directory: the root directory; each asset's accepted batches go to ``<directory>/<asset>/``.
+    """
+
+    directory: str
+
+
+class _ProfilesLocation:
+    """A fixed directory, or the `ReferenceProfilesResource` under a key, resolved when the step runs."""
+
+    def __init__(self, profiles: str | os.PathLike[str] | None, resource_key: str, name: str) -> None:
+        self.fixed, self.resource_key, self.name = profiles, resource_key, name
+        ReferenceProfiles(profiles or ".", name)  # refuse a bad name at build time
+
+    @property
+    def required_resource_keys(self) -> set[str] | None:
+        return {self.resource_key} if self.fixed is None else None
+
+    def describe(self) -> str:
+        where = self.fixed if self.fixed is not None else f"resource {self.resource_key!r}"
+        return f"{where}/{self.name}"
+
+    def store(self, context: Any) -> ReferenceProfiles:
+        if self.fixed is not None:
+            return ReferenceProfiles(self.fixed, self.name)
+        return ReferenceProfiles(getattr(context.resources, self.resource_key).directory, self.name)
+
 
 DRIFT_COLUMNS_SCHEMA = dg.TableSchema(
     columns=[
@@ -65,7 +100,8 @@ def drift_settings_for(contract: Contract | None, settings: DriftSettings | None
 def build_drift_checks(
     assets: Iterable[AssetLike],
     *,
-    profiles: str | os.PathLike[str],
+    profiles: str | os.PathLike[str] | None = None,
+    profiles_resource_key: str = PROFILES_RESOURCE_KEY,
     contract: ContractLike | None = None,
     settings: DriftSettings | None = None,
     profile_name: str | None = None,
@@ -87,7 +123,9 @@ def build_drift_checks(
 
     Args:
         assets: assets, specs or keys to check.
-        profiles: directory of the reference profiles (e.g. next to the contracts, or under the data home).
+        profiles: directory of the reference profiles (e.g. next to the contracts, or under the data home);
+            None: the `ReferenceProfilesResource` under `profiles_resource_key`, read at run time.
+        profiles_resource_key: the resource key used when `profiles` is None.
         contract: a `Contract` or ODCS path whose ``drift`` custom property configures the check.
         settings: explicit `DriftSettings` (win over the contract's).
         profile_name: sub-directory of `profiles` (default: the asset key as a Python identifier); one asset only.
@@ -117,30 +155,31 @@ def build_drift_checks(
     checks = []
     for item in items:
         key = _key_of(item)
-        store = ReferenceProfiles(profiles, profile_name or key.to_python_identifier())
-        checks.append(_drift_check(key, _partitions_def_of(item), store, resolved, loaded, check_name=check_name,
+        location = _ProfilesLocation(profiles, profiles_resource_key, profile_name or key.to_python_identifier())
+        checks.append(_drift_check(key, _partitions_def_of(item), location, resolved, loaded, check_name=check_name,
                                    blocking=blocking, window=window, top=top))
     return checks
 
 
 def _drift_check(
-    key: dg.AssetKey, partitions_def: dg.PartitionsDefinition | None, store: ReferenceProfiles,
+    key: dg.AssetKey, partitions_def: dg.PartitionsDefinition | None, location: _ProfilesLocation,
     settings: DriftSettings, contract: Contract | None, *, check_name: str, blocking: bool, window: int | None,
     top: int,
 ) -> dg.AssetChecksDefinition:
     spec = dg.AssetCheckSpec(
         check_name, asset=key, blocking=blocking,
-        description=f"Drift against the reference profile of accepted batches ({store.directory})",
+        description=f"Drift against the reference profile of accepted batches ({location.describe()})",
     )
 
     def run_check(context, batch):  # no annotations: with postponed evaluation Dagster would see strings
         scope = AuditScope.from_context(context, key, partitions_def)
-        outcome, extra = evaluate_drift(batch, store, settings, batch_name=batch_name(scope), check=check_name,
-                                        contract=contract, as_of=scope.as_of, window=window, top=top)
+        outcome, extra = evaluate_drift(batch, location.store(context), settings, batch_name=batch_name(scope),
+                                        check=check_name, contract=contract, as_of=scope.as_of, window=window,
+                                        top=top)
         return check_result(outcome, spec, scope, extra)
 
     return dg.asset_check(asset=key, name=check_name, description=spec.description, blocking=blocking,
-        partitions_def=partitions_def)(
+                          partitions_def=partitions_def, required_resource_keys=location.required_resource_keys)(
         rename(run_check, f"{key.to_python_identifier()}__{check_name}")
     )
 
@@ -177,12 +216,9 @@ def evaluate_drift(
 
 def _no_verdict(check: str, contract: Contract | None, as_of: datetime | None, *, error: str | None) -> CheckOutcome:
     """No reference yet (a warning, never a pass) or an unreadable one (the check could not run)."""
-    now = datetime.now(UTC)
     if error is not None:
-        return CheckOutcome(check=check, kind=CheckKind.DRIFT, status=CheckStatus.ERROR, severity=Severity.ERROR,
-                            started_at=now, finished_at=now, contract_id=getattr(contract, "id", None),
-                            contract_version=getattr(contract, "version", None), as_of=as_of or now,
-                            message=f"drift could not be measured: {error}", error=error)
+        return error_outcome(check, CheckKind.DRIFT, contract, as_of, error)
+    now = datetime.now(UTC)
     message = "insufficient reference: no accepted batch has been profiled yet, so drift cannot be judged"
     rule = RuleResult(rule_id="drift.reference", kind="drift", columns=(), severity=Severity.WARNING,
                       status=CheckStatus.FAILED, observed=0.0, expected=">= 1 accepted batch in the reference",
@@ -228,7 +264,8 @@ def reference_profile_key(asset_key: dg.AssetKey) -> dg.AssetKey:
 def build_reference_profile_asset(
     asset: AssetLike,
     *,
-    profiles: str | os.PathLike[str],
+    profiles: str | os.PathLike[str] | None = None,
+    profiles_resource_key: str = PROFILES_RESOURCE_KEY,
     contract: ContractLike | None = None,
     settings: DriftSettings | None = None,
     profile_name: str | None = None,
@@ -247,7 +284,7 @@ def build_reference_profile_asset(
 
     Args:
         asset: the asset whose batches are profiled (an `AssetsDefinition` lends its partitions).
-        profiles: the same directory as `build_drift_checks`'s.
+        profiles / profiles_resource_key: the same location as `build_drift_checks`'s.
         contract / settings: the drift settings (columns, layout) as for `build_drift_checks`.
         profile_name: sub-directory (default: the asset key as a Python identifier).
         partitions_def: default: the asset's.
@@ -263,7 +300,7 @@ def build_reference_profile_asset(
     """
     upstream = _key_of(asset)
     resolved = drift_settings_for(load_optional_contract(contract), settings)
-    store = ReferenceProfiles(profiles, profile_name or upstream.to_python_identifier())
+    location = _ProfilesLocation(profiles, profiles_resource_key, profile_name or upstream.to_python_identifier())
     partitions = partitions_def if partitions_def is not None else _partitions_def_of(asset)
     own_key = reference_profile_key(upstream)
     ignored = tuple(ignore_checks)
@@ -286,6 +323,7 @@ def build_reference_profile_asset(
                 metadata={"guardrails/refused_batch": name, "guardrails/reason": refusal},
             )
             return
+        store = location.store(context)
         profile = store.accept(name, batch, resolved)
         merged = store.reference()
         yield dg.MaterializeResult(metadata={
@@ -299,7 +337,10 @@ def build_reference_profile_asset(
         })
 
     asset_kwargs.setdefault("description", f"Reference profile of accepted {upstream.to_user_string()} batches "
-                                           f"(drift checks compare new batches with it); files in {store.directory}")
+                                           f"(drift checks compare new batches with it); files in {location.describe()}")
+    if location.required_resource_keys:
+        asset_kwargs["required_resource_keys"] = {*asset_kwargs.get("required_resource_keys", ()),
+                                                  *location.required_resource_keys}
     return dg.asset(
         key=own_key, ins={"batch": dg.AssetIn(upstream)}, partitions_def=partitions, output_required=False,
         **asset_kwargs,

@@ -9,11 +9,13 @@ import dagster as dg
 
 from guardrails.checks import FeatureParity, ParitySettings, assess_parity
 from guardrails.contract.model import Contract
+from guardrails.outcome import CheckKind
 from guardrails.dagster._scope import AuditScope
 from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of
 from guardrails.dagster.ml._common import (
     ContractLike,
     check_result,
+    error_outcome,
     load_optional_contract,
     optional_float,
     rename,
@@ -105,7 +107,14 @@ def build_parity_check(
             return judge(context, served, offline_features)
     else:
         def run_check(context, offline_features):
-            return judge(context, online(context), offline_features)
+            try:
+                served = online(context)
+            except Exception as exc:  # no served features to compare: the check could not run (fail closed)
+                scope = AuditScope.from_context(context, key, partitions_def)
+                outcome = error_outcome(check_name, CheckKind.PARITY, loaded, scope.as_of,
+                                        f"the served features could not be read: {exc}")
+                return check_result(outcome, spec, scope, {})
+            return judge(context, served, offline_features)
 
     return dg.asset_check(
         asset=key, name=check_name, description=spec.description, blocking=blocking, partitions_def=partitions_def,

@@ -1,0 +1,80 @@
+"""The ML guardrails of the example: drift of the features, freshness of the transactions, training/serving parity.
+
+    clean_transactions ──▶ transaction_features ──▶ fraud_model ──▶ scored_transactions
+      [freshness]            [drift] (blocking)                       [feature_parity]
+      FreshnessPolicy           │                                       served features (serving log)
+      + freshness sensor        ▼                                       vs the offline features
+                          transaction_features__reference_profile
+                          (accepted days only; drift compares the next day with it)
+
+Settings come from the contracts: freshness from the transactions contract's ``slaProperties`` (latency 26 h on
+``event_time``, a new passing batch every day), drift and parity from ``expectations/transaction_features.odcs.yaml``
+(``customProperties``: drift columns and PSI bands; parity key, features and mismatch bands). Reference profiles
+live under the `ReferenceProfilesResource` (``$GUARDRAILS_HOME/profiles`` in the example).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from definitions.assets import (
+    GROUP,
+    TRANSACTIONS_CONTRACT,
+    clean_transactions,
+    daily_pipeline,
+    scored_transactions,
+    transaction_features,
+)
+from definitions.settings import DemoSettings
+from guardrails.dagster import guarded_automation_condition
+from guardrails.dagster.ml import (
+    build_drift_checks,
+    build_freshness_checks,
+    build_freshness_sensor,
+    build_parity_check,
+    build_reference_profile_asset,
+)
+
+FEATURES_CONTRACT = DemoSettings.from_env().contracts_dir / "transaction_features.odcs.yaml"
+"""Drift and parity settings of the model features (read when the code location loads)."""
+FRESHNESS_CHECK = "freshness"
+
+freshness_checks = build_freshness_checks([clean_transactions], contract=TRANSACTIONS_CONTRACT,
+                                          check_name=FRESHNESS_CHECK)
+
+# Blocking: a drifted day neither trains the model nor enters the reference profile (Dagster skips both).
+drift_checks = build_drift_checks([transaction_features], contract=FEATURES_CONTRACT, blocking=True)
+
+features_reference_profile = build_reference_profile_asset(
+    transaction_features,
+    contract=FEATURES_CONTRACT,
+    group_name=GROUP,
+    kinds={"json"},
+    automation_condition=guarded_automation_condition(),
+)
+
+
+def served_features(context: dg.AssetCheckExecutionContext):
+    """The features `scored_transactions` logged as it served them, for the run's partition."""
+    return context.resources.serving_log.read(context.op_execution_context.partition_key)
+
+
+parity_check = build_parity_check(
+    scored_transactions,
+    offline=transaction_features,
+    online=served_features,
+    required_resource_keys=("serving_log",),
+    contract=FEATURES_CONTRACT,
+)
+
+freshness_sensor = build_freshness_sensor(
+    [clean_transactions],
+    contract=TRANSACTIONS_CONTRACT,
+    check_name=FRESHNESS_CHECK,
+    remediation_job=daily_pipeline,  # stale: re-run the latest day (stopped by default; turn it on in the UI)
+    minimum_interval_seconds=15 * 60,
+)
+
+ML_ASSETS = [features_reference_profile]
+ML_CHECKS = [*freshness_checks, *drift_checks, parity_check]
+ML_SENSORS = [freshness_sensor]
