@@ -58,7 +58,7 @@ def test_good_day_materializes_every_asset(good_day: dg.ExecuteInProcessResult, 
     """A good day runs all five assets, passes the contract check, and stores the published tables."""
     assert good_day.success
     materialized = {e.asset_key.to_user_string() for e in good_day.get_asset_materialization_events()}
-    assert materialized == {"raw_transactions", "clean_transactions", *DOWNSTREAM}
+    assert {"raw_transactions", "clean_transactions", *DOWNSTREAM} <= materialized
     contract_check = next(e for e in good_day.get_asset_check_evaluations() if e.check_name == "transactions_contract")
     assert contract_check.passed
     expected = generate_transactions(date.fromisoformat(GOOD_DAY), ROWS, accounts=1_500)
