@@ -107,18 +107,20 @@ def build_incident_report(
     """
     now = now or datetime.now(UTC)
     incidents = []
-    for run in group_failures(records.evaluations):
+    groups = group_failures(records.evaluations)
+    failing_runs = frozenset(e.run_id for g in groups for e in g.failures if e.run_id)
+    for run in groups:
         if asset is not None and run.asset_key != asset:
             continue
         end = run.closed_by.timestamp if run.closed_by else None
         if since is not None and end is not None and end < since:
             continue
-        incidents.append(_incident(run, records, now))
+        incidents.append(_incident(run, records, now, failing_runs))
     incidents.sort(key=lambda i: (i.detected_at, i.id), reverse=True)
     return IncidentReport(generated_at=now, incidents=tuple(incidents), asset=asset, since=since)
 
 
-def _incident(run: FailureRun, records: IncidentRecords, now: datetime) -> Incident:
+def _incident(run: FailureRun, records: IncidentRecords, now: datetime, all_failing_runs: frozenset[str]) -> Incident:
     first = run.failures[0]
     failing_runs = tuple(dict.fromkeys(e.run_id for e in run.failures if e.run_id))
     batch_ids = {e.batch_id for e in run.failures if e.batch_id}
@@ -128,7 +130,7 @@ def _incident(run: FailureRun, records: IncidentRecords, now: datetime) -> Incid
     end = run.closed_by.timestamp if run.closed_by else now
 
     manifests = [m for m in records.manifests if (m.run_id and m.run_id in failing_runs) or m.batch_id in batch_ids]
-    moves = _moves_of(records.alias_moves, failing_runs, started, end)
+    moves = _moves_of(records.alias_moves, failing_runs, all_failing_runs, started, end)
     trips = [t for t in records.breaker_trips if t.asset_key == run.asset_key and started <= t.tripped_at <= end]
     containment = [m.quarantined_at for m in manifests]
     containment += [m.at for m in moves if m.action is MoveAction.PIN]
@@ -170,19 +172,27 @@ def _is_error(evaluation: Evaluation) -> bool:
     return (evaluation.severity or "ERROR").upper() == "ERROR"
 
 
-def _moves_of(moves: Sequence[AliasMove], runs: Sequence[str], start: datetime, end: datetime) -> list[AliasMove]:
-    """Pins and promotions of the incident (by run, else inside its window) and the unpin that lifted each pin."""
+def _moves_of(
+    moves: Sequence[AliasMove], runs: Sequence[str], all_failing_runs: frozenset[str], start: datetime, end: datetime
+) -> list[AliasMove]:
+    """Pins and promotions of the incident and the unpin that lifted each pin.
+
+    A move naming a failing run belongs to that run's incident only (an incident overlapping in time does not
+    claim another's pin); a move naming no failing run belongs to the incidents whose window it falls in.
+    """
     ordered = sorted(moves, key=lambda m: (m.at, m.seq))
     mine: list[AliasMove] = []
     pinned = False
     for move in ordered:
-        related = (move.run_id in runs) if move.run_id else False
-        inside = start <= move.at <= end
+        if move.run_id and move.run_id in all_failing_runs:
+            belongs = move.run_id in runs
+        else:
+            belongs = start <= move.at <= end
         if move.action is MoveAction.UNPIN:
             if pinned:
                 mine.append(move)
                 pinned = False
-        elif related or inside:
+        elif belongs:
             mine.append(move)
             pinned = pinned or move.action is MoveAction.PIN
     return mine

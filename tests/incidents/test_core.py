@@ -277,3 +277,15 @@ def test_core_imports_without_dagster() -> None:
             "assert not [m for m in sys.modules if m.startswith('dagster') and sys.modules[m] is not None]")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_pin_naming_a_run_belongs_to_that_runs_incident_only() -> None:
+    """Two incidents overlap in time; the pin that names one incident's run is not claimed by the other."""
+    evaluations = (
+        evaluation(10, False, asset="a", result=outcome(rule("x.not_null", "not_null", "x", 5), minute=10), run="ra"),
+        evaluation(11, False, asset="b", result=outcome(rule("y.range", "range", "y", 5), minute=11), run="rb"),
+    )
+    moves = (move(1, MoveAction.PIN, 12, 3, 2, run="rb"),)
+    report = build_incident_report(IncidentRecords(evaluations=evaluations, alias_moves=moves, model_name="m"), now=at(20))
+    pinned = {i.asset_key: i.impact.model_versions_pinned for i in report.incidents}
+    assert pinned == {"a": (), "b": ("m v2 (@champion, was v3)",)}
