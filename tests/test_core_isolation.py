@@ -14,6 +14,7 @@ CORE_MODULES = [
     "guardrails.profile",
     "guardrails.checks",
     "guardrails.models",
+    "guardrails.incidents",
 ]
 
 BLOCK_ADAPTER_HOSTS = """
