@@ -16,6 +16,7 @@ from guardrails.dagster._scope import AuditScope
 from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of
 from guardrails.dagster.ml._common import (
     ContractLike,
+    asset_check,
     check_result,
     error_outcome,
     load_optional_contract,
@@ -178,10 +179,9 @@ def _drift_check(
                                         top=top)
         return check_result(outcome, spec, scope, extra)
 
-    return dg.asset_check(asset=key, name=check_name, description=spec.description, blocking=blocking,
-                          partitions_def=partitions_def, required_resource_keys=location.required_resource_keys)(
-        rename(run_check, f"{key.to_python_identifier()}__{check_name}")
-    )
+    return asset_check(run_check, op_name=f"{key.to_python_identifier()}__{check_name}", asset=key, name=check_name,
+                       description=spec.description, blocking=blocking, partitions_def=partitions_def,
+                       required_resource_keys=location.required_resource_keys)
 
 
 def batch_name(scope: AuditScope) -> str:

@@ -14,7 +14,7 @@ from guardrails.contract.model import Contract
 from guardrails.dagster import metadata as md
 from guardrails.dagster._scope import AuditScope
 from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of
-from guardrails.dagster.ml._common import ContractLike, check_result, describe, load_optional_contract, rename
+from guardrails.dagster.ml._common import ContractLike, asset_check, check_result, describe, load_optional_contract
 from guardrails.dagster.ml._verdicts import MaterializationVerdict, last_passing_materialization
 from guardrails.outcome import CheckOutcome, CheckStatus, Severity
 
@@ -152,10 +152,8 @@ def _freshness_check(key: dg.AssetKey, partitions_def: dg.PartitionsDefinition |
         return judge(context, None)
 
     fn = judge if settings.column is not None else judge_without_batch  # a frequency-only SLA reads no data
-    return dg.asset_check(asset=key, name=check_name, description=spec.description, blocking=blocking,
-        partitions_def=partitions_def)(
-        rename(fn, f"{key.to_python_identifier()}__{check_name}")
-    )
+    return asset_check(fn, op_name=f"{key.to_python_identifier()}__{check_name}", asset=key, name=check_name,
+                       description=spec.description, blocking=blocking, partitions_def=partitions_def)
 
 
 def _describe_sla(settings: FreshnessSettings) -> str:

@@ -9,18 +9,18 @@ import dagster as dg
 
 from guardrails.checks import FeatureParity, ParitySettings, assess_parity
 from guardrails.contract.model import Contract
-from guardrails.outcome import CheckKind
 from guardrails.dagster._scope import AuditScope
 from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of
 from guardrails.dagster.ml._common import (
     ContractLike,
+    asset_check,
     check_result,
     error_outcome,
     load_optional_contract,
     optional_float,
-    rename,
     scores_metadata,
 )
+from guardrails.outcome import CheckKind
 
 PARITY_FEATURES_KEY = "guardrails/parity_features"
 PARITY_SCORE_PREFIX = "guardrails/parity/"
@@ -116,11 +116,10 @@ def build_parity_check(
                 return check_result(outcome, spec, scope, {})
             return judge(context, served, offline_features)
 
-    return dg.asset_check(
-        asset=key, name=check_name, description=spec.description, blocking=blocking, partitions_def=partitions_def,
-        additional_ins={"offline_features": dg.AssetIn(offline_key)},
-        required_resource_keys=set(required_resource_keys) or None,
-    )(rename(run_check, f"{key.to_python_identifier()}__{check_name}"))
+    return asset_check(run_check, op_name=f"{key.to_python_identifier()}__{check_name}", asset=key, name=check_name,
+                       description=spec.description, blocking=blocking, partitions_def=partitions_def,
+                       additional_ins={"offline_features": dg.AssetIn(offline_key)},
+                       required_resource_keys=set(required_resource_keys) or None)
 
 
 def _verdict(feature: FeatureParity) -> str:
