@@ -24,7 +24,7 @@ MAX_RETRIES = 1
 @pytest.fixture(scope="module")
 def logged_model(mlflow_server: MlflowServer, saved_model_dir: Path) -> tuple[str, str]:
     """The tiny signed model uploaded once as an MLflow logged model: (source URI, model id)."""
-    client = MlflowClient(tracking_uri=mlflow_server.url)
+    client = MlflowClient(tracking_uri=mlflow_server.url, registry_uri=mlflow_server.url)
     model = client.create_logged_model(experiment_id="0", name="first_column")
     client.log_model_artifacts(model.model_id, str(saved_model_dir))
     client.finalize_logged_model(model.model_id, "READY")
@@ -39,7 +39,7 @@ def registry(server: MlflowServer) -> MlflowModelRegistry:
 def server_guard(mlflow_server: MlflowServer, logged_model: tuple[str, str], model_name: str) -> ModelGuard:
     """A guard over a served model with three passed versions and the champion alias on v3."""
     source, model_id = logged_model
-    client = MlflowClient(tracking_uri=mlflow_server.url)
+    client = MlflowClient(tracking_uri=mlflow_server.url, registry_uri=mlflow_server.url)
     client.create_registered_model(model_name)
     for _ in range(3):
         client.create_model_version(model_name, source=source, model_id=model_id)
@@ -51,7 +51,7 @@ def server_guard(mlflow_server: MlflowServer, logged_model: tuple[str, str], mod
 
 
 def alias_version(server: MlflowServer, guard: ModelGuard) -> int:
-    return int(MlflowClient(tracking_uri=server.url).get_model_version_by_alias(guard.name, guard.alias).version)
+    return int(MlflowClient(tracking_uri=server.url, registry_uri=server.url).get_model_version_by_alias(guard.name, guard.alias).version)
 
 
 def test_pin_promote_unpin_over_http(mlflow_server: MlflowServer, server_guard: ModelGuard) -> None:
