@@ -361,3 +361,17 @@ def test_ml_checks_read_their_settings_from_the_features_contract():
     from guardrails.contract import lint_contract
 
     assert not lint_contract(contract).errors
+
+
+def test_ml_exports_are_curated_and_documented_examples_run():
+    """`guardrails.dagster.ml` exports exactly its public API, and the docstring examples of its modules pass."""
+    import doctest
+
+    import guardrails.dagster.ml as ml
+    from guardrails.dagster.ml import _drift, _freshness, _parity, _reference
+
+    assert all(hasattr(ml, name) for name in ml.__all__)
+    assert {"build_drift_checks", "build_reference_profile_asset", "build_freshness_checks", "build_freshness_sensor",
+            "build_parity_check", "freshness_policy_for", "ReferenceProfilesResource"} <= set(ml.__all__)
+    for module in (_drift, _freshness, _parity, _reference):
+        assert doctest.testmod(module).failed == 0, module.__name__

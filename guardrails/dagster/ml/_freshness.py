@@ -142,7 +142,8 @@ def _freshness_check(key: dg.AssetKey, partitions_def: dg.PartitionsDefinition |
 
     def judge(context, batch):
         scope = AuditScope.from_context(context, key, partitions_def)
-        as_of = scope.as_of or datetime.now(UTC)
+        # Event times are judged as of the partition's end; time since the last pass only makes sense now.
+        as_of = (scope.as_of if settings.column is not None else None) or datetime.now(UTC)
         outcome, last = evaluate_freshness(context.instance, key, settings, as_of=as_of, batch=batch,
                                            partition=scope.single_partition_key, check=check_name, contract=contract)
         extra = {**freshness_metadata(outcome, last), EVALUATED_BY_KEY: dg.MetadataValue.text("run")}
