@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from guardrails.cli.render import console
 from guardrails.contract.lint import LintReport, lint_contract
 
 app = typer.Typer(help="Check data contract files (ODCS v3).", no_args_is_help=True)
@@ -39,7 +39,6 @@ def lint(
 
 
 def _print(report: LintReport) -> None:
-    console = Console(highlight=False)  # created per call so that COLUMNS and redirection are honoured
     issues = (*report.errors, *report.warnings)
     if issues:
         out = Table(title=report.path, title_justify="left")

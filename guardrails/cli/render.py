@@ -6,13 +6,39 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from rich.console import Console
+import os
+
+from rich.console import Console, ConsoleDimensions
 from rich.table import Table
 
 from guardrails.outcome import CheckOutcome, CheckStatus
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+PIPED_WIDTH = 160
+"""Columns used when output is not a terminal (a pipe, a log, CI): wide enough that ids never fold."""
+
+
+class _Console(Console):
+    """A rich Console whose width follows `COLUMNS` at every print, and is wide when piped.
+
+    Rich pins 80 columns on dumb or piped terminals (CI logs, `| less`, captured test output), which folds
+    batch ids and rule names across lines, where nobody can copy or grep them.
+    """
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        measured = super().size
+        columns = os.environ.get("COLUMNS", "")
+        if columns.isdigit():
+            return ConsoleDimensions(int(columns), measured.height)
+        return measured if self.is_terminal else ConsoleDimensions(PIPED_WIDTH, measured.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+console = _Console(highlight=False)
+err_console = _Console(stderr=True, highlight=False)
 
 STATUS_STYLE = {CheckStatus.PASSED: "green", CheckStatus.FAILED: "red", CheckStatus.ERROR: "magenta"}
 

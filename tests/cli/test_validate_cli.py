@@ -77,3 +77,13 @@ def test_great_expectations_suite_runs_through_the_same_command(tmp_path: Path) 
     assert sum(r["failing_rows"] for r in outcome["rules"] if r["status"] == "failed") == defect_rows(
         ROWS, Defect.UNKNOWN_CATEGORIES
     )
+
+
+def test_piped_output_never_folds_ids(tmp_path: Path) -> None:
+    """Captured (non-terminal) output is wide enough that rule ids and the sample's ids stay on one line."""
+    result = runner.invoke(
+        app, ["validate", CONTRACT, str(batch(tmp_path, Defect.UNKNOWN_CATEGORIES)), "--as-of", AS_OF], env={"TERM": "dumb"}
+    )
+    assert result.exit_code == 1
+    assert "merchant_category.allowed_values" in result.output
+    assert "tx_" in result.output and all(len(line) <= 160 for line in result.output.splitlines())
