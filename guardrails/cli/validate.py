@@ -40,6 +40,14 @@ def validate_command(
             help="Judge time rules (not in the future, max age) as of this ISO 8601 time (default: now, UTC).",
         ),
     ] = None,
+    params: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            metavar="NAME=VALUE",
+            help="A Great Expectations suite parameter ($PARAMETER), repeatable; ISO times become timestamps.",
+        ),
+    ] = None,
     all_rules: Annotated[bool, typer.Option("--all-rules", help="List passing rules too, not only failures.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
@@ -52,14 +60,41 @@ def validate_command(
     as_of = as_of or datetime.now(UTC)
     try:
         if contract.suffix == ".json":
-            outcome = validate_expectation_suite(contract, table, as_of=as_of)
+            outcome = validate_expectation_suite(contract, table, as_of=as_of, parameters=_suite_parameters(params or []))
         else:
             outcome = validate(load_contract(contract), table, as_of=as_of).outcome
     except (ContractError, OSError) as exc:
         print_error(str(exc))
         raise typer.Exit(EXIT_ERROR) from exc
+    if outcome.error and "SuiteParameterError" in outcome.error:
+        print_error(f"{outcome.error}; pass it with --param NAME=VALUE")
     if json_output:
         print_json(outcome.to_dict())
     else:
         print_outcome(outcome, all_rules=all_rules)
     raise typer.Exit(exit_code(outcome))
+
+
+def _suite_parameters(pairs: list[str]) -> dict[str, object]:
+    """``["max_age_cutoff=2026-10-22T00:00:00Z", "n=3"]`` -> typed values (ISO times as pandas Timestamps)."""
+    import pandas as pd
+
+    values: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"expected NAME=VALUE, got {pair!r}", param_hint="--param")
+        try:
+            values[name] = pd.Timestamp(datetime.fromisoformat(raw))
+        except ValueError:
+            values[name] = _number_or_text(raw)
+    return values
+
+
+def _number_or_text(raw: str) -> object:
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass  # not this kind; try the next, and keep the text if none fits
+    return raw

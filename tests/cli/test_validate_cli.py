@@ -70,7 +70,9 @@ def test_malformed_contract_exits_two_naming_file_and_field(tmp_path: Path) -> N
 
 def test_great_expectations_suite_runs_through_the_same_command(tmp_path: Path) -> None:
     """A GX suite (*.json) is validated by the GX engine and fails the same defect with the same count."""
-    result = runner.invoke(app, ["validate", SUITE, str(batch(tmp_path, Defect.UNKNOWN_CATEGORIES)), "--json"])
+    data = str(batch(tmp_path, Defect.UNKNOWN_CATEGORIES))
+    cutoff = ["--param", "max_age_cutoff=2026-10-22T06:00:00+00:00"]
+    result = runner.invoke(app, ["validate", SUITE, data, "--as-of", AS_OF, *cutoff, "--json"])
     assert result.exit_code == 1, result.output
     outcome = json.loads(result.stdout)
     assert outcome["kind"] == "great_expectations"
@@ -87,3 +89,10 @@ def test_piped_output_never_folds_ids(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "merchant_category.allowed_values" in result.output
     assert "tx_" in result.output and all(len(line) <= 160 for line in result.output.splitlines())
+
+
+def test_missing_suite_parameter_says_how_to_pass_it(tmp_path: Path) -> None:
+    """A GX suite whose $PARAMETER was not given exits 2 and names the parameter and the --param option."""
+    result = runner.invoke(app, ["validate", SUITE, str(batch(tmp_path)), "--as-of", AS_OF])
+    assert result.exit_code == 2
+    assert "max_age_cutoff" in result.output and "--param NAME=VALUE" in result.output
