@@ -8,10 +8,12 @@ DEMO_HOME := $(abspath $(or $(GUARDRAILS_HOME),.demo))
 
 .PHONY: install demo test ui bench clean
 
-$(STAMP): pyproject.toml
+# --compile-bytecode: machines that set PYTHONDONTWRITEBYTECODE would otherwise recompile dagster, mlflow and
+# pandas from source in every process (each test worker, and each server the tests start).
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
