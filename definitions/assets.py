@@ -36,7 +36,9 @@ daily = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START)
 GROUP = "fraud_detection"
 TRANSACTIONS_CONTRACT = DemoSettings.from_env().contracts_dir / "transactions.odcs.yaml"
 """In ``$GUARDRAILS_CONTRACTS`` (by default the repository's expectations/), read when the code location loads."""
-TRANSACTIONS_FRESHNESS_POLICY = freshness_policy_for(FreshnessSettings.from_contract(load_contract(TRANSACTIONS_CONTRACT)))
+TRANSACTIONS_FRESHNESS_POLICY = freshness_policy_for(
+    FreshnessSettings.from_contract(load_contract(TRANSACTIONS_CONTRACT))
+)
 """Dagster's own freshness status from the contract's SLA; `definitions.ml` adds the quality-aware checks and sensor."""
 
 

@@ -313,7 +313,8 @@ def _parity_defs(state: dict) -> list:
 def test_parity_check_passes_when_serving_matches_and_catches_injected_skew(instance, resources):
     """Identical served features pass; an injected serving skew fails at ERROR with per-feature metadata."""
     state: dict = {}
-    assert dg.materialize(_parity_defs(state), instance=instance, resources=resources).get_asset_check_evaluations()[0].passed
+    same = dg.materialize(_parity_defs(state), instance=instance, resources=resources)
+    assert same.get_asset_check_evaluations()[0].passed
 
     state["skew"] = True
     result = dg.materialize(_parity_defs(state), instance=instance, resources=resources)

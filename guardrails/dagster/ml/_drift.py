@@ -200,7 +200,8 @@ def evaluate_drift(
     except (ProfileError, OSError) as exc:
         return _no_verdict(check, contract, as_of, error=f"the reference profile cannot be read: {exc}"), extra
     if merged is None:
-        return _no_verdict(check, contract, as_of, error=None), {**extra, REFERENCE_BATCHES_KEY: dg.MetadataValue.int(0)}
+        extra[REFERENCE_BATCHES_KEY] = dg.MetadataValue.int(0)
+        return _no_verdict(check, contract, as_of, error=None), extra
     extra[REFERENCE_BATCHES_KEY] = dg.MetadataValue.int(len(merged.batches))
     extra[REFERENCE_ROWS_KEY] = dg.MetadataValue.int(merged.rows)
     try:
@@ -336,8 +337,8 @@ def build_reference_profile_asset(
             md.RUN_ID_KEY: dg.MetadataValue.text(scope.run_id),
         })
 
-    asset_kwargs.setdefault("description", f"Reference profile of accepted {upstream.to_user_string()} batches "
-                                           f"(drift checks compare new batches with it); files in {location.describe()}")
+    asset_kwargs.setdefault("description", f"Reference profile of accepted {upstream.to_user_string()} batches (drift "
+                                           f"checks compare new batches with it); files in {location.describe()}")
     if location.required_resource_keys:
         asset_kwargs["required_resource_keys"] = {*asset_kwargs.get("required_resource_keys", ()),
                                                   *location.required_resource_keys}

@@ -31,7 +31,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_=+-]+")
 
 
 def batch_file_stem(batch: str) -> str:
-    """A partition key or run id as a plain file stem (``2026-11-02``, ``region=eu|2026-11-02`` -> ``region=eu_2026-11-02``)."""
+    """A partition key or run id as a plain file stem (``region=eu|2026-11-02`` -> ``region=eu_2026-11-02``)."""
     stem = _UNSAFE.sub("_", batch).strip("_")
     if not stem:
         raise ValueError(f"batch name {batch!r} has no usable characters for a file name")
