@@ -209,8 +209,10 @@ def test_stored_batch_that_failed_its_contract_is_refused_and_does_not_make_the_
     assert evaluation.metadata["guardrails/last_passed_run_id"].value == good.run_id
 
 
-def test_freshness_sensor_records_stale_and_fresh_without_a_run(instance, resources, contract_path):
+@pytest.mark.parametrize("storage", ["sqlite", "postgres"])
+def test_freshness_sensor_records_stale_and_fresh_without_a_run(storage, request, resources, contract_path):
     """Without any run, the sensor records a failed check for a stale asset and a passed one for a fresh asset."""
+    instance = request.getfixturevalue("instance" if storage == "sqlite" else "pg_instance")
     day = recent_day().isoformat()
     transactions = _guarded_transactions(contract_path, {})
     dg.materialize([transactions], instance=instance, resources=resources, partition_key=day)
