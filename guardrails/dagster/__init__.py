@@ -11,6 +11,7 @@ entry point, so ``dg list components`` shows `GuardrailsComponent`.
 - `guarded_automation_condition`: ``eager() & all_deps_blocking_checks_passed()``.
 - `GuardrailsComponent`: the same in ``defs.yaml``.
 - `read_check_history`, `CheckHistoryEntry`: check executions from the event log as `CheckOutcome`s.
+- `ModelRegistryResource`, `build_model_pin_sensor`: pin the served model back when a check it depends on fails.
 """
 
 from guardrails.dagster.asset import guarded_asset
@@ -19,6 +20,7 @@ from guardrails.dagster.checks import build_contract_checks
 from guardrails.dagster.component import ContractGuardrail, GuardrailsComponent
 from guardrails.dagster.history import CheckHistoryEntry, read_check_history
 from guardrails.dagster.metadata import OUTCOME_KEY, outcome_from_metadata
+from guardrails.dagster.models import ModelRegistryResource, build_model_pin_sensor
 from guardrails.dagster.resources import ContractsResource, QuarantineResource, guardrails_resources
 
 __all__ = [
@@ -27,8 +29,10 @@ __all__ = [
     "ContractGuardrail",
     "ContractsResource",
     "GuardrailsComponent",
+    "ModelRegistryResource",
     "QuarantineResource",
     "build_contract_checks",
+    "build_model_pin_sensor",
     "guarded_asset",
     "guarded_automation_condition",
     "guardrails_resources",

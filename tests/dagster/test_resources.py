@@ -17,8 +17,9 @@ def test_exported_members_are_curated():
     """The package exports exactly its public API, each name importable."""
     assert sorted(adapter.__all__) == sorted(
         ["OUTCOME_KEY", "CheckHistoryEntry", "ContractGuardrail", "ContractsResource", "GuardrailsComponent",
-         "QuarantineResource", "build_contract_checks", "guarded_asset", "guarded_automation_condition",
-         "guardrails_resources", "outcome_from_metadata", "read_check_history"]
+         "ModelRegistryResource", "QuarantineResource", "build_contract_checks", "build_model_pin_sensor",
+         "guarded_asset", "guarded_automation_condition", "guardrails_resources", "outcome_from_metadata",
+         "read_check_history"]
     )
     assert all(hasattr(adapter, name) for name in adapter.__all__)
 
