@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--wide-rows", type=int, default=1_000_000, help="rows per side for the 25-column run")
     parser.add_argument("--evidently", action="store_true", help="also run Evidently's DataDriftPreset (heavy)")
     parser.add_argument("--worker", nargs=3, metavar=("IMPL", "REFERENCE", "CURRENT"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)  # never the caller's argv (bench/run.py)
     if args.worker:
         worker(args.worker[0], Path(args.worker[1]), Path(args.worker[2]))
         return {}
@@ -285,4 +285,4 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=1_000_000, help="entity keys on the offline side")
     parser.add_argument("--worker", nargs=2, metavar=("OFFLINE", "ONLINE"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)  # never the caller's argv (bench/run.py)
     if args.worker:
         worker(Path(args.worker[0]), Path(args.worker[1]))
         return {}
@@ -128,4 +128,4 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -209,8 +209,10 @@ class ColumnDrift:
 class DriftReport:
     """A drift run: the outcome, the per-column verdicts (for tables), and the batch's profile.
 
-    `current` is the batch profiled in the reference's layout (None when the batch could not be profiled):
-    merge it into the reference (``reference.merge(report.current)``) once the batch is accepted.
+    `current` is the batch profiled in the reference's layout: merge it into the reference
+    (``reference.merge(report.current)``) once the batch is accepted, without profiling it again. It is None
+    unless every reference column was compared (a column subset, a missing column or a type change); use
+    `ProfileStore.accept` then.
     """
 
     outcome: CheckOutcome
@@ -282,7 +284,7 @@ def assess_drift(
         scores = compare_columns(ref, current.columns[name])
         verdicts[name] = judge_scores(name, scores, settings)
     columns = tuple(verdicts[name] for name in names)
-    return finish(columns, current)
+    return finish(columns, current if list(comparable) == list(reference.columns) else None)
 
 
 def _dtype_family(dtype: str) -> str:

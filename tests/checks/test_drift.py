@@ -262,3 +262,9 @@ def test_pandas_batch_with_nan_and_missing_values() -> None:
     outcome = check_drift(pd.DataFrame(frame), REFERENCE)
     assert outcome.metrics["null_rate.amount"] == pytest.approx(10 / 2_000)
     assert outcome.status is CheckStatus.PASSED
+
+
+def test_report_profile_is_withheld_when_not_every_reference_column_was_compared() -> None:
+    """With a column subset or a missing column the batch profile cannot merge, so the report leaves it out."""
+    assert assess_drift(table(500), REFERENCE, DriftSettings(columns=("amount",))).current is None
+    assert assess_drift(table(500).drop("age"), REFERENCE).current is None
