@@ -378,3 +378,24 @@ def test_ml_exports_are_curated_and_documented_examples_run():
             "build_parity_check", "freshness_policy_for", "ReferenceProfilesResource"} <= set(ml.__all__)
     for module in (_drift, _freshness, _parity, _reference):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+def test_reference_cache_matches_a_full_merge_and_survives_replacement(tmp_path):
+    """The cached merge of all batches equals merging the files, follows accepts, and is rebuilt after a replace."""
+    profiles = ReferenceProfiles(tmp_path, "features")
+    for day in DAYS[:3]:
+        profiles.accept(day, _features(day, shifted=False), DRIFT)
+    assert profiles.reference().batches == DAYS[:3] and profiles.merged_path.exists()
+    profiles.accept(DAYS[3], _features(DAYS[3], shifted=False), DRIFT)  # folded into the cache
+    cached = profiles.reference()
+    profiles.merged_path.unlink()
+    rebuilt = profiles.reference()
+    assert cached.batches == rebuilt.batches == DAYS
+    assert cached.profile.columns["amount"].counts == rebuilt.profile.columns["amount"].counts
+    assert cached.profile.columns["channel"].counts == rebuilt.profile.columns["channel"].counts
+
+    profiles.accept(DAYS[1], _features(DAYS[1], shifted=True), DRIFT)  # a re-run replaces a stored batch
+    assert not profiles.merged_path.exists()
+    shifted_mean = profiles.reference().profile.columns["amount"].mean
+    assert shifted_mean > rebuilt.profile.columns["amount"].mean
+    assert profiles.reference(excluding=DAYS[1]).rows == 6_000

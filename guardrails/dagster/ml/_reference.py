@@ -19,13 +19,16 @@ Example:
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from guardrails.checks import DriftSettings
-from guardrails.profile import Profile, ProfileStore, build_profile
+from guardrails.profile import Profile, ProfileError, ProfileStore, build_profile
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_=+-]+")
 
@@ -75,6 +78,11 @@ class ReferenceProfiles:
             return ()
         return tuple(sorted(p.name.removesuffix(".profile.json") for p in self.directory.glob("*.profile.json")))
 
+    @property
+    def merged_path(self) -> Path:
+        """The cached merge of every stored batch (next to the batch directory, not in it)."""
+        return self.root / f"{self.name}.merged.json"
+
     def accept(self, batch: str, rows: Any, settings: DriftSettings) -> Profile:
         """Profile an accepted batch and store it under `batch` (replacing an earlier profile of the same batch).
 
@@ -82,25 +90,62 @@ class ReferenceProfiles:
         drift. The first batch fixes the layout (from `settings`); later ones reuse it so they merge exactly.
         """
         stem = batch_file_stem(batch)
-        others = [b for b in self.batches() if b != stem]
+        stored = self.batches()
+        others = [b for b in stored if b != stem]
         layout = self.store.load(others[0]) if others else None
         profile = build_profile(rows, like=layout) if layout is not None else settings.build_reference(rows)
         self.store.save(stem, profile)
+        cached = self._load_merged()
+        if cached is not None and stem not in stored and cached.batches == tuple(stored):
+            self._save_merged(MergedReference(profile=cached.profile.merge(profile),
+                                              batches=tuple(sorted((*stored, stem)))))
+        else:  # a replaced batch cannot be taken out of a merge: rebuild it on the next read
+            self.merged_path.unlink(missing_ok=True)
         return profile
 
     def reference(self, *, excluding: str | None = None, window: int | None = None) -> MergedReference | None:
         """The merge of the stored batches (the latest `window` of them, if set), leaving out `excluding`.
 
+        The merge of every stored batch is cached (one file instead of one per batch, which matters after a
+        year of daily partitions); leaving out a stored batch or using a window merges the batch files.
         Returns None when no batch is stored yet. Raises `ProfileError` when a file is corrupt, of an old schema
         version, or of another layout (e.g. written before the drift settings changed: delete the directory).
         """
         skip = batch_file_stem(excluding) if excluding is not None else None
-        names = [b for b in self.batches() if b != skip]
+        stored = self.batches()
+        names = [b for b in stored if b != skip]
         if window is not None:
             names = names[-window:]
         if not names:
             return None
+        whole = len(names) == len(stored)
+        if whole and (cached := self._load_merged()) is not None and cached.batches == stored:
+            return cached
         merged = self.store.load(names[0])
         for name in names[1:]:
             merged = merged.merge(self.store.load(name))
-        return MergedReference(profile=merged, batches=tuple(names))
+        result = MergedReference(profile=merged, batches=tuple(names))
+        if whole:
+            self._save_merged(result)
+        return result
+
+    def _load_merged(self) -> MergedReference | None:
+        try:
+            data = json.loads(self.merged_path.read_text(encoding="utf-8"))
+            return MergedReference(profile=Profile.from_dict(data["profile"], source=self.merged_path),
+                                   batches=tuple(data["batches"]))
+        except (OSError, ValueError, KeyError, TypeError, ProfileError):
+            return None  # a missing, stale or damaged cache is only a cache: the batch files are the truth
+
+    def _save_merged(self, merged: MergedReference) -> None:
+        """Write the cache atomically (a concurrent reader sees the old or the new file, never half of one)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{self.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"batches": list(merged.batches), "profile": merged.profile.to_dict()}, handle,
+                          allow_nan=False)
+            os.replace(tmp, self.merged_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
