@@ -24,13 +24,28 @@ from pydantic import Field
 
 from definitions.data import Defect
 from definitions.features import FEATURE_COLUMNS, KEY_COLUMNS, build_features
-from definitions.model import ALERT_THRESHOLD, MIN_ROC_AUC, feature_matrix, train_fraud_model
+from definitions.model import (
+    ALERT_THRESHOLD,
+    MIN_ROC_AUC,
+    TrainedModel,
+    evaluation_roc_auc,
+    feature_matrix,
+    train_fraud_model,
+)
 from definitions.resources import LandingZone, ModelRegistry, ServingLog
 from definitions.settings import DEFECT_ENV, PARTITIONS_START, DemoSettings
 from guardrails.checks import FreshnessSettings
 from guardrails.contract import load_contract
-from guardrails.dagster import guarded_asset, guarded_automation_condition
+from guardrails.dagster import (
+    ContractsResource,
+    build_model_pin_sensor,
+    guarded_asset,
+    guarded_automation_condition,
+)
+from guardrails.dagster.metadata import outcome_metadata
 from guardrails.dagster.ml import freshness_policy_for
+from guardrails.models import SIGNATURE_CHECK, ActionStatus, verdict_from_outcomes
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
 
 daily = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START)
 GROUP = "fraud_detection"
@@ -125,6 +140,26 @@ def transaction_features(clean_transactions: pl.DataFrame) -> dg.MaterializeResu
     )
 
 
+EVALUATION_CHECK = "evaluation_roc_auc"
+FEATURES_CONTRACT_FILE = "transaction_features.odcs.yaml"
+"""The contract of the feature table, which also describes the model's inputs (`check_signature` compares them)."""
+
+
+def evaluation_outcome(trained: TrainedModel, version: int, started: datetime) -> CheckOutcome:
+    """The candidate's evaluation as a guardrail outcome (what its verdict, and so its promotion, rests on)."""
+    roc_auc = trained.metrics["roc_auc"]
+    return CheckOutcome(
+        check=EVALUATION_CHECK,
+        kind=CheckKind.MODEL,
+        status=CheckStatus.PASSED if trained.good_enough else CheckStatus.FAILED,
+        severity=Severity.ERROR,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        metrics={"roc_auc": roc_auc, "minimum": MIN_ROC_AUC},
+        message=f"v{version} ROC AUC {roc_auc:.3f} on the day's latest transactions (minimum {MIN_ROC_AUC})",
+    )
+
+
 @dg.asset(
     partitions_def=daily,
     group_name=GROUP,
@@ -132,21 +167,38 @@ def transaction_features(clean_transactions: pl.DataFrame) -> dg.MaterializeResu
     automation_condition=DOWNSTREAM_AUTOMATION,
     check_specs=[
         dg.AssetCheckSpec(
-            "evaluation_roc_auc",
+            EVALUATION_CHECK,
             asset="fraud_model",
-            description=f"ROC AUC on the day's latest transactions is at least {MIN_ROC_AUC}.",
-        )
+            description=f"The serving model, after this run, has ROC AUC of at least {MIN_ROC_AUC} on the day's "
+            "latest transactions (failing pins it back to the last good version).",
+        ),
+        dg.AssetCheckSpec(
+            SIGNATURE_CHECK,
+            asset="fraud_model",
+            description=f"The new version's MLflow input signature agrees with contract {FEATURES_CONTRACT_FILE}.",
+        ),
     ],
 )
 def fraud_model(
-    context: dg.AssetExecutionContext, transaction_features: pl.DataFrame, registry: ModelRegistry
+    context: dg.AssetExecutionContext,
+    transaction_features: pl.DataFrame,
+    model_registry: ModelRegistry,
+    contracts: ContractsResource,
 ) -> dg.MaterializeResult:
-    """Retrain the fraud model on the day's features, register it in MLflow, and make it champion if it is good."""
+    """Retrain the fraud model on the day's features, register it in MLflow, and promote it if its guardrails pass.
+
+    The new version gets a guardrail verdict (its evaluation and its signature against the features contract);
+    `ModelGuard.promote` moves ``champion`` to it only if that verdict passed and the model is not pinned. The
+    evaluation check then judges whatever serves after this run on the day's latest transactions: if even that
+    fails, the pin sensor moves ``champion`` back to the last version that passed.
+    """
     import mlflow
     from mlflow.models import infer_signature
 
+    started = datetime.now(UTC)
     trained = train_fraud_model(transaction_features)
-    experiment_id = registry.activate()
+    experiment_id = model_registry.activate()
+    name = model_registry.model_name
     inputs = feature_matrix(transaction_features).head(200).to_pandas()
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"fraud_model-{context.partition_key}") as run:
         mlflow.log_params({"partition": context.partition_key, "rows": transaction_features.height})
@@ -155,30 +207,69 @@ def fraud_model(
             trained.pipeline,
             name="model",
             signature=infer_signature(inputs, trained.pipeline.predict_proba(inputs)[:, 1]),
-            registered_model_name=registry.model_name,
+            registered_model_name=name,
             pip_requirements=["scikit-learn", "pandas"],  # skip MLflow's slow requirement inference
         )
-    version = str(logged.registered_model_version)
-    client = mlflow.MlflowClient()
-    client.set_model_version_tag(registry.model_name, version, "partition", context.partition_key)
-    if trained.good_enough:
-        client.set_registered_model_alias(registry.model_name, registry.serving_alias, version)
-        context.log.info(f"{registry.model_name} v{version} is now @{registry.serving_alias}")
+    version = int(logged.registered_model_version)
+    mlflow.MlflowClient().set_model_version_tag(name, str(version), "partition", context.partition_key)
+
+    guard = model_registry.get_guard(actor=f"dagster:run/{context.run.run_id}")
+    signature = guard.check_signature(version, contracts.load(FEATURES_CONTRACT_FILE))
+    verdict = verdict_from_outcomes(
+        [evaluation_outcome(trained, version, started), signature], run_id=context.run.run_id, at=datetime.now(UTC)
+    )
+    guard.record_verdict(version, verdict)
+    reason = f"{context.partition_key}: {verdict.reason}"
+    if verdict.passed:
+        promotion = guard.promote(version, reason=reason, check=EVALUATION_CHECK, run_id=context.run.run_id)
+        promoted, outcome = promotion.status is ActionStatus.APPLIED, promotion.message
+        if promotion.status in (ActionStatus.APPLIED, ActionStatus.NO_OP):
+            context.log.info(promotion.message)
+        else:  # refused while pinned, or the registry failed: the champion stays where it is
+            context.log.warning(f"{name} v{version} not promoted: {promotion.message}")
+    else:
+        promoted, outcome = False, f"v{version} failed its guardrails: {verdict.reason}"
+        context.log.warning(f"{name} v{version} not promoted: {verdict.reason}")
+
+    serving = guard.status().alias_version
+    if serving is None or serving == version:
+        serving_auc = trained.metrics["roc_auc"]
+    else:  # the candidate was not promoted: judge the model that keeps serving on the same day
+        champion = mlflow.sklearn.load_model(f"models:/{name}/{serving}")
+        serving_auc = evaluation_roc_auc(champion, transaction_features)
+    judged = serving if serving is not None else version
     return dg.MaterializeResult(
         metadata={
-            "model": f"{registry.model_name} v{version}",
-            "model_uri": f"models:/{registry.model_name}/{version}",
+            "model": f"{name} v{version}",
+            "model_uri": f"models:/{name}/{version}",
             "mlflow_run_id": run.info.run_id,
-            "promoted_to": registry.serving_alias if trained.good_enough else "none",
-            **{name: float(value) for name, value in trained.metrics.items()},
+            "verdict": verdict.status.value,
+            "promoted_to": model_registry.alias if promoted else "none",
+            "promotion": outcome,
+            "serving_version": serving if serving is not None else "none",
+            **{metric: float(value) for metric, value in trained.metrics.items()},
         },
         check_results=[
             dg.AssetCheckResult(
-                check_name="evaluation_roc_auc",
-                passed=trained.good_enough,
+                check_name=EVALUATION_CHECK,
+                passed=serving_auc >= MIN_ROC_AUC,
                 severity=dg.AssetCheckSeverity.WARN,
-                metadata={"roc_auc": trained.metrics["roc_auc"], "minimum": MIN_ROC_AUC, "model_version": version},
-            )
+                description=f"{name} v{judged} (serving) ROC AUC {serving_auc:.3f}, minimum {MIN_ROC_AUC}",
+                metadata={
+                    "roc_auc": serving_auc,
+                    "minimum": MIN_ROC_AUC,
+                    "model_version": judged,
+                    "candidate_version": version,
+                    "candidate_roc_auc": trained.metrics["roc_auc"],
+                },
+            ),
+            dg.AssetCheckResult(
+                check_name=SIGNATURE_CHECK,
+                passed=signature.passed,
+                severity=dg.AssetCheckSeverity.WARN,
+                description=signature.message,
+                metadata={"model_version": version, **outcome_metadata(signature)},
+            ),
         ],
     )
 
@@ -193,18 +284,18 @@ def fraud_model(
 def scored_transactions(
     context: dg.AssetExecutionContext,
     transaction_features: pl.DataFrame,
-    registry: ModelRegistry,
+    model_registry: ModelRegistry,
     serving_log: ServingLog,
 ) -> dg.MaterializeResult:
     """Fraud scores from the serving (`champion`) model; the served features are logged for parity checks."""
     import mlflow
 
-    registry.activate()
+    model_registry.activate()
     try:
-        champion = mlflow.MlflowClient().get_model_version_by_alias(registry.model_name, registry.serving_alias)
+        champion = mlflow.MlflowClient().get_model_version_by_alias(model_registry.model_name, model_registry.alias)
     except mlflow.exceptions.MlflowException as error:
-        raise dg.Failure(f"No {registry.model_name}@{registry.serving_alias} to score with: {error}") from error
-    model = mlflow.sklearn.load_model(f"models:/{registry.model_name}@{registry.serving_alias}")
+        raise dg.Failure(f"No {model_registry.model_name}@{model_registry.alias} to score with: {error}") from error
+    model = mlflow.sklearn.load_model(f"models:/{model_registry.model_name}@{model_registry.alias}")
     served = transaction_features.select(*KEY_COLUMNS, *FEATURE_COLUMNS).with_columns(
         pl.lit(champion.version).alias("model_version"), pl.lit(datetime.now(UTC)).alias("served_at")
     )
@@ -218,10 +309,21 @@ def scored_transactions(
         metadata={
             "rows": scored.height,
             "flagged": int(scored["flagged"].sum()),
-            "model": f"{registry.model_name} v{champion.version} (@{registry.serving_alias})",
+            "model": f"{model_registry.model_name} v{champion.version} (@{model_registry.alias})",
             "served_features": dg.MetadataValue.path(str(log_path)),
         },
     )
+
+
+# The model guard: when a check the serving model depends on fails, `champion` goes back to the last version
+# whose verdict passed and stays pinned there until someone releases it (`guardrails models unpin`).
+pin_model_on_bad_batch = build_model_pin_sensor(
+    asset=clean_transactions.key, check_name=next(iter(clean_transactions.check_keys)).name
+)
+"""A bad batch upstream of the model: its contract check failed (the batch is in quarantine)."""
+pin_model_on_failed_evaluation = build_model_pin_sensor(asset=fraud_model.key, check_name=EVALUATION_CHECK)
+"""The serving model scored below the minimum ROC AUC on the day's latest transactions."""
+MODEL_PIN_SENSORS = [pin_model_on_bad_batch, pin_model_on_failed_evaluation]
 
 
 daily_pipeline = dg.define_asset_job(

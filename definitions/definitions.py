@@ -12,6 +12,7 @@ from definitions import assets, ml
 from definitions.resources import LandingZone, ModelRegistry, ParquetIOManager, ServingLog
 from definitions.settings import DemoSettings
 from guardrails.dagster import ContractsResource, QuarantineResource
+from guardrails.dagster.models import MODEL_REGISTRY_RESOURCE_KEY
 from guardrails.dagster.ml import PROFILES_RESOURCE_KEY, ReferenceProfilesResource
 
 
@@ -28,7 +29,7 @@ def build_definitions(settings: DemoSettings | None = None) -> dg.Definitions:
             *ml.ML_ASSETS,
         ],
         asset_checks=ml.ML_CHECKS,
-        sensors=ml.ML_SENSORS,
+        sensors=[*ml.ML_SENSORS, *assets.MODEL_PIN_SENSORS],
         jobs=[assets.daily_pipeline],
         schedules=[dg.build_schedule_from_partitioned_job(assets.daily_pipeline, hour_of_day=2)],
         resources={
@@ -38,7 +39,7 @@ def build_definitions(settings: DemoSettings | None = None) -> dg.Definitions:
             "landing": LandingZone(directory=str(settings.landing_dir)),
             "serving_log": ServingLog(directory=str(settings.serving_dir)),
             PROFILES_RESOURCE_KEY: ReferenceProfilesResource(directory=str(settings.home / "profiles")),
-            "registry": ModelRegistry(
+            MODEL_REGISTRY_RESOURCE_KEY: ModelRegistry(
                 tracking_uri=settings.tracking_uri, artifact_location=str(settings.artifacts_dir)
             ),
         },

@@ -49,6 +49,21 @@ def feature_matrix(features: pl.DataFrame) -> pl.DataFrame:
     return features.select(FEATURE_COLUMNS)
 
 
+def time_split(features: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The earlier transactions (training) and the latest `EVALUATION_SHARE` of them (evaluation)."""
+    ordered = features.sort("event_time")
+    split = int(ordered.height * (1 - EVALUATION_SHARE))
+    return ordered[:split], ordered[split:]
+
+
+def evaluation_roc_auc(model: Pipeline, features: pl.DataFrame) -> float:
+    """ROC AUC of any fitted model (e.g. the serving one) on the day's evaluation share of `features`."""
+    from sklearn.metrics import roc_auc_score
+
+    _, test = time_split(features)
+    return float(roc_auc_score(test[LABEL].to_numpy(), model.predict_proba(feature_matrix(test).to_pandas())[:, 1]))
+
+
 def train_fraud_model(features: pl.DataFrame) -> TrainedModel:
     """Fit a class-balanced logistic regression on the earlier transactions, evaluate on the later ones."""
     # Imported here: scikit-learn takes seconds to import, and the code location should load fast.
@@ -57,9 +72,7 @@ def train_fraud_model(features: pl.DataFrame) -> TrainedModel:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    ordered = features.sort("event_time")
-    split = int(ordered.height * (1 - EVALUATION_SHARE))
-    train, test = ordered[:split], ordered[split:]
+    train, test = time_split(features)
     pipeline = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=1_000))
     pipeline.fit(feature_matrix(train).to_pandas(), train[LABEL].to_numpy())
     truth = test[LABEL].to_numpy()

@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow as pa
 
 from definitions.data import Defect, generate_transactions, write_batch
+from guardrails.dagster import ModelRegistryResource
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -67,13 +68,15 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         return pl.read_parquet(path)
 
 
-class ModelRegistry(dg.ConfigurableResource):
-    """An MLflow tracking and registry store, the registered model name and its serving alias."""
+class ModelRegistry(ModelRegistryResource):
+    """The guard's registry settings (store, model, serving alias) plus where the example logs its training runs.
 
-    tracking_uri: str
+    One resource, under the model guard's key (``model_registry``): the assets train, register and promote through
+    it, and the pin sensors guard the same model and alias.
+    """
+
     artifact_location: str
     model_name: str = "fraud_detector"
-    serving_alias: str = "champion"
     experiment_name: str = "fraud_detection"
 
     def activate(self) -> str:
@@ -87,7 +90,7 @@ class ModelRegistry(dg.ConfigurableResource):
         if self.tracking_uri.startswith("sqlite:///"):  # SQLite does not create the database's folder
             Path(self.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_registry_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.registry_uri or self.tracking_uri)
         experiment = mlflow.get_experiment_by_name(self.experiment_name)
         if experiment is not None:
             return experiment.experiment_id
