@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -100,14 +101,17 @@ def _build_one(
         outcome = validate(judged_by, batch, as_of=scope.as_of).outcome
         return contract_check_result(outcome, spec, scope, forced=forced)
 
-    return dg.asset_check(
+    return asset_check(
+        run_check,
+        op_name=f"{asset_key.to_python_identifier()}__{spec.name}",
         asset=asset_key,
         name=spec.name,
         description=spec.description,
         blocking=spec.blocking,
         metadata=dict(spec.metadata),
         required_resource_keys={contracts_resource_key} if contracts_resource_key else None,
-    )(_rename(run_check, f"{asset_key.to_python_identifier()}__{spec.name}"))
+        partitions_def=partitions_def,
+    )
 
 
 def contract_check_result(
@@ -134,7 +138,20 @@ def contract_check_result(
     )
 
 
-def _rename(fn: Any, name: str) -> Any:
+def asset_check(fn: Any, *, op_name: str, **check_kwargs: Any) -> dg.AssetChecksDefinition:
+    """`dagster.asset_check(**check_kwargs)` over `fn` renamed `op_name`, partitioned like its asset if it is.
+
+    A check on a partitioned asset must be partitioned too, or its input would load every partition at once;
+    Dagster 1.13 labels partitioned check specs "preview" and warns each time one is built. The warning is
+    silenced here, the one place that builds our checks.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.asset_check(**check_kwargs)(rename(fn, op_name))
+
+
+def rename(fn: Any, name: str) -> Any:
+    """Give a generated function the op name Dagster will show."""
     fn.__name__ = name
     fn.__qualname__ = name
     return fn

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import dagster as dg
 import polars as pl
 import pytest
@@ -113,3 +115,31 @@ def test_automation_holds_downstream_after_failed_blocking_check(instance, resou
     assert dg.materialize([transactions, *checks], instance=instance, resources=resources).success
     recovered = tick(after_fail.cursor)
     assert recovered.get_num_requested(features.key) == 1
+
+
+def test_contract_check_on_a_partitioned_asset_judges_one_partition(instance, resources, contract_path):
+    """On a partitioned asset the check is partitioned too: it loads only the run's partition and judges it alone."""
+    day = recent_day()
+    days = dg.DailyPartitionsDefinition(start_date=(day - timedelta(days=3)).isoformat())
+    bad_day = (day - timedelta(days=1)).isoformat()
+
+    @dg.asset(partitions_def=days)
+    def transactions(context):  # unannotated: this module postpones annotations, which Dagster cannot read
+        partition_day = date.fromisoformat(context.partition_key)
+        defect = Defect.UNKNOWN_CATEGORIES if context.partition_key == bad_day else None
+        return generate_transactions(partition_day, rows=ROWS, defect=defect)
+
+    [check] = build_contract_checks([transactions], contract=str(contract_path))
+    assert check.partitions_def == days
+
+    good = dg.materialize([transactions, check], instance=instance, resources=resources, partition_key=day.isoformat())
+    bad = dg.materialize([transactions, check], instance=instance, resources=resources, partition_key=bad_day,
+                         raise_on_error=False)
+
+    [passed] = good.get_asset_check_evaluations()
+    [failed] = bad.get_asset_check_evaluations()
+    assert passed.passed and outcome_from_metadata(passed.metadata).rows == ROWS
+    failing = {r.rule_id: r.failing_rows for r in outcome_from_metadata(failed.metadata).failed_rules}
+    assert not failed.passed and failing == {
+        "merchant_category.allowed_values": defect_rows(ROWS, Defect.UNKNOWN_CATEGORIES)
+    }

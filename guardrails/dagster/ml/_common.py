@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +14,7 @@ from guardrails.contract.model import Contract
 from guardrails.dagster import metadata as md
 from guardrails.dagster._scope import AuditScope
 from guardrails.dagster.asset import load_contract_for_definitions
+from guardrails.dagster.checks import asset_check, rename
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
 
 ContractLike = Contract | str | os.PathLike[str]
@@ -70,21 +70,3 @@ def describe(outcome: CheckOutcome) -> str:
     if outcome.status is CheckStatus.ERROR:
         return f"check could not run: {outcome.error or outcome.message}"
     return outcome.message
-
-
-def asset_check(fn: Any, *, op_name: str, **check_kwargs: Any) -> dg.AssetChecksDefinition:
-    """`dagster.asset_check(**check_kwargs)` over `fn` renamed `op_name`, partitioned like its asset if it is.
-
-    A check on a partitioned asset must be partitioned too, or its input would load every partition at once;
-    Dagster 1.13 labels partitioned check specs "preview" and warns each time one is built. The warning is
-    silenced here, the one place that uses the feature on purpose.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.PreviewWarning)
-        return dg.asset_check(**check_kwargs)(rename(fn, op_name))
-
-
-def rename(fn: Any, name: str) -> Any:
-    fn.__name__ = name
-    fn.__qualname__ = name
-    return fn
