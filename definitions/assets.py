@@ -267,7 +267,8 @@ def fraud_model(
                 check_name=SIGNATURE_CHECK,
                 passed=signature.passed,
                 severity=dg.AssetCheckSeverity.WARN,
-                description=signature.message,
+                description=signature.message if not signature.passed
+                else f"v{version}: {signature.metrics['inputs']} inputs agree with {FEATURES_CONTRACT_FILE}",
                 metadata={"model_version": version, **outcome_metadata(signature)},
             ),
         ],

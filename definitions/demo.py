@@ -3,14 +3,17 @@
 Runs on the Dagster instance in ``$GUARDRAILS_HOME/dagster_home`` (the one `make ui` opens afterwards) and the
 MLflow store of `DemoSettings`, and tells the story in three chapters:
 
-1. A good day (2026-11-02): the batch lands, passes its contract, is published; features are built, the
-   fraud model is trained, registered in MLflow and made ``champion``; the day is scored.
+1. A good day (2026-11-02, after 2026-11-01): the batch lands, passes its contract, is published; features are
+   built, the fraud model is trained, registered in MLflow with a passed guardrail verdict and promoted to
+   ``champion`` through the model guard; the day is scored.
 2. A bad day (2026-11-03): the payments system starts sending a merchant category the contract does not know
    (``crypto``). The guard quarantines the batch before anything is stored, the run fails (so alerting would
-   fire), and nothing downstream runs on it. The demo prints the failed rules and where the batch is kept.
+   fire), and nothing downstream runs on it. The demo prints the failed rules and where the batch is kept. The
+   model pin sensor ticks (evaluated here as the daemon would) and pins ``champion`` back to the previous
+   version that passed, so nothing is promoted until someone looks.
 3. The fix: ``crypto`` is a real new category, so the contract learns it (v1.3.0). Releasing the kept batch
    re-validates it against the new contract and publishes it exactly once, through the pipeline's IO manager;
-   the rest of the day then runs.
+   the model is unpinned and the rest of the day runs, promoting the day's model.
 
 Running it again replays the same story on the same home (new runs, a new model version, a new quarantine
 entry for the new run); ``rm -rf .demo`` starts from scratch.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import warnings
 from datetime import UTC, date, datetime, time, timedelta
@@ -34,6 +38,8 @@ from rich.table import Table
 from definitions.data import Defect
 from definitions.settings import DEFECT_ENV, DemoSettings
 
+PREVIOUS_DAY = "2026-11-01"
+"""Trained first, so the pin has an earlier good version to fall back to."""
 GOOD_DAY = "2026-11-02"
 BAD_DAY = "2026-11-03"
 BAD_DAY_DEFECT = Defect.UNKNOWN_CATEGORIES
@@ -117,9 +123,10 @@ class Demo:
             self.instance = instance
             good = self.good_day()
             quarantined = self.bad_day()
+            pinned = self.pin_tick() if quarantined else False
             released = self.release(quarantined) if quarantined else False
             self.summary()
-        if good and quarantined and released:
+        if good and quarantined and pinned and released:
             self.console.print(
                 "\n[bold green]The guardrails behaved as expected.[/] "
                 "Open the UI on the same instance: [bold]make ui[/] (http://127.0.0.1:3000)."
@@ -132,6 +139,10 @@ class Demo:
 
     def good_day(self) -> bool:
         self.console.rule(f"[bold]1. A good day: {GOOD_DAY}")
+        previous = self.execute(PREVIOUS_DAY, defect=None)
+        model = self.metadata_of(previous, "fraud_model")
+        self.console.print(f"{PREVIOUS_DAY}: registered {model.get('model', '?')}, verdict {model.get('verdict', '?')},"
+                           f" alias {model.get('promoted_to', '?')}.")
         result = self.execute(GOOD_DAY, defect=None)
         self.print_steps(result)
         self.print_checks(result)
@@ -139,11 +150,11 @@ class Demo:
         scored = self.metadata_of(result, "scored_transactions")
         if model:
             self.console.print(
-                f"MLflow: registered [bold]{model['model']}[/] (ROC AUC {model['roc_auc']:.3f}), "
-                f"alias [bold]{model['promoted_to']}[/]; scored {scored.get('rows', 0)} transactions, "
+                f"MLflow: registered [bold]{model['model']}[/] (ROC AUC {model['roc_auc']:.3f}, verdict "
+                f"{model['verdict']}), alias [bold]{model['promoted_to']}[/]; scored {scored.get('rows', 0)} transactions, "
                 f"flagged {scored.get('flagged', 0)} for review with {scored.get('model', '?')}."
             )
-        return result.success
+        return previous.success and result.success
 
     def bad_day(self) -> str | None:
         """Returns the quarantined batch id, or None if the batch was (wrongly) not quarantined."""
@@ -179,6 +190,31 @@ class Demo:
         )
         return str(batch_id)
 
+    def pin_tick(self) -> bool:
+        """Evaluate the bad-batch pin sensor once, as the daemon would; True if `champion` is now pinned."""
+        sensor = self.defs.resolve_sensor_def(self.assets.pin_model_on_bad_batch.name)
+        context = self.dg.build_sensor_context(
+            instance=self.instance, definitions=self.defs, resources=self.defs.resources
+        )
+        with self.log.open("a") as log, contextlib.redirect_stderr(log):  # the sensor's own log line goes to demo.log
+            tick = sensor.evaluate_tick(context)
+        for event in tick.asset_events:  # the daemon records the sensor's observation (the alias move) like this
+            self.instance.report_runless_asset_event(event)
+        guard = self.guard()
+        status = guard.status()  # read back from the MLflow store: the alias really moved
+        if status.pin is None:
+            self.console.print(f"[red]Pin sensor {sensor.name}: {tick.skip_message or 'no pin'}[/]")
+            return False
+        self.console.print(f"Pin sensor [bold]{sensor.name}[/] ticked: [bold]@{guard.alias}[/] of {guard.name} "
+                           f"pinned on v{status.pin.version} (the last version that passed); promotion held.")
+        for move in guard.history()[-2:]:
+            self.console.print(f"  alias history #{move.seq}: {move.action.value} v{move.from_version} -> "
+                               f"v{move.to_version} by {_short_ids(move.by)}")
+        return status.pin is not None and status.alias_version == status.pin.version
+
+    def guard(self) -> Any:
+        return self.defs.resources["model_registry"].get_guard(actor="demo")
+
     def release(self, batch_id: str) -> bool:
         from guardrails.contract import load_contract
         from guardrails.quarantine import QuarantineStore, ReleaseStatus
@@ -209,13 +245,18 @@ class Demo:
         else:
             self.console.print(f"[red]Release of {batch_id} {released.status.value}: {released.message}[/]")
             return False
+        unpinned = self.guard().unpin(reason=f"{batch_id} released after the contract fix")
+        self.console.print(f"Model guard: {unpinned.message}.")
         downstream = [self.dg.AssetKey(name) for name in DOWNSTREAM]
         result = self.execute(BAD_DAY, defect=None, assets=downstream)
         self.print_steps(result)
+        model = self.metadata_of(result, "fraud_model")
         scored = self.metadata_of(result, "scored_transactions")
+        self.console.print(f"{model.get('model', '?')} verdict {model.get('verdict', '?')}: "
+                           f"{model.get('promotion', '?')}.")
         self.console.print(f"{BAD_DAY} scored: {scored.get('rows', 0)} transactions with {scored.get('model', '?')}.")
         self.print_ml_checks(result)
-        return result.success
+        return result.success and model.get("promoted_to") == self.guard().alias
 
     def summary(self) -> None:
         from guardrails.dagster import read_check_history
@@ -361,6 +402,11 @@ class Demo:
             if materialization.asset_key.to_user_string() == asset:
                 return {k: v.value for k, v in materialization.materialization.metadata.items()}
         return {}
+
+
+def _short_ids(text: str) -> str:
+    """Run ids (UUIDs) cut to their first 8 characters, as Dagster's UI shows them."""
+    return re.sub(r"\b([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", r"\1", text)
 
 
 def _yes_no(passed: bool | None) -> str:
