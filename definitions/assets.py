@@ -10,6 +10,9 @@ zone, bad in a named way when asked to (run config ``defect``, or ``GUARDRAILS_D
 `clean_transactions` audits that file against ``expectations/transactions.odcs.yaml`` before anything is
 stored: a good batch goes to the IO manager, a bad one (including an unreadable file) goes to the quarantine
 store, the run fails, and nothing downstream runs on it.
+`fraud_model` registers each day's model with a guardrail verdict and promotes it only through the model guard;
+the pin sensors (`MODEL_PIN_SENSORS`) move ``champion`` back to the last version that passed when a bad batch
+lands upstream or the serving model fails its evaluation, and hold it there until someone unpins.
 """
 
 # No `from __future__ import annotations` here: Dagster reads the annotations of asset functions (config
