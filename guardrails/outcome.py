@@ -115,6 +115,36 @@ class CheckOutcome:
         object.__setattr__(self, "rules", tuple(self.rules))
         object.__setattr__(self, "sample", tuple(self.sample))
 
+    @classmethod
+    def could_not_run(
+        cls,
+        check: str,
+        kind: CheckKind,
+        error: str,
+        *,
+        started_at: datetime,
+        message: str,
+        contract_id: str | None = None,
+        contract_version: str | None = None,
+        as_of: datetime | None = None,
+        rows: int | None = None,
+    ) -> CheckOutcome:
+        """The outcome of a check that could not run (unreadable input, store down): ERROR, failing closed."""
+        return cls(
+            check=check,
+            kind=kind,
+            status=CheckStatus.ERROR,
+            severity=Severity.ERROR,
+            started_at=started_at,
+            finished_at=datetime.now(started_at.tzinfo),
+            rows=rows,
+            contract_id=contract_id,
+            contract_version=contract_version,
+            as_of=as_of,
+            message=message,
+            error=error,
+        )
+
     @property
     def passed(self) -> bool:
         return self.status is CheckStatus.PASSED

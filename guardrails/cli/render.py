@@ -85,7 +85,7 @@ def print_outcome(outcome: CheckOutcome, *, all_rules: bool = False) -> None:
         console.print(
             table(
                 None,
-                ("rule", "columns", "severity", "status", "failing rows", "observed", "expected"),
+                ("rule", "columns", "severity", "status", "failing rows", "observed", "expected", "why"),
                 (
                     (
                         r.rule_id,
@@ -95,6 +95,7 @@ def print_outcome(outcome: CheckOutcome, *, all_rules: bool = False) -> None:
                         f"{r.failing_rows:,}",
                         "" if r.observed is None else f"{r.observed:g}",
                         r.expected,
+                        r.message,
                     )
                     for r in sorted(rules, key=lambda r: (r.status is CheckStatus.PASSED, r.rule_id))
                 ),

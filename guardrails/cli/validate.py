@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import typer
 
 from guardrails.cli.render import print_error, print_json, print_outcome
 from guardrails.contract import load_contract
 from guardrails.errors import ContractError
-from guardrails.outcome import CheckOutcome, CheckStatus
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus
 from guardrails.validation import validate, validate_expectation_suite
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
@@ -52,27 +53,49 @@ def validate_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Validate DATA against CONTRACT and print per-rule failing counts and a sample of failing rows."""
+    started, as_of = datetime.now(UTC), as_of or datetime.now(UTC)
+    suite = contract.suffix == ".json"
     try:
-        table = pq.read_table(data)
-    except Exception as exc:  # any unreadable input is a "could not run", never a traceback
-        print_error(f"cannot read {data}: {type(exc).__name__}: {exc}")
-        raise typer.Exit(EXIT_ERROR) from exc
-    as_of = as_of or datetime.now(UTC)
-    try:
-        if contract.suffix == ".json":
-            outcome = validate_expectation_suite(contract, table, as_of=as_of, parameters=_suite_parameters(params or []))
-        else:
-            outcome = validate(load_contract(contract), table, as_of=as_of).outcome
-    except (ContractError, OSError) as exc:
+        loaded = None if suite else load_contract(contract)
+    except (ContractError, OSError) as exc:  # misconfiguration: say where, run nothing
         print_error(str(exc))
+        if json_output:
+            print_json({"error": str(exc), **{k: getattr(exc, k, None) for k in ("path", "line", "field")}})
         raise typer.Exit(EXIT_ERROR) from exc
-    if outcome.error and "SuiteParameterError" in outcome.error:
-        print_error(f"{outcome.error}; pass it with --param NAME=VALUE")
+    try:
+        table = _read_parquet(data)
+    except Exception as exc:  # any unreadable input is a "could not run", never a traceback
+        outcome = CheckOutcome.could_not_run(
+            loaded.table if loaded else contract.name,
+            CheckKind.GREAT_EXPECTATIONS if suite else CheckKind.CONTRACT,
+            f"{type(exc).__name__}: {exc}",
+            started_at=started,
+            contract_id=loaded.id if loaded else None,
+            contract_version=loaded.version if loaded else None,
+            as_of=as_of,
+            message=f"cannot read {data}",
+        )
+        print_error(f"cannot read {data}: {outcome.error}")
+    else:
+        if suite:
+            parameters = _suite_parameters(params or [])
+            outcome = validate_expectation_suite(contract, table, as_of=as_of, parameters=parameters)
+        else:
+            outcome = validate(loaded, table, as_of=as_of).outcome
+        if outcome.error and "SuiteParameterError" in outcome.error:
+            print_error(f"{outcome.error}; pass it with --param NAME=VALUE")
     if json_output:
         print_json(outcome.to_dict())
-    else:
+    elif outcome.status is not CheckStatus.ERROR or outcome.rows is not None:
         print_outcome(outcome, all_rules=all_rules)
     raise typer.Exit(exit_code(outcome))
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    """A Parquet file, or every Parquet file in a directory; an empty directory is an error, not 0 columns."""
+    if path.is_dir() and not any(path.rglob("*.parquet")):
+        raise FileNotFoundError(f"no Parquet files in directory {path}")
+    return pq.read_table(path)
 
 
 def _suite_parameters(pairs: list[str]) -> dict[str, object]:

@@ -30,19 +30,16 @@ def error_outcome(
     contract: Contract, error: str, *, started: datetime, as_of: datetime | None, rows: int | None = None
 ) -> CheckOutcome:
     """The outcome of a contract check that could not run (unreadable input, engine failure): status ERROR."""
-    return CheckOutcome(
-        check="contract",
-        kind=CheckKind.CONTRACT,
-        status=CheckStatus.ERROR,
-        severity=Severity.ERROR,
+    return CheckOutcome.could_not_run(
+        "contract",
+        CheckKind.CONTRACT,
+        error,
         started_at=started,
-        finished_at=datetime.now(UTC),
         rows=rows,
         contract_id=contract.id,
         contract_version=contract.version,
         as_of=as_of,
         message="the contract check could not run; the batch is kept as it arrived",
-        error=error,
     )
 
 

@@ -96,3 +96,37 @@ def test_missing_suite_parameter_says_how_to_pass_it(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", SUITE, str(batch(tmp_path)), "--as-of", AS_OF])
     assert result.exit_code == 2
     assert "max_age_cutoff" in result.output and "--param NAME=VALUE" in result.output
+
+
+def test_json_reports_could_not_run_as_an_error_outcome(tmp_path: Path) -> None:
+    """Under --json an unreadable file still yields a JSON outcome: status error, the cause, exit 2."""
+    result = runner.invoke(app, ["validate", CONTRACT, str(batch(tmp_path, Defect.CORRUPT_FILE)), "--json"])
+    assert result.exit_code == 2
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "error" and outcome["error"].startswith("ArrowInvalid")
+    assert outcome["contract_id"] == "urn:datacontract:payments:transactions"
+
+
+def test_json_reports_a_malformed_contract_with_file_line_and_field(tmp_path: Path) -> None:
+    """Under --json a malformed contract yields a JSON error naming the file, line and field (exit 2)."""
+    bad = tmp_path / "bad.odcs.yaml"
+    bad.write_text(Path(CONTRACT).read_text().replace("minimum: 0\n", "minimum: ten\n", 1))
+    result = runner.invoke(app, ["validate", str(bad), str(batch(tmp_path)), "--json"])
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)
+    assert error["path"] == str(bad) and error["field"].endswith("logicalTypeOptions.minimum") and error["line"] > 0
+
+
+def test_empty_directory_could_not_run(tmp_path: Path) -> None:
+    """A directory without Parquet files is reported as unreadable (exit 2), not validated as a 0-column table."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["validate", CONTRACT, str(empty)])
+    assert result.exit_code == 2 and "no Parquet files" in result.output
+
+
+def test_failed_rule_says_why(tmp_path: Path) -> None:
+    """A schema change shows the reason (the column is missing) next to the failed rules, not only in JSON."""
+    result = runner.invoke(app, ["validate", CONTRACT, str(batch(tmp_path, Defect.SCHEMA_CHANGE)), "--as-of", AS_OF])
+    assert result.exit_code == 1
+    assert "amount.type" in result.output and "column is missing" in result.output
