@@ -6,6 +6,9 @@ failed, 2 the command could not run (bad input, unreachable store).
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
 from guardrails.cli.contract import app as contract_app
@@ -21,6 +24,23 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+
+def _print_version(requested: bool) -> None:
+    if requested:
+        typer.echo(f"guardrails {version('pipeline-guardrails')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Keep bad data and bad models out of production ML pipelines."""
+
 
 app.command("validate")(validate_command)
 app.add_typer(contract_app, name="contract")

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
+import fsspec
 import typer
 
 from guardrails.cli.render import console, err_console, print_json, print_outcome, table
@@ -57,7 +58,10 @@ def list_command(
         print_json([m.to_dict() for m in manifests])
         return
     if not manifests:
-        console.print(f"no {state.value + ' ' if state else ''}batches in {store}")
+        nothing = f"no {state.value + ' ' if state else ''}batches in {store}"
+        if not _exists(store):
+            nothing += " (there is no store there yet: check --store or $GUARDRAILS_QUARANTINE)"
+        console.print(nothing)
         return
     listing = table(
         f"{len(manifests)} batch{'es' if len(manifests) != 1 else ''} in {store}",
@@ -193,3 +197,9 @@ def _contract(manifest: QuarantineManifest) -> str:
     if manifest.contract_id is None:
         return "-"
     return f"{manifest.contract_id} v{manifest.contract_version}" if manifest.contract_version else manifest.contract_id
+
+
+def _exists(location: str) -> bool:
+    """Whether the store's root exists, so a mistyped --store is not mistaken for an empty quarantine."""
+    filesystem, root = fsspec.core.url_to_fs(location)
+    return bool(filesystem.exists(root))

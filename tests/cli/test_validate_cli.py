@@ -130,3 +130,11 @@ def test_failed_rule_says_why(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", CONTRACT, str(batch(tmp_path, Defect.SCHEMA_CHANGE)), "--as-of", AS_OF])
     assert result.exit_code == 1
     assert "amount.type" in result.output and "column is missing" in result.output
+
+
+def test_version_prints_the_installed_version() -> None:
+    """`guardrails --version` prints the distribution's version and exits 0."""
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"guardrails {version('pipeline-guardrails')}"

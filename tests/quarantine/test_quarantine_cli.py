@@ -157,3 +157,10 @@ def test_every_command_has_help(command: str) -> None:
     """Each subcommand documents itself under --help."""
     result = _cli(command, "--help")
     assert result.exit_code == 0 and "--store" in result.output and "--json" in result.output
+
+
+def test_list_says_when_the_store_does_not_exist(tmp_path: Path) -> None:
+    """A mistyped --store is not shown as an empty quarantine: the listing says no store is there."""
+    result = runner.invoke(app, ["quarantine", "list", "--store", str(tmp_path / "typo")])
+    assert result.exit_code == 0
+    assert "there is no store there yet" in result.output
