@@ -13,8 +13,8 @@ compiles (True = the row violates), so pandera and `validate` cannot disagree on
   families are not). Columns carry no pandera dtype and are nullable: nulls are judged by the not-null rules.
 
 Why the engine does not simply run this schema: pandera collects each check separately (one pass over the
-data per check, plus a failure-case frame per failing check), which measured ~1.6x-2x the single-pass floor
-at 1M-10M rows; see `bench/contract.py` and the module docstring of `guardrails.validation`.
+data per check, plus a failure-case frame per failing check), which measured 1.5x-2.1x the single-pass floor
+at 1M-10M rows where our engine stays within 1.16x; see `bench/contract.py` and `guardrails.validation`.
 """
 
 from __future__ import annotations
