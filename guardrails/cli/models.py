@@ -182,7 +182,8 @@ def pin_command(
     reason: Annotated[str, typer.Option("--reason", help="Why, recorded on the pin and in the history.")],
     failing_version: Annotated[
         int | None,
-        typer.Option("--failing-version", help="The version that failed (default: the one the alias points at)."),
+        typer.Option("--failing-version", help="The version that failed (default: the one the alias points at, "
+                     "or while pinned the version the pin recorded as failing)."),
     ] = None,
     check: Annotated[str | None, typer.Option("--check", help="The check that failed.")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="The run that found the failure.")] = None,
@@ -193,10 +194,12 @@ def pin_command(
     guard = _guard(name, tracking_uri, alias, timeout)
     if failing_version is None:
         try:
-            failing_version = guard.status().alias_version
+            status = guard.status()
         except RegistryError as exc:
             print_error(str(exc))
             raise typer.Exit(EXIT_ERROR) from exc
+        # While pinned the alias is on the good fallback version; the failure is still the pin's failing version.
+        failing_version = status.pin.failing_version if status.pin is not None else status.alias_version
         if failing_version is None:
             print_error(f"alias {alias!r} of {name!r} is not set: pass --failing-version")
             raise typer.Exit(EXIT_ERROR)

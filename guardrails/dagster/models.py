@@ -3,8 +3,9 @@
 Dagster has no sensor that reacts to check evaluations, so `build_model_pin_sensor` polls the check's history
 (`read_check_history`, the one wrapper around Dagster's non-public history API) and acts on the **latest
 resolved evaluation** only: if it failed and has not been handled yet, the version the serving alias points
-at is pinned away from (the core `ModelGuard.pin`: tag it failed, move the alias to the highest passed
-version, hold it there). An older failure that a later passing evaluation superseded is not acted on.
+at (or, when already pinned, the version the pin recorded as failing) is pinned away from (the core
+`ModelGuard.pin`: tag it failed, move the alias to the highest passed version, hold it there). An
+older failure that a later passing evaluation superseded is not acted on.
 
 Idempotent across ticks: the cursor names the last evaluation handled (run id and time), and a pin of an
 already pinned model is a no-op anyway. Failing closed: when the registry cannot be reached the tick fails
@@ -127,9 +128,12 @@ def build_model_pin_sensor(
             return dg.SensorResult(skip_reason=f"latest evaluation of {check_label} passed", cursor=cursor)
         guard = model_registry.get_guard(actor=f"dagster:sensor/{sensor_name}")
         try:
-            failing = guard.status().alias_version
+            status = guard.status()
         except Exception as exc:  # RegistryError: fail the tick loudly, keep the cursor, retry next tick
             raise dg.Failure(f"model guard cannot read {guard.name!r}: {exc}; nothing moved") from exc
+        # While pinned the alias is on the good version we fell back to: the failure still belongs to the
+        # version the pin recorded as failing (the pin then is a no-op), never to the pinned one.
+        failing = status.pin.failing_version if status.pin is not None else status.alias_version
         if failing is None:
             context.log.error(f"{check_label} failed but alias {guard.alias!r} of {guard.name!r} is not set")
             return dg.SensorResult(skip_reason=f"alias {guard.alias!r} of {guard.name!r} is not set", cursor=cursor)

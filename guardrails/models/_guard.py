@@ -284,9 +284,11 @@ class ModelGuard:
 
         APPLIED: the failing version is tagged failed, the alias is on the highest passed version (it may have
         been there already), the model carries the pin, and the history has the entry. NO_OP: a complete pin
-        is already active (the failing version is still tagged if it was not yet). REFUSED: no other version
-        passed, so the alias stays where it is, no pin is set, and the message says what is being served.
-        ERROR: the registry failed; the result says what was done before it did.
+        is already active; another failing version (say a new v4) is still tagged failed if it was not yet, but
+        the pinned version itself never is: while pinned, `failing_version` equal to the pin's target means the
+        alias version a caller defaulted to, not a new failure (pass `Pin.failing_version` instead). REFUSED: no
+        other version passed, so the alias stays where it is, no pin is set, and the message says what is being
+        served. ERROR: the registry failed; the result says what was done before it did.
         """
         by = by or self.actor
 
@@ -323,6 +325,17 @@ class ModelGuard:
         facts: dict[str, str | None],
         result: Callable[..., PinResult],
     ) -> PinResult:
+        if (pin := snap.pin) is not None and snap.pin_complete and failing_version == pin.version:
+            # The alias is on the pinned good version, so "the alias version failed" (a sensor or CLI default on a
+            # second bad day) names the version we fell back to, not a new failure: never tag it failed, or the
+            # champion serves a version marked failed and every repeat fails one more good version.
+            return result(
+                ActionStatus.NO_OP,
+                f"{self.name!r} already pinned on v{pin.version} since {pin.at.isoformat()} ({pin.reason}); "
+                f"v{failing_version} is the pinned version, its verdict is unchanged and nothing moved. To judge "
+                f"it, record a verdict on v{failing_version} (or unpin and pin again)",
+                pin=pin,
+            )
         failing = snap.version(failing_version)
         if failing is None or failing.verdict is None or failing.verdict.passed:
             self.record_verdict(
@@ -335,12 +348,13 @@ class ModelGuard:
                     reason=facts["reason"] or "",
                 ),
             )
-        if (pin := snap.pin) is not None:
+        if pin is not None:
             if snap.pin_complete:
+                tagged = f"v{failing_version} is tagged failed; " if failing_version != pin.failing_version else ""
                 return result(
                     ActionStatus.NO_OP,
                     f"{self.name!r} already pinned on v{pin.version} since {pin.at.isoformat()} ({pin.reason}); "
-                    "nothing moved",
+                    f"{tagged}nothing moved",
                     pin=pin,
                 )
             return self._complete(snap, pin, result)

@@ -86,7 +86,7 @@ def tick(instance: dg.DagsterInstance, registry: ModelRegistryResource, cursor: 
 def test_sensor_pins_the_model_once_when_the_check_fails(
     instance: dg.DagsterInstance, registry: ModelRegistryResource
 ) -> None:
-    """A failed check evaluation pins the champion back to v2 once; later ticks and failures move nothing more."""
+    """A failed check evaluation pins the champion back to v2 once; later failures move nothing and keep v2 passed."""
     guard = registry.get_guard()
     assert "no evaluation yet" in tick(instance, registry, None).skip_message
 
@@ -112,6 +112,10 @@ def test_sensor_pins_the_model_once_when_the_check_fails(
     again = tick(instance, registry, pinned.cursor)
     assert again.asset_events[0].metadata[MODEL_ACTION_STATUS_KEY].value == "no_op"
     assert [e.action for e in guard.history()] == [MoveAction.PROMOTE, MoveAction.PIN]
+    # The second bad day is laid on the version the pin recorded as failing, never on the pinned good v2.
+    status = guard.status()
+    assert status.alias_version == 2 and status.version(2).verdict.passed
+    assert not status.version(3).verdict.passed
 
 
 def test_sensor_fails_the_tick_when_the_registry_is_down(

@@ -30,7 +30,7 @@ def invoke(env: dict[str, str], *args: str) -> tuple[int, str]:
 def test_cli_walks_through_verdict_promote_pin_unpin(
     env: dict[str, str], model_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Verdicts, promotion, a pin that moves the alias back, and the history, with the documented exit codes."""
+    """Verdicts, promotion, a pin that moves the alias back (a repeat is a no-op), history, documented exit codes."""
     monkeypatch.setattr(render.console, "width", 200)  # a wide terminal, so table cells are not folded
     for version in ("1", "2", "3"):
         assert invoke(env, "verdict", model_name, version, "--status", "passed", "--check", "evaluation")[0] == EXIT_OK
@@ -40,6 +40,9 @@ def test_cli_walks_through_verdict_promote_pin_unpin(
     assert code == EXIT_OK
     pinned = json.loads(out)
     assert (pinned["status"], pinned["failing_version"], pinned["pin"]["version"]) == ("applied", 3, 2)
+    code, out = invoke(env, "pin", model_name, "--reason", "bad batch again", "--json")  # defaults to the pin's v3
+    assert code == EXIT_OK
+    assert (json.loads(out)["status"], json.loads(out)["failing_version"]) == ("no_op", 3)
 
     code, out = invoke(env, "promote", model_name, "1")
     assert code == EXIT_REFUSED and "pinned on v2" in out

@@ -125,6 +125,40 @@ def test_pinning_twice_is_a_no_op(guard: ModelGuard) -> None:
     assert len(guard.history()) == 2  # the initial promote and the one pin
 
 
+def test_pinning_again_with_the_alias_version_keeps_the_pinned_version_passed(guard: ModelGuard) -> None:
+    """A repeat pin naming the alias version (the pinned v2) is a no-op that leaves v2's verdict passed."""
+    first = guard.pin(3, reason="bad batch day 1", check="contract", run_id="run-1")
+    assert first.status is ActionStatus.APPLIED and alias_version(guard) == 2
+    before = client(guard).get_model_version(guard.name, "2").tags
+    again = guard.pin(guard.status().alias_version, reason="bad batch day 2", check="contract", run_id="run-2")
+    third = guard.pin(2, reason="bad batch day 3", check="contract", run_id="run-3")
+    assert (again.status, third.status) == (ActionStatus.NO_OP, ActionStatus.NO_OP), again.message
+    assert "v2 is the pinned version" in again.message
+    assert client(guard).get_model_version(guard.name, "2").tags == before
+    assert client(guard).get_model_version(guard.name, "2").tags[VERDICT_TAG] == "passed"
+    assert guard.status().version(2).verdict.passed
+    assert alias_version(guard) == 2 and guard.status().pin == first.pin
+    assert [(e.action, e.from_version, e.to_version) for e in guard.history()] == [
+        (MoveAction.PROMOTE, None, 3),
+        (MoveAction.PIN, 3, 2),
+    ]
+
+
+def test_a_new_version_failing_while_pinned_is_tagged_failed_and_the_pin_holds(guard: ModelGuard) -> None:
+    """A new v4 failing during a pin gets its failed verdict, but the alias stays on the pinned v2."""
+    first = guard.pin(3, reason="bad batch", check="contract", run_id="run-1")
+    register_versions_more(guard, 1)
+    guard.record_verdict(4, passed("run-8"))
+    result = guard.pin(4, reason="v4 failed its canary", check="canary", run_id="run-9")
+    assert result.status is ActionStatus.NO_OP, result.message
+    assert "v4 is tagged failed" in result.message
+    tags = client(guard).get_model_version(guard.name, "4").tags
+    assert (tags[VERDICT_TAG], tags["guardrails.verdict.reason"]) == ("failed", "v4 failed its canary")
+    assert client(guard).get_model_version(guard.name, "2").tags[VERDICT_TAG] == "passed"
+    assert alias_version(guard) == 2 and guard.status().pin == first.pin
+    assert len(guard.history()) == 2
+
+
 def test_promote_is_refused_while_pinned(guard: ModelGuard) -> None:
     """While pinned, promotion of even a passed version is refused and the alias does not move."""
     guard.pin(3, reason="bad batch")
