@@ -94,7 +94,7 @@ def make_batch(rows: int, scenario: str):  # -> polars.DataFrame
     return frame.with_columns(
         generate_transactions(DAY, rows, defect=Defect(defect))[column].alias(column)
         for defect, column in takes.items()
-    ).select(pl.all())
+    )
 
 
 # --- the engines (each runs in its own child process) --------------------------------------------------------
