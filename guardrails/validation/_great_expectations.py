@@ -184,9 +184,13 @@ def validate_expectation_suite(
 
     try:
         import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
 
         frame = _to_pandas(data)
         context = gx.get_context(mode="ephemeral")
+        # GX draws "Calculating Metrics" progress bars on stderr by default; in a pipeline log or a CLI table
+        # they are noise, so they are off for our ephemeral context.
+        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         batch = (
             context.data_sources.add_pandas("guardrails")
             .add_dataframe_asset("batch")
