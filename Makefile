@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/python -m definitions.demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=20
 
 ui: $(STAMP)
 	mkdir -p $(DEMO_HOME)/dagster_home
