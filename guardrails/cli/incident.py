@@ -2,9 +2,10 @@
 
 Reads the Dagster instance ``$DAGSTER_HOME`` points at (check evaluations, runs), the quarantine store
 (``--store`` / ``$GUARDRAILS_QUARANTINE``), the incident state (``--state-dir`` / ``$GUARDRAILS_STATE``: breaker
-trips) and, with ``--model``, the model's alias history in MLflow (``$MLFLOW_TRACKING_URI``). Prints Markdown to
+trips) and, with ``--model``, the model's alias history in MLflow (``$MLFLOW_TRACKING_URI``); when the registry
+cannot be reached within ``--timeout`` the report is built without that history and says so. Prints Markdown to
 paste into a postmortem (default), JSON, or a table. Exit codes: 0 no open incident, 1 at least one incident
-is open, 2 the report could not be built (no instance, unreadable store, unreachable registry).
+is open, 2 the report could not be built (no instance, unreadable store).
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ def incident_command(
     tracking_uri: Annotated[
         str | None, typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", help="MLflow tracking URI (with --model).")
     ] = None,
+    timeout: Annotated[
+        int, typer.Option("--timeout", min=1, help="Seconds per MLflow request (with --model); past it the "
+                          "report is built without the alias history and says so.")
+    ] = 5,
 ) -> None:
     """Build the incident report: SBAR summary, timeline, impact, checks that fired, hypotheses, follow-ups."""
     if ctx.invoked_subcommand is not None:
@@ -82,7 +87,7 @@ def incident_command(
 
     fmt = ReportFormat.JSON if json_output else report_format
     moment = parse_since(since) if since else None
-    records = _gather(asset, store, state_dir, contracts, model, alias, tracking_uri)
+    records = _gather(asset, store, state_dir, contracts, model, alias, tracking_uri, timeout)
     report = build_incident_report(records, asset=asset, since=moment)
     if fmt is ReportFormat.JSON:
         text = report_json(report, indent=2)
@@ -147,7 +152,7 @@ def _instance() -> Any:
 
 def _gather(
     asset: str | None, store: str | None, state_dir: str | None, contracts: str,
-    model: str | None, alias: str, tracking_uri: str | None,
+    model: str | None, alias: str, tracking_uri: str | None, timeout: int,
 ) -> Any:
     from guardrails.dagster.incidents import gather_incident_records
     from guardrails.incidents import IncidentStateStore
@@ -160,7 +165,7 @@ def _gather(
             raise typer.Exit(EXIT_ERROR)
         from guardrails.models import MlflowModelRegistry, ModelGuard
 
-        guard = ModelGuard(MlflowModelRegistry(tracking_uri), model, alias=alias)
+        guard = ModelGuard(MlflowModelRegistry(tracking_uri, timeout_seconds=timeout), model, alias=alias)
     with _instance() as instance:
         try:
             return gather_incident_records(
@@ -195,3 +200,5 @@ def _print_table(report: Any) -> None:
     )
     listing.columns[0].no_wrap = True  # ids are copied into other commands: never fold them
     console.print(listing)
+    for note in report.notes:
+        console.print(f"incomplete: {note}", soft_wrap=True)

@@ -48,6 +48,7 @@ from guardrails.incidents import (
     build_incident_report,
     incident_markdown,
 )
+from guardrails.models import AliasMove, RegistryError
 from guardrails.quarantine import QuarantineStore
 
 logger = logging.getLogger("guardrails.incidents")
@@ -152,7 +153,9 @@ def gather_incident_records(
         assets: the assets to look at (default: every asset with check executions).
         store: the quarantine store whose manifests belong in the report.
         state: the incident state store (breaker trips).
-        model_guard: a `guardrails.models.ModelGuard` whose alias history belongs in the report.
+        model_guard: a `guardrails.models.ModelGuard` whose alias history belongs in the report. When the
+            registry cannot be read the records carry a note saying so instead of the history: the rest of the
+            report must not wait on MLflow.
         contracts_dir: where contract files live, so release commands can name them.
         limit: latest executions read per check.
     """
@@ -169,16 +172,28 @@ def gather_incident_records(
         evaluation = evaluation_from_history(entry, started)
         if evaluation is not None:
             evaluations.append(evaluation)
+    alias_moves, notes = _alias_history(model_guard)
     return IncidentRecords(
         evaluations=tuple(evaluations),
         manifests=tuple(store.list()) if store is not None else (),
-        alias_moves=tuple(model_guard.history()) if model_guard is not None else (),
+        alias_moves=alias_moves,
         runs=tuple(runs.values()),
         breaker_trips=state.breaker_trips() if state is not None else (),
         model_name=getattr(model_guard, "name", None),
         contract_paths=contract_paths(contracts_dir),
         quarantine_location=_location(store),
+        notes=notes,
     )
+
+
+def _alias_history(model_guard: Any | None) -> tuple[tuple[AliasMove, ...], tuple[str, ...]]:
+    """The guard's alias history, or none and a note naming the cause when the registry cannot be read."""
+    if model_guard is None:
+        return (), ()
+    try:
+        return tuple(model_guard.history()), ()
+    except RegistryError as exc:
+        return (), (f"model alias history unavailable: {exc}",)
 
 
 def attach_incident_report(instance: dg.DagsterInstance, incident: Incident) -> None:

@@ -117,7 +117,8 @@ def build_incident_report(
             continue
         incidents.append(_incident(run, records, now, failing_runs))
     incidents.sort(key=lambda i: (i.detected_at, i.id), reverse=True)
-    return IncidentReport(generated_at=now, incidents=tuple(incidents), asset=asset, since=since)
+    return IncidentReport(generated_at=now, incidents=tuple(incidents), asset=asset, since=since,
+                          notes=records.notes)
 
 
 def _incident(run: FailureRun, records: IncidentRecords, now: datetime, all_failing_runs: frozenset[str]) -> Incident:

@@ -172,7 +172,8 @@ class IncidentRecords:
     """Everything known about the recent past, as gathered by an adapter; the report builder's only input.
 
     `contract_paths` maps contract ids to the files they live in, so release commands can name the file;
-    `model_name` names the registered model whose alias history `alias_moves` is.
+    `model_name` names the registered model whose alias history `alias_moves` is. `notes` says which sources
+    could not be read and why (e.g. the model registry was unreachable), so the report says it is incomplete.
     """
 
     evaluations: tuple[Evaluation, ...] = ()
@@ -183,8 +184,9 @@ class IncidentRecords:
     model_name: str | None = None
     contract_paths: Mapping[str, str] = field(default_factory=dict)
     quarantine_location: str | None = None
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("evaluations", "manifests", "alias_moves", "runs", "breaker_trips"):
+        for name in ("evaluations", "manifests", "alias_moves", "runs", "breaker_trips", "notes"):
             value: Sequence[Any] = getattr(self, name)
             object.__setattr__(self, name, tuple(value))

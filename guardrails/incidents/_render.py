@@ -113,7 +113,7 @@ def _impact_lines(incident: Incident) -> list[str]:
 
 
 def report_markdown(report: IncidentReport) -> str:
-    """The whole report: a header with the scope and counts, then each incident (newest first)."""
+    """The whole report: a header with the scope and counts, what could not be read, then each incident."""
     scope = [f"asset `{report.asset}`" if report.asset else "all assets"]
     if report.since:
         scope.append(f"since {_at(report.since)} UTC")
@@ -125,6 +125,7 @@ def report_markdown(report: IncidentReport) -> str:
         f"{len(report.incidents)} incident(s), {open_count} open.",
         "",
     ]
+    lines.extend(line for note in report.notes for line in (f"> Incomplete: {note}", ""))
     if not report.incidents:
         lines.append("No incidents: every check on record passed, or nothing has run yet.")
         return "\n".join(lines) + "\n"

@@ -243,12 +243,13 @@ class Incident:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IncidentReport:
-    """The incidents found in the records, newest first, and what the report covered."""
+    """The incidents found in the records, newest first, what the report covered, and what it could not read."""
 
     generated_at: datetime
     incidents: tuple[Incident, ...]
     asset: str | None = None
     since: datetime | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def open(self) -> tuple[Incident, ...]:
@@ -267,5 +268,6 @@ class IncidentReport:
             "asset": self.asset,
             "since": _iso(self.since),
             "open": len(self.open),
+            "notes": list(self.notes),
             "incidents": [i.to_dict() for i in self.incidents],
         }

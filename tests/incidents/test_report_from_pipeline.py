@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -222,6 +223,28 @@ def test_cli_prints_the_report_from_dagster_home(history: History, tmp_path: Pat
     assert rearm.exit_code == 0 and "not open" in rearm.output
     bad = runner.invoke(cli, [*common, "--since", "yesterday"])
     assert bad.exit_code == 2 and "24h or 7d" in bad.output
+
+
+def test_cli_with_an_unreachable_registry_reports_without_the_alias_history(
+    history: History, tmp_path: Path, report: IncidentReport
+) -> None:
+    """With --model and nothing listening at the tracking URI the report still comes, promptly, and names the gap."""
+    import mlflow  # noqa: F401 - imported before the clock starts: the bound is on the registry calls, not imports
+
+    runner = CliRunner()
+    common = ["incident", "--store", str(history.settings.quarantine_dir), "--state-dir", str(tmp_path),
+              "--asset", ASSET, "--model", "fraud_detector", "--tracking-uri", "http://127.0.0.1:9", "--timeout", "1"]
+    started = time.monotonic()
+    markdown = runner.invoke(cli, common)
+    as_json = runner.invoke(cli, [*common, "--json"])
+    elapsed = time.monotonic() - started
+    assert markdown.exit_code == 0, markdown.output
+    assert f"## Incident {report.incidents[0].id}" in markdown.output
+    [note] = json.loads(as_json.output)["notes"]
+    assert note.startswith("model alias history unavailable: ") and "'fraud_detector'" in note and "127.0.0.1" in note
+    assert f"> Incomplete: {note}" in markdown.output
+    assert [i["id"] for i in json.loads(as_json.output)["incidents"]] == [report.incidents[0].id]
+    assert elapsed < 12, elapsed
 
 
 def test_the_example_schedule_is_what_the_breaker_would_stop(history: History) -> None:
