@@ -275,8 +275,7 @@ def _impact(
     model = records.model_name or "model"
     for move in moves:
         if move.action is MoveAction.PIN:
-            was = f"v{move.from_version}" if move.from_version is not None else "unset"
-            versions.append(f"{model} v{move.to_version} (@{move.alias}, was {was})")
+            versions.append(f"{model} {_version(move.to_version)} (@{move.alias}, was {_version(move.from_version)})")
             pinned_at = pinned_at or move.at
         elif move.action is MoveAction.UNPIN and pinned_at is not None:
             pinned_for += move.at - pinned_at
@@ -296,6 +295,11 @@ def _impact(
         champion_pinned_for=pinned_for if versions else None,
         champion_still_pinned=still_pinned,
     )
+
+
+def _version(version: int | None) -> str:
+    """``v3``, or ``unset`` for an alias that pointed nowhere (never ``vNone``)."""
+    return f"v{version}" if version is not None else "unset"
 
 
 def _timeline(
@@ -332,7 +336,8 @@ def _timeline(
         kind = {MoveAction.PIN: EventKind.ALIAS_PINNED, MoveAction.UNPIN: EventKind.ALIAS_UNPINNED,
                 MoveAction.PROMOTE: EventKind.ALIAS_PROMOTED}[move.action]
         where = f"{model or 'model'}@{move.alias}"
-        change = f"v{move.from_version} -> v{move.to_version}" if move.moved else f"stays on v{move.to_version}"
+        change = (f"{_version(move.from_version)} -> {_version(move.to_version)}" if move.moved
+                  else f"stays on {_version(move.to_version)}")
         events.append(TimelineEvent(at=move.at, kind=kind, run_id=move.run_id,
                                     summary=f"{where} {move.action.value}: {change} ({move.reason})" + _actor(move.by)))
     for trip in trips:

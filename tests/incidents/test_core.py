@@ -60,7 +60,7 @@ def evaluation(minute: float, passed: bool, *, asset: str = "a", check: str = "c
                       run_id=run if run is not None else f"run-{asset}-{check}-{minute}", outcome=result)
 
 
-def move(seq: int, action: MoveAction, minute: float, from_v: int, to_v: int, run: str | None = None) -> AliasMove:
+def move(seq: int, action: MoveAction, minute: float, from_v: int | None, to_v: int, run: str | None = None) -> AliasMove:
     return AliasMove(id=f"m{seq}", seq=seq, action=action, alias="champion", from_version=from_v, to_version=to_v,
                      reason=action.value, run_id=run, at=at(minute), by="dagster:model_sensor")
 
@@ -119,6 +119,19 @@ def test_a_pin_still_held_counts_to_now_and_asks_for_an_unpin() -> None:
         IncidentRecords(evaluations=evaluations, alias_moves=moves, model_name="fraud"), now=at(71)).incidents
     assert incident.impact.champion_pinned_for == timedelta(hours=1) and incident.impact.champion_still_pinned
     assert 'guardrails models unpin fraud --alias champion --reason "incident resolved"' in [a.command for a in incident.actions]
+
+
+def test_a_promotion_from_an_unset_alias_says_unset_never_vnone() -> None:
+    """The first promotion of a model (the alias pointed nowhere) reads "unset -> v1" in the timeline."""
+    evaluations = (evaluation(10, False, result=outcome(rule("x.not_null", "not_null", "x", 5)), run="r1"),
+                   evaluation(70, True))
+    moves = (move(1, MoveAction.PROMOTE, 20, None, 1),)
+    report = build_incident_report(IncidentRecords(evaluations=evaluations, alias_moves=moves, model_name="fraud"),
+                                   now=at(80))
+    [incident] = report.incidents
+    [promoted] = [e for e in incident.timeline if e.kind is EventKind.ALIAS_PROMOTED]
+    assert promoted.summary.startswith("fraud@champion promote: unset -> v1 (")
+    assert "vNone" not in report_markdown(report) and "vNone" not in report_json(report)
 
 
 def test_hypotheses_rank_schema_change_above_its_side_effects() -> None:
