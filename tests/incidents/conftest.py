@@ -11,8 +11,8 @@ from definitions.demo import end_of, fixed_contract
 from definitions.definitions import build_definitions
 from definitions.settings import REPOSITORY_ROOT
 from guardrails.quarantine import QuarantineStore
-from incidents._webhook import Webhook, serve_webhook
-from incidents._history import BAD_1, BAD_2, GOOD_1, GOOD_2, History, release_batch, run_day, settings_for
+from tests.incidents._webhook import Webhook, serve_webhook
+from tests.incidents._history import BAD_1, BAD_2, GOOD_1, GOOD_2, History, release_batch, run_day, settings_for
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from guardrails.incidents import (
     build_incident_report,
 )
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
-from incidents._webhook import Webhook
+from tests.incidents._webhook import Webhook
 
 T0 = datetime(2026, 11, 3, 6, 0, tzinfo=UTC)
 FAILED = CheckOutcome(

@@ -36,9 +36,9 @@ from guardrails.dagster.incidents import (
 )
 from guardrails.incidents import BreakerPolicy, EventKind, IncidentState, IncidentStateStore, WebhookNotifier
 from guardrails.quarantine import QuarantineStore
-from incidents import location
-from incidents._history import release_batch
-from incidents._webhook import Webhook
+from tests.incidents import location
+from tests.incidents._history import release_batch
+from tests.incidents._webhook import Webhook
 
 pytestmark = pytest.mark.slow
 
