@@ -33,7 +33,7 @@ from guardrails.incidents import (
     report_markdown,
 )
 from guardrails.quarantine import QuarantineState
-from incidents._history import ASSET, BAD_1, BAD_2, DOWNSTREAM, ROWS, History
+from tests.incidents._history import ASSET, BAD_1, BAD_2, DOWNSTREAM, ROWS, History
 
 pytestmark = pytest.mark.slow
 
