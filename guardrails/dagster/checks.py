@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -117,24 +117,43 @@ def _build_one(
 def contract_check_result(
     outcome: CheckOutcome, spec: dg.AssetCheckSpec, scope: AuditScope, *, forced: Severity | None = None
 ) -> dg.AssetCheckResult:
-    """Translate an outcome into the check's result; the check could not run -> failed at ERROR (fail closed)."""
-    severity = forced or (Severity.ERROR if outcome.status is CheckStatus.ERROR else outcome.severity)
-    metadata = {**md.outcome_metadata(outcome), md.RUN_ID_KEY: dg.MetadataValue.text(scope.run_id)}
-    if scope.partition_key is not None:
-        metadata[md.PARTITION_KEY] = dg.MetadataValue.text(scope.partition_key)
+    """A contract outcome as the check's result, described by its failed rules."""
     failed = outcome.failed_rules
     description = (
         f"all {len(outcome.rules)} rules passed" if outcome.passed
-        else f"check could not run: {outcome.error or outcome.message}" if outcome.status is CheckStatus.ERROR
+        else None if outcome.status is CheckStatus.ERROR
         else f"{len(failed)} rule(s) failed: " + ", ".join(rule_text(r) for r in failed[:5])
     )
+    return outcome_check_result(outcome, spec, scope, forced=forced, description=description)
+
+
+def outcome_check_result(
+    outcome: CheckOutcome,
+    spec: dg.AssetCheckSpec,
+    scope: AuditScope,
+    *,
+    forced: Severity | None = None,
+    extra: Mapping[str, dg.MetadataValue] | None = None,
+    description: str | None = None,
+) -> dg.AssetCheckResult:
+    """Any outcome as the check's result; the check could not run -> failed at ERROR (fail closed).
+
+    Every guardrail check (contract, drift, freshness, parity) reports through here, so the outcome metadata,
+    run id and partition keys are the same everywhere.
+    """
+    severity = forced or (Severity.ERROR if outcome.status is CheckStatus.ERROR else outcome.severity)
+    metadata = {**md.outcome_metadata(outcome), md.RUN_ID_KEY: dg.MetadataValue.text(scope.run_id), **(extra or {})}
+    if scope.partition_key is not None:
+        metadata[md.PARTITION_KEY] = dg.MetadataValue.text(scope.partition_key)
+    if outcome.status is CheckStatus.ERROR:
+        description = f"check could not run: {outcome.error or outcome.message}"
     return dg.AssetCheckResult(
         asset_key=spec.asset_key,
         check_name=spec.name,
         passed=outcome.passed,
         severity=md.severity_to_dagster(severity),
         metadata=metadata,
-        description=description,
+        description=description if description is not None else outcome.message,
     )
 
 

@@ -11,11 +11,10 @@ from typing import Any
 import dagster as dg
 
 from guardrails.contract.model import Contract
-from guardrails.dagster import metadata as md
 from guardrails.dagster._scope import AuditScope
 from guardrails.dagster.asset import load_contract_for_definitions
-from guardrails.dagster.checks import asset_check, rename
-from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
+from guardrails.dagster.checks import outcome_check_result
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus
 
 ContractLike = Contract | str | os.PathLike[str]
 
@@ -41,29 +40,19 @@ def optional_float(value: float | None) -> float | None:
 def check_result(
     outcome: CheckOutcome, spec: dg.AssetCheckSpec, scope: AuditScope, extra: Mapping[str, dg.MetadataValue],
 ) -> dg.AssetCheckResult:
-    """An outcome as the check's result: severity from the outcome; could not run -> failed at ERROR (fail closed)."""
-    severity = Severity.ERROR if outcome.status is CheckStatus.ERROR else outcome.severity
-    metadata = {**md.outcome_metadata(outcome), md.RUN_ID_KEY: dg.MetadataValue.text(scope.run_id), **extra}
-    if scope.partition_key is not None:
-        metadata[md.PARTITION_KEY] = dg.MetadataValue.text(scope.partition_key)
-    return dg.AssetCheckResult(
-        asset_key=spec.asset_key,
-        check_name=spec.name,
-        passed=outcome.passed,
-        severity=md.severity_to_dagster(severity),
-        metadata=metadata,
-        description=describe(outcome),
-    )
+    """An outcome as the check's result, with the check's own extra metadata (tables, charts)."""
+    return outcome_check_result(outcome, spec, scope, extra=extra)
 
 
 def error_outcome(check: str, kind: CheckKind, contract: Contract | None, as_of: datetime | None,
                   error: str) -> CheckOutcome:
     """The check could not run (no input, unreadable reference): an ERROR outcome keeping the cause."""
     now = datetime.now(UTC)
-    return CheckOutcome(check=check, kind=kind, status=CheckStatus.ERROR, severity=Severity.ERROR, started_at=now,
-                        finished_at=now, contract_id=getattr(contract, "id", None),
-                        contract_version=getattr(contract, "version", None), as_of=as_of or now,
-                        message=f"{check} could not be measured: {error}", error=error)
+    return CheckOutcome.could_not_run(
+        check, kind, error, started_at=now, contract_id=getattr(contract, "id", None),
+        contract_version=getattr(contract, "version", None), as_of=as_of or now,
+        message=f"{check} could not be measured: {error}",
+    )
 
 
 def describe(outcome: CheckOutcome) -> str:

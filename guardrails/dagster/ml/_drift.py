@@ -13,15 +13,13 @@ from guardrails.checks import ColumnDrift, DriftSettings, assess_drift, render_d
 from guardrails.contract.model import Contract
 from guardrails.dagster import metadata as md
 from guardrails.dagster._scope import AuditScope
-from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of
+from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of, asset_check, rename
 from guardrails.dagster.ml._common import (
     ContractLike,
-    asset_check,
     check_result,
     error_outcome,
     load_optional_contract,
     optional_float,
-    rename,
     scores_metadata,
 )
 from guardrails.dagster.ml._reference import ReferenceProfiles

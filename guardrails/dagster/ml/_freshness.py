@@ -13,8 +13,8 @@ from guardrails.checks import FreshnessSettings, check_freshness
 from guardrails.contract.model import Contract
 from guardrails.dagster import metadata as md
 from guardrails.dagster._scope import AuditScope
-from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of
-from guardrails.dagster.ml._common import ContractLike, asset_check, check_result, describe, load_optional_contract
+from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of, asset_check
+from guardrails.dagster.ml._common import ContractLike, check_result, describe, load_optional_contract
 from guardrails.dagster.ml._verdicts import MaterializationVerdict, last_passing_materialization
 from guardrails.outcome import CheckOutcome, CheckStatus, Severity
 

@@ -10,10 +10,9 @@ import dagster as dg
 from guardrails.checks import FeatureParity, ParitySettings, assess_parity
 from guardrails.contract.model import Contract
 from guardrails.dagster._scope import AuditScope
-from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of
+from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of, asset_check
 from guardrails.dagster.ml._common import (
     ContractLike,
-    asset_check,
     check_result,
     error_outcome,
     load_optional_contract,
