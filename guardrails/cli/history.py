@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from guardrails.cli.render import console, print_error, print_json, table
+from guardrails.cli.render import console, print_error, print_json, status_text, table
+from guardrails.outcome import CheckStatus
 
 EXIT_OK, EXIT_ERROR = 0, 2
 
@@ -44,35 +45,35 @@ def history_command(
     if not entries:
         console.print(f"no check executions recorded for {asset}" + (f" / {check}" if check else ""))
         return
-    console.print(
-        table(
+    listing = table(
             f"check history of {asset}",
-            ("when (UTC)", "check", "partition", "result", "severity", "rows", "failed rules", "batch", "run", "run status"),
+            ("when (UTC)", "check", "partition", "result", "rows", "failed rules", "batch", "run"),
             (
                 (
                     e.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
                     e.check_name,
                     e.partition,
-                    _result(e.passed, e.status, e.outcome),
-                    e.severity,
+                    _result(e.passed, e.status, e.outcome)
+                    + ("" if e.passed or not e.severity else f" · {e.severity.lower()}"),
                     e.outcome.rows if e.outcome is not None else None,
                     _failed(e.outcome),
                     e.batch_id,
-                    e.run_id[:8],
-                    e.run_status,
+                    f"{e.run_id[:8]} {e.run_status or ''}".strip(),
                 )
                 for e in entries
             ),
         )
-    )
+    for column in listing.columns:
+        column.no_wrap = column.header in ("when (UTC)", "check", "partition", "batch", "run")  # copied into commands
+    console.print(listing)
 
 
 def _result(passed: bool | None, status: str, outcome) -> str:
     if outcome is not None and outcome.error:
-        return "error"
+        return status_text(CheckStatus.ERROR)
     if passed is None:
-        return status.lower()
-    return "passed" if passed else "failed"
+        return status.lower()  # planned or running: no verdict yet
+    return status_text(CheckStatus.PASSED if passed else CheckStatus.FAILED)
 
 
 def _failed(outcome) -> str:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from guardrails.outcome import CheckOutcome, CheckStatus
 
-PIPED_WIDTH = 160
+PIPED_WIDTH = 200
 """Columns used when output is not a terminal (a pipe, a log, CI): wide enough that ids never fold."""
 
 

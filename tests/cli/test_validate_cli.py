@@ -88,7 +88,7 @@ def test_piped_output_never_folds_ids(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "merchant_category.allowed_values" in result.output
-    assert "tx_" in result.output and all(len(line) <= 160 for line in result.output.splitlines())
+    assert "tx_" in result.output and all(len(line) <= 200 for line in result.output.splitlines())
 
 
 def test_missing_suite_parameter_says_how_to_pass_it(tmp_path: Path) -> None:
