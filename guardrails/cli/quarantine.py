@@ -9,7 +9,7 @@ store, bad contract file, data that still cannot be read).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -17,6 +17,7 @@ import fsspec
 import typer
 
 from guardrails.cli.render import console, err_console, print_json, print_outcome, table
+from guardrails.cli.options import AsOfOption
 from guardrails.contract import load_contract
 from guardrails.errors import GuardrailsError
 from guardrails.outcome import CheckStatus
@@ -123,15 +124,7 @@ def release_command(
         Path, typer.Option("--contract", help="The batch's contract file, as it is now (*.odcs.yaml).")
     ],
     store: StoreOption = DEFAULT_LOCATION,
-    as_of: Annotated[
-        datetime | None,
-        typer.Option(
-            "--as-of",
-            parser=datetime.fromisoformat,
-            metavar="ISO-TIME",
-            help="Judge time rules as of this ISO 8601 time (default: now, UTC); use the batch's own day for old data.",
-        ),
-    ] = None,
+    as_of: AsOfOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Re-check a batch against the current contract and, if nothing blocks it, publish it exactly once."""

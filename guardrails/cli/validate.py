@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import typer
 
 from guardrails.cli.render import print_error, print_json, print_outcome
+from guardrails.cli.options import AsOfOption
 from guardrails.contract import load_contract
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus
@@ -32,15 +33,7 @@ def exit_code(outcome: CheckOutcome) -> int:
 def validate_command(
     contract: Annotated[Path, typer.Argument(help="An ODCS contract (*.odcs.yaml) or a Great Expectations suite (*.json).")],
     data: Annotated[Path, typer.Argument(help="A Parquet file (or a directory of Parquet files).")],
-    as_of: Annotated[
-        datetime | None,
-        typer.Option(
-            "--as-of",
-            parser=datetime.fromisoformat,
-            metavar="ISO-TIME",
-            help="Judge time rules (not in the future, max age) as of this ISO 8601 time (default: now, UTC).",
-        ),
-    ] = None,
+    as_of: AsOfOption = None,
     params: Annotated[
         list[str] | None,
         typer.Option(
