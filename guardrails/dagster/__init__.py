@@ -11,6 +11,7 @@ entry point, so ``dg list components`` shows `GuardrailsComponent`.
 - `guarded_automation_condition`: ``eager() & all_deps_blocking_checks_passed()``.
 - `GuardrailsComponent`: the same in ``defs.yaml``.
 - `read_check_history`, `CheckHistoryEntry`: check executions from the event log as `CheckOutcome`s.
+- `release_guarded_batch`: release a quarantined batch through the asset's IO manager and record it in Dagster.
 - `ModelRegistryResource`, `build_model_pin_sensor`: pin the served model back when a check it depends on fails.
 """
 
@@ -21,6 +22,7 @@ from guardrails.dagster.component import ContractGuardrail, GuardrailsComponent
 from guardrails.dagster.history import CheckHistoryEntry, read_check_history
 from guardrails.dagster.metadata import OUTCOME_KEY, outcome_from_metadata
 from guardrails.dagster.models import ModelRegistryResource, build_model_pin_sensor
+from guardrails.dagster.release import release_guarded_batch
 from guardrails.dagster.resources import ContractsResource, QuarantineResource, guardrails_resources
 
 __all__ = [
@@ -38,4 +40,5 @@ __all__ = [
     "guardrails_resources",
     "outcome_from_metadata",
     "read_check_history",
+    "release_guarded_batch",
 ]
