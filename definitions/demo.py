@@ -216,7 +216,9 @@ class Demo:
         return self.defs.resources["model_registry"].get_guard(actor="demo")
 
     def release(self, batch_id: str) -> bool:
+        from definitions.resources import ParquetIOManager
         from guardrails.contract import load_contract
+        from guardrails.dagster import release_guarded_batch
         from guardrails.quarantine import QuarantineStore, ReleaseStatus
 
         self.console.rule(f"[bold]3. The fix: the contract learns '{NEW_CATEGORY}', the batch is released")
@@ -228,10 +230,15 @@ class Demo:
             f"Contract {contract.id} v{contract.version} written to [cyan]{contract_path}[/] "
             "(in a real project: a reviewed change to expectations/)."
         )
-        store = QuarantineStore(self.settings.quarantine_dir)
-        released = store.release(batch_id, contract, as_of=end_of(BAD_DAY), publish=self.publish_clean_partition)
+        released = release_guarded_batch(
+            self.instance,
+            self.defs.resolve_assets_def("clean_transactions"),
+            batch_id,
+            contract,
+            store=QuarantineStore(self.settings.quarantine_dir),
+            io_manager=ParquetIOManager(base_dir=str(self.settings.warehouse_dir)),
+        )
         if released.status is ReleaseStatus.RELEASED:
-            self.record_release(batch_id, released.outcome)
             self.console.print(
                 f"Released [bold]{batch_id}[/]: re-validated against v{contract.version} "
                 f"([green]{released.outcome.status.value}[/]), {released.manifest.rows_quarantined:,} rows published "
@@ -326,46 +333,6 @@ class Demo:
                 raise_on_error=False,
                 tags={"guardrails/demo": "true"},
             )
-
-    def publish_clean_partition(self, table: Any) -> str:
-        """Publish a released batch the way a run would: through the pipeline's IO manager, as the day's partition."""
-        import polars as pl
-
-        from definitions.resources import ParquetIOManager
-
-        context = self.dg.build_output_context(
-            asset_key=self.dg.AssetKey("clean_transactions"),
-            partition_key=BAD_DAY,
-            asset_partitions_def=self.assets.daily,
-        )
-        io_manager = ParquetIOManager(base_dir=str(self.settings.warehouse_dir))
-        io_manager.handle_output(context, pl.from_arrow(table))
-        return str(io_manager.path_for(context))
-
-    def record_release(self, batch_id: str, outcome: Any) -> None:
-        """Tell Dagster what the release did: the partition is materialized, and its contract check now passes."""
-        from guardrails.dagster import metadata as md
-
-        key = self.dg.AssetKey("clean_transactions")
-        self.instance.report_runless_asset_event(
-            self.dg.AssetMaterialization(
-                asset_key=key,
-                partition=BAD_DAY,
-                description=f"Released from quarantine ({batch_id}) after the contract fix",
-                metadata={md.BATCH_ID_KEY: batch_id, md.CONTRACT_VERSION_KEY: outcome.contract_version or ""},
-            )
-        )
-        check_name = next(iter(self.defs.resolve_assets_def(key).check_keys)).name
-        self.instance.report_runless_asset_event(
-            self.dg.AssetCheckEvaluation(
-                asset_key=key,
-                check_name=check_name,
-                passed=outcome.passed,
-                metadata={**md.outcome_metadata(outcome), md.BATCH_ID_KEY: self.dg.MetadataValue.text(batch_id)},
-                description=f"Re-validated on release against contract v{outcome.contract_version}",
-                partition=BAD_DAY,
-            )
-        )
 
     def print_steps(self, result: Any) -> None:
         failed = {e.step_key for e in result.all_events if e.is_step_failure}
