@@ -39,7 +39,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import polars as pl
 
+from guardrails._atomic import write_text_atomic
 from guardrails.errors import GuardrailsError
 
 __all__ = [
@@ -580,19 +580,7 @@ def _is_number(value: Any) -> bool:
 
 def save_profile(profile: Profile, path: str | Path) -> Path:
     """Write a profile as JSON atomically (a crash never leaves half a file); returns the path."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(profile.to_json())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_text_atomic(path, profile.to_json())
 
 
 def load_profile(path: str | Path) -> Profile:

@@ -54,6 +54,7 @@ from typing import Any
 
 import polars as pl
 
+from guardrails._time import as_utc
 from guardrails.checks._settings import SettingsReader
 from guardrails.checks.band import Band
 from guardrails.errors import ContractError
@@ -169,10 +170,6 @@ class FreshnessSettings:
         return cls.from_sla(contract.sla, contract.custom.get("freshness"), source=contract.source or contract.id)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _as_utc_us(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """Microseconds since the epoch (UTC) of a Date / Datetime column."""
     if dtype == pl.Date:
@@ -205,7 +202,7 @@ def check_freshness(
         ``late_share``, ``null_event_times``, ``since_last_pass_seconds`` (those that could be measured).
     """
     started = datetime.now(UTC)
-    now = _utc(as_of) if as_of is not None else started
+    now = as_utc(as_of) if as_of is not None else started
     rules: list[RuleResult] = []
     metrics: dict[str, Any] = {}
     error: str | None = None
@@ -223,7 +220,7 @@ def check_freshness(
                                     severity=Severity.ERROR, status=CheckStatus.FAILED, expected=expected,
                                     message="no passing materialization on record"))
         else:
-            since = (now - _utc(last_passed_at)).total_seconds()
+            since = (now - as_utc(last_passed_at)).total_seconds()
             metrics["since_last_pass_seconds"] = since
             late = since > allowed.total_seconds()
             rules.append(RuleResult(rule_id="freshness.since_last_pass", kind="freshness", columns=(),

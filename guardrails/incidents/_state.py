@@ -10,13 +10,13 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from guardrails._atomic import write_text_atomic
 from guardrails.incidents._records import BreakerTrip
 
 DEFAULT_STATE_DIR = ".guardrails/state"
@@ -137,13 +137,4 @@ class IncidentStateStore:
         with self._locked():
             data = self._read(name)
             change(data)
-            fd, staging = tempfile.mkstemp(dir=self.directory, prefix=f".{name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w") as handle:
-                    json.dump(data, handle, indent=1, sort_keys=True)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(staging, self._path(name))
-            except BaseException:
-                Path(staging).unlink(missing_ok=True)
-                raise
+            write_text_atomic(self._path(name), json.dumps(data, indent=1, sort_keys=True))

@@ -15,7 +15,8 @@ from polars.exceptions import PanicException
 from guardrails.contract.model import ColumnTypeRule, Contract, RowCountRule, RowRule, Rule
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
 from guardrails.validation._frames import to_polars
-from guardrails.validation._rules import RuleNotApplicable, as_utc, non_integral, violation
+from guardrails._time import as_utc
+from guardrails.validation._rules import RuleNotApplicable, non_integral, violation
 from guardrails.validation._sample import json_safe_rows
 from guardrails.validation._types import FLOAT_AS_INTEGER, type_problem
 

@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
-from guardrails.validation._rules import as_utc
+from guardrails._time import as_utc
 from guardrails.validation._sample import json_safe
 
 if TYPE_CHECKING:

@@ -26,7 +26,8 @@ import polars as pl
 
 from guardrails.contract.model import ColumnTypeRule, Contract, NO_FAILING_ROWS, RowCountRule, RowRule
 from guardrails.outcome import Severity
-from guardrails.validation._rules import as_utc, non_integral, violation
+from guardrails._time import as_utc
+from guardrails.validation._rules import non_integral, violation
 from guardrails.validation._types import FLOAT_AS_INTEGER, type_problem
 
 if TYPE_CHECKING:

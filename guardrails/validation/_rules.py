@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from guardrails._time import as_utc
 from guardrails.contract.model import (
     AllowedValuesRule,
     LengthRule,
@@ -43,11 +44,6 @@ _UNIT = {"ms": timedelta(milliseconds=1), "us": timedelta(microseconds=1)}
 
 class RuleNotApplicable(Exception):
     """The rule cannot run on this batch (missing column, a dtype the rule cannot read); the message says why."""
-
-
-def as_utc(moment: datetime) -> datetime:
-    """A naive datetime is read as UTC; an aware one is converted to UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _column(schema: Schema, name: str) -> tuple[pl.Expr, pl.DataType]:

@@ -20,13 +20,12 @@ Example:
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from guardrails._atomic import write_text_atomic
 from guardrails.checks import DriftSettings
 from guardrails.profile import Profile, ProfileError, ProfileStore, build_profile
 
@@ -139,13 +138,5 @@ class ReferenceProfiles:
 
     def _save_merged(self, merged: MergedReference) -> None:
         """Write the cache atomically (a concurrent reader sees the old or the new file, never half of one)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{self.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"batches": list(merged.batches), "profile": merged.profile.to_dict()}, handle,
-                          allow_nan=False)
-            os.replace(tmp, self.merged_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        cache = {"batches": list(merged.batches), "profile": merged.profile.to_dict()}
+        write_text_atomic(self.merged_path, json.dumps(cache, allow_nan=False))
