@@ -22,7 +22,7 @@ Example:
 from guardrails.incidents._breaker import BreakerPolicy, BreakerVerdict, judge_breaker
 from guardrails.incidents._build import build_incident_report, format_duration, group_failures, incident_id
 from guardrails.incidents._hypotheses import rank_hypotheses
-from guardrails.incidents._notify import Notification, WebhookNotifier, incident_message
+from guardrails.incidents._notify import Notification, WebhookNotifier
 from guardrails.incidents._records import BreakerTrip, Evaluation, IncidentRecords, RunSummary, StoppedInstigator
 from guardrails.incidents._render import incident_markdown, report_json, report_markdown
 from guardrails.incidents._state import DEFAULT_STATE_DIR, STATE_ENV, IncidentStateStore
