@@ -16,7 +16,7 @@ from guardrails.dagster import QuarantineResource
 
 REPO = Path(__file__).resolve().parents[2]
 CONTRACT = REPO / "expectations" / "transactions.odcs.yaml"
-PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"  # SQLAlchemy 2.1 defaults to psycopg 3
+PG_URL = "postgresql://postgres@127.0.0.1:5432/{db}"  # the ordinary URL: SQLAlchemy 2.1 picks psycopg 3
 
 
 def recent_day() -> date:

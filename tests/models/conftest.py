@@ -168,7 +168,7 @@ def _start_server(tmp: Path) -> MlflowServer:
         process = subprocess.Popen(
             [
                 sys.executable, "-m", "mlflow", "server",
-                "--backend-store-uri", f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}",
+                "--backend-store-uri", f"postgresql://postgres@127.0.0.1:5432/{database}",
                 "--artifacts-destination", str(tmp / "artifacts"),
                 "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
             ],
