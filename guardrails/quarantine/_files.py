@@ -28,6 +28,15 @@ _EXCLUSIVE_LOCK = threading.Lock()
 TEMP_SUFFIX = ".tmp"
 
 
+def temp_name(name: str) -> str:
+    """The name of a temporary file on its way to becoming `name` (hidden, unique, never listed as a batch)."""
+    return f".{name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
+
+
+TEMP_NAME_OVERHEAD = len(temp_name(""))
+"""How many characters a temporary file's name adds to its target's: the file system must allow both."""
+
+
 class Files:
     """Atomic writes, exclusive creates, reads and deletes of whole small-to-large files under one filesystem."""
 
@@ -91,7 +100,7 @@ class Files:
     def _write_temp(self, path: str, data: bytes) -> str:
         parent, name = path.rsplit("/", 1)
         self.fs.makedirs(parent, exist_ok=True)
-        tmp = f"{parent}/.{name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
+        tmp = f"{parent}/{temp_name(name)}"
         try:
             with self.fs.open(tmp, "wb") as handle:
                 handle.write(data)

@@ -60,15 +60,23 @@ from guardrails.outcome import CheckOutcome
 from guardrails.quarantine._audit import audit, describe, error_outcome
 from guardrails.quarantine._batch import arrow_hash, decode_table, encode_table, parquet_rows, sha256_hex
 from guardrails.quarantine._errors import QuarantineError
-from guardrails.quarantine._files import Files
+from guardrails.quarantine._files import TEMP_NAME_OVERHEAD, Files
 from guardrails.quarantine._manifest import DataFormat, QuarantineManifest, QuarantineState
 
 DEFAULT_LOCATION = ".guardrails/quarantine"
 MANIFEST = "manifest.json"
 CLAIM = "claim.json"
 RELEASED_DIR = "_released"
+RELEASED_EXTENSION = ".parquet"
 MAX_SUFFIX = 1000
-_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,239}")
+NAME_MAX = 255
+"""The longest file name the store may create: NAME_MAX of common local filesystems (ext4, XFS, APFS, NTFS)."""
+MAX_BATCH_ID = NAME_MAX - len(f"~{MAX_SUFFIX}") - len(RELEASED_EXTENSION) - TEMP_NAME_OVERHEAD
+"""The longest batch id a caller may ask for (204): derived from the longest name the store builds from an id,
+the temporary file of ``_released/<id>~<N>.parquet``, so that every id accepted by `put` can also be released."""
+_BATCH_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._~-]{{0,{MAX_BATCH_ID - 1}}}")
+_STORED_ID = re.compile(rf"(?:{_BATCH_ID.pattern})(?:~[0-9]{{1,{len(str(MAX_SUFFIX))}}})?")
+_ID_CHARACTERS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
 _EXTENSION = {
     DataFormat.PARQUET: "parquet",
     DataFormat.ARROW_IPC: "arrow",
@@ -170,11 +178,11 @@ class QuarantineStore:
 
     def batch_path(self, batch_id: str) -> str:
         """The directory (in the store's filesystem) holding one batch's data and manifest."""
-        return f"{self.root}/{checked_batch_id(batch_id)}"
+        return f"{self.root}/{checked_batch_id(batch_id, stored=True)}"
 
     def released_path(self, batch_id: str) -> str:
         """Where `release` writes a batch's data when no `publish` callable is given."""
-        return f"{self.root}/{RELEASED_DIR}/{checked_batch_id(batch_id)}.parquet"
+        return f"{self.root}/{RELEASED_DIR}/{checked_batch_id(batch_id, stored=True)}{RELEASED_EXTENSION}"
 
     # --- put ---------------------------------------------------------------------------------------------------
 
@@ -559,14 +567,29 @@ def _as_fsspec(filesystem: Any) -> AbstractFileSystem:
     raise TypeError(f"filesystem must be an fsspec or pyarrow filesystem, got {type(filesystem).__name__}")
 
 
-def checked_batch_id(batch_id: str) -> str:
-    """`batch_id` if it is a valid id (a safe directory name), else a QuarantineError saying what is allowed."""
-    if not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
-        raise QuarantineError(
-            str(batch_id),
-            "is not a valid batch id",
-            hint="use 1-240 letters, digits, '.', '_', '~' or '-', starting with a letter or digit",
-        )
+def checked_batch_id(batch_id: str, *, stored: bool = False) -> str:
+    """`batch_id` if it is a valid id (a safe directory name), else a QuarantineError saying what is allowed.
+
+    A caller may ask for up to `MAX_BATCH_ID` characters; with `stored`, the ``~<N>`` the store appends to a taken
+    id is allowed on top (ids of batches already in the store).
+
+    Example:
+        >>> checked_batch_id("b" * 230)
+        Traceback (most recent call last):
+        ...
+        guardrails.quarantine._errors.QuarantineError: batch bbb...: is 230 characters long; batch ids have at most 204 (...)
+    """
+    if not isinstance(batch_id, str) or not (_STORED_ID if stored else _BATCH_ID).fullmatch(batch_id):
+        hint = f"use 1-{MAX_BATCH_ID} letters, digits, '.', '_', '~' or '-', starting with a letter or digit"
+        if isinstance(batch_id, str) and len(batch_id) > MAX_BATCH_ID and _ID_CHARACTERS.fullmatch(batch_id):
+            raise QuarantineError(
+                batch_id,
+                f"is {len(batch_id)} characters long; batch ids have at most {MAX_BATCH_ID}"
+                + (" plus the '~<N>' the store appends to a taken id" if stored else ""),
+                hint=f"the store appends '~<N>' to a taken id and names files after it, all within {NAME_MAX}-byte "
+                "file names; pass a shorter id, or none to use the content hash",
+            )
+        raise QuarantineError(str(batch_id), "is not a valid batch id", hint=hint)
     return batch_id
 
 
