@@ -27,3 +27,22 @@ class QuarantineError(GuardrailsError):
         shown = batch_id if batch_id is None or len(batch_id) <= SHOWN_ID else f"{batch_id[: SHOWN_ID - 3]}..."
         message = f"batch {shown}: {problem}" if batch_id else problem
         super().__init__(f"{message} ({hint})" if hint else message)
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be trusted: not JSON, a field missing, of the wrong type, or pointing elsewhere.
+
+    `problems` lists every fault found, each starting with the field's name, so a report can show all of them.
+
+    Example:
+        >>> str(ManifestError(["data_file: expected 'data-0a1b.parquet', got '../x'", "rows_in: expected a count"]))
+        "data_file: expected 'data-0a1b.parquet', got '../x'; rows_in: expected a count"
+    """
+
+    SHOWN = 5
+
+    def __init__(self, problems: list[str] | tuple[str, ...]) -> None:
+        self.problems = tuple(problems)
+        shown = "; ".join(self.problems[: self.SHOWN])
+        more = len(self.problems) - self.SHOWN
+        super().__init__(f"{shown}; ... and {more} more" if more > 0 else shown)

@@ -41,6 +41,7 @@ from __future__ import annotations
 import builtins
 import getpass
 import json
+import logging
 import os
 import re
 import socket
@@ -59,9 +60,9 @@ from guardrails.contract.model import Contract, QuarantinePolicy, RowCountRule
 from guardrails.outcome import CheckOutcome
 from guardrails.quarantine._audit import audit, describe, error_outcome
 from guardrails.quarantine._batch import arrow_hash, decode_table, encode_table, parquet_rows, sha256_hex
-from guardrails.quarantine._errors import QuarantineError
+from guardrails.quarantine._errors import ManifestError, QuarantineError
 from guardrails.quarantine._files import TEMP_NAME_OVERHEAD, Files
-from guardrails.quarantine._manifest import DataFormat, QuarantineManifest, QuarantineState
+from guardrails.quarantine._manifest import DataFormat, QuarantineManifest, QuarantineState, data_file_name
 
 DEFAULT_LOCATION = ".guardrails/quarantine"
 MANIFEST = "manifest.json"
@@ -77,15 +78,10 @@ the temporary file of ``_released/<id>~<N>.parquet``, so that every id accepted 
 _BATCH_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._~-]{{0,{MAX_BATCH_ID - 1}}}")
 _STORED_ID = re.compile(rf"(?:{_BATCH_ID.pattern})(?:~[0-9]{{1,{len(str(MAX_SUFFIX))}}})?")
 _ID_CHARACTERS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
-_EXTENSION = {
-    DataFormat.PARQUET: "parquet",
-    DataFormat.ARROW_IPC: "arrow",
-    DataFormat.RAW: "bin",
-    DataFormat.PANDAS_PICKLE: "pickle",
-}
 
 Clock = Callable[[], datetime]
 Publish = Callable[[pa.Table], object]
+logger = logging.getLogger(__name__)
 
 
 class ReleaseStatus(StrEnum):
@@ -127,6 +123,32 @@ class ReleaseResult:
             "outcome": self.outcome.to_dict() if self.outcome is not None else None,
             "manifest": self.manifest.to_dict(),
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrokenBatch:
+    """A batch directory whose manifest cannot be trusted (unreadable, not JSON, a bad field): reported, never read.
+
+    Attributes:
+        batch_id: the directory's name (the id the batch would have).
+        path: the directory, in the store's filesystem; nothing inside it was opened but its manifest.
+        reason: what is wrong, naming every faulty field.
+    """
+
+    batch_id: str
+    path: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"batch_id": self.batch_id, "state": "broken", "path": self.path, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantineListing:
+    """Everything in a store: the batches (oldest first) and the directories whose manifest is broken."""
+
+    manifests: tuple[QuarantineManifest, ...]
+    broken: tuple[BrokenBatch, ...]
 
 
 def derive_batch_id(content_hash: str, prefix: str = "batch") -> str:
@@ -239,7 +261,7 @@ class QuarantineStore:
             state=QuarantineState.QUARANTINED,
             content_hash=content_hash,
             content_hash_of=content_hash_of,
-            data_file=f"data-{data_sha[:16]}.{_EXTENSION[data_format]}",
+            data_file=data_file_name(data_sha, data_format),
             data_format=data_format,
             data_sha256=data_sha,
             data_bytes=len(payload),
@@ -263,7 +285,9 @@ class QuarantineStore:
     def _put(self, pending: QuarantineManifest, payload: bytes) -> QuarantineManifest:
         for candidate in _candidates(pending.batch_id):
             manifest = pending.evolve(batch_id=candidate)
-            existing = self._manifest_or_none(candidate)
+            existing = self._load(candidate)
+            if isinstance(existing, BrokenBatch):
+                continue  # its owner cannot be known: taken, and left for a person to repair
             if existing is not None:
                 if not _same_batch(existing, manifest):
                     continue
@@ -295,16 +319,33 @@ class QuarantineStore:
     # --- read --------------------------------------------------------------------------------------------------
 
     def list(self, state: QuarantineState | str | None = None) -> builtins.list[QuarantineManifest]:
-        """Every visible batch (those whose manifest exists), oldest first; only those in `state` if given."""
+        """Every visible batch (those whose manifest exists), oldest first; only those in `state` if given.
+
+        A batch whose manifest is broken is left out (and logged as a warning): `scan` reports those too.
+        """
+        listing = self.scan(state)
+        for broken in listing.broken:
+            logger.warning("quarantine %s: left out broken batch %s: %s", self.uri, broken.path, broken.reason)
+        return builtins.list(listing.manifests)
+
+    def scan(self, state: QuarantineState | str | None = None) -> QuarantineListing:
+        """The visible batches (only those in `state` if given) and every broken one, whatever its state.
+
+        A broken batch never hides the others: each directory's manifest is judged on its own.
+        """
         wanted = QuarantineState(state) if state is not None else None
-        manifests = []
+        manifests, broken = [], []
         for name in self._files.listdir(self.root):
-            if not _BATCH_ID.fullmatch(name):
-                continue  # the _released area, temporary files
-            manifest = self._manifest_or_none(name)
-            if manifest is not None and (wanted is None or manifest.state is wanted):
-                manifests.append(manifest)
-        return sorted(manifests, key=lambda m: (m.quarantined_at, m.batch_id))
+            if name.startswith((".", "_")):
+                continue  # temporary files, the _released area
+            loaded = self._load(name)
+            if isinstance(loaded, BrokenBatch):
+                broken.append(loaded)
+            elif loaded is not None and (wanted is None or loaded.state is wanted):
+                manifests.append(loaded)
+        return QuarantineListing(
+            manifests=tuple(sorted(manifests, key=lambda m: (m.quarantined_at, m.batch_id))), broken=tuple(broken)
+        )
 
     def show(self, batch_id: str) -> QuarantineManifest:
         """The manifest of one batch.
@@ -535,17 +576,40 @@ class QuarantineStore:
         )
 
     def _manifest_or_none(self, batch_id: str) -> QuarantineManifest | None:
-        path = self._manifest_path(batch_id)
+        """The batch's manifest, None when there is none yet; QuarantineError when it is broken."""
+        loaded = self._load(checked_batch_id(batch_id, stored=True))
+        if isinstance(loaded, BrokenBatch):
+            raise QuarantineError(
+                batch_id,
+                f"its manifest cannot be trusted, so nothing of it is read: {loaded.reason}",
+                hint=f"repair or move {loaded.path} by hand",
+            )
+        return loaded
+
+    def _load(self, name: str) -> QuarantineManifest | BrokenBatch | None:
+        """The manifest in directory `name` (a name from a listing, or a checked id), checked field by field.
+
+        Never follows anything the manifest says: its `batch_id` must be the directory's own name and its
+        `data_file` the content-addressed name the store gives (see `QuarantineManifest.from_json`).
+        """
+        directory = f"{self.root}/{name}"
+        path = f"{directory}/{MANIFEST}"
         try:
             text = self._files.read(path)
-        except FileNotFoundError:
-            return None
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # not a batch, or one whose put has not finished: invisible by design
         except OSError as exc:
-            raise QuarantineError(batch_id, f"cannot read {path}: {exc}") from exc
+            return BrokenBatch(batch_id=name, path=directory, reason=f"cannot read {MANIFEST}: {exc}")
+        if not _STORED_ID.fullmatch(name):
+            return BrokenBatch(batch_id=name, path=directory, reason="the directory's name is not a valid batch id")
         try:
-            return QuarantineManifest.from_json(text)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise QuarantineError(batch_id, f"manifest {path} is not a valid quarantine manifest: {exc}") from exc
+            manifest = QuarantineManifest.from_json(text)
+        except ManifestError as exc:
+            return BrokenBatch(batch_id=name, path=directory, reason=f"{MANIFEST}: {exc}")
+        if manifest.batch_id != name:
+            reason = f"{MANIFEST}: batch_id: expected its directory's name, got {manifest.batch_id[:100]!r}"
+            return BrokenBatch(batch_id=name, path=directory, reason=reason)
+        return manifest
 
     def _manifest_path(self, batch_id: str) -> str:
         return f"{self.batch_path(batch_id)}/{MANIFEST}"
