@@ -85,7 +85,7 @@ def list_command(
         count = len(listing.broken)
         console.print(
             table(
-                f"{count} broken batch{'es' if count != 1 else ''} (manifest cannot be trusted; nothing in it was read)",
+                f"{count} broken batch{'es' if count != 1 else ''} (its manifest cannot be trusted: nothing was read)",
                 ("batch directory", "reason"),
                 ((broken.path, broken.reason) for broken in listing.broken),
             )
@@ -141,9 +141,19 @@ def release_command(
     store: StoreOption = DEFAULT_LOCATION,
     as_of: AsOfOption = None,
     json_output: JsonOption = False,
+    break_claim: Annotated[
+        bool,
+        typer.Option(
+            "--break-claim",
+            help="Take the batch's claim even if it is not provably stale (held on another host, lease running). "
+            "Only after making sure that release is dead: it may have published already.",
+        ),
+    ] = False,
 ) -> None:
     """Re-check a batch against the current contract and, if nothing blocks it, publish it exactly once."""
-    result = _run(lambda: _open(store).release(batch_id, load_contract(contract), as_of=as_of))
+    result = _run(
+        lambda: _open(store).release(batch_id, load_contract(contract), as_of=as_of, break_claim=break_claim)
+    )
     if json_output:
         print_json(result.to_dict())
     else:

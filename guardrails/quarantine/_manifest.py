@@ -236,9 +236,8 @@ class QuarantineManifest:
         if "data_file" in values and "data_sha256" in values and "data_format" in values:
             expected = data_file_name(values["data_sha256"], values["data_format"])
             if values["data_file"] != expected:
-                problems.append(
-                    f"data_file: expected {expected!r} (from data_sha256 and data_format), got {_shown(data['data_file'])}"
-                )
+                got = _shown(data["data_file"])
+                problems.append(f"data_file: expected {expected!r} (from data_sha256 and data_format), got {got}")
         if problems:
             raise ManifestError(problems)
         return cls(**values)

@@ -40,15 +40,13 @@ from __future__ import annotations
 
 import builtins
 import getpass
-import json
 import logging
 import os
 import re
 import socket
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -60,6 +58,7 @@ from guardrails.contract.model import Contract, QuarantinePolicy, RowCountRule
 from guardrails.outcome import CheckOutcome
 from guardrails.quarantine._audit import audit, describe, error_outcome
 from guardrails.quarantine._batch import arrow_hash, decode_table, encode_table, parquet_rows, sha256_hex
+from guardrails.quarantine._claim import DEFAULT_CLAIM_LEASE, Claim, ClaimVerdict, judge, this_process
 from guardrails.quarantine._errors import ManifestError, QuarantineError
 from guardrails.quarantine._files import TEMP_NAME_OVERHEAD, Files
 from guardrails.quarantine._manifest import DataFormat, QuarantineManifest, QuarantineState, data_file_name
@@ -107,6 +106,8 @@ class ReleaseResult:
     outcome: CheckOutcome | None = None
     released_to: str | None = None
     message: str = ""
+    took_over: str | None = None
+    """Whose claim this release took over (stale) or broke, and why; None when the claim was free."""
 
     @property
     def released(self) -> bool:
@@ -120,6 +121,7 @@ class ReleaseResult:
             "released": self.released,
             "released_to": self.released_to,
             "message": self.message,
+            "took_over": self.took_over,
             "outcome": self.outcome.to_dict() if self.outcome is not None else None,
             "manifest": self.manifest.to_dict(),
         }
@@ -170,6 +172,8 @@ class QuarantineStore:
             (``memory://quarantine``, ``s3://bucket/quarantine``, ...); a path inside `filesystem` if one is given.
         filesystem: an fsspec filesystem or a ``pyarrow.fs.FileSystem`` to use instead of resolving `location`.
         clock: the time source for timestamps (UTC); tests pass a fixed one.
+        claim_lease: how long a release's claim keeps releases on *other* machines from taking it over (see
+            `release`); make it longer than the slowest publish.
     """
 
     def __init__(
@@ -178,6 +182,7 @@ class QuarantineStore:
         *,
         filesystem: AbstractFileSystem | Any | None = None,
         clock: Clock | None = None,
+        claim_lease: timedelta = DEFAULT_CLAIM_LEASE,
     ) -> None:
         if filesystem is None:
             fs, root = fsspec.core.url_to_fs(os.fspath(location))
@@ -189,6 +194,7 @@ class QuarantineStore:
         self._files = Files(fs)
         self._clock: Clock = clock or (lambda: datetime.now(UTC))
         self._actor = _actor()
+        self._claim_lease = claim_lease
 
     def __repr__(self) -> str:
         return f"QuarantineStore({self.uri!r})"
@@ -394,12 +400,22 @@ class QuarantineStore:
         *,
         as_of: datetime | None = None,
         publish: Publish | None = None,
+        break_claim: bool = False,
     ) -> ReleaseResult:
         """Re-validate a quarantined batch against the *current* contract and, if nothing blocks it, publish it once.
 
         Publishing calls `publish(table)` (if it returns a string, that is recorded as where the data went), or
         writes ``_released/<batch_id>.parquet`` under the store's root. `publish` must be all-or-nothing: if it
         raises, the claim is given back so the release can be retried, and the exception propagates.
+
+        A release killed after it claimed the batch does not block it for good: its claim is taken over (and the
+        temporary files it left are deleted) once it is provably stale: on the same machine, when its process has
+        ended (pid *and* process start time, as pids are reused); from another machine, when its lease
+        (`claim_lease`) has expired. `break_claim` also takes a claim that is not provably stale (held on another
+        machine, lease running), never one whose process is seen running here; the result's `took_over` says whose
+        claim was taken. Taking over keeps exactly-once only when publishing is idempotent: the killed holder may
+        have published before it died (an IO manager overwriting a partition is idempotent, as is the default
+        ``_released/<id>.parquet``; an arbitrary `publish` callable may not be).
 
         For part of a batch (rows policy), the row-count rule is left out of the re-validation: it was judged on the
         whole batch when it was guarded (it passed, or the whole batch would be here), and a handful of rejected
@@ -428,18 +444,22 @@ class QuarantineStore:
                 outcome=outcome,
                 message=f"still quarantined: {describe(outcome)}",
             )
-        if not self._claim(batch_id, "release"):
-            return self._lost_claim(batch_id, outcome)
+        claim = self._claim(batch_id, "release", break_claim=break_claim)
+        if not claim.won:
+            return self._lost_claim(batch_id, outcome, claim.note)
+        if self.show(batch_id).state is not QuarantineState.QUARANTINED:
+            return self._lost_claim(batch_id, outcome, claim.note)  # its claim was stale because it had finished
         try:
             released_to = self._publish(manifest, table, publish)
         except BaseException:
-            self._files.remove(self._claim_path(batch_id))  # nothing was published: let a retry claim it again
+            self._give_back(batch_id, claim)  # nothing was published: let a retry claim it again
             raise
         now = self._clock()
         released = manifest.transition(
             QuarantineState.RELEASED,
             now,
-            f"re-validated against {contract.id} v{contract.version}: {describe(outcome)}",
+            f"re-validated against {contract.id} v{contract.version}: {describe(outcome)}"
+            + (f"; {claim.note}" if claim.note else ""),
             self._actor,
             released_at=now,
             release_outcome=outcome,
@@ -451,7 +471,8 @@ class QuarantineStore:
             raise QuarantineError(
                 batch_id,
                 f"published to {released_to} but could not record the release: {exc}",
-                hint="the claim stays, so it is not published twice; mark it released in its manifest by hand",
+                hint="mark it released in its manifest by hand before any retry: once this process has ended its "
+                "claim is stale, and a retry would publish again",
             ) from exc
         return ReleaseResult(
             batch_id=batch_id,
@@ -459,7 +480,9 @@ class QuarantineStore:
             manifest=released,
             outcome=outcome,
             released_to=released_to,
-            message=f"released {_rows(released.rows_quarantined)} to {released_to}",
+            message=f"released {_rows(released.rows_quarantined)} to {released_to}"
+            + (f"; {claim.note}" if claim.note else ""),
+            took_over=claim.note or None,
         )
 
     def purge(self, batch_id: str) -> None:
@@ -475,9 +498,11 @@ class QuarantineStore:
         if manifest.state is QuarantineState.PURGED:
             self._delete_data(batch_id)  # finishes a purge that crashed after writing its tombstone
             return
-        if manifest.state is QuarantineState.QUARANTINED and not self._claim(batch_id, "purge"):
-            holder = self._claim_holder(batch_id)
-            raise QuarantineError(batch_id, f"cannot purge: a {holder} holds its claim (in progress, or it crashed)")
+        if manifest.state is QuarantineState.QUARANTINED:
+            claim = self._claim(batch_id, "purge")
+            if not claim.won:
+                raise QuarantineError(batch_id, f"cannot purge: {claim.note}", hint=_CLAIM_HINT)
+            manifest = self.show(batch_id)  # as it is now that the claim is ours (a release may have finished)
         now = self._clock()
         tombstone = manifest.transition(
             QuarantineState.PURGED,
@@ -528,24 +553,51 @@ class QuarantineStore:
         self._files.write_atomic(path, payload)
         return self.fs.unstrip_protocol(path)
 
-    def _claim(self, batch_id: str, action: str) -> bool:
-        claim = {
-            "action": action,
-            "at": self._clock().isoformat(),
-            "actor": self._actor,
-            "pid": os.getpid(),
-            "token": uuid.uuid4().hex,
-        }
-        return self._files.create_exclusive(self._claim_path(batch_id), json.dumps(claim).encode())
+    def _claim(self, batch_id: str, action: str, *, break_claim: bool = False) -> _ClaimAttempt:
+        """Take the batch's claim: a free one, or one whose holder is provably gone (or, with `break_claim`, one
+        whose holder cannot be observed from here). A holder seen running on this machine always keeps it."""
+        path = self._claim_path(batch_id)
+        here = this_process()
+        mine = Claim.new(action, self._actor, here, self._clock(), self._claim_lease).to_json()
+        for _ in range(_CLAIM_ATTEMPTS):
+            if self._files.create_exclusive(path, mine):
+                self._remove_temporaries(batch_id)
+                return _ClaimAttempt(won=True, content=mine)
+            try:
+                held = self._files.read(path)
+            except FileNotFoundError:
+                continue  # given back while we looked: try again
+            try:
+                claim = Claim.from_json(held, lease=self._claim_lease)
+            except ValueError as exc:
+                holder, verdict, why = f"an unreadable {CLAIM}", ClaimVerdict.UNKNOWN, str(exc)
+            else:
+                judgement = judge(claim, here, self._clock())
+                holder, verdict, why = claim.describe(), judgement.verdict, judgement.reason
+            if verdict is ClaimVerdict.LIVE or (verdict is ClaimVerdict.UNKNOWN and not break_claim):
+                return _ClaimAttempt(won=False, content=mine, note=f"the claim is held by {holder}; {why}")
+            if self._files.replace_if_unchanged(path, held, mine):
+                taken = "took over the stale claim" if verdict is ClaimVerdict.STALE else "broke the claim"
+                removed = self._remove_temporaries(batch_id)
+                cleaned = f", removed {len(removed)} temporary file(s) it left" if removed else ""
+                return _ClaimAttempt(won=True, content=mine, note=f"{taken} of {holder} ({why}){cleaned}")
+        return _ClaimAttempt(won=False, content=mine, note="its claim kept changing hands while this call tried it")
 
-    def _claim_holder(self, batch_id: str) -> str:
+    def _remove_temporaries(self, batch_id: str) -> builtins.list[str]:
+        """Delete the temporary files a killed holder of the claim left: a half-written release or manifest."""
+        released = self._files.remove_temporaries(f"{self.root}/{RELEASED_DIR}", f"{batch_id}{RELEASED_EXTENSION}")
+        return released + self._files.remove_temporaries(self.batch_path(batch_id), MANIFEST)
+
+    def _give_back(self, batch_id: str, claim: _ClaimAttempt) -> None:
+        """Delete our claim, unless it has been taken over meanwhile (then it is no longer ours to delete)."""
+        path = self._claim_path(batch_id)
         try:
-            claim = json.loads(self._files.read(self._claim_path(batch_id)))
-            return f"{claim['action']} by {claim['actor']} (pid {claim['pid']}) since {claim['at']}"
-        except (OSError, ValueError, KeyError):
-            return "release or purge"
+            if self._files.read(path) == claim.content:
+                self._files.remove(path)
+        except FileNotFoundError:
+            pass  # already gone: nothing to give back
 
-    def _lost_claim(self, batch_id: str, outcome: CheckOutcome) -> ReleaseResult:
+    def _lost_claim(self, batch_id: str, outcome: CheckOutcome, note: str) -> ReleaseResult:
         manifest = self.show(batch_id)
         if manifest.state is QuarantineState.RELEASED:
             return self._already_released(manifest)
@@ -556,10 +608,7 @@ class QuarantineStore:
             status=ReleaseStatus.CLAIMED,
             manifest=manifest,
             outcome=outcome,
-            message=(
-                f"not published by this call: a {self._claim_holder(batch_id)} holds the claim; if that process died "
-                f"before finishing, check the destination, then delete {self._claim_path(batch_id)} and retry"
-            ),
+            message=f"not published by this call: {note} ({_CLAIM_HINT})",
         )
 
     def _already_released(self, manifest: QuarantineManifest) -> ReleaseResult:
@@ -618,6 +667,22 @@ class QuarantineStore:
         return f"{self.batch_path(batch_id)}/{CLAIM}"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ClaimAttempt:
+    """Whether this call holds the batch's claim (`content`: what it wrote), and whose claim it took, or why not."""
+
+    won: bool
+    content: bytes
+    note: str = ""
+
+
+_CLAIM_ATTEMPTS = 3
+_CLAIM_HINT = (
+    "a claim is taken over once its holder has provably ended (on its machine) or its lease has expired; for one "
+    "held on another machine, make sure that release is dead, check the destination, then use --break-claim"
+)
+
+
 def _as_fsspec(filesystem: Any) -> AbstractFileSystem:
     """An fsspec filesystem as is; a pyarrow filesystem wrapped (its moves are renames where the backend has them)."""
     if isinstance(filesystem, AbstractFileSystem):
@@ -641,7 +706,7 @@ def checked_batch_id(batch_id: str, *, stored: bool = False) -> str:
         >>> checked_batch_id("b" * 230)
         Traceback (most recent call last):
         ...
-        guardrails.quarantine._errors.QuarantineError: batch bbb...: is 230 characters long; batch ids have at most 204 (...)
+        guardrails.quarantine._errors.QuarantineError: batch bbb...: is 230 characters long; ... at most 204 (...)
     """
     if not isinstance(batch_id, str) or not (_STORED_ID if stored else _BATCH_ID).fullmatch(batch_id):
         hint = f"use 1-{MAX_BATCH_ID} letters, digits, '.', '_', '~' or '-', starting with a letter or digit"
