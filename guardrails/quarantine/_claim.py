@@ -16,7 +16,7 @@ published some or all of the batch, and the new holder publishes it again (an IO
 or the store's own ``_released/<id>.parquet``, are idempotent; an arbitrary publish callable may not be).
 
 Example:
-    >>> from datetime import datetime, timedelta
+    >>> from datetime import UTC, datetime, timedelta
     >>> t = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
     >>> elsewhere = Claim(action="release", actor="ci@worker-7", host="worker-7", pid=4242, at=t,
     ...                   lease_expires=t + timedelta(hours=1), token="0f3c")
