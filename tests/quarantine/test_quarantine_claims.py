@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -167,7 +169,7 @@ def _place_claim(store: QuarantineStore, batch_id: str, **changes: object) -> Cl
     """Write a claim as another release would have: this process's identity, with some facts changed."""
     now = datetime.now(UTC)
     claim = Claim.new("release", "ci@elsewhere", this_process(), now, timedelta(hours=1))
-    claim = Claim(**{**{f: getattr(claim, f) for f in claim.__slots__}, **changes})  # type: ignore[arg-type]
+    claim = dataclasses.replace(claim, **changes)  # type: ignore[arg-type]
     Path(store.batch_path(batch_id), "claim.json").write_bytes(claim.to_json())
     return claim
 
@@ -279,3 +281,18 @@ schema:
         logicalTypeOptions:
           minimum: -10
 """
+
+
+def test_a_claim_past_its_lease_is_taken_over_on_a_memory_store(
+    amount_contract: Callable[..., Contract], relaxed: Contract
+) -> None:
+    """On a filesystem without link(2) (memory://), an expired claim from another host is taken over too."""
+    store = QuarantineStore(f"memory://quarantine-{uuid.uuid4().hex}")
+    batch_id = guard_batch(_batch(), amount_contract(), store).batch_id
+    now = datetime.now(UTC)
+    claim = Claim.new("release", "ci@worker-7", this_process(), now - timedelta(hours=2), timedelta(hours=1))
+    claim = dataclasses.replace(claim, host="worker-7")
+    store.fs.pipe_file(f"{store.batch_path(batch_id)}/claim.json", claim.to_json())
+    result = store.release(batch_id, relaxed)
+    assert result.status is ReleaseStatus.RELEASED and "lease expired" in (result.took_over or "")
+    assert store.release(batch_id, relaxed).status is ReleaseStatus.ALREADY_RELEASED
