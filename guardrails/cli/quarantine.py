@@ -53,28 +53,43 @@ def list_command(
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List the batches in the store, oldest first: state, rows kept, when and why they were quarantined."""
-    manifests = _run(lambda: _open(store).list(state))
+    """List the batches in the store, oldest first: state, rows kept, when and why they were quarantined.
+
+    A batch whose manifest is broken (truncated, edited by hand) is listed apart with its directory and the reason,
+    whatever `--state` asks for; in `--json` it is an entry with state "broken", its path and the reason.
+    """
+    listing = _run(lambda: _open(store).scan(state))
+    manifests = listing.manifests
     if json_output:
-        print_json([m.to_dict() for m in manifests])
+        print_json([m.to_dict() for m in manifests] + [b.to_dict() for b in listing.broken])
         return
     if not manifests:
         nothing = f"no {state.value + ' ' if state else ''}batches in {store}"
-        if not _exists(store):
+        if not listing.broken and not _exists(store):
             nothing += " (there is no store there yet: check --store or $GUARDRAILS_QUARANTINE)"
         console.print(nothing)
-        return
-    listing = table(
-        f"{len(manifests)} batch{'es' if len(manifests) != 1 else ''} in {store}",
-        ("batch", "state", "rows kept", "quarantined (UTC)", "reason"),
-        (
-            (m.batch_id, m.state.value, _rows(m), m.quarantined_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"), m.reason)
-            for m in manifests
-        ),
-    )
-    for column in listing.columns[:4]:
-        column.no_wrap = True  # ids are copied into the next command: never fold them
-    console.print(listing)
+    else:
+        listing_table = table(
+            f"{len(manifests)} batch{'es' if len(manifests) != 1 else ''} in {store}",
+            ("batch", "state", "rows kept", "quarantined (UTC)", "reason"),
+            (
+                (m.batch_id, m.state.value, _rows(m), m.quarantined_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+                 m.reason)
+                for m in manifests
+            ),
+        )
+        for column in listing_table.columns[:4]:
+            column.no_wrap = True  # ids are copied into the next command: never fold them
+        console.print(listing_table)
+    if listing.broken:
+        count = len(listing.broken)
+        console.print(
+            table(
+                f"{count} broken batch{'es' if count != 1 else ''} (its manifest cannot be trusted: nothing was read)",
+                ("batch directory", "reason"),
+                ((broken.path, broken.reason) for broken in listing.broken),
+            )
+        )
 
 
 @app.command("show")
@@ -126,9 +141,19 @@ def release_command(
     store: StoreOption = DEFAULT_LOCATION,
     as_of: AsOfOption = None,
     json_output: JsonOption = False,
+    break_claim: Annotated[
+        bool,
+        typer.Option(
+            "--break-claim",
+            help="Take the batch's claim even if it is not provably stale (held on another host, lease running). "
+            "Only after making sure that release is dead: it may have published already.",
+        ),
+    ] = False,
 ) -> None:
     """Re-check a batch against the current contract and, if nothing blocks it, publish it exactly once."""
-    result = _run(lambda: _open(store).release(batch_id, load_contract(contract), as_of=as_of))
+    result = _run(
+        lambda: _open(store).release(batch_id, load_contract(contract), as_of=as_of, break_claim=break_claim)
+    )
     if json_output:
         print_json(result.to_dict())
     else:

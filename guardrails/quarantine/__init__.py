@@ -17,7 +17,7 @@ Example:
     (2, 1, '1 blocking rule failed: amount.range (1 row)')
 """
 
-from guardrails.quarantine._errors import QuarantineError
+from guardrails.quarantine._errors import ManifestError, QuarantineError
 from guardrails.quarantine._guard import GuardedBatch, guard_batch
 from guardrails.quarantine._manifest import (
     MANIFEST_SCHEMA_VERSION,
@@ -26,13 +26,23 @@ from guardrails.quarantine._manifest import (
     QuarantineState,
     Transition,
 )
-from guardrails.quarantine._store import QuarantineStore, ReleaseResult, ReleaseStatus, derive_batch_id
+from guardrails.quarantine._store import (
+    BrokenBatch,
+    QuarantineListing,
+    QuarantineStore,
+    ReleaseResult,
+    ReleaseStatus,
+    derive_batch_id,
+)
 
 __all__ = [
     "MANIFEST_SCHEMA_VERSION",
+    "BrokenBatch",
     "DataFormat",
     "GuardedBatch",
+    "ManifestError",
     "QuarantineError",
+    "QuarantineListing",
     "QuarantineManifest",
     "QuarantineState",
     "QuarantineStore",

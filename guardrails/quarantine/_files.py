@@ -11,13 +11,20 @@
   exclusive across threads and processes, whole content or nothing. Elsewhere it is check-then-move under a
   process-wide lock: exclusive among threads of one process (so fully exclusive for ``memory://``, which is
   process-local), but two *processes* racing on an object store can both win. Run one releaser at a time there.
-* `read`, `exists`, `listdir`, `remove`: plain reads and deletes.
+* `replace_if_unchanged(path, expected, data)`: swap a file that still holds `expected` for `data`, at most once
+  per `expected` (how a stale claim is taken over). Locally the first taker hard-links the file to
+  ``<path>.<sha256(expected)[:16]>.retired`` (``link(2)`` fails for everyone after it), checks that the linked file
+  holds `expected` (the file may have changed hands since it was read) and only then renames its own file over it;
+  the ``.retired`` file keeps the claim it replaced. Elsewhere: compare-then-move under the process-wide lock.
+* `read`, `exists`, `listdir`, `remove`, `remove_temporaries`: plain reads and deletes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import re
 import threading
 import uuid
 
@@ -26,6 +33,15 @@ from fsspec.implementations.local import LocalFileSystem
 
 _EXCLUSIVE_LOCK = threading.Lock()
 TEMP_SUFFIX = ".tmp"
+
+
+def temp_name(name: str) -> str:
+    """The name of a temporary file on its way to becoming `name` (hidden, unique, never listed as a batch)."""
+    return f".{name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
+
+
+TEMP_NAME_OVERHEAD = len(temp_name(""))
+"""How many characters a temporary file's name adds to its target's: the file system must allow both."""
 
 
 class Files:
@@ -67,6 +83,39 @@ class Files:
         finally:
             self._discard(tmp)
 
+    def replace_if_unchanged(self, path: str, expected: bytes, data: bytes) -> bool:
+        """Replace `path` by `data` if it still holds `expected`; True for the one caller that did (see above)."""
+        retired = f"{path}.{hashlib.sha256(expected).hexdigest()[:16]}.retired"
+        tmp = self._write_temp(path, data)
+        try:
+            if self.local:
+                try:
+                    os.link(path, retired)
+                except (FileExistsError, FileNotFoundError):
+                    return False  # another taker was first, or the file is gone (given back): not ours to replace
+                if self.read(retired) != expected:
+                    os.remove(retired)  # it changed hands after we read it: leave it to its new holder
+                    return False
+                os.replace(tmp, path)
+                _fsync_dir(os.path.dirname(path))
+                return True
+            with _EXCLUSIVE_LOCK:
+                if not self.fs.exists(path) or self.read(path) != expected:
+                    return False
+                self.fs.pipe_file(retired, expected)
+                self.fs.mv(tmp, path)
+                return True
+        finally:
+            self._discard(tmp)
+
+    def remove_temporaries(self, directory: str, target: str) -> list[str]:
+        """Delete the temporary files left in `directory` by writes of `target` that never finished; their names."""
+        pattern = re.compile(re.escape(f".{target}.") + "[0-9a-f]{32}" + re.escape(TEMP_SUFFIX))
+        left = [name for name in self.listdir(directory) if pattern.fullmatch(name)]
+        for name in left:
+            self.remove(f"{directory}/{name}")
+        return left
+
     def read(self, path: str) -> bytes:
         return self.fs.cat_file(path)
 
@@ -91,7 +140,7 @@ class Files:
     def _write_temp(self, path: str, data: bytes) -> str:
         parent, name = path.rsplit("/", 1)
         self.fs.makedirs(parent, exist_ok=True)
-        tmp = f"{parent}/.{name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
+        tmp = f"{parent}/{temp_name(name)}"
         try:
             with self.fs.open(tmp, "wb") as handle:
                 handle.write(data)

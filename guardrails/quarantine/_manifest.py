@@ -4,6 +4,10 @@ A manifest is frozen and survives a JSON round trip without loss. It is the last
 its presence is what makes a batch visible; every state change rewrites it whole (write-then-rename) and appends
 a `Transition` to its history, so the file alone tells the batch's story.
 
+A manifest on disk is input like any other (it can be truncated or edited by hand): `from_json` checks every field's
+type and enum, and that `data_file` is exactly the content-addressed name the store gives it, so a manifest can
+never point outside its batch's directory. A bad one raises `ManifestError` listing every fault.
+
 Example:
     >>> from datetime import datetime, timezone
     >>> from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
@@ -13,7 +17,7 @@ Example:
     >>> manifest = QuarantineManifest(
     ...     batch_id="transactions-9f86d081884c7d65", state=QuarantineState.QUARANTINED,
     ...     content_hash="9f86d081884c7d65", content_hash_of="bytes", data_file="data-2c26b46b68ffc68f.parquet",
-    ...     data_format=DataFormat.PARQUET, data_sha256="2c26b46b68ffc68f", data_bytes=1234,
+    ...     data_format=DataFormat.PARQUET, data_sha256="2c26b46b68ffc68f" + "0" * 48, data_bytes=1234,
     ...     source="s3://landing/tx.parquet",
     ...     policy=QuarantinePolicy.BATCH, rows_in=10, rows_quarantined=10, rows_published=0,
     ...     reason="1 blocking rule failed: amount.range (3 rows)", outcome=outcome, contract_id="urn:tx",
@@ -26,14 +30,16 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, fields, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
 from guardrails.contract.model import QuarantinePolicy
 from guardrails.outcome import CheckOutcome, RuleResult
+from guardrails.quarantine._errors import ManifestError
 
 MANIFEST_SCHEMA_VERSION = 1
 """Bumped on any incompatible change of the manifest's JSON; readers refuse versions they do not know."""
@@ -61,6 +67,24 @@ class DataFormat(StrEnum):
     PANDAS_PICKLE = "pandas_pickle"
 
 
+DATA_EXTENSION = {
+    DataFormat.PARQUET: "parquet",
+    DataFormat.ARROW_IPC: "arrow",
+    DataFormat.RAW: "bin",
+    DataFormat.PANDAS_PICKLE: "pickle",
+}
+
+
+def data_file_name(data_sha256: str, data_format: DataFormat) -> str:
+    """The kept data's file name: content-addressed (a retry writes the same name) and never a path.
+
+    Example:
+        >>> data_file_name("2c26b46b68ffc68f" + "0" * 48, DataFormat.RAW)
+        'data-2c26b46b68ffc68f.bin'
+    """
+    return f"data-{data_sha256[:16]}.{DATA_EXTENSION[DataFormat(data_format)]}"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Transition:
     """One state change: the state entered, when, why, and who (``user@host``) made it."""
@@ -78,11 +102,14 @@ class Transition:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Transition:
+        """Parse one history entry; ValueError/TypeError naming the field for a missing or mistyped one."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"expected an object, got {_shown(data)}")
         return cls(
-            state=QuarantineState(data["state"]),
-            at=datetime.fromisoformat(data["at"]),
-            reason=data["reason"],
-            actor=data.get("actor", ""),
+            state=_enum(QuarantineState)(data["state"]),
+            at=_moment(data["at"]),
+            reason=_text(data["reason"]),
+            actor=_text(data.get("actor", "")),
         )
 
 
@@ -180,26 +207,152 @@ class QuarantineManifest:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> QuarantineManifest:
-        """Parse a manifest; raises ValueError for a schema version this code does not know."""
+        """Parse a manifest, checking every field.
+
+        Raises:
+            ManifestError: every missing, mistyped or inconsistent field (a schema version this code does not know
+                is one of them, alone).
+        """
+        if not isinstance(data, Mapping):
+            raise ManifestError([f"expected a JSON object, got {_shown(data)}"])
         version = data.get("schema_version")
-        if version != MANIFEST_SCHEMA_VERSION:
-            raise ValueError(
-                f"manifest schema_version {version!r} is not supported (this code reads {MANIFEST_SCHEMA_VERSION})"
+        if version != MANIFEST_SCHEMA_VERSION or isinstance(version, bool):
+            raise ManifestError(
+                [f"schema_version {version!r} is not supported (this code reads {MANIFEST_SCHEMA_VERSION})"]
             )
+        problems: list[str] = []
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name not in data:
+            if f.name == "schema_version":
                 continue
-            value = data[f.name]
-            if f.name in _TIMES:
-                value = datetime.fromisoformat(value) if value is not None else None
-            elif f.name in _OUTCOMES:
-                value = CheckOutcome.from_dict(value) if value is not None else None
-            elif f.name == "history":
-                value = tuple(Transition.from_dict(step) for step in value)
-            values[f.name] = value
+            if f.name not in data:
+                if f.default is MISSING:
+                    problems.append(f"{f.name}: missing")
+                continue
+            try:
+                values[f.name] = _PARSERS[f.name](data[f.name])
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                problems.append(f"{f.name}: {_reason(exc)}")
+        if "data_file" in values and "data_sha256" in values and "data_format" in values:
+            expected = data_file_name(values["data_sha256"], values["data_format"])
+            if values["data_file"] != expected:
+                got = _shown(data["data_file"])
+                problems.append(f"data_file: expected {expected!r} (from data_sha256 and data_format), got {got}")
+        if problems:
+            raise ManifestError(problems)
         return cls(**values)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> QuarantineManifest:
-        return cls.from_dict(json.loads(text))
+        """Parse a manifest file's content; ManifestError when it is not JSON or not a valid manifest."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+            raise ManifestError([f"not valid JSON: {exc}"]) from exc
+        return cls.from_dict(data)
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SHOWN_CHARS = 100
+
+
+def _shown(value: Any) -> str:
+    """A value from a manifest, quoted and cut for an error message (it may be anything a hand edit left)."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else f"{text[: _SHOWN_CHARS - 3]}..."
+
+
+def _reason(exc: BaseException) -> str:
+    return f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {_shown(value)}")
+    return value
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected a count (an integer >= 0), got {_shown(value)}")
+    return value
+
+
+def _moment(value: Any) -> datetime:
+    moment = datetime.fromisoformat(_text(value))
+    if moment.tzinfo is None:
+        raise ValueError(f"expected a timestamp with a time zone, got {_shown(value)}")
+    return moment
+
+
+def _sha256(value: Any) -> str:
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        raise ValueError(f"expected 64 lowercase hex digits, got {_shown(value)}")
+    return value
+
+
+def _enum(kind: type[StrEnum]) -> Callable[[Any], Any]:
+    def parse(value: Any) -> Any:
+        try:
+            return kind(_text(value))
+        except ValueError:
+            raise ValueError(f"expected one of {[v.value for v in kind]}, got {_shown(value)}") from None
+
+    return parse
+
+
+def _content_hash_of(value: Any) -> str:
+    if value not in ("bytes", "arrow_ipc"):
+        raise ValueError(f"expected 'bytes' or 'arrow_ipc', got {_shown(value)}")
+    return value
+
+
+def _outcome(value: Any) -> CheckOutcome:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected an object, got {_shown(value)}")
+    return CheckOutcome.from_dict(value)
+
+
+def _history(value: Any) -> tuple[Transition, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {_shown(value)}")
+    steps = []
+    for index, step in enumerate(value):
+        try:
+            steps.append(Transition.from_dict(step))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"entry {index}: {_reason(exc)}") from exc
+    return tuple(steps)
+
+
+def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else parse(value)
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "batch_id": _text,
+    "state": _enum(QuarantineState),
+    "content_hash": _text,
+    "content_hash_of": _content_hash_of,
+    "data_file": _text,
+    "data_format": _enum(DataFormat),
+    "data_sha256": _sha256,
+    "data_bytes": _count,
+    "source": _text,
+    "policy": _enum(QuarantinePolicy),
+    "rows_in": _optional(_count),
+    "rows_quarantined": _optional(_count),
+    "rows_published": _count,
+    "reason": _text,
+    "outcome": _outcome,
+    "contract_id": _optional(_text),
+    "contract_version": _optional(_text),
+    "run_id": _optional(_text),
+    "quarantined_at": _moment,
+    "released_at": _optional(_moment),
+    "purged_at": _optional(_moment),
+    "release_outcome": _optional(_outcome),
+    "released_to": _optional(_text),
+    "history": _history,
+}
+"""How each field of a manifest's JSON is checked and parsed (every field of `QuarantineManifest` but the version)."""

@@ -40,14 +40,13 @@ from __future__ import annotations
 
 import builtins
 import getpass
-import json
+import logging
 import os
 import re
 import socket
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -59,25 +58,29 @@ from guardrails.contract.model import Contract, QuarantinePolicy, RowCountRule
 from guardrails.outcome import CheckOutcome
 from guardrails.quarantine._audit import audit, describe, error_outcome
 from guardrails.quarantine._batch import arrow_hash, decode_table, encode_table, parquet_rows, sha256_hex
-from guardrails.quarantine._errors import QuarantineError
-from guardrails.quarantine._files import Files
-from guardrails.quarantine._manifest import DataFormat, QuarantineManifest, QuarantineState
+from guardrails.quarantine._claim import DEFAULT_CLAIM_LEASE, Claim, ClaimVerdict, judge, this_process
+from guardrails.quarantine._errors import ManifestError, QuarantineError
+from guardrails.quarantine._files import TEMP_NAME_OVERHEAD, Files
+from guardrails.quarantine._manifest import DataFormat, QuarantineManifest, QuarantineState, data_file_name
 
 DEFAULT_LOCATION = ".guardrails/quarantine"
 MANIFEST = "manifest.json"
 CLAIM = "claim.json"
 RELEASED_DIR = "_released"
+RELEASED_EXTENSION = ".parquet"
 MAX_SUFFIX = 1000
-_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]{0,239}")
-_EXTENSION = {
-    DataFormat.PARQUET: "parquet",
-    DataFormat.ARROW_IPC: "arrow",
-    DataFormat.RAW: "bin",
-    DataFormat.PANDAS_PICKLE: "pickle",
-}
+NAME_MAX = 255
+"""The longest file name the store may create: NAME_MAX of common local filesystems (ext4, XFS, APFS, NTFS)."""
+MAX_BATCH_ID = NAME_MAX - len(f"~{MAX_SUFFIX}") - len(RELEASED_EXTENSION) - TEMP_NAME_OVERHEAD
+"""The longest batch id a caller may ask for (204): derived from the longest name the store builds from an id,
+the temporary file of ``_released/<id>~<N>.parquet``, so that every id accepted by `put` can also be released."""
+_BATCH_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._~-]{{0,{MAX_BATCH_ID - 1}}}")
+_STORED_ID = re.compile(rf"(?:{_BATCH_ID.pattern})(?:~[0-9]{{1,{len(str(MAX_SUFFIX))}}})?")
+_ID_CHARACTERS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
 
 Clock = Callable[[], datetime]
 Publish = Callable[[pa.Table], object]
+logger = logging.getLogger(__name__)
 
 
 class ReleaseStatus(StrEnum):
@@ -103,6 +106,8 @@ class ReleaseResult:
     outcome: CheckOutcome | None = None
     released_to: str | None = None
     message: str = ""
+    took_over: str | None = None
+    """Whose claim this release took over (stale) or broke, and why; None when the claim was free."""
 
     @property
     def released(self) -> bool:
@@ -116,9 +121,36 @@ class ReleaseResult:
             "released": self.released,
             "released_to": self.released_to,
             "message": self.message,
+            "took_over": self.took_over,
             "outcome": self.outcome.to_dict() if self.outcome is not None else None,
             "manifest": self.manifest.to_dict(),
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrokenBatch:
+    """A batch directory whose manifest cannot be trusted (unreadable, not JSON, a bad field): reported, never read.
+
+    Attributes:
+        batch_id: the directory's name (the id the batch would have).
+        path: the directory, in the store's filesystem; nothing inside it was opened but its manifest.
+        reason: what is wrong, naming every faulty field.
+    """
+
+    batch_id: str
+    path: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"batch_id": self.batch_id, "state": "broken", "path": self.path, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuarantineListing:
+    """Everything in a store: the batches (oldest first) and the directories whose manifest is broken."""
+
+    manifests: tuple[QuarantineManifest, ...]
+    broken: tuple[BrokenBatch, ...]
 
 
 def derive_batch_id(content_hash: str, prefix: str = "batch") -> str:
@@ -140,6 +172,8 @@ class QuarantineStore:
             (``memory://quarantine``, ``s3://bucket/quarantine``, ...); a path inside `filesystem` if one is given.
         filesystem: an fsspec filesystem or a ``pyarrow.fs.FileSystem`` to use instead of resolving `location`.
         clock: the time source for timestamps (UTC); tests pass a fixed one.
+        claim_lease: how long a release's claim keeps releases on *other* machines from taking it over (see
+            `release`); make it longer than the slowest publish.
     """
 
     def __init__(
@@ -148,6 +182,7 @@ class QuarantineStore:
         *,
         filesystem: AbstractFileSystem | Any | None = None,
         clock: Clock | None = None,
+        claim_lease: timedelta = DEFAULT_CLAIM_LEASE,
     ) -> None:
         if filesystem is None:
             fs, root = fsspec.core.url_to_fs(os.fspath(location))
@@ -159,6 +194,7 @@ class QuarantineStore:
         self._files = Files(fs)
         self._clock: Clock = clock or (lambda: datetime.now(UTC))
         self._actor = _actor()
+        self._claim_lease = claim_lease
 
     def __repr__(self) -> str:
         return f"QuarantineStore({self.uri!r})"
@@ -170,11 +206,11 @@ class QuarantineStore:
 
     def batch_path(self, batch_id: str) -> str:
         """The directory (in the store's filesystem) holding one batch's data and manifest."""
-        return f"{self.root}/{checked_batch_id(batch_id)}"
+        return f"{self.root}/{checked_batch_id(batch_id, stored=True)}"
 
     def released_path(self, batch_id: str) -> str:
         """Where `release` writes a batch's data when no `publish` callable is given."""
-        return f"{self.root}/{RELEASED_DIR}/{checked_batch_id(batch_id)}.parquet"
+        return f"{self.root}/{RELEASED_DIR}/{checked_batch_id(batch_id, stored=True)}{RELEASED_EXTENSION}"
 
     # --- put ---------------------------------------------------------------------------------------------------
 
@@ -231,7 +267,7 @@ class QuarantineStore:
             state=QuarantineState.QUARANTINED,
             content_hash=content_hash,
             content_hash_of=content_hash_of,
-            data_file=f"data-{data_sha[:16]}.{_EXTENSION[data_format]}",
+            data_file=data_file_name(data_sha, data_format),
             data_format=data_format,
             data_sha256=data_sha,
             data_bytes=len(payload),
@@ -255,7 +291,9 @@ class QuarantineStore:
     def _put(self, pending: QuarantineManifest, payload: bytes) -> QuarantineManifest:
         for candidate in _candidates(pending.batch_id):
             manifest = pending.evolve(batch_id=candidate)
-            existing = self._manifest_or_none(candidate)
+            existing = self._load(candidate)
+            if isinstance(existing, BrokenBatch):
+                continue  # its owner cannot be known: taken, and left for a person to repair
             if existing is not None:
                 if not _same_batch(existing, manifest):
                     continue
@@ -287,16 +325,33 @@ class QuarantineStore:
     # --- read --------------------------------------------------------------------------------------------------
 
     def list(self, state: QuarantineState | str | None = None) -> builtins.list[QuarantineManifest]:
-        """Every visible batch (those whose manifest exists), oldest first; only those in `state` if given."""
+        """Every visible batch (those whose manifest exists), oldest first; only those in `state` if given.
+
+        A batch whose manifest is broken is left out (and logged as a warning): `scan` reports those too.
+        """
+        listing = self.scan(state)
+        for broken in listing.broken:
+            logger.warning("quarantine %s: left out broken batch %s: %s", self.uri, broken.path, broken.reason)
+        return builtins.list(listing.manifests)
+
+    def scan(self, state: QuarantineState | str | None = None) -> QuarantineListing:
+        """The visible batches (only those in `state` if given) and every broken one, whatever its state.
+
+        A broken batch never hides the others: each directory's manifest is judged on its own.
+        """
         wanted = QuarantineState(state) if state is not None else None
-        manifests = []
+        manifests, broken = [], []
         for name in self._files.listdir(self.root):
-            if not _BATCH_ID.fullmatch(name):
-                continue  # the _released area, temporary files
-            manifest = self._manifest_or_none(name)
-            if manifest is not None and (wanted is None or manifest.state is wanted):
-                manifests.append(manifest)
-        return sorted(manifests, key=lambda m: (m.quarantined_at, m.batch_id))
+            if name.startswith((".", "_")):
+                continue  # temporary files, the _released area
+            loaded = self._load(name)
+            if isinstance(loaded, BrokenBatch):
+                broken.append(loaded)
+            elif loaded is not None and (wanted is None or loaded.state is wanted):
+                manifests.append(loaded)
+        return QuarantineListing(
+            manifests=tuple(sorted(manifests, key=lambda m: (m.quarantined_at, m.batch_id))), broken=tuple(broken)
+        )
 
     def show(self, batch_id: str) -> QuarantineManifest:
         """The manifest of one batch.
@@ -345,12 +400,22 @@ class QuarantineStore:
         *,
         as_of: datetime | None = None,
         publish: Publish | None = None,
+        break_claim: bool = False,
     ) -> ReleaseResult:
         """Re-validate a quarantined batch against the *current* contract and, if nothing blocks it, publish it once.
 
         Publishing calls `publish(table)` (if it returns a string, that is recorded as where the data went), or
         writes ``_released/<batch_id>.parquet`` under the store's root. `publish` must be all-or-nothing: if it
         raises, the claim is given back so the release can be retried, and the exception propagates.
+
+        A release killed after it claimed the batch does not block it for good: its claim is taken over (and the
+        temporary files it left are deleted) once it is provably stale: on the same machine, when its process has
+        ended (pid *and* process start time, as pids are reused); from another machine, when its lease
+        (`claim_lease`) has expired. `break_claim` also takes a claim that is not provably stale (held on another
+        machine, lease running), never one whose process is seen running here; the result's `took_over` says whose
+        claim was taken. Taking over keeps exactly-once only when publishing is idempotent: the killed holder may
+        have published before it died (an IO manager overwriting a partition is idempotent, as is the default
+        ``_released/<id>.parquet``; an arbitrary `publish` callable may not be).
 
         For part of a batch (rows policy), the row-count rule is left out of the re-validation: it was judged on the
         whole batch when it was guarded (it passed, or the whole batch would be here), and a handful of rejected
@@ -379,18 +444,22 @@ class QuarantineStore:
                 outcome=outcome,
                 message=f"still quarantined: {describe(outcome)}",
             )
-        if not self._claim(batch_id, "release"):
-            return self._lost_claim(batch_id, outcome)
+        claim = self._claim(batch_id, "release", break_claim=break_claim)
+        if not claim.won:
+            return self._lost_claim(batch_id, outcome, claim.note)
+        if self.show(batch_id).state is not QuarantineState.QUARANTINED:
+            return self._lost_claim(batch_id, outcome, claim.note)  # its claim was stale because it had finished
         try:
             released_to = self._publish(manifest, table, publish)
         except BaseException:
-            self._files.remove(self._claim_path(batch_id))  # nothing was published: let a retry claim it again
+            self._give_back(batch_id, claim)  # nothing was published: let a retry claim it again
             raise
         now = self._clock()
         released = manifest.transition(
             QuarantineState.RELEASED,
             now,
-            f"re-validated against {contract.id} v{contract.version}: {describe(outcome)}",
+            f"re-validated against {contract.id} v{contract.version}: {describe(outcome)}"
+            + (f"; {claim.note}" if claim.note else ""),
             self._actor,
             released_at=now,
             release_outcome=outcome,
@@ -402,7 +471,8 @@ class QuarantineStore:
             raise QuarantineError(
                 batch_id,
                 f"published to {released_to} but could not record the release: {exc}",
-                hint="the claim stays, so it is not published twice; mark it released in its manifest by hand",
+                hint="mark it released in its manifest by hand before any retry: once this process has ended its "
+                "claim is stale, and a retry would publish again",
             ) from exc
         return ReleaseResult(
             batch_id=batch_id,
@@ -410,7 +480,9 @@ class QuarantineStore:
             manifest=released,
             outcome=outcome,
             released_to=released_to,
-            message=f"released {_rows(released.rows_quarantined)} to {released_to}",
+            message=f"released {_rows(released.rows_quarantined)} to {released_to}"
+            + (f"; {claim.note}" if claim.note else ""),
+            took_over=claim.note or None,
         )
 
     def purge(self, batch_id: str) -> None:
@@ -426,9 +498,11 @@ class QuarantineStore:
         if manifest.state is QuarantineState.PURGED:
             self._delete_data(batch_id)  # finishes a purge that crashed after writing its tombstone
             return
-        if manifest.state is QuarantineState.QUARANTINED and not self._claim(batch_id, "purge"):
-            holder = self._claim_holder(batch_id)
-            raise QuarantineError(batch_id, f"cannot purge: a {holder} holds its claim (in progress, or it crashed)")
+        if manifest.state is QuarantineState.QUARANTINED:
+            claim = self._claim(batch_id, "purge")
+            if not claim.won:
+                raise QuarantineError(batch_id, f"cannot purge: {claim.note}", hint=_CLAIM_HINT)
+            manifest = self.show(batch_id)  # as it is now that the claim is ours (a release may have finished)
         now = self._clock()
         tombstone = manifest.transition(
             QuarantineState.PURGED,
@@ -479,24 +553,51 @@ class QuarantineStore:
         self._files.write_atomic(path, payload)
         return self.fs.unstrip_protocol(path)
 
-    def _claim(self, batch_id: str, action: str) -> bool:
-        claim = {
-            "action": action,
-            "at": self._clock().isoformat(),
-            "actor": self._actor,
-            "pid": os.getpid(),
-            "token": uuid.uuid4().hex,
-        }
-        return self._files.create_exclusive(self._claim_path(batch_id), json.dumps(claim).encode())
+    def _claim(self, batch_id: str, action: str, *, break_claim: bool = False) -> _ClaimAttempt:
+        """Take the batch's claim: a free one, or one whose holder is provably gone (or, with `break_claim`, one
+        whose holder cannot be observed from here). A holder seen running on this machine always keeps it."""
+        path = self._claim_path(batch_id)
+        here = this_process()
+        mine = Claim.new(action, self._actor, here, self._clock(), self._claim_lease).to_json()
+        for _ in range(_CLAIM_ATTEMPTS):
+            if self._files.create_exclusive(path, mine):
+                self._remove_temporaries(batch_id)
+                return _ClaimAttempt(won=True, content=mine)
+            try:
+                held = self._files.read(path)
+            except FileNotFoundError:
+                continue  # given back while we looked: try again
+            try:
+                claim = Claim.from_json(held, lease=self._claim_lease)
+            except ValueError as exc:
+                holder, verdict, why = f"an unreadable {CLAIM}", ClaimVerdict.UNKNOWN, str(exc)
+            else:
+                judgement = judge(claim, here, self._clock())
+                holder, verdict, why = claim.describe(), judgement.verdict, judgement.reason
+            if verdict is ClaimVerdict.LIVE or (verdict is ClaimVerdict.UNKNOWN and not break_claim):
+                return _ClaimAttempt(won=False, content=mine, note=f"the claim is held by {holder}; {why}")
+            if self._files.replace_if_unchanged(path, held, mine):
+                taken = "took over the stale claim" if verdict is ClaimVerdict.STALE else "broke the claim"
+                removed = self._remove_temporaries(batch_id)
+                cleaned = f", removed {len(removed)} temporary file(s) it left" if removed else ""
+                return _ClaimAttempt(won=True, content=mine, note=f"{taken} of {holder} ({why}){cleaned}")
+        return _ClaimAttempt(won=False, content=mine, note="its claim kept changing hands while this call tried it")
 
-    def _claim_holder(self, batch_id: str) -> str:
+    def _remove_temporaries(self, batch_id: str) -> builtins.list[str]:
+        """Delete the temporary files a killed holder of the claim left: a half-written release or manifest."""
+        released = self._files.remove_temporaries(f"{self.root}/{RELEASED_DIR}", f"{batch_id}{RELEASED_EXTENSION}")
+        return released + self._files.remove_temporaries(self.batch_path(batch_id), MANIFEST)
+
+    def _give_back(self, batch_id: str, claim: _ClaimAttempt) -> None:
+        """Delete our claim, unless it has been taken over meanwhile (then it is no longer ours to delete)."""
+        path = self._claim_path(batch_id)
         try:
-            claim = json.loads(self._files.read(self._claim_path(batch_id)))
-            return f"{claim['action']} by {claim['actor']} (pid {claim['pid']}) since {claim['at']}"
-        except (OSError, ValueError, KeyError):
-            return "release or purge"
+            if self._files.read(path) == claim.content:
+                self._files.remove(path)
+        except FileNotFoundError:
+            pass  # already gone: nothing to give back
 
-    def _lost_claim(self, batch_id: str, outcome: CheckOutcome) -> ReleaseResult:
+    def _lost_claim(self, batch_id: str, outcome: CheckOutcome, note: str) -> ReleaseResult:
         manifest = self.show(batch_id)
         if manifest.state is QuarantineState.RELEASED:
             return self._already_released(manifest)
@@ -507,10 +608,7 @@ class QuarantineStore:
             status=ReleaseStatus.CLAIMED,
             manifest=manifest,
             outcome=outcome,
-            message=(
-                f"not published by this call: a {self._claim_holder(batch_id)} holds the claim; if that process died "
-                f"before finishing, check the destination, then delete {self._claim_path(batch_id)} and retry"
-            ),
+            message=f"not published by this call: {note} ({_CLAIM_HINT})",
         )
 
     def _already_released(self, manifest: QuarantineManifest) -> ReleaseResult:
@@ -527,23 +625,62 @@ class QuarantineStore:
         )
 
     def _manifest_or_none(self, batch_id: str) -> QuarantineManifest | None:
-        path = self._manifest_path(batch_id)
+        """The batch's manifest, None when there is none yet; QuarantineError when it is broken."""
+        loaded = self._load(checked_batch_id(batch_id, stored=True))
+        if isinstance(loaded, BrokenBatch):
+            raise QuarantineError(
+                batch_id,
+                f"its manifest cannot be trusted, so nothing of it is read: {loaded.reason}",
+                hint=f"repair or move {loaded.path} by hand",
+            )
+        return loaded
+
+    def _load(self, name: str) -> QuarantineManifest | BrokenBatch | None:
+        """The manifest in directory `name` (a name from a listing, or a checked id), checked field by field.
+
+        Never follows anything the manifest says: its `batch_id` must be the directory's own name and its
+        `data_file` the content-addressed name the store gives (see `QuarantineManifest.from_json`).
+        """
+        directory = f"{self.root}/{name}"
+        path = f"{directory}/{MANIFEST}"
         try:
             text = self._files.read(path)
-        except FileNotFoundError:
-            return None
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # not a batch, or one whose put has not finished: invisible by design
         except OSError as exc:
-            raise QuarantineError(batch_id, f"cannot read {path}: {exc}") from exc
+            return BrokenBatch(batch_id=name, path=directory, reason=f"cannot read {MANIFEST}: {exc}")
+        if not _STORED_ID.fullmatch(name):
+            return BrokenBatch(batch_id=name, path=directory, reason="the directory's name is not a valid batch id")
         try:
-            return QuarantineManifest.from_json(text)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise QuarantineError(batch_id, f"manifest {path} is not a valid quarantine manifest: {exc}") from exc
+            manifest = QuarantineManifest.from_json(text)
+        except ManifestError as exc:
+            return BrokenBatch(batch_id=name, path=directory, reason=f"{MANIFEST}: {exc}")
+        if manifest.batch_id != name:
+            reason = f"{MANIFEST}: batch_id: expected its directory's name, got {manifest.batch_id[:100]!r}"
+            return BrokenBatch(batch_id=name, path=directory, reason=reason)
+        return manifest
 
     def _manifest_path(self, batch_id: str) -> str:
         return f"{self.batch_path(batch_id)}/{MANIFEST}"
 
     def _claim_path(self, batch_id: str) -> str:
         return f"{self.batch_path(batch_id)}/{CLAIM}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ClaimAttempt:
+    """Whether this call holds the batch's claim (`content`: what it wrote), and whose claim it took, or why not."""
+
+    won: bool
+    content: bytes
+    note: str = ""
+
+
+_CLAIM_ATTEMPTS = 3
+_CLAIM_HINT = (
+    "a claim is taken over once its holder has provably ended (on its machine) or its lease has expired; for one "
+    "held on another machine, make sure that release is dead, check the destination, then use --break-claim"
+)
 
 
 def _as_fsspec(filesystem: Any) -> AbstractFileSystem:
@@ -559,14 +696,29 @@ def _as_fsspec(filesystem: Any) -> AbstractFileSystem:
     raise TypeError(f"filesystem must be an fsspec or pyarrow filesystem, got {type(filesystem).__name__}")
 
 
-def checked_batch_id(batch_id: str) -> str:
-    """`batch_id` if it is a valid id (a safe directory name), else a QuarantineError saying what is allowed."""
-    if not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
-        raise QuarantineError(
-            str(batch_id),
-            "is not a valid batch id",
-            hint="use 1-240 letters, digits, '.', '_', '~' or '-', starting with a letter or digit",
-        )
+def checked_batch_id(batch_id: str, *, stored: bool = False) -> str:
+    """`batch_id` if it is a valid id (a safe directory name), else a QuarantineError saying what is allowed.
+
+    A caller may ask for up to `MAX_BATCH_ID` characters; with `stored`, the ``~<N>`` the store appends to a taken
+    id is allowed on top (ids of batches already in the store).
+
+    Example:
+        >>> checked_batch_id("b" * 230)
+        Traceback (most recent call last):
+        ...
+        guardrails.quarantine._errors.QuarantineError: batch bbb...: is 230 characters long; ... at most 204 (...)
+    """
+    if not isinstance(batch_id, str) or not (_STORED_ID if stored else _BATCH_ID).fullmatch(batch_id):
+        hint = f"use 1-{MAX_BATCH_ID} letters, digits, '.', '_', '~' or '-', starting with a letter or digit"
+        if isinstance(batch_id, str) and len(batch_id) > MAX_BATCH_ID and _ID_CHARACTERS.fullmatch(batch_id):
+            raise QuarantineError(
+                batch_id,
+                f"is {len(batch_id)} characters long; batch ids have at most {MAX_BATCH_ID}"
+                + (" plus the '~<N>' the store appends to a taken id" if stored else ""),
+                hint=f"the store appends '~<N>' to a taken id and names files after it, all within {NAME_MAX}-byte "
+                "file names; pass a shorter id, or none to use the content hash",
+            )
+        raise QuarantineError(str(batch_id), "is not a valid batch id", hint=hint)
     return batch_id
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from guardrails.contract import QuarantinePolicy
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
 from guardrails.quarantine import MANIFEST_SCHEMA_VERSION, DataFormat, QuarantineManifest, QuarantineState, Transition
+from guardrails.quarantine._manifest import data_file_name
 
 moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
 words = st.text(max_size=20)
@@ -49,7 +50,7 @@ manifests = st.builds(
     state=st.sampled_from(QuarantineState),
     content_hash=st.text("0123456789abcdef", min_size=64, max_size=64),
     content_hash_of=st.sampled_from(["bytes", "arrow_ipc"]),
-    data_file=words,
+    data_file=st.just("set below, from data_sha256 and data_format"),
     data_format=st.sampled_from(DataFormat),
     data_sha256=st.text("0123456789abcdef", min_size=64, max_size=64),
     data_bytes=counts,
@@ -71,7 +72,7 @@ manifests = st.builds(
     history=st.lists(
         st.builds(Transition, state=st.sampled_from(QuarantineState), at=moments, reason=words, actor=words), max_size=4
     ).map(tuple),
-)
+).map(lambda m: m.evolve(data_file=data_file_name(m.data_sha256, m.data_format)))
 
 
 @given(manifests)
