@@ -7,11 +7,14 @@ of last March is held to last March's clock (``notInFuture``/``maxAge``), not to
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 import dagster as dg
+
+from guardrails.quarantine import MAX_BATCH_ID
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -41,7 +44,12 @@ class AuditScope:
         parts = [*self.asset_key.path]
         if self.partition_key is not None:
             parts.append(self.partition_key)
-        return ".".join(_UNSAFE.sub("_", part).strip("_.") or "_" for part in parts)[:200]
+        readable = ".".join(_UNSAFE.sub("_", part).strip("_.") or "_" for part in parts)
+        if len(readable) <= MAX_BATCH_ID:
+            return readable
+        # Too long for a file name: keep a readable prefix and tell partitions apart by a hash of the whole id.
+        digest = hashlib.sha256(readable.encode()).hexdigest()[:16]
+        return f"{readable[: MAX_BATCH_ID - len(digest) - 1]}-{digest}"
 
     @property
     def single_partition_key(self) -> str | None:

@@ -27,6 +27,7 @@ from guardrails.quarantine._manifest import (
     Transition,
 )
 from guardrails.quarantine._store import (
+    MAX_BATCH_ID,
     BrokenBatch,
     QuarantineListing,
     QuarantineStore,
@@ -37,6 +38,7 @@ from guardrails.quarantine._store import (
 
 __all__ = [
     "MANIFEST_SCHEMA_VERSION",
+    "MAX_BATCH_ID",
     "BrokenBatch",
     "DataFormat",
     "GuardedBatch",
