@@ -405,6 +405,8 @@ def _partition(evaluation: Evaluation) -> str:
 def _failure_summary(evaluation: Evaluation) -> str:
     where = f"run {evaluation.run_id[:8]}" if evaluation.run_id else "runless"
     where += _partition(evaluation)
+    if evaluation.from_manifest:
+        where += "; read from the quarantine manifest, no evaluation was recorded"
     outcome = evaluation.outcome
     if outcome is None:
         return f"{evaluation.check_name} failed ({where}): {evaluation.description or 'no details'}"
