@@ -4,8 +4,11 @@ The core (`guardrails.incidents`) does the thinking; this module reads Dagster's
 `guardrails.dagster.history` (the one place that touches the non-public check-history API) and the public
 instance API (run records, run events), and writes back through ``instance.report_runless_asset_event``:
 
-* `gather_incident_records`: check evaluations, the runs they failed in (what each planned and did not
-  materialize), quarantine manifests, alias moves (when a `ModelGuard` is given), breaker trips.
+* `gather_incident_records`: check evaluations (with the contract file and quarantine store they recorded), the
+  runs they failed in (what each planned and did not materialize, when each step started), quarantine
+  manifests, alias moves (when a `ModelGuard` is given), breaker trips. A held batch that no recorded failure
+  tells of (the database failed during its run) becomes a failure read from its manifest
+  (`evaluation_from_manifest`), so the report and the alerts still see it.
 * `attach_incident_report`: an `AssetObservation` on the guarded asset whose metadata holds the report as
   Markdown (``guardrails/incident_report``), so it shows in the UI next to the check history.
 * `watch_incidents`: one pass of the loop: judge the breaker, build the report, attach each incident's report

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -46,7 +45,6 @@ class Backfill:
     after_rerun: Incident
     after_release: Incident
     exit_codes: tuple[int, int, int]
-    state_dir: Path
 
 
 def report_now(instance: dg.DagsterInstance, store: QuarantineStore) -> tuple[Incident, ...]:
@@ -82,13 +80,13 @@ def backfill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backfill]:
         [after_release] = report_now(instance, store)
         codes.append(runner.invoke(cli, command).exit_code)
         yield Backfill(instance=instance, store=store, run_ids=run_ids, after_backfill=after_backfill,
-                       after_rerun=after_rerun, after_release=after_release, exit_codes=tuple(codes),
-                       state_dir=home / "state")
+                       after_rerun=after_rerun, after_release=after_release, exit_codes=tuple(codes))
 
 
 def test_later_good_days_do_not_resolve_the_two_bad_days(backfill: Backfill) -> None:
     """After the backfill the two bad days are one open incident: the seven good days after them resolve nothing."""
     incident = backfill.after_backfill
+    assert incident.check_name == CHECK
     assert incident.state is IncidentState.OPEN and incident.resolved_at is None
     assert incident.impact.partitions == BAD
     assert incident.failing_runs == tuple(backfill.run_ids[d] for d in BAD)

@@ -7,6 +7,7 @@ batches that share an id, time to contain from the producing step).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -178,3 +179,9 @@ def test_time_to_contain_runs_from_the_producing_step_to_the_manifest() -> None:
     [incident] = build_incident_report(records, now=at(5)).incidents
     assert incident.time_to_detect == timedelta(minutes=3)
     assert incident.time_to_contain == timedelta(minutes=1.5)
+
+
+def test_recorded_contract_store_and_manifest_origin_survive_json() -> None:
+    """An evaluation's contract path, quarantine store and manifest origin round-trip through its JSON form."""
+    item = day("p1", 0, False, contract_path="/c.odcs.yaml", quarantine_store="s3://q", from_manifest=True)
+    assert Evaluation.from_dict(json.loads(json.dumps(item.to_dict()))) == item
