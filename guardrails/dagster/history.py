@@ -15,8 +15,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ class CheckHistoryEntry:
 
     `status` is Dagster's record status (``PLANNED``, ``SUCCEEDED``, ``FAILED``); `run_status` the run's
     (``SUCCESS``, ``FAILURE``, ...), or None when the run was deleted. `batch_id` names the quarantined or
-    published batch for guarded assets.
+    published batch for guarded assets; `metadata` is the evaluation's metadata as recorded.
     """
 
     asset_key: str
@@ -48,6 +48,7 @@ class CheckHistoryEntry:
     batch_id: str | None = None
     target_materialization_run_id: str | None = None
     outcome: CheckOutcome | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (the CLI's ``--json``)."""
@@ -152,6 +153,7 @@ def _entry(record: Any, run_status: str | None) -> CheckHistoryEntry:
         batch_id=batch.value if batch is not None else None,
         target_materialization_run_id=target.run_id if target is not None else None,
         outcome=outcome,
+        metadata=metadata,
     )
 
 

@@ -4,8 +4,11 @@ The core (`guardrails.incidents`) does the thinking; this module reads Dagster's
 `guardrails.dagster.history` (the one place that touches the non-public check-history API) and the public
 instance API (run records, run events), and writes back through ``instance.report_runless_asset_event``:
 
-* `gather_incident_records`: check evaluations, the runs they failed in (what each planned and did not
-  materialize), quarantine manifests, alias moves (when a `ModelGuard` is given), breaker trips.
+* `gather_incident_records`: check evaluations (with the contract file and quarantine store they recorded), the
+  runs they failed in (what each planned and did not materialize, when each step started), quarantine
+  manifests, alias moves (when a `ModelGuard` is given), breaker trips. A held batch that no recorded failure
+  tells of (the database failed during its run) becomes a failure read from its manifest
+  (`evaluation_from_manifest`), so the report and the alerts still see it.
 * `attach_incident_report`: an `AssetObservation` on the guarded asset whose metadata holds the report as
   Markdown (``guardrails/incident_report``), so it shows in the UI next to the check history.
 * `watch_incidents`: one pass of the loop: judge the breaker, build the report, attach each incident's report
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -31,6 +35,7 @@ from typing import Any
 import dagster as dg
 import yaml
 
+from guardrails.dagster import metadata as md
 from guardrails.dagster.breaker import Feed, feeding_instigators, repository_origin_from_context, trip_breaker_if_needed
 from guardrails.dagster.history import CheckHistoryEntry, check_names, read_check_history
 from guardrails.incidents import (
@@ -49,7 +54,7 @@ from guardrails.incidents import (
     incident_markdown,
 )
 from guardrails.models import AliasMove, RegistryError
-from guardrails.quarantine import QuarantineStore
+from guardrails.quarantine import QuarantineManifest, QuarantineState, QuarantineStore
 
 logger = logging.getLogger("guardrails.incidents")
 
@@ -60,12 +65,20 @@ INCIDENT_TAG = "guardrails/incident"
 WEBHOOK_ENV = "GUARDRAILS_WEBHOOK_URL"
 
 
+QUARANTINE_STORE_KEY = "guardrails/quarantine_store"
+"""Metadata key of the quarantine store a guarded evaluation used (written by `guardrails.dagster.metadata`)."""
+
+_SOURCE = re.compile(r"dagster:(?P<asset>[^\[\]]+)(?:\[(?P<partition>.+)\])?")
+"""A guarded asset's manifest source: ``dagster:<asset>`` or ``dagster:<asset>[<partition>]`` (`AuditScope`)."""
+
+
 def evaluation_from_history(entry: CheckHistoryEntry, run_started_at: datetime | None = None) -> Evaluation | None:
     """Our record of one check execution; None while it has no verdict yet (planned, or its run died first).
 
     The time is when our check finished (the outcome's `finished_at`, microsecond precision) when the
     evaluation carries an outcome: the history entry's timestamp is when Dagster *created* the row, which for a
-    check planned by a run is the run's start, and SQL storages keep it to the second only.
+    check planned by a run is the run's start, and SQL storages keep it to the second only. The contract file
+    and the quarantine store are read from the evaluation's metadata when it recorded them.
     """
     if entry.passed is None:
         return None
@@ -82,6 +95,35 @@ def evaluation_from_history(entry: CheckHistoryEntry, run_started_at: datetime |
         partition=entry.partition,
         severity=entry.severity,
         description=entry.description,
+        contract_path=_text(entry.metadata.get(md.CONTRACT_PATH_KEY)),
+        quarantine_store=_text(entry.metadata.get(QUARANTINE_STORE_KEY)),
+    )
+
+
+def evaluation_from_manifest(
+    manifest: QuarantineManifest, check_name: str, run_started_at: datetime | None = None
+) -> Evaluation | None:
+    """The failure a guarded asset's quarantine manifest tells of, for when no failed evaluation was recorded
+    (the instance's database failed during the run, after the batch was kept); None for a batch a guarded asset
+    did not quarantine (its source names no Dagster asset). Asset and partition come from the manifest's source
+    (``dagster:<asset>[<partition>]``), the time from its guard-time outcome.
+    """
+    match = _SOURCE.fullmatch(manifest.source)
+    if match is None:
+        return None
+    return Evaluation(
+        asset_key=match["asset"],
+        check_name=check_name,
+        timestamp=manifest.outcome.finished_at,
+        passed=False,
+        run_id=manifest.run_id or "",
+        run_started_at=run_started_at,
+        outcome=manifest.outcome,
+        batch_id=manifest.batch_id,
+        partition=match["partition"],
+        severity="ERROR",
+        description=manifest.reason,
+        from_manifest=True,
     )
 
 
@@ -92,20 +134,30 @@ def guarded_asset_keys(instance: dg.DagsterInstance) -> list[str]:
 
 
 def run_summary(instance: dg.DagsterInstance, run_id: str) -> RunSummary | None:
-    """What the run planned to materialize and what it did, from its event log (None if the run is gone)."""
+    """What the run planned to materialize, what it did, and when each asset's step started, from its event log
+    (None if the run is gone)."""
     record = instance.get_run_record_by_id(run_id)
     if record is None:
         return None
     planned: list[str] = []
     done: list[str] = []
+    step_of: dict[str, str] = {}
+    step_started: dict[str, datetime] = {}
     events = instance.get_records_for_run(
-        run_id, of_type={dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, dg.DagsterEventType.ASSET_MATERIALIZATION}
+        run_id, of_type={dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, dg.DagsterEventType.ASSET_MATERIALIZATION,
+                         dg.DagsterEventType.STEP_START}
     ).records
     for event in events:
-        dagster_event = event.event_log_entry.dagster_event
+        entry = event.event_log_entry
+        dagster_event = entry.dagster_event
+        if dagster_event is not None and dagster_event.event_type is dg.DagsterEventType.STEP_START and entry.step_key:
+            step_started.setdefault(entry.step_key, datetime.fromtimestamp(entry.timestamp, tz=UTC))
+            continue
         if dagster_event is None or dagster_event.asset_key is None:
             continue
         name = dagster_event.asset_key.to_user_string()
+        if dagster_event.event_type is dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED and entry.step_key:
+            step_of.setdefault(name, entry.step_key)
         target = done if dagster_event.event_type is dg.DagsterEventType.ASSET_MATERIALIZATION else planned
         if name not in target:
             target.append(name)
@@ -116,6 +168,7 @@ def run_summary(instance: dg.DagsterInstance, run_id: str) -> RunSummary | None:
         ended_at=_time(record.end_time),
         planned_assets=tuple(planned),
         materialized_assets=tuple(done),
+        step_started_at={asset: step_started[step] for asset, step in step_of.items() if step in step_started},
     )
 
 
@@ -161,8 +214,11 @@ def gather_incident_records(
     """
     keys = [_user(a) for a in assets] if assets is not None else guarded_asset_keys(instance)
     entries = [entry for key in keys for entry in read_check_history(instance, key, limit=limit)]
+    manifests = tuple(store.list()) if store is not None else ()
+    unrecorded = _unrecorded_quarantines(manifests, entries, keys if assets is not None else None)
     runs: dict[str, RunSummary] = {}
-    for run_id in dict.fromkeys(e.run_id for e in entries if e.run_id and e.passed is False):
+    failed_run_ids = [e.run_id for e in entries if e.run_id and e.passed is False]
+    for run_id in dict.fromkeys([*failed_run_ids, *(m.run_id for m, _ in unrecorded if m.run_id)]):
         summary = run_summary(instance, run_id)
         if summary is not None:
             runs[run_id] = summary
@@ -172,10 +228,15 @@ def gather_incident_records(
         evaluation = evaluation_from_history(entry, started)
         if evaluation is not None:
             evaluations.append(evaluation)
+    for manifest, asset in unrecorded:
+        started = runs[manifest.run_id].started_at if manifest.run_id in runs else None
+        derived = evaluation_from_manifest(manifest, _contract_check_name(manifest, asset, evaluations), started)
+        if derived is not None:
+            evaluations.append(derived)
     alias_moves, notes = _alias_history(model_guard)
     return IncidentRecords(
         evaluations=tuple(evaluations),
-        manifests=tuple(store.list()) if store is not None else (),
+        manifests=manifests,
         alias_moves=alias_moves,
         runs=tuple(runs.values()),
         breaker_trips=state.breaker_trips() if state is not None else (),
@@ -184,6 +245,40 @@ def gather_incident_records(
         quarantine_location=_location(store),
         notes=notes,
     )
+
+
+def _unrecorded_quarantines(
+    manifests: Sequence[QuarantineManifest], entries: Sequence[CheckHistoryEntry], assets: Sequence[str] | None,
+) -> list[tuple[QuarantineManifest, str]]:
+    """Batches still held whose failure no recorded evaluation tells of (none names the batch or its run), each
+    with its asset.
+
+    Only batches a guarded asset quarantined (of `assets`, when given) count: the manifest must say which.
+    """
+    failed = [e for e in entries if e.passed is False]
+    named = {e.batch_id for e in failed if e.batch_id}
+    by_run = {(e.asset_key, e.run_id) for e in failed if e.run_id}
+    unrecorded = []
+    for manifest in manifests:
+        match = _SOURCE.fullmatch(manifest.source)
+        if manifest.state is not QuarantineState.QUARANTINED or match is None:
+            continue
+        if assets is not None and match["asset"] not in assets:
+            continue
+        if manifest.batch_id in named or (match["asset"], manifest.run_id) in by_run:
+            continue
+        unrecorded.append((manifest, match["asset"]))
+    return unrecorded
+
+
+def _contract_check_name(manifest: QuarantineManifest, asset: str, evaluations: Sequence[Evaluation]) -> str:
+    """The check that judges the manifest's contract on `asset`: the latest evaluation of that asset whose
+    outcome names the same contract says which; without one, the outcome's own check name."""
+    for evaluation in sorted(evaluations, key=lambda e: e.timestamp, reverse=True):
+        outcome = evaluation.outcome
+        if evaluation.asset_key == asset and outcome is not None and outcome.contract_id == manifest.contract_id:
+            return evaluation.check_name
+    return manifest.outcome.check
 
 
 def _alias_history(model_guard: Any | None) -> tuple[tuple[AliasMove, ...], tuple[str, ...]]:
@@ -307,6 +402,12 @@ def build_incident_sensor(
                              f"tripped {len(watch.trips)} breaker(s)")
 
     return incident_sensor
+
+
+def _text(value: Any) -> str | None:
+    """A text or path metadata value as a string (None when absent or not text)."""
+    value = getattr(value, "value", value)
+    return value if isinstance(value, str) and value else None
 
 
 def _user(asset: str | dg.AssetKey) -> str:

@@ -1,9 +1,10 @@
 """Incident response: drafted incident reports from the record, alerts on open/resolve, a circuit breaker.
 
 Pure core (no Dagster, no MLflow client): adapters gather plain records (check evaluations, runs, quarantine
-manifests, alias moves, breaker trips) into `IncidentRecords`; `build_incident_report` groups consecutive
-failures of one check on one asset into incidents and describes each (SBAR summary, timeline, impact, the
-checks that fired, ranked hypotheses, time to detect/contain, exact follow-up commands);
+manifests, alias moves, breaker trips) into `IncidentRecords`; `build_incident_report` groups the failures of
+one check on one asset into incidents (open until every partition that failed has passed again) and describes
+each (SBAR summary, timeline, impact, the checks that fired, ranked hypotheses, time to detect/contain, exact
+follow-up commands);
 `report_markdown`/`report_json` render it. `WebhookNotifier` announces each incident once when it opens and
 once when it resolves; `judge_breaker` decides when an asset's feeds must stop; `IncidentStateStore` keeps what
 was sent and tripped.

@@ -1,16 +1,18 @@
 """Build an `IncidentReport` from plain records: group failures into incidents, then tell each one's story.
 
-Grouping rule: evaluations of one check on one asset, in time order; a failure (a failed verdict, or a check
-that could not run) opens an incident when none is open, later failures join it, and the first passing
-evaluation closes it (a release re-validated against a fixed contract counts, when it is recorded as an
-evaluation). Everything else (quarantined batches, alias moves, breaker trips, runs) is attached to the
-incident it belongs to: by run id or batch id first, by time window otherwise.
+Grouping rule, per (asset, check), in time order: a failed evaluation (a failed verdict, or a check that could
+not run) opens an incident when none is open; a failure of any partition of the same asset and check while it is
+open joins it; it resolves when every partition that failed in it has a later passing evaluation (a good re-run,
+or a release re-validated against a fixed contract). A pass of another partition never resolves it. An
+unpartitioned asset is one partition, so there the next pass resolves it. Everything else (quarantined batches,
+alias moves, breaker trips, runs) is attached to the incident it belongs to: by run id or batch id first, by time
+window otherwise.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -38,46 +40,61 @@ MAX_EXAMPLES = 5
 
 @dataclass(slots=True)
 class FailureRun:
-    """The evaluations of one incident while it is being grouped (mutable scratch, never returned)."""
+    """The evaluations of one incident while it is being grouped (mutable scratch, never returned).
+
+    `passes` are the passing evaluations that cleared a failed partition, in time order, each with how many
+    failed partitions were left after it; the last of them is `closed_by` once none is left.
+    """
 
     asset_key: str
     check_name: str
     failures: list[Evaluation] = field(default_factory=list)
+    passes: list[tuple[Evaluation, int]] = field(default_factory=list)
     closed_by: Evaluation | None = None
     last_pass_before: Evaluation | None = None
 
+    @property
+    def partitions(self) -> tuple[str | None, ...]:
+        """The partitions that failed in the incident, in order of their first failure (None: unpartitioned)."""
+        return tuple(dict.fromkeys(e.partition for e in self.failures))
+
 
 def group_failures(evaluations: Iterable[Evaluation]) -> list[FailureRun]:
-    """Consecutive failures per (asset, check), each closed by the next passing evaluation (if any).
+    """Incidents per (asset, check): open on a failure, joined by failures of any partition, resolved when every
+    partition that failed has passed since.
 
     Example:
         >>> from datetime import datetime, timezone
         >>> day = lambda d: datetime(2026, 11, d, tzinfo=timezone.utc)
-        >>> verdicts = [True, False, False, True, False]
-        >>> runs = group_failures(Evaluation(asset_key="a", check_name="c", timestamp=day(i + 1), passed=p)
-        ...                       for i, p in enumerate(verdicts))
-        >>> [(len(r.failures), r.closed_by is not None) for r in runs]
-        [(2, True), (1, False)]
+        >>> verdicts = [("p1", False), ("p2", False), ("p3", True), ("p1", True), ("p2", True), ("p3", False)]
+        >>> runs = group_failures(Evaluation(asset_key="a", check_name="c", timestamp=day(i + 1), passed=ok,
+        ...                                  partition=p) for i, (p, ok) in enumerate(verdicts))
+        >>> [(r.partitions, r.closed_by.partition if r.closed_by else None) for r in runs]
+        [(('p1', 'p2'), 'p2'), (('p3',), None)]
     """
-    by_check: dict[tuple[str, str], list[Evaluation]] = defaultdict(list)
+    by_check: dict[tuple[str, str], list[Evaluation]] = {}
     for evaluation in evaluations:
-        by_check[(evaluation.asset_key, evaluation.check_name)].append(evaluation)
+        by_check.setdefault((evaluation.asset_key, evaluation.check_name), []).append(evaluation)
     grouped: list[FailureRun] = []
     for (asset, check), items in sorted(by_check.items()):
-        items.sort(key=lambda e: e.timestamp)
         current: FailureRun | None = None
+        failing: set[str | None] = set()  # partitions of the open incident with no pass since their last failure
         last_pass: Evaluation | None = None
-        for evaluation in items:
+        for evaluation in sorted(items, key=lambda e: e.timestamp):
             if not evaluation.passed:
                 if current is None:
                     current = FailureRun(asset, check, last_pass_before=last_pass)
                     grouped.append(current)
                 current.failures.append(evaluation)
-            else:
-                if current is not None:
+                failing.add(evaluation.partition)
+                continue
+            last_pass = evaluation
+            if current is not None and evaluation.partition in failing:
+                failing.discard(evaluation.partition)
+                current.passes.append((evaluation, len(failing)))
+                if not failing:
                     current.closed_by = evaluation
                     current = None
-                last_pass = evaluation
     return grouped
 
 
@@ -124,13 +141,14 @@ def build_incident_report(
 def _incident(run: FailureRun, records: IncidentRecords, now: datetime, all_failing_runs: frozenset[str]) -> Incident:
     first = run.failures[0]
     failing_runs = tuple(dict.fromkeys(e.run_id for e in run.failures if e.run_id))
-    batch_ids = {e.batch_id for e in run.failures if e.batch_id}
     detected = first.timestamp
     started = first.run_started_at or (first.outcome.started_at if first.outcome else None) or detected
     started = min(started, detected)
     end = run.closed_by.timestamp if run.closed_by else now
+    summaries = {r.run_id: r for r in records.runs}
+    step_started = summaries[first.run_id].step_started_at.get(run.asset_key) if first.run_id in summaries else None
 
-    manifests = [m for m in records.manifests if (m.run_id and m.run_id in failing_runs) or m.batch_id in batch_ids]
+    manifests = _manifests_of(run, records.manifests, failing_runs, all_failing_runs, started, end)
     moves = _moves_of(records.alias_moves, failing_runs, all_failing_runs, started, end)
     trips = [t for t in records.breaker_trips if t.asset_key == run.asset_key and started <= t.tripped_at <= end]
     containment = [m.quarantined_at for m in manifests]
@@ -163,8 +181,32 @@ def _incident(run: FailureRun, records: IncidentRecords, now: datetime, all_fail
         actions=actions,
         failing_runs=failing_runs,
         breaker_tripped=bool(trips),
+        step_started_at=step_started if step_started is not None and step_started <= detected else None,
     )
     return replace(incident, sbar=_sbar(incident, run, now))
+
+
+def _manifests_of(
+    run: FailureRun, manifests: Sequence[QuarantineManifest], runs: Sequence[str], all_failing_runs: frozenset[str],
+    start: datetime, end: datetime,
+) -> list[QuarantineManifest]:
+    """The quarantines of the incident's failures.
+
+    A manifest naming a failing run belongs to that run's incident only. One naming no failing run belongs here
+    when it names one of the failures' batches and was written inside the incident: a batch id is reused for
+    the same asset and partition (an identical batch quarantined again finds its old manifest), so an older
+    manifest under the same id is an earlier batch's story, not this incident's.
+    """
+    batch_ids = {e.batch_id for e in run.failures if e.batch_id}
+    mine = []
+    for manifest in manifests:
+        if manifest.run_id and manifest.run_id in all_failing_runs:
+            belongs = manifest.run_id in runs
+        else:
+            belongs = manifest.batch_id in batch_ids and start <= manifest.quarantined_at <= end
+        if belongs:
+            mine.append(manifest)
+    return mine
 
 
 def _is_error(evaluation: Evaluation) -> bool:
@@ -286,6 +328,7 @@ def _impact(
     return Impact(
         failed_evaluations=len(run.failures),
         failed_runs=len(failing_runs),
+        partitions=tuple(p for p in run.partitions if p is not None),
         batches_quarantined=tuple(m.batch_id for m in manifests),
         rows_quarantined=sum(m.rows_quarantined or 0 for m in manifests),
         batches_still_quarantined=tuple(m.batch_id for m in manifests if m.state is QuarantineState.QUARANTINED),
@@ -312,13 +355,13 @@ def _timeline(
             at=evaluation.timestamp, kind=EventKind.FIRST_FAILURE if index == 0 else EventKind.FAILURE,
             summary=_failure_summary(evaluation), run_id=evaluation.run_id or None, batch_id=evaluation.batch_id,
         ))
-    if run.closed_by is not None:
-        closing = run.closed_by
-        how = "release re-validation" if not closing.run_id else f"run {closing.run_id[:8]}"
+    for passing, left in run.passes:
+        how = "release re-validation" if not passing.run_id else f"run {passing.run_id[:8]}"
+        outcome = "incident resolved" if not left else f"{left} failed partition{'s' if left != 1 else ''} still to pass"
         events.append(TimelineEvent(
-            at=closing.timestamp, kind=EventKind.PASSED,
-            summary=f"{closing.check_name} passed ({how}{_partition(closing)}); incident resolved",
-            run_id=closing.run_id or None, batch_id=closing.batch_id,
+            at=passing.timestamp, kind=EventKind.PASSED,
+            summary=f"{passing.check_name} passed ({how}{_partition(passing)}); {outcome}",
+            run_id=passing.run_id or None, batch_id=passing.batch_id,
         ))
     for manifest in manifests:
         for step in manifest.history:
@@ -362,6 +405,8 @@ def _partition(evaluation: Evaluation) -> str:
 def _failure_summary(evaluation: Evaluation) -> str:
     where = f"run {evaluation.run_id[:8]}" if evaluation.run_id else "runless"
     where += _partition(evaluation)
+    if evaluation.from_manifest:
+        where += "; read from the quarantine manifest, no evaluation was recorded"
     outcome = evaluation.outcome
     if outcome is None:
         return f"{evaluation.check_name} failed ({where}): {evaluation.description or 'no details'}"
@@ -382,11 +427,22 @@ def _actions(
     if state is IncidentState.OPEN and hypotheses:
         actions.append(FollowUp(action=f"Confirm the likely cause with the upstream owner: {hypotheses[0].title}; "
                                 "fix the producer, or change the contract in a reviewed PR if the new data is legitimate"))
-    store = f" --store {records.quarantine_location}" if records.quarantine_location else ""
     for manifest in manifests:
         if manifest.state is not QuarantineState.QUARANTINED:
             continue
-        contract = records.contract_paths.get(manifest.contract_id or "", "<contract.odcs.yaml>")
+        failure = _failure_of(run, manifest)
+        recorded_store = (failure.quarantine_store if failure else None) or records.quarantine_location
+        store = f" --store {shlex.quote(recorded_store)}" if recorded_store else ""
+        superseded = next((p for p, _ in run.passes if failure is not None and p.partition == failure.partition
+                           and p.run_id and p.timestamp > manifest.quarantined_at), None)
+        if superseded is not None:
+            actions.append(FollowUp(
+                action=f"superseded: purge batch {manifest.batch_id}; a good re-run (run {superseded.run_id[:8]}"
+                       f"{_partition(superseded)}) replaced it, so the held data is no longer needed",
+                command=f"guardrails quarantine purge {manifest.batch_id}{store}",
+            ))
+            continue
+        contract = _contract_path(failure, manifest, records)
         as_of = manifest.outcome.as_of
         when = f" --as-of {as_of.isoformat()}" if as_of is not None else ""
         actions.append(FollowUp(
@@ -410,6 +466,20 @@ def _actions(
     if state is IncidentState.RESOLVED and not actions:
         actions.append(FollowUp(action="Nothing left to undo; write the postmortem from this report"))
     return tuple(actions)
+
+
+def _failure_of(run: FailureRun, manifest: QuarantineManifest) -> Evaluation | None:
+    """The failure that quarantined the batch: the one naming it, else the one from its run."""
+    named = [e for e in run.failures if e.batch_id == manifest.batch_id]
+    same_run = [e for e in run.failures if manifest.run_id and e.run_id == manifest.run_id]
+    return (named or same_run or [None])[-1]
+
+
+def _contract_path(failure: Evaluation | None, manifest: QuarantineManifest, records: IncidentRecords) -> str:
+    """The contract file to release against: the one the evaluation recorded, else the file of the manifest's
+    contract id in the contracts directory, else a placeholder to fill in."""
+    path = (failure.contract_path if failure else None) or records.contract_paths.get(manifest.contract_id or "")
+    return shlex.quote(path) if path else "<contract.odcs.yaml>"
 
 
 def format_duration(value: timedelta | None) -> str:
@@ -443,8 +513,10 @@ def _at(value: datetime) -> str:
 def _sbar(incident: Incident, run: FailureRun, now: datetime) -> Sbar:
     impact = incident.impact
     n = impact.failed_evaluations
-    situation = (f"`{incident.check_name}` on `{incident.asset_key}` failed {n} consecutive evaluation"
-                 f"{'s' if n != 1 else ''} ({impact.failed_runs} run{'s' if impact.failed_runs != 1 else ''}) "
+    partitions = len(impact.partitions)
+    across = f" across {partitions} partitions" if partitions > 1 else ""
+    situation = (f"`{incident.check_name}` on `{incident.asset_key}` failed {n} evaluation"
+                 f"{'s' if n != 1 else ''}{across} ({impact.failed_runs} run{'s' if impact.failed_runs != 1 else ''}) "
                  f"since {_at(incident.detected_at)}; ")
     if incident.state is IncidentState.OPEN:
         situation += f"the incident is OPEN ({format_duration(now - incident.started_at)} so far)."
@@ -458,7 +530,7 @@ def _sbar(incident: Incident, run: FailureRun, now: datetime) -> Sbar:
         guarded_by = f"contract `{outcome.contract_id}`{version}"
     last_pass = (f"last passed at {_at(run.last_pass_before.timestamp)}" if run.last_pass_before
                  else "no earlier passing evaluation on record")
-    contained = (f"contained {format_duration(incident.time_to_contain)} after the batch entered the pipeline"
+    contained = (f"contained {format_duration(incident.time_to_contain)} after the step that produced the batch started"
                  if incident.contained_at else "nothing was held back (no quarantine, pin or breaker)")
     background = (f"`{incident.asset_key}` is guarded by {guarded_by}; {last_pass}. Detected "
                   f"{format_duration(incident.time_to_detect)} after the bad batch entered the pipeline; {contained}.")

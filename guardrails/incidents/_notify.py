@@ -53,7 +53,7 @@ def incident_message(incident: Incident, event: str, *, link: str | None = None)
         details.append(f"*Likely cause:* {incident.hypotheses[0].title}")
     if event == RESOLVED and incident.impact.batches_still_quarantined:
         details.append(f"*Still quarantined:* {len(incident.impact.batches_still_quarantined)} batch(es); "
-                       "see `guardrails incident` for the release commands")
+                       "see `guardrails incident` for the follow-up commands (release, or purge when superseded)")
     text = headline + "\n" + "\n".join(details)
     return {
         "text": text,

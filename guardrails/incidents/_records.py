@@ -32,7 +32,10 @@ class Evaluation:
     `passed` is the verdict; an evaluation that could not run (outcome status ``error``) is a failure too
     (fail closed). `run_id` is empty for runless evaluations (a release recorded from outside a run).
     `run_started_at` is when the run that produced the batch started: the earliest moment the bad data was in
-    the pipeline, from which time to detect is measured.
+    the pipeline, from which time to detect is measured. `partition` is the partition the verdict is about
+    (None for an unpartitioned asset: one partition). `contract_path` and `quarantine_store` are the contract
+    file and the quarantine store the evaluation used, when it recorded them (release commands name them).
+    `from_manifest` marks a failure read from a quarantine manifest because no failed evaluation was recorded.
     """
 
     asset_key: str
@@ -47,6 +50,9 @@ class Evaluation:
     partition: str | None = None
     severity: str | None = None
     description: str | None = None
+    contract_path: str | None = None
+    quarantine_store: str | None = None
+    from_manifest: bool = False
 
     @property
     def could_not_run(self) -> bool:
@@ -66,6 +72,9 @@ class Evaluation:
             "partition": self.partition,
             "severity": self.severity,
             "description": self.description,
+            "contract_path": self.contract_path,
+            "quarantine_store": self.quarantine_store,
+            "from_manifest": self.from_manifest,
         }
 
     @classmethod
@@ -84,6 +93,9 @@ class Evaluation:
             partition=data.get("partition"),
             severity=data.get("severity"),
             description=data.get("description"),
+            contract_path=data.get("contract_path"),
+            quarantine_store=data.get("quarantine_store"),
+            from_manifest=bool(data.get("from_manifest", False)),
         )
 
 
@@ -97,6 +109,9 @@ class RunSummary:
     ended_at: datetime | None = None
     planned_assets: tuple[str, ...] = ()
     materialized_assets: tuple[str, ...] = ()
+    step_started_at: Mapping[str, datetime] = field(default_factory=dict)
+    """When the step that produces each planned asset started (asset user string -> time): the moment a batch
+    of that asset came into being, from which time to contain is measured."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "planned_assets", tuple(self.planned_assets))

@@ -92,6 +92,8 @@ def _rows(failing: int, rows: int | None) -> str:
 def _impact_lines(incident: Incident) -> list[str]:
     impact = incident.impact
     lines = [f"- Failed evaluations: {impact.failed_evaluations} (in {impact.failed_runs} run(s))"]
+    if impact.partitions:
+        lines.append("- Partitions failed: " + ", ".join(f"`{p}`" for p in impact.partitions))
     if impact.batches_quarantined:
         lines.append(f"- Batches quarantined: {len(impact.batches_quarantined)} ({impact.rows_quarantined:,} rows): "
                      + ", ".join(f"`{b}`" for b in impact.batches_quarantined))

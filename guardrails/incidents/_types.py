@@ -17,7 +17,7 @@ def _seconds(value: timedelta | None) -> float | None:
 
 
 class IncidentState(StrEnum):
-    """Open until a passing evaluation of the same check on the same asset closes it."""
+    """Open until every partition that failed in it has passed the same check again."""
 
     OPEN = "open"
     RESOLVED = "resolved"
@@ -78,6 +78,7 @@ class Impact:
 
     failed_evaluations: int
     failed_runs: int
+    partitions: tuple[str, ...] = ()
     batches_quarantined: tuple[str, ...] = ()
     rows_quarantined: int = 0
     batches_still_quarantined: tuple[str, ...] = ()
@@ -91,6 +92,7 @@ class Impact:
         return {
             "failed_evaluations": self.failed_evaluations,
             "failed_runs": self.failed_runs,
+            "partitions": list(self.partitions),
             "batches_quarantined": list(self.batches_quarantined),
             "rows_quarantined": self.rows_quarantined,
             "batches_still_quarantined": list(self.batches_still_quarantined),
@@ -172,11 +174,13 @@ class Sbar:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Incident:
-    """Consecutive failures of one check on one asset, from the first failure to the pass that closed it.
+    """Failures of one check on one asset, any partition, from the first failure to the pass that closed it.
 
     `started_at` is when the bad batch entered the pipeline (its run's start, else its check's start);
     `detected_at` the first failing evaluation; `contained_at` the first action that kept the bad data or model
-    from consumers (a quarantine, a pin, the breaker); `resolved_at` the closing pass (None while open).
+    from consumers (a quarantine, a pin, the breaker); `step_started_at` when the step that produced the first
+    bad batch started, from which time to contain is measured (else `started_at`); `resolved_at` the pass that
+    left no failed partition (None while open).
     """
 
     id: str
@@ -197,6 +201,7 @@ class Incident:
     actions: tuple[FollowUp, ...]
     failing_runs: tuple[str, ...] = ()
     breaker_tripped: bool = False
+    step_started_at: datetime | None = None
 
     @property
     def title(self) -> str:
@@ -208,7 +213,9 @@ class Incident:
 
     @property
     def time_to_contain(self) -> timedelta | None:
-        return self.contained_at - self.started_at if self.contained_at is not None else None
+        if self.contained_at is None:
+            return None
+        return self.contained_at - (self.step_started_at or self.started_at)
 
     @property
     def time_to_resolve(self) -> timedelta | None:
@@ -224,6 +231,7 @@ class Incident:
             "severity": self.severity,
             "started_at": self.started_at.isoformat(),
             "detected_at": self.detected_at.isoformat(),
+            "step_started_at": _iso(self.step_started_at),
             "contained_at": _iso(self.contained_at),
             "resolved_at": _iso(self.resolved_at),
             "last_failure_at": self.last_failure_at.isoformat(),

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from dagster import DagsterEventType
 from typer.testing import CliRunner
 
 from definitions.data import Defect, defect_rows
@@ -102,37 +103,42 @@ def assert_golden(name: str, markdown: str) -> None:
 
 
 def test_two_bad_days_form_one_incident_closed_by_the_release(history: History, report: IncidentReport) -> None:
-    """The two consecutive failures are one incident; the first passing re-validation (the release) resolves it."""
+    """The two bad days are one incident; it resolves when the second day's release passes, not the first's."""
     assert len(report.incidents) == 1
     incident = report.incidents[0]
     assert (incident.asset_key, incident.check_name) == (ASSET, "transactions_contract")
     assert incident.state is IncidentState.RESOLVED
     assert incident.failing_runs == (history.results[BAD_1].run_id, history.results[BAD_2].run_id)
-    release = manifest_of(history, BAD_1).release_outcome
-    assert incident.resolved_at == release.finished_at
+    assert incident.impact.partitions == (BAD_1, BAD_2)
+    assert incident.resolved_at == manifest_of(history, BAD_2).release_outcome.finished_at
 
 
 def test_times_to_detect_contain_and_resolve_come_from_the_records(history: History, report: IncidentReport) -> None:
-    """Detection is the failed check's finish, containment the quarantine, both measured from the bad run's start."""
+    """Detection is the failed check's finish, measured from the bad run's start; containment the quarantine,
+    measured from the start of the guard's step."""
     incident = report.incidents[0]
     run = history.instance.get_run_record_by_id(history.results[BAD_1].run_id)
     started = datetime.fromtimestamp(run.start_time, tz=UTC)
     assert incident.started_at == started
     assert incident.detected_at == failed_outcome(history, BAD_1).finished_at
     assert incident.contained_at == manifest_of(history, BAD_1).quarantined_at
-    assert timedelta(0) < incident.time_to_detect <= incident.time_to_contain
-    assert incident.time_to_contain < timedelta(seconds=run.end_time - run.start_time)
-    assert incident.time_to_resolve == manifest_of(history, BAD_1).release_outcome.finished_at - started
+    step = next(r.event_log_entry for r in history.instance.get_records_for_run(
+        run.dagster_run.run_id, of_type=DagsterEventType.STEP_START).records if r.event_log_entry.step_key == ASSET)
+    assert incident.step_started_at == datetime.fromtimestamp(step.timestamp, tz=UTC) > started
+    assert incident.time_to_detect > timedelta(0)
+    assert incident.time_to_contain == manifest_of(history, BAD_1).quarantined_at - incident.step_started_at
+    assert timedelta(0) < incident.time_to_contain < timedelta(seconds=run.end_time - run.start_time)
+    assert incident.time_to_resolve == manifest_of(history, BAD_2).release_outcome.finished_at - started
     assert incident.last_failure_at == failed_outcome(history, BAD_2).finished_at
 
 
 def test_timeline_tells_the_story_in_order(history: History, report: IncidentReport) -> None:
-    """Failures, quarantines, the resolving pass and both releases appear once each, in time order."""
+    """Failures, quarantines, each day's passing re-validation and its release appear once each, in time order."""
     timeline = report.incidents[0].timeline
     assert [e.at for e in timeline] == sorted(e.at for e in timeline)
     assert [e.kind for e in timeline] == [
         EventKind.FIRST_FAILURE, EventKind.QUARANTINED, EventKind.FAILURE, EventKind.QUARANTINED,
-        EventKind.PASSED, EventKind.RELEASED, EventKind.RELEASED,
+        EventKind.PASSED, EventKind.RELEASED, EventKind.PASSED, EventKind.RELEASED,
     ]
     quarantined = [e for e in timeline if e.kind is EventKind.QUARANTINED]
     assert [e.batch_id for e in quarantined] == [manifest_of(history, BAD_1).batch_id, manifest_of(history, BAD_2).batch_id]
