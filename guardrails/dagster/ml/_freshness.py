@@ -238,10 +238,19 @@ def build_freshness_sensor(
     )(evaluate)
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class JudgedMaterialization:
+    """The materialization a runless evaluation judged (its target, in Dagster's terms)."""
+
+    storage_id: int
+    run_id: str
+    timestamp: float
+
+
 def judged_partition(
     instance: dg.DagsterInstance, key: dg.AssetKey, partitions_def: dg.PartitionsDefinition | None,
     outcome: CheckOutcome, last: MaterializationVerdict | None, as_of: datetime,
-) -> tuple[str | None, MaterializationVerdict | None]:
+) -> tuple[str | None, JudgedMaterialization | None]:
     """The partition a runless freshness verdict is about, and the materialization of it that was judged.
 
     Fresh: the partition of the last passing materialization (the one that makes the asset fresh). Stale: the
@@ -263,7 +272,8 @@ def judged_partition(
     if partitions_def is None:
         return None, None
     if outcome.passed and last is not None:
-        return last.partition, last
+        return last.partition, JudgedMaterialization(storage_id=last.storage_id, run_id=last.run_id,
+                                                     timestamp=last.timestamp.timestamp())
     if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
         return None, None
     with dg.partition_loading_context(effective_dt=as_of, dynamic_partitions_store=instance):
@@ -275,14 +285,12 @@ def judged_partition(
     if not records:
         return due, None
     [record] = records
-    return due, MaterializationVerdict(asset_key=key, run_id=record.run_id, storage_id=record.storage_id,
-                                       timestamp=datetime.fromtimestamp(record.timestamp, tz=UTC), partition=due,
-                                       failed_checks=())
+    return due, JudgedMaterialization(storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp)
 
 
 def record_freshness(instance: dg.DagsterInstance, key: dg.AssetKey, check_name: str, outcome: CheckOutcome,
                      last: MaterializationVerdict | None, *, evaluated_by: str, partition: str | None = None,
-                     target: MaterializationVerdict | None = None) -> dg.AssetCheckEvaluation:
+                     target: JudgedMaterialization | None = None) -> dg.AssetCheckEvaluation:
     """Record a runless freshness evaluation in the event log (what the UI and `read_check_history` show).
 
     `partition` and `target` (the materialization judged) place it where Dagster's per-partition check status
@@ -304,7 +312,7 @@ def record_freshness(instance: dg.DagsterInstance, key: dg.AssetKey, check_name:
         description=describe(outcome),
         partition=partition,
         target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
-            storage_id=target.storage_id, run_id=target.run_id, timestamp=target.timestamp.timestamp()
+            storage_id=target.storage_id, run_id=target.run_id, timestamp=target.timestamp
         ) if target is not None else None,
     )
     instance.report_runless_asset_event(evaluation)
