@@ -2,6 +2,10 @@
 
 Resources are configured from `DemoSettings`, i.e. from environment variables, once, when the code location
 loads; `build_definitions` lets tests build the same code location on a temporary home.
+
+The incident sensor (running by default, every minute under ``make ui``) attaches an incident report to
+``clean_transactions`` when its checks fail, as an observation carrying the report as Markdown: the ML team
+reads it on the asset, next to the failed check.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from definitions import assets, ml
 from definitions.resources import LandingZone, ModelRegistry, ParquetIOManager, ServingLog
 from definitions.settings import DemoSettings
 from guardrails.dagster import ContractsResource, QuarantineResource
+from guardrails.dagster.incidents import build_incident_sensor
 from guardrails.dagster.models import MODEL_REGISTRY_RESOURCE_KEY
 from guardrails.dagster.ml import PROFILES_RESOURCE_KEY, ReferenceProfilesResource
 
@@ -29,7 +34,7 @@ def build_definitions(settings: DemoSettings | None = None) -> dg.Definitions:
             *ml.ML_ASSETS,
         ],
         asset_checks=ml.ML_CHECKS,
-        sensors=[*ml.ML_SENSORS, *assets.MODEL_PIN_SENSORS],
+        sensors=[*ml.ML_SENSORS, *assets.MODEL_PIN_SENSORS, incident_sensor(settings)],
         jobs=[assets.daily_pipeline],
         schedules=[dg.build_schedule_from_partitioned_job(assets.daily_pipeline, hour_of_day=2)],
         resources={
@@ -43,6 +48,19 @@ def build_definitions(settings: DemoSettings | None = None) -> dg.Definitions:
                 tracking_uri=settings.tracking_uri, artifact_location=str(settings.artifacts_dir)
             ),
         },
+    )
+
+
+INCIDENT_SENSOR = "guardrails_incidents"
+
+
+def incident_sensor(settings: DemoSettings) -> dg.SensorDefinition:
+    """Incident reports for the guarded asset; its state (reports attached, messages sent) lives in the home."""
+    return build_incident_sensor(
+        [assets.clean_transactions.key],
+        name=INCIDENT_SENSOR,
+        state_dir=settings.home / "incidents",
+        quarantine_location=str(settings.quarantine_dir),
     )
 
 

@@ -47,6 +47,7 @@ import inspect
 import json
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
@@ -89,19 +90,27 @@ def contract_check_name(contract: Contract) -> str:
 
 def contract_check_spec(
     contract: Contract, asset_key: dg.AssetKey, *, name: str | None = None, blocking: bool | None = None,
-    description: str | None = None,
+    description: str | None = None, partitions_def: dg.PartitionsDefinition | None = None,
 ) -> dg.AssetCheckSpec:
-    """The check spec for a contract on an asset; blocking when any rule can fail at error severity."""
+    """The check spec for a contract on an asset; blocking when any rule can fail at error severity.
+
+    `partitions_def` is the asset's: the UI shows a check's Partition column (and per-partition statuses) only
+    when its spec has one. Dagster 1.13 calls partitioned check specs a preview and warns each time one is
+    built; the warning is silenced here, where our contract specs are built.
+    """
     if blocking is None:
         blocking = any(rule.severity is Severity.ERROR for rule in contract.rules)
-    return dg.AssetCheckSpec(
-        name or contract_check_name(contract),
-        asset=asset_key,
-        blocking=blocking,
-        description=description or f"Contract {contract.id} v{contract.version} ({len(contract.rules)} rules)",
-        metadata={md.CONTRACT_ID_KEY: contract.id, md.CONTRACT_VERSION_KEY: contract.version,
-                  **({md.CONTRACT_PATH_KEY: contract.source} if contract.source else {})},
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(
+            name or contract_check_name(contract),
+            asset=asset_key,
+            blocking=blocking,
+            description=description or f"Contract {contract.id} v{contract.version} ({len(contract.rules)} rules)",
+            metadata={md.CONTRACT_ID_KEY: contract.id, md.CONTRACT_VERSION_KEY: contract.version,
+                      **({md.CONTRACT_PATH_KEY: contract.source} if contract.source else {})},
+            partitions_def=partitions_def,
+        )
 
 
 def guarded_asset(
@@ -148,7 +157,8 @@ def guarded_asset(
         if asset_kwargs.get("key") is not None:
             key = dg.AssetKey.from_coercible(asset_kwargs["key"])
         spec = contract_check_spec(loaded, key, name=check_name,
-                                   blocking=None if loaded.policy is QuarantinePolicy.BATCH else False)
+                                   blocking=None if loaded.policy is QuarantinePolicy.BATCH else False,
+                                   partitions_def=asset_kwargs.get("partitions_def"))
         compute = _guarded_compute(
             fn,
             contract=loaded,
@@ -333,6 +343,9 @@ def audit_and_publish(
         # evaluation complete that row (an AssetCheckResult would leave it PLANNED and add a second one).
         partition=scope.single_partition_key,
     )
+    # A data failure, not a crash: no retry (the same batch would be judged and quarantined again) and no chained
+    # cause. Dagster still prints this Failure's stack on the run page (its UI shows the stack of every failed
+    # step, under the description and this metadata); the README's "What a quarantine looks like in the UI" says so.
     raise dg.Failure(
         description=f"{scope.asset_key.to_user_string()}: nothing published; "
         + _summary(outcome, guarded.batch_id, rows_quarantined),
@@ -342,6 +355,7 @@ def audit_and_publish(
             md.RULES_KEY: md.rules_table(outcome),
             **({md.ERROR_KEY: dg.MetadataValue.text(outcome.error)} if outcome.error else {}),
         },
+        allow_retries=False,
     )
 
 

@@ -89,7 +89,7 @@ def _build_one(
     forced: Severity | None, blocking: bool, check_name: str | None, runtime_path: Any, table: str | None,
     contracts_resource_key: str | None,
 ) -> dg.AssetChecksDefinition:
-    spec = contract_check_spec(contract, asset_key, name=check_name, blocking=blocking)
+    spec = contract_check_spec(contract, asset_key, name=check_name, blocking=blocking, partitions_def=partitions_def)
 
     def run_check(context, batch):  # no annotations: with postponed evaluation Dagster would see strings
         judged_by = contract

@@ -20,7 +20,7 @@ import pytest
 from definitions.data import Defect, defect_rows
 from definitions.settings import REPOSITORY_ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("webserver")]  # one webserver at a time (test_browser.py)
 
 BAD_DAY = "2026-11-03"
 ROWS = 1_000

@@ -185,7 +185,8 @@ def build_freshness_sensor(
     Every tick, for each asset, it judges the time since the last *passing* materialization (a quarantined
     batch, or a stored one whose checks failed at ERROR, does not count) against the SLA's frequency + grace,
     records the result as an evaluation of the asset's freshness check
-    (``instance.report_runless_asset_event(AssetCheckEvaluation(...))``), and, when stale and a
+    (``instance.report_runless_asset_event(AssetCheckEvaluation(...))``) on the partition it judged (see
+    `judged_partition`), and, when stale and a
     `remediation_job` is given, requests one run of it (for the latest complete partition of a time-partitioned
     asset). The run key names the last passing materialization, so one stale episode asks for one run.
 
@@ -215,10 +216,15 @@ def build_freshness_sensor(
         for key, partitions_def in targets:
             outcome, last = evaluate_freshness(context.instance, key, sensor_settings, as_of=as_of,
                                                check=check_name, contract=loaded)
-            record_freshness(context.instance, key, check_name, outcome, last, evaluated_by=f"sensor {name}")
+            partition, target = judged_partition(context.instance, key, partitions_def, outcome, last, as_of)
+            recorded_on = partition
+            if partition is not None and _has_runless_evaluation(context.instance, key, check_name, partition):
+                recorded_on, target = None, None
+            record_freshness(context.instance, key, check_name, outcome, last, evaluated_by=f"sensor {name}",
+                             partition=recorded_on, target=target)
             summary.append(f"{key.to_user_string()}: {'fresh' if outcome.passed else 'stale'}")
             if not outcome.passed and remediation_job is not None:
-                requests.append(_remediation(key, partitions_def, last, as_of, context.instance))
+                requests.append(_remediation(key, partition, last))
         if requests:
             return dg.SensorResult(run_requests=requests)
         return dg.SkipReason("; ".join(summary) or "no assets to watch")
@@ -232,9 +238,68 @@ def build_freshness_sensor(
     )(evaluate)
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class JudgedMaterialization:
+    """The materialization a runless evaluation judged (its target, in Dagster's terms)."""
+
+    storage_id: int
+    run_id: str
+    timestamp: float
+
+
+def judged_partition(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partitions_def: dg.PartitionsDefinition | None,
+    outcome: CheckOutcome, last: MaterializationVerdict | None, as_of: datetime,
+) -> tuple[str | None, JudgedMaterialization | None]:
+    """The partition a runless freshness verdict is about, and the materialization of it that was judged.
+
+    Fresh: the partition of the last passing materialization (the one that makes the asset fresh). Stale: the
+    newest partition due by `as_of` for a time-window partitioned asset (the one a remediation run lands), with
+    its latest materialization if it has one (a stored batch that failed its checks). An unpartitioned asset, or
+    a stale asset with other partitions, gets no partition.
+
+    Why: for a partitioned check, Dagster's UI aggregates the check's status over its per-partition statuses
+    and ignores an evaluation without a partition (or one that does not target the partition's latest
+    materialization), while the check's latest execution shows it; without the partition, the check list said
+    "Failed" (a quarantined day's check, planned in the failed run, never ran) while the latest execution said
+    "Passed".
+
+    Dagster keeps at most one runless evaluation per check and partition (its ``asset_check_executions`` table
+    is unique on asset, check, run id and partition, and a runless event's run id is empty), so the sensor
+    names a partition only the first time it judges it; later verdicts on that partition are recorded without
+    one, as before (the partition's status then comes from its next run).
+    """
+    if partitions_def is None:
+        return None, None
+    if outcome.passed and last is not None:
+        return last.partition, JudgedMaterialization(storage_id=last.storage_id, run_id=last.run_id,
+                                                     timestamp=last.timestamp.timestamp())
+    if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+        return None, None
+    with dg.partition_loading_context(effective_dt=as_of, dynamic_partitions_store=instance):
+        due = partitions_def.get_last_partition_key()
+    if due is None:
+        return None, None
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key, asset_partitions=[due]),
+                                              limit=1).records
+    if not records:
+        return due, None
+    [record] = records
+    return due, JudgedMaterialization(storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp)
+
+
 def record_freshness(instance: dg.DagsterInstance, key: dg.AssetKey, check_name: str, outcome: CheckOutcome,
-                     last: MaterializationVerdict | None, *, evaluated_by: str) -> dg.AssetCheckEvaluation:
-    """Record a runless freshness evaluation in the event log (what the UI and `read_check_history` show)."""
+                     last: MaterializationVerdict | None, *, evaluated_by: str, partition: str | None = None,
+                     target: JudgedMaterialization | None = None) -> dg.AssetCheckEvaluation:
+    """Record a runless freshness evaluation in the event log (what the UI and `read_check_history` show).
+
+    `partition` and `target` (the materialization judged) place it where Dagster's per-partition check status
+    counts it; see `judged_partition`.
+    """
+    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+        AssetCheckEvaluationTargetMaterializationData,
+    )
+
     severity = Severity.ERROR if outcome.status is CheckStatus.ERROR else outcome.severity
     evaluation = dg.AssetCheckEvaluation(
         asset_key=key,
@@ -242,19 +307,29 @@ def record_freshness(instance: dg.DagsterInstance, key: dg.AssetKey, check_name:
         passed=outcome.passed,
         severity=md.severity_to_dagster(severity),
         metadata={**md.outcome_metadata(outcome), **freshness_metadata(outcome, last),
-                  EVALUATED_BY_KEY: dg.MetadataValue.text(evaluated_by)},
+                  EVALUATED_BY_KEY: dg.MetadataValue.text(evaluated_by),
+                  **({md.PARTITION_KEY: dg.MetadataValue.text(partition)} if partition is not None else {})},
         description=describe(outcome),
+        partition=partition,
+        target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
+            storage_id=target.storage_id, run_id=target.run_id, timestamp=target.timestamp
+        ) if target is not None else None,
     )
     instance.report_runless_asset_event(evaluation)
     return evaluation
 
 
-def _remediation(key: dg.AssetKey, partitions_def: dg.PartitionsDefinition | None,
-                 last: MaterializationVerdict | None, as_of: datetime, instance: dg.DagsterInstance) -> dg.RunRequest:
-    partition = None
-    if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
-        with dg.partition_loading_context(effective_dt=as_of, dynamic_partitions_store=instance):
-            partition = partitions_def.get_last_partition_key()
+def _has_runless_evaluation(instance: dg.DagsterInstance, key: dg.AssetKey, check_name: str, partition: str) -> bool:
+    """Whether this check already has a runless evaluation recorded on `partition` (Dagster stores one at most)."""
+    from dagster._core.event_api import PartitionKeyFilter
+
+    records = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(key, check_name), limit=1_000, partition_filter=PartitionKeyFilter(key=partition)
+    )
+    return any(not record.run_id for record in records)
+
+
+def _remediation(key: dg.AssetKey, partition: str | None, last: MaterializationVerdict | None) -> dg.RunRequest:
     episode = str(last.storage_id) if last is not None else "never"
     return dg.RunRequest(
         run_key=f"guardrails-freshness:{key.to_user_string()}:{episode}:{partition or ''}",
