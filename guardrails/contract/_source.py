@@ -16,163 +16,14 @@ Example:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 import yaml
 
+from guardrails.contract._yaml import LOADERS, FieldPath, YamlLimitError, compose, construct
 from guardrails.errors import ContractError
-
-FieldPath = tuple[str | int, ...]
-
-# Limits that keep a hostile file from taking the machine down, checked while PyYAML composes, before anything
-# is expanded or walked. An ODCS contract nests about ten levels deep and uses a handful of anchors (shared
-# defaults merged with `<<`), so these are far above any real contract and far below any damage.
-MAX_DEPTH = 100  # nodes nested inside each other; PyYAML's composer recurses once per level
-MAX_ALIASES = 100  # alias uses (`*name`) per document
-MAX_ALIAS_NODES = 10_000  # nodes that alias uses add once expanded ("billion laughs" adds 10**9)
-
-
-class _LimitExceeded(yaml.YAMLError):
-    """A document goes past one of the limits above, at `mark`, inside the node at `path`."""
-
-    def __init__(self, mark: yaml.Mark, path: FieldPath, *, expected: str, got: str, hint: str) -> None:
-        super().__init__(got)
-        self.mark, self.path, self.expected, self.got, self.hint = mark, path, expected, got, hint
-
-
-class _CoreSchemaLoader(yaml.SafeLoader):
-    """PyYAML's safe loader restricted to the YAML 1.2 core schema (null, bool, int, float, str), within limits.
-
-    The composer counts as it goes, in one pass: depth, alias uses, and the nodes each alias stands for once
-    expanded (an anchor's expanded size is known when its node is finished, so an alias costs one lookup, and
-    nothing is ever expanded to be counted). An alias to an anchor whose node is still open is recursive:
-    PyYAML would build a cyclic graph that every later walk recurses into forever, so it is refused too.
-    """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._path: list[str | int] = []
-        self._open_anchors: set[str] = set()
-        self._expanded: dict[str, int] = {}  # anchor -> nodes its node stands for, aliases inside expanded
-        self._nodes = 0  # nodes so far, each alias counted as the nodes it expands to
-        self._aliases = 0
-        self._alias_nodes = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        if parent is not None:
-            self._path.append(self._path_part(parent, index))
-        try:
-            event = self.peek_event()
-            if isinstance(event, yaml.AliasEvent):
-                self._count_alias(event)
-                return super().compose_node(parent, index)
-            if len(self._path) >= MAX_DEPTH:
-                self._refuse(
-                    event, expected=f"at most {MAX_DEPTH} levels of nesting",
-                    got=f"YAML nested deeper than {MAX_DEPTH} levels", hint="a contract needs about ten",
-                )
-            start, anchor = self._nodes, event.anchor
-            self._nodes += 1
-            if anchor is not None:
-                self._open_anchors.add(anchor)
-            node = super().compose_node(parent, index)
-            if anchor is not None:
-                self._open_anchors.discard(anchor)
-                self._expanded[anchor] = self._nodes - start
-            return node
-        finally:
-            if parent is not None:
-                self._path.pop()
-
-    def _count_alias(self, event: yaml.AliasEvent) -> None:
-        anchor = event.anchor
-        if anchor in self._open_anchors:
-            self._refuse(
-                event, expected="an alias to an anchor whose node is complete",
-                got=f"recursive alias *{anchor} inside its own anchor &{anchor}",
-                hint="a recursive structure never ends; copy the values instead",
-            )
-        self._aliases += 1
-        if self._aliases > MAX_ALIASES:
-            self._refuse(
-                event, expected=f"at most {MAX_ALIASES} YAML aliases", got=f"alias *{anchor}, number {self._aliases}",
-                hint="write the values out, or share fewer of them",
-            )
-        added = self._expanded.get(anchor, 0)  # an undefined anchor: PyYAML's own error follows
-        self._alias_nodes += added
-        self._nodes += added
-        if self._alias_nodes > MAX_ALIAS_NODES:
-            self._refuse(
-                event, expected=f"YAML aliases that expand to at most {MAX_ALIAS_NODES} nodes in all",
-                got=f"*{anchor}, after which YAML aliases expand to more than {MAX_ALIAS_NODES} nodes",
-                hint="an alias of an alias multiplies; write the values out",
-            )
-
-    # PyYAML's scanner keeps one "possible simple key" per open flow level and scans every one of them for each
-    # token, and it reads up to 1024 characters ahead: `[[[[...` costs a second before the composer sees depth
-    # 100. The keys are only ever added at the end of the dict (`save_possible_simple_key` deletes, then
-    # inserts), so the dict is in creation order, which is index and line order: the oldest key is the
-    # first, and the stale ones are a prefix. Same results, constant time per token.
-
-    def next_possible_simple_key(self) -> int | None:
-        key = next(iter(self.possible_simple_keys.values()), None)
-        return None if key is None else key.token_number
-
-    def stale_possible_simple_keys(self) -> None:
-        keys = self.possible_simple_keys
-        while keys:
-            level, key = next(iter(keys.items()))
-            if key.line == self.line and self.index - key.index <= 1024:
-                return  # this key is fresh, so every later (newer) one is too
-            if key.required:
-                raise yaml.scanner.ScannerError(
-                    "while scanning a simple key", key.mark, "could not find expected ':'", self.get_mark()
-                )
-            del keys[level]
-
-    def _path_part(self, parent: yaml.Node, index: Any) -> str | int:
-        """The field-path step from `parent` to the node about to be composed (as `_index_lines` names it)."""
-        if isinstance(index, int):
-            return index  # a sequence item
-        key = index
-        if key is None:  # the mapping key itself: name it by its own text when it is a plain scalar
-            event = self.peek_event()
-            return event.value if isinstance(event, yaml.ScalarEvent) else "?"
-        return key.value if isinstance(key, yaml.ScalarNode) else "?"
-
-    def _refuse(self, event: yaml.Event, *, expected: str, got: str, hint: str) -> NoReturn:
-        raise _LimitExceeded(event.start_mark, tuple(self._path), expected=expected, got=got, hint=hint)
-
-
-_CoreSchemaLoader.yaml_implicit_resolvers = {}
-for _tag, _pattern, _first in (
-    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
-    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
-    ("tag:yaml.org,2002:merge", r"^<<$", ["<"]),  # `<<: *defaults`, so anchors keep working
-    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
-    (
-        "tag:yaml.org,2002:float",
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        list("-+.0123456789"),
-    ),
-):
-    _CoreSchemaLoader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
-
-
-def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
-    text = loader.construct_scalar(node)
-    if text.startswith("0o"):
-        return int(text[2:], 8)
-    if text.startswith("0x"):
-        return int(text[2:], 16)
-    return int(text)
-
-
-_CoreSchemaLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-
 
 def format_path(path: FieldPath) -> str:
     """Our field-path style: ``schema[0].properties[3].logicalTypeOptions.minimum``."""
@@ -209,11 +60,16 @@ class SourceDocument:
         return None
 
 
-def parse_yaml(text: str, path: str) -> SourceDocument:
-    """Parse `text` (named `path` in messages), keeping lines; raise `ContractError` on bad YAML or repeated keys."""
+def parse_yaml(text: str, path: str, *, loader: type[Any] = LOADERS[0]) -> SourceDocument:
+    """Parse `text` (named `path` in messages), keeping lines; raise `ContractError` on bad YAML or repeated keys.
+
+    Hostile YAML (alias bombs, recursive aliases, nesting deeper than `MAX_DEPTH`) is refused while it is
+    composed (`guardrails.contract._yaml`), so the walks below see at most `MAX_ALIAS_NODES` nodes more than
+    the file spells out. `loader` is one of `LOADERS` (the fastest by default).
+    """
     try:
-        node = yaml.compose(text, Loader=_CoreSchemaLoader)
-    except _LimitExceeded as exc:
+        node = compose(text, loader)
+    except YamlLimitError as exc:
         raise ContractError(
             path, format_path(exc.path), expected=exc.expected, got=exc.got, line=exc.mark.line + 1, hint=exc.hint
         ) from None  # the composer's stack says nothing the message does not
@@ -232,32 +88,42 @@ def parse_yaml(text: str, path: str) -> SourceDocument:
         return SourceDocument(path, None, lines)
     lines[()] = node.start_mark.line + 1
     duplicates: list[ContractError] = []
-    _index_lines(node, (), lines, duplicates, path)
+    _index_lines(node, (), lines, duplicates, path, set())
     if duplicates:
         raise ContractError(
             duplicates[0].path, duplicates[0].field, expected=duplicates[0].expected, got=duplicates[0].got,
             line=duplicates[0].line, more=duplicates[1:],
         )
-    loader = _CoreSchemaLoader("")
     try:
-        data = loader.construct_document(node)
+        data = construct(node)
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ContractError(path, "(document)", expected="plain YAML values", got=str(exc.problem), line=line) from exc
-    finally:
-        loader.dispose()
     return SourceDocument(path, data, lines)
 
 
 def _index_lines(
-    node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int], duplicates: list[ContractError], file: str
+    node: yaml.Node,
+    path: FieldPath,
+    lines: dict[FieldPath, int],
+    duplicates: list[ContractError],
+    file: str,
+    checked: set[int],
 ) -> None:
+    """Record the line of every field path under `node`; repeated keys go to `duplicates`, once per mapping.
+
+    An aliased node is walked at each of its paths (its fields have a line there too); the composer has
+    bounded how many nodes that adds, and `checked` (node ids) keeps its repeated keys from being reported
+    once per alias.
+    """
     if isinstance(node, yaml.MappingNode):
+        first_visit = id(node) not in checked
+        checked.add(id(node))
         seen: set[Any] = set()
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
             child = (*path, key)
-            if key in seen:
+            if key in seen and first_visit:
                 duplicates.append(
                     ContractError(
                         file, format_path(child), expected="each key once per mapping",
@@ -267,12 +133,12 @@ def _index_lines(
                 )
             seen.add(key)
             lines[child] = key_node.start_mark.line + 1
-            _index_lines(value_node, child, lines, duplicates, file)
+            _index_lines(value_node, child, lines, duplicates, file, checked)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             child = (*path, index)
             lines[child] = item.start_mark.line + 1
-            _index_lines(item, child, lines, duplicates, file)
+            _index_lines(item, child, lines, duplicates, file, checked)
 
 
 @dataclass(slots=True)

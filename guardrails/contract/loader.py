@@ -38,6 +38,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -354,6 +355,7 @@ class _Translator:
                     self.problems.warn(draft.path, expected="a percentage between 0 and 100", got=threshold.describe())
 
 
+@functools.cache  # once per rule class, not once per rule
 def _kind_of(cls: type[Rule]) -> str:
     """The `kind` a rule class sets (a slots dataclass keeps field defaults on the field, not the class)."""
     return next(f.default for f in dataclasses.fields(cls) if f.name == "kind")  # type: ignore[arg-type]

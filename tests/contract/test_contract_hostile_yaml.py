@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,7 +14,8 @@ from typer.testing import CliRunner
 from definitions.data import Defect, generate_transactions, write_batch
 from guardrails.cli import app
 from guardrails.contract import lint_contract, load_contract
-from guardrails.contract._source import MAX_ALIAS_NODES, MAX_ALIASES, MAX_DEPTH, parse_yaml
+from guardrails.contract._source import parse_yaml
+from guardrails.contract._yaml import LOADERS, MAX_ALIAS_NODES, MAX_ALIASES, MAX_DEPTH
 from guardrails.errors import ContractError
 from guardrails.quarantine import QuarantineState, QuarantineStore, guard_batch
 
@@ -67,9 +69,33 @@ def test_hostile_yaml_is_refused_in_well_under_a_second_with_file_line_and_field
     elapsed = time.perf_counter() - started
     assert elapsed < 1.0, f"{name} took {elapsed:.2f}s"
     error = caught.value
-    assert (error.path, error.line, error.field) == (str(path), line, field)
+    assert (error.path, error.line) == (str(path), line)
+    assert _same_place(error.field, field)
     assert words in str(error)
-    assert str(error).startswith(f"{path}:{line}: {field}: ")
+    assert str(error).startswith(f"{path}:{line}: {error.field}: ")
+
+
+@pytest.mark.parametrize("loader", LOADERS, ids=[loader.__name__ for loader in LOADERS])
+@pytest.mark.parametrize("name", IDS)
+def test_each_yaml_parser_refuses_the_bomb_fast(name: str, loader: type) -> None:
+    """libyaml's and the pure-Python parser both refuse each bomb in under a second, at the same line."""
+    text, line, field, words = HOSTILE[name]
+    started = time.perf_counter()
+    with pytest.raises(ContractError, match=re.escape(words)) as caught:
+        parse_yaml(text, "bomb.yaml", loader=loader)
+    assert time.perf_counter() - started < 1.0
+    assert caught.value.line == line and _same_place(caught.value.field, field)
+    if loader.__name__ == "PythonLoader":
+        assert caught.value.field == field
+
+
+def _same_place(found: str, expected: str) -> bool:
+    """The refusal names `expected`, or, for libyaml on deep flow nesting, a field on the way to it.
+
+    libyaml refuses `[[[[...` at its own nesting limit while reading a line ahead, before our composer gets
+    to depth MAX_DEPTH; the field is then the deepest one composed so far (``tags`` for ``tags: [[[[...``).
+    """
+    return found == expected or (found not in ("", "(document)") and expected.startswith(found))
 
 
 def test_billion_laughs_fits_in_a_kilobyte() -> None:
@@ -126,7 +152,7 @@ def test_contract_lint_reports_the_bomb_as_a_bad_contract(tmp_path: Path, name: 
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)
     [error] = json.loads(result.stdout)["errors"]
-    assert (error["line"], error["field"]) == HOSTILE[name][1:3]
+    assert error["line"] == HOSTILE[name][1] and _same_place(error["field"], HOSTILE[name][2])
     assert lint_contract(path).errors[0].line == HOSTILE[name][1]
 
 
