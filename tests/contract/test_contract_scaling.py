@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -66,3 +67,27 @@ def test_a_repeated_enum_value_is_an_error_but_an_equal_value_of_another_type_is
     path.write_text(HEADER + "      - name: c\n        logicalType: number\n        enum:\n" + entries)
     report = lint_contract(path)
     assert [(e.field, e.got) for e in report.errors] == [("schema[0].properties[0].enum[3].value", "1.0 again")]
+
+
+@pytest.mark.parametrize("enabled", [True, False], ids=["enabled", "disabled"])
+def test_loading_leaves_the_cycle_collector_as_it_found_it(tmp_path: Path, enabled: bool) -> None:
+    """The collector, paused while a contract is read, is enabled again afterwards only if it was before."""
+    path = tmp_path / "enum.odcs.yaml"
+    path.write_text(_enum(10))
+    was = gc.isenabled()
+    try:
+        _set_collector(enabled)
+        lint_contract(path)
+        assert gc.isenabled() is enabled
+        (tmp_path / "broken.odcs.yaml").write_text("a: [\n")
+        lint_contract(tmp_path / "broken.odcs.yaml")
+        assert gc.isenabled() is enabled
+    finally:
+        _set_collector(was)
+
+
+def _set_collector(enabled: bool) -> None:
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
