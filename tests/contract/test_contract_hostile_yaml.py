@@ -48,6 +48,10 @@ HOSTILE = {
     "deep_block_sequence": (
         HEADER + "tags:\n  " + "- " * DEEP + "x\n", 6, "tags" + "[0]" * (MAX_DEPTH - 1), "deeper than"
     ),
+    "deep_block_mapping": (
+        HEADER + "team:\n" + "".join(" " * depth + "a:\n" for depth in range(1, 2_000)) + " " * 2_000 + "1\n",
+        4 + MAX_DEPTH, "team" + ".a" * (MAX_DEPTH - 1), "deeper than",  # the line of the key too deep to hold
+    ),
 }
 IDS = list(HOSTILE)
 
