@@ -9,9 +9,11 @@ from typing import Any
 import polars as pl
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from guardrails.contract import PatternRule, lint_contract, load_contract
-from guardrails.contract._patterns import engine_error
+from guardrails.contract._patterns import engine_error, portability_findings
 from guardrails.errors import ContractError
 
 CASES: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "fixtures" / "patterns.yaml").read_text())
@@ -70,3 +72,14 @@ def test_a_portable_pattern_becomes_a_full_match_rule(tmp_path: Path) -> None:
     """A pattern in the subset loads into a PatternRule carrying the pattern as written."""
     contract = load_contract(_contract(tmp_path, "^[A-Z]{2}-[0-9]{4}$"))
     assert [r.pattern for r in contract.rules if isinstance(r, PatternRule)] == ["^[A-Z]{2}-[0-9]{4}$"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab-^$.*+?{}[]()|\\:<>=!&~,0129PpdwszAbBxi", max_size=14))
+def test_any_pattern_the_engine_compiles_is_classified_without_crashing(pattern: str) -> None:
+    """The portability scan handles every pattern Rust accepts, and only flags constructs at real positions."""
+    if engine_error(pattern) is not None:
+        return
+    for finding in portability_findings(pattern):
+        assert finding.level in ("error", "warning")
+        assert pattern[finding.position :].startswith(finding.construct)
