@@ -64,8 +64,9 @@ def parse_yaml(text: str, path: str, *, loader: type[Any] = LOADERS[0]) -> Sourc
     """Parse `text` (named `path` in messages), keeping lines; raise `ContractError` on bad YAML or repeated keys.
 
     Hostile YAML (alias bombs, recursive aliases, nesting deeper than `MAX_DEPTH`) is refused while it is
-    composed (`guardrails.contract._yaml`), so the walks below see at most `MAX_ALIAS_NODES` nodes more than
-    the file spells out. `loader` is one of `LOADERS` (the fastest by default).
+    composed (`guardrails.contract._yaml`): the line index walks each node once, the data shares what aliases
+    share, and any later walk of the data meets at most `MAX_ALIAS_NODES` nodes more than the file spells
+    out. `loader` is one of `LOADERS` (the fastest by default).
     """
     try:
         node = compose(text, loader)
@@ -108,22 +109,23 @@ def _index_lines(
     lines: dict[FieldPath, int],
     duplicates: list[ContractError],
     file: str,
-    checked: set[int],
+    visited: set[int],
 ) -> None:
-    """Record the line of every field path under `node`; repeated keys go to `duplicates`, once per mapping.
+    """Record the line of every field path under `node`; repeated keys go to `duplicates`.
 
-    An aliased node is walked at each of its paths (its fields have a line there too); the composer has
-    bounded how many nodes that adds, and `checked` (node ids) keeps its repeated keys from being reported
-    once per alias.
+    Each node is walked once: at an alias, the anchored node's fields are not indexed again, so a field
+    reached through the alias has the line of the alias (`SourceDocument.line_of` falls back to the nearest
+    indexed parent). The walk is linear in the file, whatever the aliases would expand to.
     """
+    if isinstance(node, yaml.ScalarNode) or id(node) in visited:
+        return
+    visited.add(id(node))
     if isinstance(node, yaml.MappingNode):
-        first_visit = id(node) not in checked
-        checked.add(id(node))
         seen: set[Any] = set()
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
             child = (*path, key)
-            if key in seen and first_visit:
+            if key in seen:
                 duplicates.append(
                     ContractError(
                         file, format_path(child), expected="each key once per mapping",
@@ -133,12 +135,12 @@ def _index_lines(
                 )
             seen.add(key)
             lines[child] = key_node.start_mark.line + 1
-            _index_lines(value_node, child, lines, duplicates, file, checked)
+            _index_lines(value_node, child, lines, duplicates, file, visited)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             child = (*path, index)
             lines[child] = item.start_mark.line + 1
-            _index_lines(item, child, lines, duplicates, file, checked)
+            _index_lines(item, child, lines, duplicates, file, visited)
 
 
 @dataclass(slots=True)

@@ -126,6 +126,19 @@ def test_ordinary_anchors_and_merge_keys_still_load() -> None:
     assert doc.line_of(("columns", 1, "name")) == 4
 
 
+def test_a_field_reached_through_an_alias_has_the_line_of_the_alias() -> None:
+    """Fields under an alias are not indexed again: they point at the alias, where that copy is used."""
+    doc = parse_yaml("a: &x {k: 1}\nb: *x\n", "alias.yaml")
+    assert (doc.line_of(("a", "k")), doc.line_of(("b", "k"))) == (1, 2)
+
+
+def test_a_repeated_key_in_an_aliased_mapping_is_reported_once() -> None:
+    """A mapping with a repeated key, aliased three times, gives one error, not four."""
+    with pytest.raises(ContractError) as caught:
+        parse_yaml("a: &x {k: 1, k: 2}\nb: [*x, *x, *x]\n", "dup.yaml")
+    assert [(e.line, e.field) for e in caught.value.errors] == [(1, "a.k")]
+
+
 def test_an_alias_expansion_at_the_limit_loads_and_one_node_more_is_refused() -> None:
     """Aliases adding exactly MAX_ALIAS_NODES nodes load; one more node is refused (the limit is exact)."""
     def document(width: int) -> str:
