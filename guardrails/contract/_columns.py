@@ -59,6 +59,7 @@ _NUMBER_FORMATS = {
     LogicalType.INTEGER: ("i8", "i16", "i32", "i64", "i128", "u8", "u16", "u32", "u64", "u128"),
     LogicalType.NUMBER: ("f32", "f64"),
 }
+_LOGICAL_TYPE_CHOICES = ", ".join(t.value for t in LogicalType)  # once: a schema can have 100k properties
 _TEMPORAL = (LogicalType.DATE, LogicalType.TIMESTAMP, LogicalType.TIME)
 # JDK DateTimeFormatter pattern letters (ODCS date formats follow it); anything else is a typo.
 _JDK_FORMAT_LETTERS = set("GuyDMLdQqYwWEecFaBhKkHmsSAnNVvzOXxZp")
@@ -160,7 +161,7 @@ class ColumnReader:
 
     def _logical_type(self, prop: dict[str, Any], path: FieldPath) -> LogicalType | None:
         word = prop.get("logicalType")
-        choices = ", ".join(t.value for t in LogicalType)
+        choices = _LOGICAL_TYPE_CHOICES
         if word is None:
             physical = str(prop.get("physicalType") or "").lower().split("(")[0].strip()
             if physical in _PHYSICAL_TO_LOGICAL:
@@ -397,6 +398,7 @@ class ColumnReader:
                 self.problems.error(path, expected="at least one allowed value", got="an empty list")
             return []
         values = []
+        seen: set[tuple[type, Any]] = set()  # by type too: 1, 1.0 and true are three different values
         for index, entry in enumerate(entries):
             value = entry.get("value")
             if value is None or not is_scalar(value):
@@ -404,9 +406,10 @@ class ColumnReader:
                     (*path, index, "value"), expected="an allowed value (a string, number or boolean)",
                     got=describe_value(value),
                 )
-            elif value in values and type(value) is type(values[values.index(value)]):
+            elif (type(value), value) in seen:
                 self.problems.error((*path, index, "value"), expected="each allowed value once", got=f"{value!r} again")
             else:
+                seen.add((type(value), value))
                 values.append(value)
         if not values:
             return []

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from guardrails.contract._patterns import engine_error, portability_findings
 from guardrails.contract._source import FieldPath, Problems, describe_value
 from guardrails.contract.model import (
     OPERATORS,
@@ -278,21 +278,27 @@ def _explicit_id(raw: dict[str, Any], path: FieldPath, problems: Problems) -> st
 
 
 def check_pattern(pattern: Any, path: FieldPath, problems: Problems) -> None:
-    """A regex must be a string that compiles; lookaround and backreferences get a lint warning.
+    """A regex must compile in the engine that runs it (polars: Rust `regex`) and mean the same everywhere.
 
-    The engine evaluates patterns with polars (Rust `regex`), which has neither lookaround nor
-    backreferences; Python's `re` compiles them fine, so only lint can catch them before a run does.
+    Refused: what Rust cannot compile (lookaround, backreferences, atomic groups, ``\\Z``, size bombs such as
+    ``a{100000}{100000}``) and what Rust reads differently from Python, Java and SQL engines (possessive
+    quantifiers, ``\\<``); a lint warning: what runs as meant in Rust but is outside the portable subset
+    (see `guardrails.contract._patterns` and the README).
     """
     if not isinstance(pattern, str):
         problems.error(path, expected="a regular expression (a string)", got=describe_value(pattern))
         return
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        problems.error(path, expected="a regular expression that compiles", got=f"{pattern!r} ({exc})")
-        return
-    if re.search(r"\(\?<?[=!]|\\[1-9]", pattern):
-        problems.warn(
-            path, expected="a pattern without lookaround or backreferences", got=repr(pattern),
-            hint="the polars engine (Rust regex) does not support them",
+    problem = engine_error(pattern)
+    if problem is not None:
+        problems.error(
+            path, expected="a regular expression the polars engine (Rust regex) compiles",
+            got=f"{pattern!r} ({problem})", hint="see the portable pattern subset in the README",
         )
+        return
+    for finding in portability_findings(pattern):
+        report = problems.error if finding.level == "error" else problems.warn
+        expected = "a pattern that means the same in every engine" if finding.level == "error" else (
+            "a pattern in the portable subset"
+        )
+        report(path, expected=expected, got=f"{finding.construct} at position {finding.position} of {pattern!r}",
+               hint=finding.reason)

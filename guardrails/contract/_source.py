@@ -16,48 +16,14 @@ Example:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from guardrails.contract._yaml import LOADERS, FieldPath, YamlLimitError, compose, construct
 from guardrails.errors import ContractError
-
-FieldPath = tuple[str | int, ...]
-
-
-class _CoreSchemaLoader(yaml.SafeLoader):
-    """PyYAML's safe loader restricted to the YAML 1.2 core schema (null, bool, int, float, str)."""
-
-
-_CoreSchemaLoader.yaml_implicit_resolvers = {}
-for _tag, _pattern, _first in (
-    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
-    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
-    ("tag:yaml.org,2002:merge", r"^<<$", ["<"]),  # `<<: *defaults`, so anchors keep working
-    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
-    (
-        "tag:yaml.org,2002:float",
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        list("-+.0123456789"),
-    ),
-):
-    _CoreSchemaLoader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
-
-
-def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
-    text = loader.construct_scalar(node)
-    if text.startswith("0o"):
-        return int(text[2:], 8)
-    if text.startswith("0x"):
-        return int(text[2:], 16)
-    return int(text)
-
-
-_CoreSchemaLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-
 
 def format_path(path: FieldPath) -> str:
     """Our field-path style: ``schema[0].properties[3].logicalTypeOptions.minimum``."""
@@ -94,10 +60,20 @@ class SourceDocument:
         return None
 
 
-def parse_yaml(text: str, path: str) -> SourceDocument:
-    """Parse `text` (named `path` in messages), keeping lines; raise `ContractError` on bad YAML or repeated keys."""
+def parse_yaml(text: str, path: str, *, loader: type[Any] = LOADERS[0]) -> SourceDocument:
+    """Parse `text` (named `path` in messages), keeping lines; raise `ContractError` on bad YAML or repeated keys.
+
+    Hostile YAML (alias bombs, recursive aliases, nesting deeper than `MAX_DEPTH`) is refused while it is
+    composed (`guardrails.contract._yaml`): the line index walks each node once, the data shares what aliases
+    share, and any later walk of the data meets at most `MAX_ALIAS_NODES` nodes more than the file spells
+    out. `loader` is one of `LOADERS` (the fastest by default).
+    """
     try:
-        node = yaml.compose(text, Loader=_CoreSchemaLoader)
+        node = compose(text, loader)
+    except YamlLimitError as exc:
+        raise ContractError(
+            path, format_path(exc.path), expected=exc.expected, got=exc.got, line=exc.mark.line + 1, hint=exc.hint
+        ) from None  # the composer's stack says nothing the message does not
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -113,26 +89,37 @@ def parse_yaml(text: str, path: str) -> SourceDocument:
         return SourceDocument(path, None, lines)
     lines[()] = node.start_mark.line + 1
     duplicates: list[ContractError] = []
-    _index_lines(node, (), lines, duplicates, path)
+    _index_lines(node, (), lines, duplicates, path, set())
     if duplicates:
         raise ContractError(
             duplicates[0].path, duplicates[0].field, expected=duplicates[0].expected, got=duplicates[0].got,
             line=duplicates[0].line, more=duplicates[1:],
         )
-    loader = _CoreSchemaLoader("")
     try:
-        data = loader.construct_document(node)
+        data = construct(node)
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ContractError(path, "(document)", expected="plain YAML values", got=str(exc.problem), line=line) from exc
-    finally:
-        loader.dispose()
     return SourceDocument(path, data, lines)
 
 
 def _index_lines(
-    node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int], duplicates: list[ContractError], file: str
+    node: yaml.Node,
+    path: FieldPath,
+    lines: dict[FieldPath, int],
+    duplicates: list[ContractError],
+    file: str,
+    visited: set[int],
 ) -> None:
+    """Record the line of every field path under `node`; repeated keys go to `duplicates`.
+
+    Each node is walked once: at an alias, the anchored node's fields are not indexed again, so a field
+    reached through the alias has the line of the alias (`SourceDocument.line_of` falls back to the nearest
+    indexed parent). The walk is linear in the file, whatever the aliases would expand to.
+    """
+    if isinstance(node, yaml.ScalarNode) or id(node) in visited:
+        return
+    visited.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
@@ -148,12 +135,12 @@ def _index_lines(
                 )
             seen.add(key)
             lines[child] = key_node.start_mark.line + 1
-            _index_lines(value_node, child, lines, duplicates, file)
+            _index_lines(value_node, child, lines, duplicates, file, visited)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             child = (*path, index)
             lines[child] = item.start_mark.line + 1
-            _index_lines(item, child, lines, duplicates, file)
+            _index_lines(item, child, lines, duplicates, file, visited)
 
 
 @dataclass(slots=True)

@@ -1,8 +1,8 @@
 """`lint_contract`: every error and warning in a contract file, without raising (``guardrails contract lint``).
 
 Errors are exactly what `load_contract` would raise. Warnings are things that load but are probably not what
-the author meant: a column with no check besides its type, a regex the polars engine cannot run (lookaround,
-backreferences), allowed values of mixed types, ``required: true`` next to a ``nullValues`` rule that tolerates
+the author meant: a column with no check besides its type, a regex outside the portable pattern subset (it
+runs in polars, but not the same in every engine; one polars cannot run is an error), allowed values of mixed types, ``required: true`` next to a ``nullValues`` rule that tolerates
 nulls, ``severity: info`` (treated as warning), a recorded-but-unchecked string ``format``, nested fields
 that are not checked, percentages outside 0..100, the legacy boolean ``exclusiveMaximum``.
 

@@ -10,7 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = [
+    "guardrails.contract._patterns",
     "guardrails.contract._source",
+    "guardrails.contract._yaml",
     "guardrails.contract.custom_properties",
     "guardrails.contract.durations",
     "guardrails.contract.lint",
