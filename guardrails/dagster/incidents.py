@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import yaml
 
+from guardrails.contract import load_contract
 from guardrails.dagster import metadata as md
 from guardrails.dagster.breaker import Feed, feeding_instigators, repository_origin_from_context, trip_breaker_if_needed
 from guardrails.dagster.history import CheckHistoryEntry, check_names, read_check_history
@@ -53,6 +53,7 @@ from guardrails.incidents import (
     build_incident_report,
     incident_markdown,
 )
+from guardrails.errors import ContractError
 from guardrails.models import AliasMove, RegistryError
 from guardrails.quarantine import QuarantineManifest, QuarantineState, QuarantineStore
 
@@ -180,12 +181,11 @@ def contract_paths(directory: str | os.PathLike[str] | None) -> dict[str, str]:
     found: dict[str, str] = {}
     for path in sorted(Path(directory).glob("*.odcs.yaml")):
         try:
-            document = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as exc:
+            contract_id = load_contract(path).id  # the bounded reader: a YAML bomb here is refused, not expanded
+        except (OSError, ContractError) as exc:
             logger.debug("skipping %s: %s", path, exc)
             continue
-        if isinstance(document, dict) and document.get("id"):
-            found.setdefault(str(document["id"]), str(path))
+        found.setdefault(contract_id, str(path))
     return found
 
 
