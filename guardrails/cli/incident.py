@@ -1,12 +1,12 @@
 """`guardrails incident`: a drafted incident report from the record; `guardrails incident rearm`: re-arm a breaker.
 
 Reads the Dagster instance ``$DAGSTER_HOME`` points at (check evaluations, runs), the quarantine store
-(``--store`` / ``$GUARDRAILS_QUARANTINE``, else the stores the instance's guarded runs recorded, else
+(``--store`` / ``$GUARDRAILS_QUARANTINE``, else every store the instance's guarded runs recorded, else
 ``.guardrails/quarantine``; a recorded store that cannot be read is a warning on stderr and a note in the report),
-the incident state (``--state-dir`` / ``$GUARDRAILS_STATE``: breaker
-trips) and, with ``--model``, the model's alias history in MLflow (``$MLFLOW_TRACKING_URI``); when the registry
-cannot be reached within ``--timeout`` the report is built without that history and says so. Prints Markdown to
-paste into a postmortem (default), JSON, or a table. Exit codes: 0 no open incident, 1 at least one incident
+the incident state (``--state-dir`` / ``$GUARDRAILS_STATE``: breaker trips) and, with ``--model``, the model's
+alias history in MLflow (``$MLFLOW_TRACKING_URI``); when the registry cannot be reached within ``--timeout`` the
+report is built without that history and says so. Prints Markdown to paste into a postmortem (default), JSON, or
+a table. Exit codes: 0 no open incident, 1 at least one incident
 is open, 2 the report could not be built (no instance, unreadable store).
 """
 

@@ -70,7 +70,7 @@ class StoreChoice:
 
 
 def choose_stores(given: str | None, instance: dg.DagsterInstance | None = None) -> StoreChoice:
-    """The stores to read: `given` (``--store`` or ``$GUARDRAILS_QUARANTINE``), else the recorded ones, else the default.
+    """The stores to read: `given` (``--store``, ``$GUARDRAILS_QUARANTINE``), else the recorded ones, else the default.
 
     Args:
         given: the option's value; typer has already preferred the flag over the environment variable.
@@ -83,13 +83,17 @@ def choose_stores(given: str | None, instance: dg.DagsterInstance | None = None)
         return StoreChoice(locations=(given,), origin=StoreOrigin.GIVEN)
     if instance is None and not os.environ.get(DAGSTER_HOME_ENV):
         return StoreChoice(locations=(DEFAULT_STORE,), origin=StoreOrigin.DEFAULT)
-    from guardrails.dagster.history import recorded_quarantine_stores
-
     if instance is None:
         with open_instance() as opened:
-            recorded = recorded_quarantine_stores(opened)
-    else:
+            return choose_stores(given, opened)
+    from guardrails.dagster.history import recorded_quarantine_stores
+
+    try:
         recorded = recorded_quarantine_stores(instance)
+    except Exception as exc:  # an unreadable event log is "could not run": one line naming it, exit 2
+        print_error(f"cannot read the quarantine stores recorded at $DAGSTER_HOME={os.environ.get(DAGSTER_HOME_ENV)}: "
+                    f"{type(exc).__name__}: {exc}; pass --store or set ${STORE_ENV}")
+        raise typer.Exit(EXIT_ERROR) from exc
     if not recorded:
         return StoreChoice(locations=(DEFAULT_STORE,), origin=StoreOrigin.DEFAULT)
     readable: list[str] = []

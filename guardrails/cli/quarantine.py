@@ -54,7 +54,8 @@ def list_command(
     store column when there are several); --json is then the manifests of all of them.
     """
     locations = _stores(store).locations
-    found = [(location, m) for location in locations for m in _run(lambda location=location: _open(location).list(state))]
+    found = [(location, manifest) for location in locations
+             for manifest in _run(lambda location=location: _open(location).list(state))]
     found.sort(key=lambda pair: pair[1].quarantined_at)
     if json_output:
         print_json([m.to_dict() for _, m in found])

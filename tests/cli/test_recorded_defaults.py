@@ -84,7 +84,7 @@ def test_quarantine_commands_without_store_find_the_recorded_store(recorded: Rec
 
 def test_flag_then_environment_then_recording_then_default(recorded: Recorded, tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """--store beats $GUARDRAILS_QUARANTINE, which beats the recorded store; without $DAGSTER_HOME the default is read."""
+    """--store beats $GUARDRAILS_QUARANTINE, which beats the recorded store; with neither nor an instance: the default."""
     flag_store, env_store = tmp_path / "flag", tmp_path / "env"
     monkeypatch.setenv("GUARDRAILS_QUARANTINE", str(env_store))
     by_flag = runner.invoke(app, ["quarantine", "list", "--store", str(flag_store)])
@@ -128,7 +128,8 @@ def test_a_relative_dagster_home_works_as_typed(recorded: Recorded, tmp_path: Pa
     assert f"quarantine store recorded: {recorded.store.as_uri()}" in human.stdout
     assert recorded.batch_id in runner.invoke(app, ["quarantine", "list"]).stdout
     assert runner.invoke(app, ["incident", "--json"]).exit_code == 1
-    assert runner.invoke(app, ["incident", "rearm", "transactions", "--state-dir", str(tmp_path / "state")]).exit_code == 0
+    rearm = runner.invoke(app, ["incident", "rearm", "transactions", "--state-dir", str(tmp_path / "state")])
+    assert rearm.exit_code == 0, rearm.output
 
 
 def test_several_recorded_stores_are_listed_together_and_shown_by_batch(recorded: Recorded, tmp_path: Path) -> None:
@@ -149,3 +150,15 @@ def test_several_recorded_stores_are_listed_together_and_shown_by_batch(recorded
     report = json.loads(runner.invoke(app, ["incident", "--json"]).stdout)
     assert sorted(b for i in report["incidents"] for b in i["impact"]["batches_quarantined"]) == ["payments",
                                                                                                  "transactions"]
+
+
+@pytest.mark.parametrize("command", [["quarantine", "list"], ["incident"], ["history", "transactions"]])
+def test_an_unreadable_dagster_home_is_one_clear_line(command: list[str], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A $DAGSTER_HOME that cannot be opened exits 2 with one line naming it, not a traceback or an empty answer."""
+    monkeypatch.delenv("GUARDRAILS_QUARANTINE", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "no_such_home"))
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("guardrails: cannot open the Dagster instance at $DAGSTER_HOME=")
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
