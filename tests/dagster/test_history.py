@@ -153,3 +153,11 @@ def test_recorded_quarantine_stores_names_each_store_newest_first(instance, tmp_
         ((tmp_path / "b").as_uri(), ("second / second_contract",)),
         ((tmp_path / "a").as_uri(), (f"first / {CHECK}",)),
     ]
+
+
+@pytest.mark.postgres
+def test_recorded_quarantine_stores_on_postgres(pg_instance, tmp_path, contract_path):
+    """On a PostgreSQL-backed instance the store a guarded run recorded is read back the same way."""
+    _good_then_bad(pg_instance, tmp_path, contract_path)
+    [store] = recorded_quarantine_stores(pg_instance)
+    assert (store.uri, store.checks) == ((tmp_path / "quarantine").as_uri(), (f"transactions / {CHECK}",))
