@@ -1,17 +1,18 @@
 """`guardrails history ASSET`: the check executions Dagster recorded for an asset, newest first.
 
-Reads the instance `$DAGSTER_HOME` points at (SQLite or PostgreSQL, whatever its dagster.yaml says) through
-`guardrails.dagster.history`, so the outcome shown is the one the check produced (rule counts, sample).
+Reads the instance `$DAGSTER_HOME` points at (SQLite or PostgreSQL, whatever its dagster.yaml says; a relative
+path is taken from the working directory) through `guardrails.dagster.history`, so the outcome shown is the one
+the check produced (rule counts, sample), with the quarantine store and contract file the run recorded.
 Exit codes: 0 printed (even if checks failed: this command reports, it does not judge), 2 could not read.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
 
+from guardrails.cli.options import open_instance
 from guardrails.cli.render import console, print_error, print_json, status_text, table
 from guardrails.outcome import CheckStatus
 
@@ -26,19 +27,15 @@ def history_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print the entries (with full outcomes) as JSON.")] = False,
 ) -> None:
     """Print the latest check executions of ASSET with status, run, batch and failing rules."""
-    import dagster as dg
-
     from guardrails.dagster.history import read_check_history
 
-    if not os.environ.get("DAGSTER_HOME"):
-        print_error("DAGSTER_HOME is not set: point it at the Dagster instance directory to read history from")
-        raise typer.Exit(EXIT_ERROR)
-    try:
-        with dg.DagsterInstance.get() as instance:
+    with open_instance() as instance:
+        try:
             entries = read_check_history(instance, asset, check, limit=limit, partition=partition)
-    except Exception as exc:  # an unreadable instance is "could not run", reported in one line
-        print_error(f"cannot read check history from $DAGSTER_HOME={os.environ['DAGSTER_HOME']}: {type(exc).__name__}: {exc}")
-        raise typer.Exit(EXIT_ERROR) from exc
+        except Exception as exc:  # an unreadable event log is "could not run", reported in one line
+            print_error(f"cannot read check history from $DAGSTER_HOME={instance.root_directory}: "
+                        f"{type(exc).__name__}: {exc}")
+            raise typer.Exit(EXIT_ERROR) from exc
     if json_output:
         print_json([entry.to_dict() for entry in entries])
         return
@@ -66,6 +63,11 @@ def history_command(
     for column in listing.columns:
         column.no_wrap = column.header in ("when (UTC)", "check", "partition", "batch", "run")  # copied into commands
     console.print(listing)
+    for label, values in (("quarantine store", [e.quarantine_store for e in entries]),
+                          ("contract", [e.contract_path for e in entries])):
+        recorded = list(dict.fromkeys(v for v in values if v))
+        if recorded:
+            console.print(f"{label} recorded: {', '.join(recorded)}", soft_wrap=True, markup=False)
 
 
 def _result(passed: bool | None, status: str, outcome) -> str:

@@ -1,17 +1,19 @@
 """`guardrails incident`: a drafted incident report from the record; `guardrails incident rearm`: re-arm a breaker.
 
 Reads the Dagster instance ``$DAGSTER_HOME`` points at (check evaluations, runs), the quarantine store
-(``--store`` / ``$GUARDRAILS_QUARANTINE``), the incident state (``--state-dir`` / ``$GUARDRAILS_STATE``: breaker
-trips) and, with ``--model``, the model's alias history in MLflow (``$MLFLOW_TRACKING_URI``); when the registry
-cannot be reached within ``--timeout`` the report is built without that history and says so. Prints Markdown to
-paste into a postmortem (default), JSON, or a table. Exit codes: 0 no open incident, 1 at least one incident
+(``--store`` / ``$GUARDRAILS_QUARANTINE``, else every store the instance's guarded runs recorded, else
+``.guardrails/quarantine``; a recorded store that cannot be read is a warning on stderr and a note in the report),
+the incident state (``--state-dir`` / ``$GUARDRAILS_STATE``: breaker trips) and, with ``--model``, the model's
+alias history in MLflow (``$MLFLOW_TRACKING_URI``); when the registry cannot be reached within ``--timeout`` the
+report is built without that history and says so. Prints Markdown to paste into a postmortem (default), JSON, or
+a table. Exit codes: 0 no open incident, 1 at least one incident
 is open, 2 the report could not be built (no instance, unreadable store).
 """
 
 from __future__ import annotations
 
-import os
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
+from guardrails.cli.options import STORE_ENV, STORE_HELP, StoreOrigin, choose_stores, open_instance
 from guardrails.cli.render import console, print_error, print_json, table
 
 EXIT_OK, EXIT_OPEN, EXIT_ERROR = 0, 1, 2
@@ -61,9 +64,7 @@ def incident_command(
     ] = ReportFormat.MARKDOWN,
     json_output: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Also write the report to this file.")] = None,
-    store: Annotated[
-        str | None, typer.Option("--store", envvar="GUARDRAILS_QUARANTINE", help="The quarantine store (directory or URL).")
-    ] = None,
+    store: Annotated[str | None, typer.Option("--store", envvar=STORE_ENV, help=STORE_HELP)] = None,
     state_dir: Annotated[
         str | None, typer.Option("--state-dir", envvar="GUARDRAILS_STATE", help="Incident state (breaker trips, alerts).")
     ] = None,
@@ -117,7 +118,7 @@ def rearm_command(
     from guardrails.incidents import IncidentStateStore
 
     state = IncidentStateStore(state_dir)
-    with _instance() as instance:
+    with open_instance() as instance:
         try:
             trip = rearm_breaker(instance, asset, state=state, by=by)
         except (OSError, ValueError) as exc:
@@ -137,19 +138,6 @@ def rearm_command(
                   f"{trip.reason}); restarted {restarted}")
 
 
-def _instance() -> Any:
-    import dagster as dg
-
-    if not os.environ.get("DAGSTER_HOME"):
-        print_error("DAGSTER_HOME is not set: point it at the Dagster instance directory")
-        raise typer.Exit(EXIT_ERROR)
-    try:
-        return dg.DagsterInstance.get()
-    except Exception as exc:  # an unreadable instance is "could not run", reported in one line
-        print_error(f"cannot open the Dagster instance at $DAGSTER_HOME={os.environ['DAGSTER_HOME']}: {exc}")
-        raise typer.Exit(EXIT_ERROR) from exc
-
-
 def _gather(
     asset: str | None, store: str | None, state_dir: str | None, contracts: str,
     model: str | None, alias: str, tracking_uri: str | None, timeout: int,
@@ -166,23 +154,23 @@ def _gather(
         from guardrails.models import MlflowModelRegistry, ModelGuard
 
         guard = ModelGuard(MlflowModelRegistry(tracking_uri, timeout_seconds=timeout), model, alias=alias)
-    with _instance() as instance:
+    with open_instance() as instance:
         try:
-            return gather_incident_records(
-                instance, [asset] if asset else None,
-                store=QuarantineStore(store) if store else _default_store(),
+            choice = choose_stores(store, instance)
+            absent_default = choice.origin is StoreOrigin.DEFAULT and not Path(choice.locations[0]).exists()
+            stores = [] if absent_default else [QuarantineStore(location) for location in choice.locations]
+            records = gather_incident_records(
+                instance, [asset] if asset else None, store=stores[0] if stores else None,
                 state=IncidentStateStore(state_dir), model_guard=guard, contracts_dir=contracts,
             )
+            # Several recorded stores: every one's batches belong in the report (the first names the location).
+            manifests = records.manifests + tuple(m for other in stores[1:] for m in other.list())
         except Exception as exc:  # any source that cannot be read makes the report incomplete: say which, exit 2
             print_error(f"cannot build the incident report: {type(exc).__name__}: {exc}")
             raise typer.Exit(EXIT_ERROR) from exc
-
-
-def _default_store() -> Any:
-    from guardrails.quarantine import QuarantineStore
-    from guardrails.quarantine._store import DEFAULT_LOCATION
-
-    return QuarantineStore(DEFAULT_LOCATION) if Path(DEFAULT_LOCATION).exists() else None
+    for warning in choice.warnings:
+        print_error(f"warning: {warning}")
+    return replace(records, manifests=manifests, notes=records.notes + choice.warnings)
 
 
 def _print_table(report: Any) -> None:

@@ -1,8 +1,11 @@
 """`guardrails quarantine list|show|release|purge`: inspect and resolve quarantined batches.
 
-The store is ``--store`` (a directory or an fsspec URL), else ``$GUARDRAILS_QUARANTINE``, else
-``.guardrails/quarantine``. Exit codes: 0 done (or nothing to do), 1 the release was refused because the data
-still fails its contract (or a purge was declined), 2 the command could not run (unknown batch, unreadable
+The store is ``--store`` (a directory or an fsspec URL), else ``$GUARDRAILS_QUARANTINE``, else the stores the
+Dagster instance at ``$DAGSTER_HOME`` recorded (`guardrails.cli.options.choose_stores`), else
+``.guardrails/quarantine``. When the instance recorded several stores, ``list`` reads them all and
+``show``/``release``/``purge`` use the one holding the batch; a recorded store that cannot be read is named in a
+warning on stderr. Exit codes: 0 done (or nothing to do), 1 the release was refused because the data still fails
+its contract (or a purge was declined), 2 the command could not run (unknown batch, unreadable
 store, bad contract file, data that still cannot be read).
 """
 
@@ -17,12 +20,11 @@ import fsspec
 import typer
 
 from guardrails.cli.render import console, err_console, print_json, print_outcome, table
-from guardrails.cli.options import AsOfOption
+from guardrails.cli.options import STORE_ENV, STORE_HELP, AsOfOption, StoreChoice, choose_stores
 from guardrails.contract import load_contract
 from guardrails.errors import GuardrailsError
 from guardrails.outcome import CheckStatus
 from guardrails.quarantine import QuarantineManifest, QuarantineState, QuarantineStore, ReleaseStatus
-from guardrails.quarantine._store import DEFAULT_LOCATION
 
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
 T = TypeVar("T")
@@ -33,21 +35,14 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-StoreOption = Annotated[
-    str,
-    typer.Option(
-        "--store",
-        envvar="GUARDRAILS_QUARANTINE",
-        help="The quarantine store: a directory or an fsspec URL (memory://, s3://...).",
-    ),
-]
+StoreOption = Annotated[str | None, typer.Option("--store", envvar=STORE_ENV, show_default=False, help=STORE_HELP)]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
 BatchArgument = Annotated[str, typer.Argument(help="The batch id (see `guardrails quarantine list`).")]
 
 
 @app.command("list")
 def list_command(
-    store: StoreOption = DEFAULT_LOCATION,
+    store: StoreOption = None,
     state: Annotated[
         QuarantineState | None, typer.Option("--state", help="Only batches in this state.", case_sensitive=False)
     ] = None,
@@ -57,47 +52,55 @@ def list_command(
 
     A batch whose manifest is broken (truncated, edited by hand) is listed apart with its directory and the reason,
     whatever `--state` asks for; in `--json` it is an entry with state "broken", its path and the reason.
+    Without --store or $GUARDRAILS_QUARANTINE, every store the $DAGSTER_HOME instance recorded is listed (with a
+    store column when there are several); --json is then the manifests of all of them.
     """
-    listing = _run(lambda: _open(store).scan(state))
-    manifests = listing.manifests
+    locations = _stores(store).locations
+    listings = [(location, _run(lambda location=location: _open(location).scan(state))) for location in locations]
+    found = sorted(((location, m) for location, listing in listings for m in listing.manifests),
+                   key=lambda pair: pair[1].quarantined_at)
+    broken = [b for _, listing in listings for b in listing.broken]
     if json_output:
-        print_json([m.to_dict() for m in manifests] + [b.to_dict() for b in listing.broken])
+        print_json([m.to_dict() for _, m in found] + [b.to_dict() for b in broken])
         return
-    if not manifests:
-        nothing = f"no {state.value + ' ' if state else ''}batches in {store}"
-        if not listing.broken and not _exists(store):
+    where = ", ".join(locations)
+    if not found:
+        nothing = f"no {state.value + ' ' if state else ''}batches in {where}"
+        if not broken and not all(_exists(location) for location in locations):
             nothing += " (there is no store there yet: check --store or $GUARDRAILS_QUARANTINE)"
         console.print(nothing)
     else:
+        several = len(locations) > 1
         listing_table = table(
-            f"{len(manifests)} batch{'es' if len(manifests) != 1 else ''} in {store}",
-            ("batch", "state", "rows kept", "quarantined (UTC)", "reason"),
+            f"{len(found)} batch{'es' if len(found) != 1 else ''} in {where}",
+            ("batch", "state", "rows kept", "quarantined (UTC)", "reason", *(("store",) if several else ())),
             (
                 (m.batch_id, m.state.value, _rows(m), m.quarantined_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
-                 m.reason)
-                for m in manifests
+                 m.reason, *((location,) if several else ()))
+                for location, m in found
             ),
         )
         for column in listing_table.columns[:4]:
             column.no_wrap = True  # ids are copied into the next command: never fold them
         console.print(listing_table)
-    if listing.broken:
-        count = len(listing.broken)
+    if broken:
+        count = len(broken)
         console.print(
             table(
                 f"{count} broken batch{'es' if count != 1 else ''} (its manifest cannot be trusted: nothing was read)",
                 ("batch directory", "reason"),
-                ((broken.path, broken.reason) for broken in listing.broken),
+                ((b.path, b.reason) for b in broken),
             )
         )
 
 
 @app.command("show")
 def show_command(
-    batch_id: BatchArgument, store: StoreOption = DEFAULT_LOCATION, json_output: JsonOption = False
+    batch_id: BatchArgument, store: StoreOption = None, json_output: JsonOption = False
 ) -> None:
     """Show one batch: where it came from, its rows, its history, and the outcome that quarantined it."""
-    manifest = _run(lambda: _open(store).show(batch_id))
+    location = _store_of(batch_id, store)
+    manifest = _run(lambda: _open(location).show(batch_id))
     if json_output:
         print_json(manifest.to_dict())
         return
@@ -138,7 +141,7 @@ def release_command(
     contract: Annotated[
         Path, typer.Option("--contract", help="The batch's contract file, as it is now (*.odcs.yaml).")
     ],
-    store: StoreOption = DEFAULT_LOCATION,
+    store: StoreOption = None,
     as_of: AsOfOption = None,
     json_output: JsonOption = False,
     break_claim: Annotated[
@@ -151,8 +154,9 @@ def release_command(
     ] = False,
 ) -> None:
     """Re-check a batch against the current contract and, if nothing blocks it, publish it exactly once."""
+    location = _store_of(batch_id, store)
     result = _run(
-        lambda: _open(store).release(batch_id, load_contract(contract), as_of=as_of, break_claim=break_claim)
+        lambda: _open(location).release(batch_id, load_contract(contract), as_of=as_of, break_claim=break_claim)
     )
     if json_output:
         print_json(result.to_dict())
@@ -170,12 +174,13 @@ def release_command(
 @app.command("purge")
 def purge_command(
     batch_id: BatchArgument,
-    store: StoreOption = DEFAULT_LOCATION,
+    store: StoreOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Delete a batch's data for good; its manifest stays as a tombstone (counts and history, no sample rows)."""
-    quarantine = _run(lambda: _open(store))
+    location = _store_of(batch_id, store)
+    quarantine = _run(lambda: _open(location))
     manifest = _run(lambda: quarantine.show(batch_id))
     if not yes and manifest.state is not QuarantineState.PURGED:
         if not typer.confirm(f"Delete the data of {batch_id} ({_rows(manifest)}) for good?", err=True):
@@ -187,6 +192,35 @@ def purge_command(
         print_json(purged.to_dict())
     else:
         console.print(f"purged {batch_id}: data deleted, tombstone manifest kept")
+
+
+def _stores(given: str | None) -> StoreChoice:
+    """The stores to read (see `choose_stores`); each unreadable recorded store is a warning line on stderr,
+    and exit 2 when none is left to read."""
+    choice = choose_stores(given)
+    for warning in choice.warnings:
+        err_console.print(f"guardrails: warning: {warning}", soft_wrap=True, markup=False)
+    if not choice.locations:
+        err_console.print("guardrails: no quarantine store to read: every store $DAGSTER_HOME recorded is unreadable",
+                          soft_wrap=True, markup=False)
+        raise typer.Exit(EXIT_ERROR)
+    return choice
+
+
+def _store_of(batch_id: str, given: str | None) -> str:
+    """The one store to act on: the given or only one, else the recorded store that holds `batch_id`."""
+    locations = _stores(given).locations
+    if len(locations) == 1:
+        return locations[0]
+    holding = [location for location in locations
+               if any(m.batch_id == batch_id for m in _run(lambda location=location: _open(location).list()))]
+    if len(holding) == 1:
+        return holding[0]
+    where = ", ".join(holding or locations)
+    problem = "is in several" if holding else "is in none"
+    err_console.print(f"guardrails: batch {batch_id} {problem} of the quarantine stores $DAGSTER_HOME recorded "
+                      f"({where}); pass --store", soft_wrap=True, markup=False)
+    raise typer.Exit(EXIT_ERROR)
 
 
 def _open(location: str) -> QuarantineStore:

@@ -108,7 +108,7 @@ def contract_check_spec(
             blocking=blocking,
             description=description or f"Contract {contract.id} v{contract.version} ({len(contract.rules)} rules)",
             metadata={md.CONTRACT_ID_KEY: contract.id, md.CONTRACT_VERSION_KEY: contract.version,
-                      **({md.CONTRACT_PATH_KEY: contract.source} if contract.source else {})},
+                      **({md.CONTRACT_PATH_KEY: os.path.abspath(contract.source)} if contract.source else {})},
             partitions_def=partitions_def,
         )
 
@@ -302,6 +302,9 @@ def audit_and_publish(
     }
     if scope.partition_key is not None:
         shared[md.PARTITION_KEY] = dg.MetadataValue.text(scope.partition_key)
+    # Passing or failing, the evaluation says which store and contract judged it: the CLI's defaults read them.
+    recorded = md.recorded_locations_metadata(store.uri, contract.source)
+    shared.update(recorded)
     location = _manifest_location(store, guarded) if guarded.manifest is not None else None
     if location is not None:
         shared[md.QUARANTINE_LOCATION_KEY] = md.location_metadata(location)
@@ -314,7 +317,7 @@ def audit_and_publish(
                       md.CONTRACT_VERSION_KEY: dg.MetadataValue.text(outcome.contract_version or contract.version)},
         )
     if guarded.manifest is not None:
-        yield quarantine_observation(scope, guarded, location, outcome, rows_quarantined)
+        yield quarantine_observation(scope, guarded, location, outcome, rows_quarantined, recorded)
     if published is not None:
         # The published part is clean: what the contract flagged is either tolerated (warnings) or quarantined.
         result = dg.AssetCheckResult(
@@ -393,11 +396,16 @@ def _partition_check_events(
 
 
 def quarantine_observation(
-    scope: AuditScope, guarded: GuardedBatch, location: str | None, outcome: CheckOutcome, rows_quarantined: int
+    scope: AuditScope, guarded: GuardedBatch, location: str | None, outcome: CheckOutcome, rows_quarantined: int,
+    recorded: Mapping[str, dg.MetadataValue],
 ) -> dg.AssetObservation:
-    """The record of a quarantine in the asset's event log: the manifest as metadata, tagged with the batch id."""
+    """The record of a quarantine in the asset's event log: the manifest as metadata, tagged with the batch id.
+
+    `recorded` is `metadata.recorded_locations_metadata`: the store's URI and the contract's absolute path.
+    """
     manifest = guarded.manifest
     metadata: dict[str, Any] = {
+        **recorded,
         md.BATCH_ID_KEY: dg.MetadataValue.text(guarded.batch_id),
         md.RUN_ID_KEY: dg.MetadataValue.text(scope.run_id),
         md.STATUS_KEY: dg.MetadataValue.text(outcome.status.value),

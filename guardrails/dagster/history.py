@@ -15,8 +15,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +32,8 @@ class CheckHistoryEntry:
 
     `status` is Dagster's record status (``PLANNED``, ``SUCCEEDED``, ``FAILED``); `run_status` the run's
     (``SUCCESS``, ``FAILURE``, ...), or None when the run was deleted. `batch_id` names the quarantined or
-    published batch for guarded assets; `metadata` is the evaluation's metadata as recorded.
+    published batch for guarded assets; `quarantine_store` (absolute URI) and `contract_path` (absolute) say
+    where the guarded run kept bad batches and which contract file judged it.
     """
 
     asset_key: str
@@ -48,7 +49,8 @@ class CheckHistoryEntry:
     batch_id: str | None = None
     target_materialization_run_id: str | None = None
     outcome: CheckOutcome | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    quarantine_store: str | None = None
+    contract_path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (the CLI's ``--json``)."""
@@ -66,11 +68,61 @@ class CheckHistoryEntry:
             "batch_id": self.batch_id,
             "target_materialization_run_id": self.target_materialization_run_id,
             "outcome": self.outcome.to_dict() if self.outcome is not None else None,
+            "quarantine_store": self.quarantine_store,
+            "contract_path": self.contract_path,
         }
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedStore:
+    """A quarantine store that guarded runs on an instance wrote to, as their latest evaluations recorded it.
+
+    `checks` names the checks (``asset / check``) whose latest recording names this store; `recorded_at` is the
+    newest of those evaluations.
+    """
+
+    uri: str
+    checks: tuple[str, ...]
+    recorded_at: datetime
+
+
 def check_names(instance: dg.DagsterInstance, asset: dg.AssetKey | str) -> list[str]:
-    """Names of the checks that have executions recorded for `asset` (sorted).
+    """Names of the checks that have executions recorded for `asset` (sorted)."""
+    return sorted(key.name for key in _check_keys(instance, _key(asset)))
+
+
+def recorded_quarantine_stores(instance: dg.DagsterInstance, *, recent: int = 10) -> tuple[RecordedStore, ...]:
+    """The quarantine stores the instance's guarded checks recorded, the most recently recorded first.
+
+    Cheap by design (the CLI calls it on every command): one query lists the checks with executions, then each
+    check's latest `recent` completed evaluations are read, newest first, and the first that names a store
+    (``guardrails/quarantine_store``) counts. Evaluations that name none (a release, another kind of check)
+    are passed over, so a check's latest run decides even when a release was recorded after it.
+    """
+    from dagster._core.storage.asset_check_execution_record import COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
+
+    found: dict[str, list[tuple[datetime, str]]] = {}
+    for check_key in _check_keys(instance):
+        records = instance.event_log_storage.get_asset_check_execution_history(
+            check_key, limit=recent, status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
+        )
+        for record in records:
+            evaluation = record.evaluation if isinstance(record.evaluation, dg.AssetCheckEvaluation) else None
+            value = evaluation.metadata.get(md.QUARANTINE_STORE_KEY) if evaluation is not None else None
+            if value is not None:
+                moment = datetime.fromtimestamp(record.create_timestamp, tz=UTC)
+                name = f"{check_key.asset_key.to_user_string()} / {check_key.name}"
+                found.setdefault(str(value.value), []).append((moment, name))
+                break
+    stores = [
+        RecordedStore(uri=uri, checks=tuple(sorted(name for _, name in seen)), recorded_at=max(m for m, _ in seen))
+        for uri, seen in found.items()
+    ]
+    return tuple(sorted(stores, key=lambda s: (s.recorded_at, s.uri), reverse=True))
+
+
+def _check_keys(instance: dg.DagsterInstance, asset: dg.AssetKey | None = None) -> list[dg.AssetCheckKey]:
+    """The checks with executions recorded (on `asset`, or on any asset), in one query.
 
     Dagster has no call for this, so it reads the SQL storage's asset-check executions table directly
     (SQLite and PostgreSQL storages both are `SqlEventLogStorage`).
@@ -83,13 +135,15 @@ def check_names(instance: dg.DagsterInstance, asset: dg.AssetKey | str) -> list[
     if not isinstance(storage, SqlEventLogStorage):
         raise TypeError(f"reading check names needs a SQL event log storage, got {type(storage).__name__}")
     table = AssetCheckExecutionsTable
-    query = (
-        db_select([table.c.check_name])
-        .where(table.c.asset_key == _key(asset).to_string())
-        .distinct()
-    )
+    query = db_select([table.c.asset_key, table.c.check_name]).distinct()
+    if asset is not None:
+        query = query.where(table.c.asset_key == asset.to_string())
     with storage.index_connection() as conn:
-        return sorted(row[0] for row in conn.execute(query).fetchall())
+        rows = conn.execute(query).fetchall()
+    return sorted(
+        (dg.AssetCheckKey(dg.AssetKey.from_db_string(row[0]), row[1]) for row in rows),
+        key=lambda key: (key.asset_key.to_user_string(), key.name),
+    )
 
 
 def read_check_history(
@@ -139,6 +193,8 @@ def _entry(record: Any, run_status: str | None) -> CheckHistoryEntry:
     if partition is None and md.PARTITION_KEY in metadata:
         partition = metadata[md.PARTITION_KEY].value
     target = evaluation.target_materialization_data if evaluation is not None else None
+    store = metadata.get(md.QUARANTINE_STORE_KEY)
+    contract_path = metadata.get(md.CONTRACT_PATH_KEY)
     return CheckHistoryEntry(
         asset_key=record.key.asset_key.to_user_string(),
         check_name=record.key.name,
@@ -153,7 +209,8 @@ def _entry(record: Any, run_status: str | None) -> CheckHistoryEntry:
         batch_id=batch.value if batch is not None else None,
         target_materialization_run_id=target.run_id if target is not None else None,
         outcome=outcome,
-        metadata=metadata,
+        quarantine_store=store.value if store is not None else None,
+        contract_path=contract_path.value if contract_path is not None else None,
     )
 
 

@@ -35,7 +35,6 @@ from typing import Any
 import dagster as dg
 
 from guardrails.contract import load_contract
-from guardrails.dagster import metadata as md
 from guardrails.dagster.breaker import Feed, feeding_instigators, repository_origin_from_context, trip_breaker_if_needed
 from guardrails.dagster.history import CheckHistoryEntry, check_names, read_check_history
 from guardrails.incidents import (
@@ -66,9 +65,6 @@ INCIDENT_TAG = "guardrails/incident"
 WEBHOOK_ENV = "GUARDRAILS_WEBHOOK_URL"
 
 
-QUARANTINE_STORE_KEY = "guardrails/quarantine_store"
-"""Metadata key of the quarantine store a guarded evaluation used (written by `guardrails.dagster.metadata`)."""
-
 _SOURCE = re.compile(r"dagster:(?P<asset>[^\[\]]+)(?:\[(?P<partition>.+)\])?")
 """A guarded asset's manifest source: ``dagster:<asset>`` or ``dagster:<asset>[<partition>]`` (`AuditScope`)."""
 
@@ -96,8 +92,8 @@ def evaluation_from_history(entry: CheckHistoryEntry, run_started_at: datetime |
         partition=entry.partition,
         severity=entry.severity,
         description=entry.description,
-        contract_path=_text(entry.metadata.get(md.CONTRACT_PATH_KEY)),
-        quarantine_store=_text(entry.metadata.get(QUARANTINE_STORE_KEY)),
+        contract_path=entry.contract_path,
+        quarantine_store=entry.quarantine_store,
     )
 
 
@@ -402,12 +398,6 @@ def build_incident_sensor(
                              f"tripped {len(watch.trips)} breaker(s)")
 
     return incident_sensor
-
-
-def _text(value: Any) -> str | None:
-    """A text or path metadata value as a string (None when absent or not text)."""
-    value = getattr(value, "value", value)
-    return value if isinstance(value, str) and value else None
 
 
 def _user(asset: str | dg.AssetKey) -> str:

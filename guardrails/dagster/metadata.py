@@ -24,7 +24,11 @@ key                                value
 ``guardrails/duration_s``          float: seconds the check took
 ``guardrails/audit_s``             float: seconds guard_batch took, quarantine writes included (guarded assets)
 ``guardrails/manifest``            JSON: the quarantine manifest (on the quarantine observation)
-``guardrails/contract_path``       text: the contract file (check spec metadata)
+``guardrails/contract_path``       text: the contract file, absolute (check spec, every guarded evaluation,
+                                   the quarantine observation)
+``guardrails/quarantine_store``    text: the quarantine store's absolute URI (``file:///...``, ``s3://...``) on
+                                   every guarded evaluation and the quarantine observation, so the CLI finds
+                                   the store a run used without being told
 ``guardrails/error``               text: why the check could not run (status error only)
 =================================  =====================================================================
 """
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -60,6 +65,7 @@ AS_OF_KEY = "guardrails/as_of"
 DURATION_KEY = "guardrails/duration_s"
 AUDIT_DURATION_KEY = "guardrails/audit_s"
 CONTRACT_PATH_KEY = "guardrails/contract_path"
+QUARANTINE_STORE_KEY = "guardrails/quarantine_store"
 ERROR_KEY = "guardrails/error"
 QUARANTINE_TAG = "guardrails/quarantined"
 """Tag on the observation that records a quarantined batch (value: the batch id)."""
@@ -172,6 +178,18 @@ def _cell(value: Any, kind: str) -> str | int | float | bool | None:
 def location_metadata(location: str) -> dg.MetadataValue:
     """A URL for ``scheme://`` locations (clickable in the UI), a path otherwise."""
     return dg.MetadataValue.url(location) if "://" in location else dg.MetadataValue.path(location)
+
+
+def recorded_locations_metadata(store_uri: str, contract_path: str | None) -> dict[str, dg.MetadataValue]:
+    """Where the run's quarantine store and contract file are, as absolute text a later process can open.
+
+    A relative path means nothing to a command run from another directory (or machine), so the contract path
+    is made absolute against the run's working directory; `store_uri` is `QuarantineStore.uri`, absolute already.
+    """
+    metadata: dict[str, dg.MetadataValue] = {QUARANTINE_STORE_KEY: dg.MetadataValue.text(store_uri)}
+    if contract_path:
+        metadata[CONTRACT_PATH_KEY] = dg.MetadataValue.text(os.path.abspath(contract_path))
+    return metadata
 
 
 def outcome_from_metadata(metadata: Mapping[str, Any]) -> CheckOutcome | None:

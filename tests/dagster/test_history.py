@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from definitions.data import Defect, generate_transactions
 from guardrails.cli import app as cli
 from guardrails.dagster import CheckHistoryEntry, QuarantineResource, guarded_asset, read_check_history
+from guardrails.dagster.history import recorded_quarantine_stores
 from guardrails.outcome import CheckStatus
 from guardrails.quarantine import QuarantineStore
 from tests.dagster.conftest import ParquetIOManager, recent_day
@@ -96,3 +97,67 @@ def test_cli_history_without_dagster_home_is_a_clear_error(monkeypatch):
     result = CliRunner().invoke(cli, ["history", "transactions"])
     assert result.exit_code == 2
     assert "DAGSTER_HOME" in result.output
+
+
+def test_every_guarded_evaluation_records_its_store_and_contract_as_absolute(instance, tmp_path, contract_path,
+                                                                              monkeypatch):
+    """Passing and failing evaluations, and the quarantine observation, name the store URI and contract path, absolute."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tx.odcs.yaml").write_text(contract_path.read_text())
+    state: dict = {}
+
+    @guarded_asset(contract="tx.odcs.yaml")
+    def transactions() -> pl.DataFrame:
+        return generate_transactions(recent_day(), rows=ROWS, defect=state.get("defect"))
+
+    resources = {"quarantine": QuarantineResource(location="kept/quarantine"),  # relative to the run's directory
+                 "io_manager": ParquetIOManager(base_dir=str(tmp_path / "warehouse"))}
+    dg.materialize([transactions], instance=instance, resources=resources)
+    state["defect"] = Defect.FUTURE_TIMESTAMPS
+    dg.materialize([transactions], instance=instance, resources=resources, raise_on_error=False)
+
+    store_uri = (tmp_path / "kept" / "quarantine").as_uri()
+    contract_file = str(tmp_path / "tx.odcs.yaml")
+    entries = read_check_history(instance, "transactions", CHECK)
+    assert [e.passed for e in entries] == [False, True]
+    for entry in entries:
+        assert (entry.quarantine_store, entry.contract_path) == (store_uri, contract_file)
+        assert entry.to_dict()["quarantine_store"] == store_uri
+    [observation] = instance.fetch_observations(dg.AssetKey("transactions"), limit=5).records
+    recorded = observation.asset_observation.metadata
+    assert recorded["guardrails/quarantine_store"].value == store_uri
+    assert recorded["guardrails/contract_path"].value == contract_file
+    assert QuarantineStore(store_uri).show(entries[0].batch_id).batch_id == "transactions"  # the URI opens the store
+
+
+def test_recorded_quarantine_stores_names_each_store_newest_first(instance, tmp_path, contract_path):
+    """Each store guarded checks last wrote to is found once, newest first, with the checks that recorded it."""
+
+    @guarded_asset(contract=str(contract_path))
+    def first() -> pl.DataFrame:
+        return generate_transactions(recent_day(), rows=ROWS)
+
+    @guarded_asset(contract=str(contract_path), check_name="second_contract")
+    def second() -> pl.DataFrame:
+        return generate_transactions(recent_day(), rows=ROWS, defect=Defect.FUTURE_TIMESTAMPS)
+
+    io = ParquetIOManager(base_dir=str(tmp_path / "warehouse"))
+    assert recorded_quarantine_stores(instance) == ()
+    dg.materialize([first], instance=instance,
+                   resources={"quarantine": QuarantineResource(location=str(tmp_path / "a")), "io_manager": io})
+    dg.materialize([second], instance=instance, raise_on_error=False,
+                   resources={"quarantine": QuarantineResource(location=str(tmp_path / "b")), "io_manager": io})
+
+    stores = recorded_quarantine_stores(instance)
+    assert [(s.uri, s.checks) for s in stores] == [
+        ((tmp_path / "b").as_uri(), ("second / second_contract",)),
+        ((tmp_path / "a").as_uri(), (f"first / {CHECK}",)),
+    ]
+
+
+@pytest.mark.postgres
+def test_recorded_quarantine_stores_on_postgres(pg_instance, tmp_path, contract_path):
+    """On a PostgreSQL-backed instance the store a guarded run recorded is read back the same way."""
+    _good_then_bad(pg_instance, tmp_path, contract_path)
+    [store] = recorded_quarantine_stores(pg_instance)
+    assert (store.uri, store.checks) == ((tmp_path / "quarantine").as_uri(), (f"transactions / {CHECK}",))
