@@ -38,7 +38,15 @@ type families (which dtypes satisfy ``string``, ``integer``...) in `_types`.
 """
 
 from guardrails.validation._engine import ContractValidation, validate
+from guardrails.validation._frames import UnreadableBatchError, read_parquet
 from guardrails.validation._great_expectations import validate_expectation_suite
 from guardrails.validation._pandera import to_pandera_schema
 
-__all__ = ["ContractValidation", "to_pandera_schema", "validate", "validate_expectation_suite"]
+__all__ = [
+    "ContractValidation",
+    "UnreadableBatchError",
+    "read_parquet",
+    "to_pandera_schema",
+    "validate",
+    "validate_expectation_suite",
+]

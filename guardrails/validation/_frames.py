@@ -154,7 +154,7 @@ def read_parquet(path: str | os.PathLike[str], columns: Sequence[str] | None = N
     return scan.collect()
 
 
-def _is_pandas(data: Any) -> bool:
+def is_pandas(data: Any) -> bool:
     """True for a pandas DataFrame, without importing pandas (a second of import time) when nobody else has."""
     pandas = sys.modules.get("pandas")
     return pandas is not None and isinstance(data, pandas.DataFrame)
@@ -186,7 +186,7 @@ def to_polars(data: Any, columns: list[str] | None = None) -> pl.DataFrame:
         return data
     if isinstance(data, pa.Table):
         return _from_arrow(data, columns)
-    if _is_pandas(data):
+    if is_pandas(data):
         with warnings.catch_warnings():
             # pyarrow 25 reads tz-aware columns through Series.values, which pandas 3.1 deprecates; the values it
             # gets are the UTC instants, which is what we keep, so the warning is noise for our callers.
