@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from guardrails.contract.model import Contract, QuarantinePolicy
 from guardrails.outcome import CheckOutcome
@@ -166,9 +165,8 @@ def settle(
         kept: pa.Table | bytes = original_parquet if original_parquet is not None else table
         published = None
     else:
-        mask = pa.array(rejected, type=pa.bool_())
-        kept = table.filter(mask)
-        valid = table.filter(pc.invert(mask))
+        kept = table.filter(pa.array(rejected, type=pa.bool_()))
+        valid = table.filter(pa.array(~rejected, type=pa.bool_()))
         published = valid if valid.num_rows else None
     manifest = store.put(
         kept,
