@@ -17,7 +17,7 @@ from guardrails.cli.options import AsOfOption
 from guardrails.contract import load_contract
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus
-from guardrails.validation import read_parquet, validate, validate_expectation_suite
+from guardrails.validation import error_line, read_parquet, validate, validate_expectation_suite
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -80,7 +80,7 @@ def _run_suite(
         return CheckOutcome.could_not_run(
             suite.name,
             CheckKind.GREAT_EXPECTATIONS,
-            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}",
+            error_line(exc),
             started_at=started,
             as_of=as_of,
             message=f"cannot read {data}",

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from guardrails.quarantine._manifest import DataFormat
-from guardrails.validation._frames import is_pandas, parquet_files, read_parquet, schema_problem
+from guardrails.validation._frames import error_line, is_pandas, parquet_files, read_parquet, schema_problem
 
 if TYPE_CHECKING:  # pandas is imported only by whoever hands us a pandas frame (a second of import time)
     import pandas as pd
@@ -82,7 +82,7 @@ def load_path(path: str | os.PathLike[str]) -> LoadedBatch | str:
             raw=raw,
             raw_format=DataFormat.RAW,
             rows=parquet_rows(raw),
-            error=f"cannot read {source} as Parquet: {type(exc).__name__}: {_first_line(exc)}",
+            error=f"cannot read {source} as Parquet: {error_line(exc)}",
         )
     if frame is None:  # valid Parquet the engine cannot read (a type polars cannot hold, duplicated names)
         return LoadedBatch(
@@ -107,12 +107,6 @@ def load_path(path: str | os.PathLike[str]) -> LoadedBatch | str:
     )
 
 
-def _first_line(exc: BaseException) -> str:
-    """An exception's message on one line: readers put whole schemas in theirs."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else ""
-
-
 def load_directory(source: str) -> LoadedBatch | str:
     """A directory of Parquet files (hive ``key=value`` directories too) read as one table, as the engine reads it.
 
@@ -126,14 +120,13 @@ def load_directory(source: str) -> LoadedBatch | str:
     except ValueError as exc:  # no Parquet files: nothing to read, nothing to keep
         return str(exc)
     root = Path(source)
-    archive = _tar(root, [Path(f) for f in files])
-    digest = sha256_hex(archive)
+    digest = _dataset_hash(root, files)
     try:
         frame = read_parquet(source)
     except Exception as exc:  # unreadable dataset: keep its files as they are, report the cause
         return LoadedBatch(
-            table=None, content_hash=digest, content_hash_of="bytes", source=source, raw=archive,
-            raw_format=DataFormat.RAW, error=f"cannot read {source} as Parquet: {type(exc).__name__}: {_first_line(exc)}",
+            table=None, content_hash=digest, content_hash_of="bytes", source=source, raw=_tar(root, files),
+            raw_format=DataFormat.RAW, error=f"cannot read {source} as Parquet: {error_line(exc)}",
         )
     return LoadedBatch(
         table=frame.to_arrow(), frame=frame, content_hash=digest, content_hash_of="bytes", source=source,
@@ -141,11 +134,23 @@ def load_directory(source: str) -> LoadedBatch | str:
     )
 
 
-def _tar(root: Path, files: list[Path]) -> bytes:
+def _dataset_hash(root: Path, files: list[str]) -> str:
+    """sha256 over each file's path (relative to `root`), size and bytes, streamed: the dataset's identity."""
+    digest = hashlib.sha256()
+    for file in files:
+        path = Path(file)
+        digest.update(f"{path.relative_to(root).as_posix()}\0{path.stat().st_size}\0".encode())
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _tar(root: Path, files: list[str]) -> bytes:
     """The files (paths relative to `root`) in an uncompressed tar with fixed metadata, so equal files give equal bytes."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for file in files:
+        for file in map(Path, files):
             data = file.read_bytes()
             info = tarfile.TarInfo(file.relative_to(root).as_posix())
             info.size, info.mode, info.mtime = len(data), 0o644, 0

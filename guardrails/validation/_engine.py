@@ -15,7 +15,7 @@ from polars.exceptions import PanicException
 
 from guardrails.contract.model import ColumnTypeRule, Contract, RowCountRule, RowRule, Rule
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
-from guardrails.validation._frames import to_polars
+from guardrails.validation._frames import error_line, to_polars
 from guardrails._time import as_utc
 from guardrails.validation._rules import RuleNotApplicable, non_integral, violation
 from guardrails.validation._sample import json_safe_rows
@@ -145,7 +145,7 @@ def validate(
                 status=CheckStatus.ERROR,
                 severity=Severity.ERROR,
                 rows=None,
-                error=f"{type(exc).__name__}: {_first_line(exc)}",
+                error=error_line(exc),
                 message=message,
                 metrics={"duration_seconds": round(time.perf_counter() - clock, 6)},
             ),
@@ -272,13 +272,6 @@ def _sample(
         {**row, "_rules": rules, "_row": index}
         for row, rules, index in zip(rows, picked["_rules"].to_list(), picked["_row"].to_list(), strict=True)
     )
-
-
-def _first_line(exc: BaseException, limit: int = 300) -> str:
-    """The exception's message on one line, capped: some readers put a whole schema in their messages."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else ""
-    return line[:limit] + " (...)" if len(line) > limit or line != text else line
 
 
 def _summary(failed: list[RuleResult], total: int) -> str:

@@ -46,6 +46,22 @@ class UnreadableBatchError(ValueError):
         self.columns = columns
 
 
+def error_line(exc: BaseException, limit: int = 300) -> str:
+    """``"<ExceptionType>: <first line of its message>"``, capped at `limit` characters of message.
+
+    Readers put whole schemas (and panics their backtraces) in their messages; an outcome, a manifest and a
+    terminal get one line, marked ``(...)`` when cut.
+
+    Example:
+        >>> error_line(ValueError("Multiple matches for FieldRef.Name(amount) in id: int64\\namount: double"))
+        'ValueError: Multiple matches for FieldRef.Name(amount) in id: int64 (...)'
+    """
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else ""
+    cut = line[:limit] + " (...)" if len(line) > limit or line != text else line
+    return f"{type(exc).__name__}: {cut}"
+
+
 def _listed(names: Sequence[str]) -> str:
     shown = ", ".join(repr(n) for n in names[:SHOWN])
     return shown + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
