@@ -155,7 +155,8 @@ def scan_parquet(path: str | os.PathLike[str]) -> pl.LazyFrame:
         if problem is not None:
             where = f" in {file}" if len(files) > 1 else ""
             raise UnreadableBatchError(f"{problem}{where}", source=os.fspath(path), columns=problem.columns)
-    return pl.scan_parquet(files, hive_partitioning=len(files) > 1)
+    # glob=False: the files are already listed, and a name like ``day[1].parquet`` is a name, not a pattern.
+    return pl.scan_parquet(files, hive_partitioning=len(files) > 1, glob=False)
 
 
 def read_parquet(path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> pl.DataFrame:

@@ -161,3 +161,11 @@ def test_a_directory_without_parquet_files_could_not_run(tmp_path: Path) -> None
     (tmp_path / "empty").mkdir()
     outcome = validate(ID_CONTRACT, tmp_path / "empty").outcome
     assert outcome.status is CheckStatus.ERROR and "no Parquet files in directory" in outcome.error
+
+
+def test_a_file_name_with_glob_characters_is_read_as_itself(contract, tmp_path: Path) -> None:
+    """``batch[1].parquet`` is a file name, not a pattern: it is read, not reported as matching nothing."""
+    path = tmp_path / "batch[1].parquet"
+    generate_transactions(DAY, 100).write_parquet(path)
+    outcome = validate(contract, path, as_of=AS_OF).outcome
+    assert outcome.status is CheckStatus.PASSED and outcome.rows == 100, outcome.error
