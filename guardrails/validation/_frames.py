@@ -151,12 +151,22 @@ def scan_parquet(path: str | os.PathLike[str]) -> pl.LazyFrame:
     """
     files = parquet_files(path)
     for file in files:
-        problem = schema_problem(pq.read_schema(file))
+        problem = schema_problem(_footer_schema(file))
         if problem is not None:
             where = f" in {file}" if len(files) > 1 else ""
             raise UnreadableBatchError(f"{problem}{where}", source=os.fspath(path), columns=problem.columns)
     # glob=False: the files are already listed, and a name like ``day[1].parquet`` is a name, not a pattern.
     return pl.scan_parquet(files, hive_partitioning=len(files) > 1, glob=False)
+
+
+def _footer_schema(file: str) -> pa.Schema:
+    """The Arrow schema in a Parquet file's footer; a URL (``s3://``, ``gs://``...) is opened through fsspec."""
+    if "://" not in file:
+        return pq.read_schema(file)
+    import fsspec  # only for URLs: local reads never pay its import
+
+    with fsspec.open(file, "rb") as handle:
+        return pq.read_schema(handle)
 
 
 def read_parquet(path: str | os.PathLike[str], columns: Sequence[str] | None = None) -> pl.DataFrame:

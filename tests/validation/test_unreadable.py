@@ -169,3 +169,16 @@ def test_a_file_name_with_glob_characters_is_read_as_itself(contract, tmp_path: 
     generate_transactions(DAY, 100).write_parquet(path)
     outcome = validate(contract, path, as_of=AS_OF).outcome
     assert outcome.status is CheckStatus.PASSED and outcome.rows == 100, outcome.error
+
+
+def test_a_url_is_checked_from_its_footer_too(tmp_path: Path) -> None:
+    """A Parquet file at an fsspec URL gets the same up-front check: duplicated names are named, not a reader error."""
+    import fsspec
+
+    table = pa.Table.from_arrays([pa.array([1, 2, 3])] * 2, names=["id", "id"])
+    pq.write_table(table, tmp_path / "dup.parquet")
+    url = f"memory://validation-{tmp_path.name}/dup.parquet"
+    fsspec.filesystem("memory").pipe_file(url, (tmp_path / "dup.parquet").read_bytes())
+    outcome = validate(ID_CONTRACT, url).outcome
+    assert outcome.status is CheckStatus.ERROR and outcome.message == f"cannot read {url}"
+    assert outcome.error == "UnreadableBatchError: column name is duplicated: 'id'; rename them upstream"
