@@ -5,7 +5,8 @@ schema), with one line naming the columns: duplicated names, and types polars ha
 (``decimal256``, unions, run-end encoded arrays, intervals, list views), at any depth (a list of decimal256, a
 struct holding a union, a dictionary of them). Otherwise polars would panic halfway through (``operator does
 not support primitive Int256``) or print the whole schema. Every column is checked, not only those the rules
-read: the batch is published whole, so a column nobody could read downstream is as much a reason to stop.
+read, so that a batch gets the same verdict whoever reads it: the CLI reads only the contract's columns,
+`guard_batch` the whole file it may publish.
 """
 
 from __future__ import annotations
@@ -67,19 +68,19 @@ def _listed(names: Sequence[str]) -> str:
     return shown + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
 
 
-def unsupported_type(dtype: pa.DataType) -> bool:
+def polars_cannot_hold(dtype: pa.DataType) -> bool:
     """True when polars cannot hold `dtype` or anything nested in it (an allow-list: new Arrow types fail closed)."""
     t = pa.types
     if isinstance(dtype, pa.BaseExtensionType):  # uuid, json, user types: polars reads the storage
-        return unsupported_type(dtype.storage_type)
+        return polars_cannot_hold(dtype.storage_type)
     if t.is_dictionary(dtype):
-        return unsupported_type(dtype.value_type)
+        return polars_cannot_hold(dtype.value_type)
     if t.is_list(dtype) or t.is_large_list(dtype) or t.is_fixed_size_list(dtype):
-        return unsupported_type(dtype.value_type)
+        return polars_cannot_hold(dtype.value_type)
     if t.is_struct(dtype):
-        return any(unsupported_type(dtype.field(i).type) for i in range(dtype.num_fields))
+        return any(polars_cannot_hold(dtype.field(i).type) for i in range(dtype.num_fields))
     if t.is_map(dtype):
-        return unsupported_type(dtype.key_type) or unsupported_type(dtype.item_type)
+        return polars_cannot_hold(dtype.key_type) or polars_cannot_hold(dtype.item_type)
     if t.is_decimal(dtype):
         return t.is_decimal256(dtype)  # polars holds 128-bit decimals only (it panics on Int256)
     flat = (
@@ -103,7 +104,7 @@ def schema_problem(schema: pa.Schema) -> UnreadableBatchError | None:
         return UnreadableBatchError(
             f"column {noun} duplicated: {_listed(duplicated)}; rename them upstream", columns=tuple(duplicated)
         )
-    bad = [field for field in schema if unsupported_type(field.type)]
+    bad = [field for field in schema if polars_cannot_hold(field.type)]
     if not bad:
         return None
     if len(bad) == 1:
