@@ -209,3 +209,15 @@ def test_validate_imports_no_host_or_pandas(tmp_path: Path) -> None:
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(Path.cwd())}, check=False,
     )
     assert result.stderr.strip().splitlines()[-1] == "[] 0", result.stderr
+
+
+def test_a_suite_run_refuses_unreadable_columns_the_same_way(tmp_path: Path) -> None:
+    """A GX suite over a file with a decimal256 column could not run either: exit 2, one line naming the column."""
+    table = generate_transactions(DAY, ROWS).to_arrow()
+    path = tmp_path / "wide.parquet"
+    pq.write_table(table.append_column("fee", pa.array([1] * ROWS, pa.decimal256(60, 0))), path)
+    result = runner.invoke(app, ["validate", SUITE, str(path), "--json"])
+    assert result.exit_code == 2
+    outcome = json.loads(result.stdout)
+    assert outcome["kind"] == "great_expectations" and outcome["message"] == f"cannot read {path}"
+    assert outcome["error"].startswith("UnreadableBatchError: column 'fee'") and "\n" not in outcome["error"]
