@@ -9,16 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import typer
+from polars.exceptions import PanicException
 
 from guardrails.cli.render import print_error, print_json, print_outcome
 from guardrails.cli.options import AsOfOption
 from guardrails.contract import load_contract
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus
-from guardrails.validation import validate, validate_expectation_suite
+from guardrails.validation import error_line, read_parquet, validate, validate_expectation_suite
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -55,28 +54,15 @@ def validate_command(
         if json_output:
             print_json({"error": str(exc), **{k: getattr(exc, k, None) for k in ("path", "line", "field")}})
         raise typer.Exit(EXIT_ERROR) from exc
-    try:
-        table = _read_parquet(data)
-    except Exception as exc:  # any unreadable input is a "could not run", never a traceback
-        outcome = CheckOutcome.could_not_run(
-            loaded.table if loaded else contract.name,
-            CheckKind.GREAT_EXPECTATIONS if suite else CheckKind.CONTRACT,
-            f"{type(exc).__name__}: {exc}",
-            started_at=started,
-            contract_id=loaded.id if loaded else None,
-            contract_version=loaded.version if loaded else None,
-            as_of=as_of,
-            message=f"cannot read {data}",
-        )
-        print_error(f"cannot read {data}: {outcome.error}")
+    if suite:
+        outcome = _run_suite(contract, data, as_of=as_of, parameters=_suite_parameters(params or []), started=started)
     else:
-        if suite:
-            parameters = _suite_parameters(params or [])
-            outcome = validate_expectation_suite(contract, table, as_of=as_of, parameters=parameters)
-        else:
-            outcome = validate(loaded, table, as_of=as_of).outcome
-        if outcome.error and "SuiteParameterError" in outcome.error:
-            print_error(f"{outcome.error}; pass it with --param NAME=VALUE")
+        # The engine reads the file itself: polars scans only the columns the contract names, after refusing
+        # (from the footer) what it cannot read; no Arrow table in between.
+        outcome = validate(loaded, data, as_of=as_of).outcome
+    if outcome.status is CheckStatus.ERROR:
+        hint = "; pass it with --param NAME=VALUE" if outcome.error and "SuiteParameterError" in outcome.error else ""
+        print_error(f"{outcome.message}: {outcome.error}{hint}")
     if json_output:
         print_json(outcome.to_dict())
     elif outcome.status is not CheckStatus.ERROR or outcome.rows is not None:
@@ -84,11 +70,22 @@ def validate_command(
     raise typer.Exit(exit_code(outcome))
 
 
-def _read_parquet(path: Path) -> pa.Table:
-    """A Parquet file, or every Parquet file in a directory; an empty directory is an error, not 0 columns."""
-    if path.is_dir() and not any(path.rglob("*.parquet")):
-        raise FileNotFoundError(f"no Parquet files in directory {path}")
-    return pq.read_table(path)
+def _run_suite(
+    suite: Path, data: Path, *, as_of: datetime, parameters: dict[str, object], started: datetime
+) -> CheckOutcome:
+    """A GX suite over DATA, read by the same reader as contracts (so the same inputs are refused the same way)."""
+    try:
+        frame = read_parquet(data)
+    except (Exception, PanicException) as exc:  # any unreadable input is a "could not run", never a traceback
+        return CheckOutcome.could_not_run(
+            suite.name,
+            CheckKind.GREAT_EXPECTATIONS,
+            error_line(exc),
+            started_at=started,
+            as_of=as_of,
+            message=f"cannot read {data}",
+        )
+    return validate_expectation_suite(suite, frame, as_of=as_of, parameters=parameters)
 
 
 def _suite_parameters(pairs: list[str]) -> dict[str, object]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import polars as pl
 import pyarrow as pa
 
 from guardrails.contract.model import Contract
@@ -11,7 +12,7 @@ from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult,
 from guardrails.validation import ContractValidation, validate
 
 
-def audit(contract: Contract, table: pa.Table, *, as_of: datetime | None) -> ContractValidation:
+def audit(contract: Contract, table: pa.Table | pl.DataFrame, *, as_of: datetime | None) -> ContractValidation:
     """Validate `table`; an engine failure becomes an ERROR outcome (fail closed) that keeps the exception's text."""
     started = datetime.now(UTC)
     try:
@@ -22,7 +23,7 @@ def audit(contract: Contract, table: pa.Table, *, as_of: datetime | None) -> Con
         # BaseException, not Exception: polars reports some Arrow types it cannot import (e.g. decimal256) with a
         # Rust panic, which pyo3 raises as PanicException, a BaseException.
         error = f"validation could not run: {type(exc).__name__}: {exc}"
-        outcome = error_outcome(contract, error, started=started, as_of=as_of, rows=table.num_rows)
+        outcome = error_outcome(contract, error, started=started, as_of=as_of, rows=len(table))
         return ContractValidation(outcome=outcome, rejected_rows=None)
 
 

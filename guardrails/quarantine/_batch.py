@@ -8,21 +8,27 @@ to keep. Only a caller bug (a value that is not a batch at all) raises.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
+import tarfile
 from dataclasses import dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import fsspec
-import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from guardrails.quarantine._manifest import DataFormat
+from guardrails.validation._frames import error_line, is_pandas, parquet_files, read_parquet, schema_problem
 
-Batch = pa.Table | pl.DataFrame | pl.LazyFrame | pd.DataFrame
-"""An in-memory batch `guard_batch` accepts (besides a path to a Parquet file)."""
+if TYPE_CHECKING:  # pandas is imported only by whoever hands us a pandas frame (a second of import time)
+    import pandas as pd
+
+    Batch: TypeAlias = pa.Table | pl.DataFrame | pl.LazyFrame | pd.DataFrame
+    """An in-memory batch `guard_batch` accepts (besides the path of a Parquet file or directory)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +39,9 @@ class LoadedBatch:
 
     `raw` is the original file's bytes for a path (kept byte for byte when the whole batch is quarantined) or,
     for an in-memory frame Arrow cannot represent, the best lossless encoding we have (`raw_format`).
+
+    `frame` is the polars frame a path was read into (`table` is its Arrow view, for publishing): the engine
+    validates it as it is, without a round trip through Arrow.
     """
 
     table: pa.Table | None
@@ -43,11 +52,17 @@ class LoadedBatch:
     raw_format: DataFormat = DataFormat.RAW
     rows: int | None = None
     error: str | None = None
+    frame: pl.DataFrame | None = None
 
 
 def load_path(path: str | os.PathLike[str]) -> LoadedBatch | str:
-    """Read a Parquet file's bytes and parse them; an error string when the file cannot be opened at all."""
+    """Read a Parquet file's bytes and parse them; an error string when the file cannot be opened at all.
+
+    A local directory is one dataset (see `load_directory`).
+    """
     source = os.fspath(path)
+    if Path(source).is_dir():
+        return load_directory(source)
     try:
         with fsspec.open(source, "rb") as handle:  # a local path, or any fsspec URL (s3://, gs://, memory://...)
             raw = handle.read()
@@ -55,7 +70,9 @@ def load_path(path: str | os.PathLike[str]) -> LoadedBatch | str:
         return f"cannot open {source}: {type(exc).__name__}: {exc}"
     digest = sha256_hex(raw)
     try:
-        table = pq.read_table(pa.BufferReader(raw))
+        problem = schema_problem(pq.read_schema(pa.BufferReader(raw)))
+        # polars, not pq.read_table: 3-4x faster on strings, and the engine validates this very frame.
+        frame = pl.read_parquet(io.BytesIO(raw)) if problem is None else None
     except Exception as exc:  # any parse failure is a property of the data: keep the bytes, report the cause
         return LoadedBatch(
             table=None,
@@ -65,17 +82,80 @@ def load_path(path: str | os.PathLike[str]) -> LoadedBatch | str:
             raw=raw,
             raw_format=DataFormat.RAW,
             rows=parquet_rows(raw),
-            error=f"cannot read {source} as Parquet: {type(exc).__name__}: {exc}",
+            error=f"cannot read {source} as Parquet: {error_line(exc)}",
+        )
+    if frame is None:  # valid Parquet the engine cannot read (a type polars cannot hold, duplicated names)
+        return LoadedBatch(
+            table=None,
+            content_hash=digest,
+            content_hash_of="bytes",
+            source=source,
+            raw=raw,
+            raw_format=DataFormat.PARQUET,  # pyarrow reads it back
+            rows=parquet_rows(raw),
+            error=f"cannot read {source}: {type(problem).__name__}: {problem}",
         )
     return LoadedBatch(
-        table=table,
+        table=frame.to_arrow(),
+        frame=frame,
         content_hash=digest,
         content_hash_of="bytes",
         source=source,
         raw=raw,
         raw_format=DataFormat.PARQUET,
-        rows=table.num_rows,
+        rows=frame.height,
     )
+
+
+def load_directory(source: str) -> LoadedBatch | str:
+    """A directory of Parquet files (hive ``key=value`` directories too) read as one table, as the engine reads it.
+
+    Its content hash covers every file's relative path and bytes, so a retried run recognises the dataset. If the
+    dataset cannot be read (a corrupt file, files whose schemas disagree, a type the engine cannot hold), its
+    files are kept byte for byte in one uncompressed tar archive (`DataFormat.RAW`): nothing is lost, and a
+    readable dataset is kept as one combined Parquet file (by `settle`). An empty directory is an error string.
+    """
+    try:
+        files = parquet_files(source)
+    except ValueError as exc:  # no Parquet files: nothing to read, nothing to keep
+        return str(exc)
+    root = Path(source)
+    digest = _dataset_hash(root, files)
+    try:
+        frame = read_parquet(source)
+    except Exception as exc:  # unreadable dataset: keep its files as they are, report the cause
+        return LoadedBatch(
+            table=None, content_hash=digest, content_hash_of="bytes", source=source, raw=_tar(root, files),
+            raw_format=DataFormat.RAW, error=f"cannot read {source} as Parquet: {error_line(exc)}",
+        )
+    return LoadedBatch(
+        table=frame.to_arrow(), frame=frame, content_hash=digest, content_hash_of="bytes", source=source,
+        rows=frame.height,
+    )
+
+
+def _dataset_hash(root: Path, files: list[str]) -> str:
+    """sha256 over each file's path (relative to `root`), size and bytes, streamed: the dataset's identity."""
+    digest = hashlib.sha256()
+    for file in files:
+        path = Path(file)
+        digest.update(f"{path.relative_to(root).as_posix()}\0{path.stat().st_size}\0".encode())
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _tar(root: Path, files: list[str]) -> bytes:
+    """The files (paths relative to `root`) in an uncompressed tar with fixed metadata, so equal files give equal bytes."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for file in map(Path, files):
+            data = file.read_bytes()
+            info = tarfile.TarInfo(file.relative_to(root).as_posix())
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def load_frame(batch: Any) -> LoadedBatch:
@@ -107,7 +187,7 @@ def to_arrow(batch: Any) -> pa.Table:
         batch = batch.collect()
     if isinstance(batch, pl.DataFrame):
         return batch.to_arrow()
-    if isinstance(batch, pd.DataFrame):
+    if is_pandas(batch):
         return pa.Table.from_pandas(batch, preserve_index=False)  # as the validation engine reads it
     raise _unsupported(batch)
 
@@ -121,7 +201,7 @@ def _unsupported(batch: Any) -> TypeError:
 
 def is_batch(value: Any) -> bool:
     """True for the in-memory batch types `to_arrow` accepts."""
-    return isinstance(value, pa.Table | pa.RecordBatch | pl.DataFrame | pl.LazyFrame | pd.DataFrame)
+    return isinstance(value, pa.Table | pa.RecordBatch | pl.DataFrame | pl.LazyFrame) or is_pandas(value)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -189,7 +269,7 @@ def parquet_rows(data: bytes) -> int | None:
 
 
 def _fallback_bytes(batch: Any) -> tuple[bytes | None, DataFormat]:
-    if isinstance(batch, pd.DataFrame):
+    if is_pandas(batch):
         return pickle.dumps(batch, protocol=5), DataFormat.PANDAS_PICKLE
     return None, DataFormat.RAW
 

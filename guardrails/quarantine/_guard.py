@@ -9,19 +9,21 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from guardrails.contract.model import Contract, QuarantinePolicy
 from guardrails.outcome import CheckOutcome
 from guardrails.quarantine._audit import audit, error_outcome
-from guardrails.quarantine._batch import Batch, arrow_hash, load_frame, load_path, sha256_hex
+from guardrails.quarantine._batch import arrow_hash, load_frame, load_path, sha256_hex
 from guardrails.quarantine._manifest import DataFormat, QuarantineManifest
 from guardrails.quarantine._store import QuarantineStore, checked_batch_id, derive_batch_id
 from guardrails.validation import ContractValidation
+
+if TYPE_CHECKING:
+    from guardrails.quarantine._batch import Batch
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,11 +72,15 @@ def guard_batch(
       the bytes are quarantined as they arrived, the outcome has status ERROR and says why, nothing is published.
       A path that cannot even be opened leaves nothing to keep: the ERROR outcome says so and `manifest` is None.
 
-    A whole batch given as a path is kept byte for byte (the original file). The default batch id is the
-    contract's table name plus the content hash, so a retried run lands on the same id and is not duplicated.
+    A whole batch given as a path is kept byte for byte (the original file). A directory of Parquet files (hive
+    ``key=value`` directories too) is one batch, read as the engine reads it: kept whole as one combined Parquet
+    file, or, when it cannot be read, as a tar archive of its files byte for byte. The default batch id is the
+    contract's table name plus the content hash (of the file's bytes; of every file's path and bytes for a
+    directory), so a retried run lands on the same id and is not duplicated.
 
     Args:
-        batch: a pyarrow Table, polars DataFrame/LazyFrame, pandas DataFrame, or a Parquet file's path or fsspec URL.
+        batch: a pyarrow Table, polars DataFrame/LazyFrame, pandas DataFrame, a Parquet file's path or fsspec URL,
+            or a local directory of Parquet files.
         contract: the data contract (its `policy` decides batch vs rows).
         store: where quarantined data goes.
         batch_id: an explicit id (see `QuarantineStore.put` for what happens when it is taken).
@@ -118,7 +124,7 @@ def guard_batch(
         return GuardedBatch(outcome=outcome, published=None, manifest=manifest, batch_id=manifest.batch_id)
     return settle(
         loaded.table,
-        audit(contract, loaded.table, as_of=as_of),
+        audit(contract, loaded.frame if loaded.frame is not None else loaded.table, as_of=as_of),
         contract,
         store,
         content_hash=loaded.content_hash,
@@ -159,9 +165,8 @@ def settle(
         kept: pa.Table | bytes = original_parquet if original_parquet is not None else table
         published = None
     else:
-        mask = pa.array(rejected, type=pa.bool_())
-        kept = table.filter(mask)
-        valid = table.filter(pc.invert(mask))
+        kept = table.filter(pa.array(rejected, type=pa.bool_()))
+        valid = table.filter(pa.array(~rejected, type=pa.bool_()))
         published = valid if valid.num_rows else None
     manifest = store.put(
         kept,

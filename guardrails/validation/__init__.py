@@ -5,6 +5,9 @@
   failing-row counts, a capped sample of failing rows (primary key, offending values, ``_rules``, ``_row``) and
   the mask of rows that must not be published. Data problems never raise: an unreadable batch is an outcome
   with status ERROR, a rule that cannot run on this batch is a rule with status ERROR.
+- `read_parquet(path, columns=None)`: a Parquet file or a (hive-partitioned) directory as one polars frame, after
+  refusing from the footers what the engine cannot read (`UnreadableBatchError`: duplicated column names, types
+  polars cannot hold such as decimal256 or unions); `error_line(exc)` is the one-line form every outcome uses.
 - `to_pandera_schema(contract, *, as_of=None)`: the same contract as a real `pandera.polars.DataFrameSchema`
   (to validate with pandera, print, extend with custom checks).
 - `validate_expectation_suite(suite, data, ...)`: an existing GX 1.x suite run through GX's own API, mapped to
@@ -38,7 +41,16 @@ type families (which dtypes satisfy ``string``, ``integer``...) in `_types`.
 """
 
 from guardrails.validation._engine import ContractValidation, validate
+from guardrails.validation._frames import UnreadableBatchError, error_line, read_parquet
 from guardrails.validation._great_expectations import validate_expectation_suite
 from guardrails.validation._pandera import to_pandera_schema
 
-__all__ = ["ContractValidation", "to_pandera_schema", "validate", "validate_expectation_suite"]
+__all__ = [
+    "ContractValidation",
+    "UnreadableBatchError",
+    "error_line",
+    "read_parquet",
+    "to_pandera_schema",
+    "validate",
+    "validate_expectation_suite",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from polars.exceptions import PanicException
 
 from guardrails.contract.model import ColumnTypeRule, Contract, RowCountRule, RowRule, Rule
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
-from guardrails.validation._frames import to_polars
+from guardrails.validation._frames import error_line, to_polars
 from guardrails._time import as_utc
 from guardrails.validation._rules import RuleNotApplicable, non_integral, violation
 from guardrails.validation._sample import json_safe_rows
@@ -101,7 +102,8 @@ def validate(
 
     Args:
         contract: the typed contract (see `guardrails.contract.load_contract`).
-        data: a pyarrow Table, a polars DataFrame or LazyFrame, a pandas DataFrame, or a Parquet path.
+        data: a pyarrow Table, a polars DataFrame or LazyFrame, a pandas DataFrame, or the path of a Parquet file
+            or of a directory of them (hive ``key=value`` directories become columns), read as one dataset.
         as_of: the instant time rules are judged against (naive = UTC); defaults to now. Pass the partition's
             time for backfills so old batches are judged against their own day.
         sample_size: how many failing rows to keep in the outcome (default: the contract's `sample_size`).
@@ -109,7 +111,8 @@ def validate(
     Returns:
         The outcome (kind ``contract``, one RuleResult per rule, a sample of failing rows with the primary key,
         the failing row's offending columns and a ``_rules`` list) and the rejected-rows mask. Data problems
-        never raise: an unreadable batch is an outcome with status ERROR.
+        never raise: an unreadable batch (corrupt, duplicated column names, a column type polars cannot hold) is
+        an outcome with status ERROR whose message says ``cannot read ...`` and whose error is one line.
 
     Example:
         >>> import polars as pl
@@ -136,8 +139,27 @@ def validate(
             **fields,
         )
 
+    def could_not_run(exc: BaseException, message: str) -> ContractValidation:
+        return ContractValidation(
+            outcome=outcome(
+                status=CheckStatus.ERROR,
+                severity=Severity.ERROR,
+                rows=None,
+                error=error_line(exc),
+                message=message,
+                metrics={"duration_seconds": round(time.perf_counter() - clock, 6)},
+            ),
+            rejected_rows=None,
+        )
+
     try:
         frame = to_polars(data, _needed_columns(contract))
+    except (Exception, PanicException) as exc:  # unreadable input: fail closed, keep the cause
+        # PanicException (a BaseException) is how polars reports data it cannot handle; `to_polars` refuses the
+        # types we know of from the schema first, so this is the last resort.
+        source = os.fspath(data) if isinstance(data, str | os.PathLike) else "the batch"
+        return could_not_run(exc, f"cannot read {source}")
+    try:
         schema = dict(frame.schema)
         rows = frame.height
         results, integral_checks = _table_results(contract, schema, rows)
@@ -161,18 +183,7 @@ def validate(
         hits = frame.lazy().select(*expressions.values(), *integral.values()).collect() if expressions or integral else None
         counts = hits.sum().row(0, named=True) if hits is not None and hits.width else {}
     except (Exception, PanicException) as exc:  # the check could not run: fail closed, keep the cause
-        # PanicException (a BaseException) is how polars reports Arrow types it cannot import, e.g. decimal256.
-        return ContractValidation(
-            outcome=outcome(
-                status=CheckStatus.ERROR,
-                severity=Severity.ERROR,
-                rows=None,
-                error=f"{type(exc).__name__}: {exc}",
-                message="the contract could not be checked",
-                metrics={"duration_seconds": round(time.perf_counter() - clock, 6)},
-            ),
-            rejected_rows=None,
-        )
+        return could_not_run(exc, "the contract could not be checked")
 
     by_id = {r.rule_id: r for r in contract.rules}
     for rule_id, column in integral_checks.items():

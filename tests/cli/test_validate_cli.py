@@ -1,9 +1,14 @@
 """`guardrails validate`: exit codes, JSON output and clear errors on real Parquet files."""
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -138,3 +143,81 @@ def test_version_prints_the_installed_version() -> None:
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.strip() == f"guardrails {version('pipeline-guardrails')}"
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real console entry point in a fresh interpreter (what a user runs), with its own stdout and stderr."""
+    return subprocess.run(
+        [sys.executable, "-c", "from guardrails.cli import main; main()", *args],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(Path.cwd())}, check=False,
+    )
+
+
+def test_a_column_type_polars_cannot_hold_is_one_line_and_exit_two(tmp_path: Path) -> None:
+    """A decimal256 column exits 2 with one line naming the column and its type: no panic, no backtrace."""
+    table = generate_transactions(DAY, ROWS).to_arrow()
+    path = tmp_path / "wide.parquet"
+    pq.write_table(table.append_column("fee", pa.array([1] * ROWS, pa.decimal256(60, 0))), path)
+    result = _run_cli("validate", CONTRACT, str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"guardrails: cannot read {path}: UnreadableBatchError: column 'fee' has a type the engine (polars) cannot "
+        "read: decimal256(60, 0); cast upstream (e.g. to decimal128 with precision <= 38, float64 or string)"
+    ]
+
+
+def test_duplicated_column_names_are_named_on_one_line(tmp_path: Path) -> None:
+    """Duplicated column names exit 2 with one line naming them, not a dump of the schema."""
+    table = generate_transactions(DAY, ROWS).to_arrow()
+    path = tmp_path / "dup.parquet"
+    pq.write_table(table.append_column("amount", table["amount"]), path)
+    result = runner.invoke(app, ["validate", CONTRACT, str(path), "--json"])
+    assert result.exit_code == 2
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "error" and outcome["message"] == f"cannot read {path}"
+    assert outcome["error"] == "UnreadableBatchError: column name is duplicated: 'amount'; rename them upstream"
+
+
+@pytest.mark.parametrize("hive", [False, True], ids=["flat", "hive"])
+def test_a_directory_of_parquet_files_is_validated_as_one_batch(tmp_path: Path, hive: bool) -> None:
+    """A (hive-partitioned) directory is one dataset: every row counted once, the defect found with its exact count."""
+    frame = generate_transactions(DAY, ROWS, defect=Defect.OUT_OF_RANGE_AMOUNTS)
+    for index, part in enumerate((frame[: ROWS // 2], frame[ROWS // 2 :])):
+        target = tmp_path / "landing" / (f"part={index}/data.parquet" if hive else f"data-{index}.parquet")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part.write_parquet(target)
+    result = runner.invoke(app, ["validate", CONTRACT, str(tmp_path / "landing"), "--as-of", AS_OF, "--json"])
+    assert result.exit_code == 1, result.output
+    outcome = json.loads(result.stdout)
+    assert outcome["rows"] == ROWS
+    assert {r["rule_id"]: r["failing_rows"] for r in outcome["rules"] if r["status"] == "failed"} == {
+        "amount.range": defect_rows(ROWS, Defect.OUT_OF_RANGE_AMOUNTS)
+    }
+
+
+def test_validate_imports_no_host_or_pandas(tmp_path: Path) -> None:
+    """`guardrails validate` on an ODCS contract loads neither pandas nor dagster, mlflow, GX or pandera."""
+    data = str(batch(tmp_path))
+    script = (
+        "import sys\nfrom guardrails.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    code = done.code\n"
+        "heavy = ('pandas', 'dagster', 'mlflow', 'great_expectations', 'pandera')\n"
+        "print([m for m in heavy if m in sys.modules], code, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, "validate", CONTRACT, data, "--as-of", AS_OF, "--json"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(Path.cwd())}, check=False,
+    )
+    assert result.stderr.strip().splitlines()[-1] == "[] 0", result.stderr
+
+
+def test_a_suite_run_refuses_unreadable_columns_the_same_way(tmp_path: Path) -> None:
+    """A GX suite over a file with a decimal256 column could not run either: exit 2, one line naming the column."""
+    table = generate_transactions(DAY, ROWS).to_arrow()
+    path = tmp_path / "wide.parquet"
+    pq.write_table(table.append_column("fee", pa.array([1] * ROWS, pa.decimal256(60, 0))), path)
+    result = runner.invoke(app, ["validate", SUITE, str(path), "--json"])
+    assert result.exit_code == 2
+    outcome = json.loads(result.stdout)
+    assert outcome["kind"] == "great_expectations" and outcome["message"] == f"cannot read {path}"
+    assert outcome["error"].startswith("UnreadableBatchError: column 'fee'") and "\n" not in outcome["error"]

@@ -310,3 +310,93 @@ def test_a_batch_at_an_fsspec_url_is_read_and_kept(contract: Contract, store: Qu
     guarded = guard_batch(url, contract, store, as_of=AS_OF)
     assert guarded.manifest is not None and guarded.manifest.source == url
     assert (Path(store.batch_path(guarded.batch_id)) / guarded.manifest.data_file).read_bytes() == local.read_bytes()
+
+
+def _dataset(frame: pl.DataFrame, folder: Path, *, hive: bool) -> Path:
+    """`frame` written as a dataset of two Parquet files (``part=N/`` when `hive`) plus a marker readers skip."""
+    half = frame.height // 2
+    for index, part in enumerate((frame[:half], frame[half:])):
+        target = folder / (f"part={index}/data.parquet" if hive else f"data-{index}.parquet")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part.write_parquet(target)
+    (folder / "_SUCCESS").write_text("")
+    return folder
+
+
+@pytest.mark.parametrize("hive", [False, True], ids=["flat", "hive"])
+def test_a_directory_of_parquet_files_is_one_batch_kept_as_one_parquet_file(
+    contract: Contract, store: QuarantineStore, tmp_path: Path, hive: bool
+) -> None:
+    """A failing dataset directory is quarantined whole as one combined Parquet file; a retry lands on the same id."""
+    frame = generate_transactions(DAY, ROWS, defect=Defect.NULLS)
+    folder = _dataset(frame, tmp_path / "landing", hive=hive)
+    guarded = guard_batch(folder, contract, store, as_of=AS_OF)
+    assert guarded.outcome.status is CheckStatus.FAILED and guarded.outcome.rows == ROWS
+    assert guarded.manifest is not None and guarded.manifest.data_format is DataFormat.PARQUET
+    assert guarded.manifest.source == str(folder) and guarded.manifest.rows_in == ROWS
+    kept = pl.from_arrow(store.read(guarded.batch_id))
+    assert sorted(kept["transaction_id"]) == sorted(frame["transaction_id"])
+    assert ("part" in kept.columns) is hive
+    assert guard_batch(folder, contract, store, as_of=AS_OF).batch_id == guarded.batch_id and len(store.list()) == 1
+
+
+def test_a_directory_under_the_rows_policy_publishes_its_valid_rows(
+    rows_contract: Contract, store: QuarantineStore, tmp_path: Path
+) -> None:
+    """Rows in the dataset's files are split like a file's: published plus quarantined equals the input."""
+    frame = generate_transactions(DAY, ROWS, defect=Defect.OUT_OF_RANGE_AMOUNTS)
+    guarded = guard_batch(_dataset(frame, tmp_path / "landing", hive=True), rows_contract, store, as_of=AS_OF)
+    bad = defect_rows(ROWS, Defect.OUT_OF_RANGE_AMOUNTS)
+    assert guarded.published is not None and guarded.published.num_rows == ROWS - bad
+    assert guarded.manifest is not None and guarded.manifest.rows_quarantined == bad
+
+
+def test_an_unreadable_directory_is_kept_file_for_file(contract: Contract, store: QuarantineStore, tmp_path: Path) -> None:
+    """A dataset with a corrupt file could not run; its files are kept byte for byte in one tar archive."""
+    import io
+    import tarfile
+
+    folder = _dataset(generate_transactions(DAY, ROWS), tmp_path / "landing", hive=True)
+    write_batch(generate_transactions(DAY, ROWS), folder / "part=2" / "data.parquet", defect=Defect.CORRUPT_FILE)
+    guarded = guard_batch(folder, contract, store, as_of=AS_OF)
+    assert guarded.outcome.status is CheckStatus.ERROR and guarded.published is None
+    assert f"cannot read {folder} as Parquet" in guarded.outcome.error and "\n" not in guarded.outcome.error
+    assert guarded.manifest is not None and guarded.manifest.data_format is DataFormat.RAW
+    with tarfile.open(fileobj=io.BytesIO(store.read(guarded.batch_id))) as archive:
+        kept = {m.name: archive.extractfile(m).read() for m in archive.getmembers()}  # type: ignore[union-attr]
+    assert kept == {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*.parquet")}
+
+
+def test_an_empty_directory_is_an_error_outcome(contract: Contract, store: QuarantineStore, tmp_path: Path) -> None:
+    """A directory without Parquet files could not run, saying so; there is nothing to keep."""
+    (tmp_path / "empty").mkdir()
+    guarded = guard_batch(tmp_path / "empty", contract, store, as_of=AS_OF)
+    assert guarded.outcome.status is CheckStatus.ERROR and "no Parquet files" in guarded.outcome.error
+    assert guarded.manifest is None and guarded.published is None
+
+
+def _duplicated(path: Path) -> None:
+    table = generate_transactions(DAY, ROWS).to_arrow()
+    pq.write_table(table.append_column("amount", table["amount"]), path)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (_uncastable, "column 'fee' has a type the engine (polars) cannot read: decimal256(60, 0)"),
+        (_duplicated, "column name is duplicated: 'amount'"),
+    ],
+    ids=["decimal256", "duplicated-names"],
+)
+def test_unreadable_columns_quarantine_the_file_with_a_one_line_reason(
+    contract: Contract, store: QuarantineStore, tmp_path: Path, make: Callable[[Path], None], reason: str
+) -> None:
+    """A column type polars cannot hold, or duplicated names: the file is kept byte for byte, the reason is one line."""
+    path = tmp_path / "landing.parquet"
+    make(path)
+    guarded = guard_batch(path, contract, store, as_of=AS_OF)
+    assert guarded.outcome.status is CheckStatus.ERROR and guarded.published is None
+    assert reason in guarded.outcome.error and "\n" not in guarded.outcome.error
+    manifest = guarded.manifest
+    assert manifest is not None and reason in manifest.reason and "\n" not in manifest.reason
+    assert (Path(store.batch_path(guarded.batch_id)) / manifest.data_file).read_bytes() == path.read_bytes()

@@ -89,10 +89,12 @@ def test_wrong_type_makes_dependent_rules_error_but_not_null_still_counts(contra
 
 
 def test_corrupt_file_is_an_error_outcome_not_an_exception(contract, batch_file) -> None:
-    """A truncated Parquet file yields status ERROR with the exception type and message, and no mask."""
-    result = validate(contract, batch_file(Defect.CORRUPT_FILE), as_of=AS_OF)
+    """A truncated Parquet file yields status ERROR naming the file, with the exception type and message, and no mask."""
+    path = batch_file(Defect.CORRUPT_FILE)
+    result = validate(contract, path, as_of=AS_OF)
     assert result.outcome.status is CheckStatus.ERROR and result.outcome.blocks_publication
-    assert result.outcome.error and result.outcome.error.split(":")[0].endswith("Error")
+    assert result.outcome.error.startswith("ArrowInvalid: Parquet magic bytes not found")
+    assert result.outcome.message == f"cannot read {path}"
     assert result.rejected_rows is None and result.outcome.rows is None
 
 
@@ -173,7 +175,7 @@ def test_outcome_carries_contract_identity_and_metrics(contract, batch_file) -> 
 
 
 def test_arrow_type_polars_cannot_import_is_an_error_outcome() -> None:
-    """A decimal256 column (polars panics on import) yields status ERROR with the cause, not a crash."""
+    """A decimal256 column (polars would panic on import) yields status ERROR naming the column, not a crash."""
     import decimal
 
     import pyarrow as pa
@@ -183,5 +185,6 @@ def test_arrow_type_polars_cannot_import_is_an_error_outcome() -> None:
     contract = Contract(id="c", version="1", name="c", table="t", rules=(NotNullRule(rule_id="d.not_null", column="d"),))
     table = pa.table({"d": pa.array([decimal.Decimal("1.5")], pa.decimal256(40, 2))})
     result = validate(contract, table)
-    assert result.outcome.status is CheckStatus.ERROR and result.outcome.error.startswith("PanicException:")
+    assert result.outcome.status is CheckStatus.ERROR and result.outcome.error.startswith("UnreadableBatchError:")
+    assert "'d'" in result.outcome.error and "decimal256(40, 2)" in result.outcome.error
     assert result.rejected_rows is None
