@@ -17,7 +17,8 @@ from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult,
 from guardrails.validation._frames import to_polars
 from guardrails._time import as_utc
 from guardrails.validation._rules import RuleNotApplicable, non_integral, violation
-from guardrails.validation._sample import json_safe_rows
+from guardrails._text import MESSAGE_CHARS, cap_text
+from guardrails.validation._sample import capped_sample, json_safe_rows
 from guardrails.validation._types import FLOAT_AS_INTEGER, type_problem
 
 if TYPE_CHECKING:
@@ -167,7 +168,7 @@ def validate(
                 status=CheckStatus.ERROR,
                 severity=Severity.ERROR,
                 rows=None,
-                error=f"{type(exc).__name__}: {exc}",
+                error=cap_text(f"{type(exc).__name__}: {exc}", MESSAGE_CHARS),  # polars quotes the data it chokes on
                 message="the contract could not be checked",
                 metrics={"duration_seconds": round(time.perf_counter() - clock, 6)},
             ),
@@ -204,7 +205,9 @@ def validate(
 
     rejected = _any(hits, blocking, rows)
     failing_rows = int(rejected.sum())
-    sample = _sample(frame, hits, failed_row_rules, contract, by_id, sample_size) if failed_row_rules else ()
+    sample, sample_metrics = capped_sample(
+        _sample(frame, hits, failed_row_rules, contract, by_id, sample_size) if failed_row_rules else ()
+    )
     failed = [r for r in ordered if r.status is not CheckStatus.PASSED]
     severity = Severity.ERROR if not failed or any(r.severity is Severity.ERROR for r in failed) else Severity.WARNING
     return ContractValidation(
@@ -221,6 +224,7 @@ def validate(
                 "rules": len(ordered),
                 "failed_rules": len(failed),
                 "duration_seconds": round(time.perf_counter() - clock, 6),
+                **sample_metrics,
             },
         ),
         rejected_rows=None if unsplittable else rejected,
