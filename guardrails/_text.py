@@ -34,6 +34,7 @@ SAMPLE_BYTES = 64 * 1024
 EVENT_BYTES = 1024 * 1024
 """Largest metadata one Dagster event may carry: the largest entries are cut first, saying so."""
 
+_CUT = re.compile(r"…\[cut [\d,]+ chars\]\Z")
 _ESCAPED_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 # C0 controls, DEL and C1 controls (ESC starts ANSI sequences; CSI \x9b is an 8-bit ESC [), and the Unicode
 # format characters that reorder or hide text (bidirectional embeddings, overrides and isolates).
@@ -58,8 +59,11 @@ def visible(text: str, *, keep: str = "\n\t") -> str:
 
 
 def cap_text(text: str, limit: int = VALUE_CHARS) -> str:
-    """At most `limit` characters of `text`, then a marker saying how many were cut."""
+    """At most `limit` characters of `text`, then a marker saying how many were cut; text already cut stays as is."""
     if len(text) <= limit:
+        return text
+    already = _CUT.search(text)
+    if already is not None and already.start() <= limit:
         return text
     return f"{text[:limit]}…[cut {len(text) - limit:,} chars]"
 

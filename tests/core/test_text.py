@@ -60,3 +60,11 @@ def test_cap_records_leaves_a_small_sample_alone() -> None:
     """A sample already within every cap comes back equal, with nothing dropped."""
     rows = [{"id": 1, "_rules": ["a.range"], "_row": 0}]
     assert cap_records(rows) == (tuple(rows), 0)
+
+
+def test_capping_twice_changes_nothing() -> None:
+    """A value or sample already capped comes back unchanged, its marker naming the original cut."""
+    once = cap_text("x" * 5000, 100)
+    assert cap_text(once, 100) == once
+    rows, _ = cap_records([{"s": "y" * 10**6}] * 100)
+    assert cap_records(rows) == (rows, 0)
