@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from definitions.data import Defect
@@ -54,7 +55,7 @@ def main() -> int:
     """Run the three chapters; 0 when the guardrails behaved as the story says, 1 otherwise."""
     settings = DemoSettings.from_env()
     prepare_home(settings)
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
+    console = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 110)
     console.rule("[bold]pipeline-guardrails demo: a fraud-detection pipeline with a data contract")
     console.print(
         f"home [cyan]{settings.home}[/]   dagster [cyan]{settings.dagster_home}[/]   "
@@ -177,11 +178,12 @@ class Demo:
         location = evaluation.metadata.get(md.QUARANTINE_LOCATION_KEY)
         rules = Table("failed rule", "severity", "failing rows", "expected", title="Why the batch was quarantined")
         for rule in outcome.failed_rules if outcome else ():
-            rules.add_row(rule.rule_id, rule.severity.value, f"{rule.failing_rows:,}", rule.expected or rule.message)
+            rules.add_row(escape(rule.rule_id), rule.severity.value, f"{rule.failing_rows:,}",
+                          escape(rule.expected or rule.message))  # contract text, not markup
         self.console.print(rules)
         if outcome and outcome.sample:
             sample = outcome.sample[0]
-            self.console.print(f"First failing row: [dim]{dict(sample)}[/]")
+            self.console.print(f"First failing row: [dim]{escape(repr(dict(sample)))}[/]")  # data, not markup
         self.console.print(
             f"Run [bold red]{result.dagster_run.status.value}[/]: batch [bold]{batch_id}[/] "
             f"({outcome.rows if outcome else '?'} rows) is in quarantine at "

@@ -10,9 +10,8 @@ import json
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from guardrails.cli.render import console
+from guardrails.cli.render import console, line, styled, table as render_table
 from guardrails.contract.lint import LintReport, lint_contract
 
 app = typer.Typer(help="Check data contract files (ODCS v3).", no_args_is_help=True)
@@ -41,21 +40,30 @@ def lint(
 def _print(report: LintReport) -> None:
     issues = (*report.errors, *report.warnings)
     if issues:
-        out = Table(title=report.path, title_justify="left")
-        for column in ("line", "level", "field", "problem"):
-            out.add_column(column, overflow="fold")
-        for issue in sorted(issues, key=lambda i: (i.line or 0, i.level)):
-            style = "red" if issue.level == "error" else "yellow"
-            problem = f"expected {issue.expected}, got {issue.got}" + (f" ({issue.hint})" if issue.hint else "")
-            out.add_row(str(issue.line or ""), f"[{style}]{issue.level}[/]", issue.field, problem)
+        out = render_table(
+            report.path,
+            ("line", "level", "field", "problem"),
+            (
+                (
+                    str(issue.line or ""),
+                    styled(issue.level, "red" if issue.level == "error" else "yellow"),
+                    issue.field,
+                    f"expected {issue.expected}, got {issue.got}" + (f" ({issue.hint})" if issue.hint else ""),
+                )
+                for issue in sorted(issues, key=lambda i: (i.line or 0, i.level))
+            ),
+        )
         console.print(out)
     if report.ok:
         contract = report.contract
         assert contract is not None
         console.print(
-            f"[green]ok[/]  {report.path}: {contract.id} v{contract.version}, table {contract.table}, "
-            f"{len(contract.rules)} rules, {len(report.warnings)} warning(s)"
+            line(
+                styled("ok", "green"),
+                f"  {report.path}: {contract.id} v{contract.version}, table {contract.table}, "
+                f"{len(contract.rules)} rules, {len(report.warnings)} warning(s)",
+            )
         )
     else:
         counts = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
-        console.print(f"[red]invalid[/]  {report.path}: {counts}")
+        console.print(line(styled("invalid", "red"), f"  {report.path}: {counts}"))

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from guardrails.cli.render import console, print_error, print_json, table
+from guardrails.cli.render import console, line, print_error, print_json, styled, table
 from guardrails.models import (
     ActionResult,
     ActionStatus,
@@ -78,9 +78,9 @@ def _finish(result: ActionResult, json_output: bool) -> None:
         print_json(result.to_dict())
     else:
         style = ACTION_STYLE[result.status]
-        console.print(f"[{style}]{result.status.value}[/]  {result.message}", soft_wrap=True)
+        console.print(line(styled(result.status.value, style), f"  {result.message}"), soft_wrap=True)
         if result.error and result.error != result.message:
-            console.print(f"[magenta]cause:[/] {result.error}", soft_wrap=True)
+            console.print(line(styled("cause:", "magenta"), f" {result.error}"), soft_wrap=True)
     raise typer.Exit(EXIT_CODES[result.status])
 
 
@@ -100,9 +100,10 @@ def status_command(
         print_json(status.to_dict())
         return
     pin = status.pin
-    headline = f"{name}  ·  {alias} -> {_v(status.alias_version) or '(unset)'}"
+    headline = line(f"{name}  ·  {alias} -> {_v(status.alias_version) or '(unset)'}")
     if pin:
-        headline += f"  ·  [red]pinned[/] on v{pin.version} since {pin.at:%Y-%m-%d %H:%M} by {pin.by}: {pin.reason}"
+        headline += line("  ·  ", styled("pinned", "red"),
+                         f" on v{pin.version} since {pin.at:%Y-%m-%d %H:%M} by {pin.by}: {pin.reason}")
     else:
         headline += "  ·  not pinned"
     console.print(headline, soft_wrap=True)

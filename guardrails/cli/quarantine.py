@@ -19,7 +19,7 @@ from typing import Annotated, TypeVar
 import fsspec
 import typer
 
-from guardrails.cli.render import console, err_console, print_json, print_outcome, table
+from guardrails.cli.render import console, err_console, line, print_error, print_json, print_outcome, styled, table
 from guardrails.cli.options import STORE_ENV, STORE_HELP, AsOfOption, StoreChoice, choose_stores
 from guardrails.contract import load_contract
 from guardrails.errors import GuardrailsError
@@ -162,7 +162,7 @@ def release_command(
         print_json(result.to_dict())
     else:
         style = {ReleaseStatus.RELEASED: "green", ReleaseStatus.ALREADY_RELEASED: "green"}.get(result.status, "red")
-        console.print(f"[{style}]{result.status.value}[/]  {result.batch_id}: {result.message}")
+        console.print(line(styled(result.status.value, style), f"  {result.batch_id}: {result.message}"))
         if result.outcome is not None and result.status is not ReleaseStatus.ALREADY_RELEASED:
             print_outcome(result.outcome)
     if result.status is ReleaseStatus.REFUSED:
@@ -184,7 +184,7 @@ def purge_command(
     manifest = _run(lambda: quarantine.show(batch_id))
     if not yes and manifest.state is not QuarantineState.PURGED:
         if not typer.confirm(f"Delete the data of {batch_id} ({_rows(manifest)}) for good?", err=True):
-            err_console.print("not purged", markup=False)
+            err_console.print("not purged")
             raise typer.Exit(EXIT_REFUSED)
     _run(lambda: quarantine.purge(batch_id))
     purged = _run(lambda: quarantine.show(batch_id))
@@ -235,7 +235,7 @@ def _run(action: Callable[[], T]) -> T:
     try:
         return action()
     except (GuardrailsError, OSError) as exc:
-        err_console.print(f"guardrails: {exc}", soft_wrap=True, markup=False)
+        print_error(str(exc))
         raise typer.Exit(EXIT_ERROR) from exc
 
 

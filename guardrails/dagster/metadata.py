@@ -31,10 +31,16 @@ key                                value
                                    the store a run used without being told
 ``guardrails/error``               text: why the check could not run (status error only)
 =================================  =====================================================================
+
+What an event carries is bounded, whatever the batch holds: the sample at 1 KiB per value and 64 KiB in all
+(dropped rows counted in the outcome's ``sample_rows_dropped`` metric), messages at 4 KiB, and the outcome's
+metadata at under 1 MiB: past that the largest entries are replaced by a text saying what was cut
+(`bounded_metadata`). The quarantined data itself is never cut.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -44,7 +50,9 @@ from typing import Any
 
 import dagster as dg
 
+from guardrails._text import EVENT_BYTES, MESSAGE_CHARS, SAMPLE_BYTES, VALUE_CHARS, cap_text
 from guardrails.outcome import CheckOutcome, CheckStatus, Severity
+from guardrails.validation._sample import SAMPLE_DROPPED_METRIC, capped_sample
 
 OUTCOME_KEY = "guardrails/outcome"
 STATUS_KEY = "guardrails/status"
@@ -69,6 +77,10 @@ QUARANTINE_STORE_KEY = "guardrails/quarantine_store"
 ERROR_KEY = "guardrails/error"
 QUARANTINE_TAG = "guardrails/quarantined"
 """Tag on the observation that records a quarantined batch (value: the batch id)."""
+CUT_MARKER = "cut: "
+"""Start of the text that replaces a metadata entry too large for an event."""
+_OUTCOME_BUDGET = EVENT_BYTES - SAMPLE_BYTES
+"""Bytes the outcome's metadata may take, leaving room for the keys adapters add (batch, run, location)."""
 
 RULES_SCHEMA = dg.TableSchema(
     columns=[
@@ -91,7 +103,12 @@ def severity_to_dagster(severity: Severity) -> dg.AssetCheckSeverity:
 
 
 def outcome_metadata(outcome: CheckOutcome) -> dict[str, dg.MetadataValue]:
-    """The metadata of one check evaluation: the lossless outcome JSON plus its human-readable view."""
+    """The metadata of one check evaluation: the outcome JSON plus its human-readable view, under 1 MiB.
+
+    The outcome is stored as `recordable_outcome` makes it: lossless for any outcome within the caps (every
+    outcome our checks build), its sample and messages cut otherwise.
+    """
+    outcome = recordable_outcome(outcome)
     metadata: dict[str, dg.MetadataValue] = {
         OUTCOME_KEY: dg.MetadataValue.json(outcome.to_dict()),
         STATUS_KEY: dg.MetadataValue.text(outcome.status.value),
@@ -113,11 +130,52 @@ def outcome_metadata(outcome: CheckOutcome) -> dict[str, dg.MetadataValue]:
         metadata[AS_OF_KEY] = dg.MetadataValue.timestamp(outcome.as_of)
     if outcome.error:
         metadata[ERROR_KEY] = dg.MetadataValue.text(outcome.error)
-    return metadata
+    return bounded_metadata(metadata, _OUTCOME_BUDGET)
+
+
+def recordable_outcome(outcome: CheckOutcome) -> CheckOutcome:
+    """`outcome` as an event may carry it: the sample capped (dropped rows added to ``sample_rows_dropped``),
+    the message, the error and each rule's message cut at 4 KiB; unchanged when already within the caps."""
+    sample, dropped = capped_sample(outcome.sample)
+    metrics = dict(outcome.metrics)
+    if dropped:
+        metrics[SAMPLE_DROPPED_METRIC] = int(metrics.get(SAMPLE_DROPPED_METRIC) or 0) + dropped[SAMPLE_DROPPED_METRIC]
+    rules = tuple(
+        dataclasses.replace(r, message=cap_text(r.message, MESSAGE_CHARS), expected=cap_text(r.expected, VALUE_CHARS))
+        for r in outcome.rules
+    )
+    return outcome.evolve(
+        sample=sample,
+        metrics=metrics,
+        rules=rules,
+        message=cap_text(outcome.message, MESSAGE_CHARS),
+        error=None if outcome.error is None else cap_text(outcome.error, MESSAGE_CHARS),
+    )
+
+
+def bounded_metadata(metadata: Mapping[str, Any], limit: int = EVENT_BYTES) -> dict[str, Any]:
+    """`metadata` within `limit` bytes as Dagster serializes it: the largest entries are cut first, each replaced
+    by a text saying how large it was, so the event is still written and says what it lost.
+
+    Example:
+        >>> cut = bounded_metadata({"a": dg.MetadataValue.text("x" * 5000), "b": dg.MetadataValue.int(1)}, 1000)
+        >>> cut["a"].value, cut["b"].value
+        ('cut: 5,050 bytes, more than one event may carry (1,000 bytes)', 1)
+    """
+    sizes = {key: len(dg.serialize_value(value)) for key, value in metadata.items()}
+    total = sum(sizes.values())
+    bounded = dict(metadata)
+    for key in sorted(sizes, key=sizes.__getitem__, reverse=True):
+        if total <= limit:
+            break
+        marker = dg.MetadataValue.text(f"{CUT_MARKER}{sizes[key]:,} bytes, more than one event may carry ({limit:,} bytes)")
+        bounded[key] = marker
+        total += len(dg.serialize_value(marker)) - sizes[key]
+    return bounded
 
 
 def rules_table(outcome: CheckOutcome) -> dg.TableMetadataValue:
-    """One row per rule, failed rules first, so the UI shows what broke at the top."""
+    """One row per rule, failed rules first, so the UI shows what broke at the top (texts cut at 1 KiB)."""
     ordered = sorted(outcome.rules, key=lambda r: (r.status is CheckStatus.PASSED, r.rule_id))
     records = [
         dg.TableRecord(
@@ -129,8 +187,8 @@ def rules_table(outcome: CheckOutcome) -> dg.TableMetadataValue:
                 "status": r.status.value,
                 "failing_rows": int(r.failing_rows),
                 "observed": float(r.observed) if r.observed is not None and math.isfinite(r.observed) else None,
-                "expected": r.expected,
-                "message": r.message,
+                "expected": cap_text(r.expected, VALUE_CHARS),
+                "message": cap_text(r.message, VALUE_CHARS),
             }
         )
         for r in ordered
@@ -139,8 +197,8 @@ def rules_table(outcome: CheckOutcome) -> dg.TableMetadataValue:
 
 
 def sample_table(sample: Iterable[Mapping[str, Any]]) -> dg.TableMetadataValue:
-    """The capped failing-row sample as a table; non-scalar cells (lists, dates) are shown as text."""
-    rows = [dict(row) for row in sample]
+    """The failing-row sample as a table, capped (1 KiB a value, 64 KiB in all); non-scalar cells shown as text."""
+    rows, _ = capped_sample(sample)
     names: list[str] = []
     for row in rows:
         names.extend(name for name in row if name not in names)
@@ -193,11 +251,14 @@ def recorded_locations_metadata(store_uri: str, contract_path: str | None) -> di
 
 
 def outcome_from_metadata(metadata: Mapping[str, Any]) -> CheckOutcome | None:
-    """The `CheckOutcome` stored under `OUTCOME_KEY`, or None for evaluations not written by guardrails."""
+    """The `CheckOutcome` stored under `OUTCOME_KEY`, or None for evaluations not written by guardrails (or whose
+    outcome was too large for its event and was cut)."""
     value = metadata.get(OUTCOME_KEY)
     if value is None:
         return None
     data = value.data if isinstance(value, dg.JsonMetadataValue) else getattr(value, "value", value)
+    if isinstance(data, str) and data.startswith(CUT_MARKER):
+        return None
     if isinstance(data, str):
         return CheckOutcome.from_json(data)
     return CheckOutcome.from_dict(data)

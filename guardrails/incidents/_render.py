@@ -1,12 +1,20 @@
-"""Render an incident report as Markdown (to paste into a postmortem, or show in Dagster) and as JSON."""
+"""Render an incident report as Markdown (to paste into a postmortem, or show in Dagster) and as JSON.
+
+Table cells hold text from data and contracts (offending values, rule messages, batch ids): control characters
+are written as escapes, Markdown and HTML syntax is escaped (a value can neither become a link, emphasis or an
+HTML tag, nor break the table), and each cell is cut at 1 KiB. Prose lines, whose text is built with our own
+Markdown (code spans), get control characters escaped and are cut at 4 KiB.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from guardrails._text import MESSAGE_CHARS, VALUE_CHARS, cap_text, visible
 from guardrails.incidents._build import format_duration
 from guardrails.incidents._types import Incident, IncidentReport, IncidentState
 
@@ -15,9 +23,20 @@ def _at(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
 
 
+# Characters that start Markdown or HTML syntax inside a line: code, emphasis, strikethrough, raw HTML and
+# autolinks, entities, a link's "](", table pipes; an underscore only where it can open or close emphasis.
+_MARKDOWN = re.compile(r"[\\`*~<>&|]|\]\(|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+
+
 def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A table cell: literal text on one line (`crypto*` stays `crypto*`, `<b>` stays `<b>`), at most 1 KiB."""
+    text = cap_text("" if value is None else str(value), VALUE_CHARS)
+    return _MARKDOWN.sub(lambda m: "\\" + m.group(), visible(text.replace("\n", " "), keep=""))
+
+
+def _line(text: str) -> str:
+    """Prose from records: one line, control characters visible, at most 4 KiB."""
+    return visible(cap_text(text, MESSAGE_CHARS), keep="")
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
@@ -31,7 +50,7 @@ def incident_markdown(incident: Incident, *, level: int = 1) -> str:
     h, hh = "#" * level, "#" * (level + 1)
     resolved = _at(incident.resolved_at) + " UTC" if incident.resolved_at else "not yet"
     lines = [
-        f"{h} Incident {incident.id}: {incident.title}",
+        f"{h} Incident {_line(incident.id)}: {_line(incident.title)}",
         "",
         f"**State:** {incident.state.value.upper()} · **Severity:** {incident.severity} · "
         f"**Detected:** {_at(incident.detected_at)} UTC · **Resolved:** {resolved}",
@@ -42,10 +61,10 @@ def incident_markdown(incident: Incident, *, level: int = 1) -> str:
         "",
         f"{hh} Summary (SBAR)",
         "",
-        f"- **Situation:** {incident.sbar.situation}",
-        f"- **Background:** {incident.sbar.background}",
-        f"- **Assessment:** {incident.sbar.assessment}",
-        f"- **Recommendation:** {incident.sbar.recommendation}",
+        f"- **Situation:** {_line(incident.sbar.situation)}",
+        f"- **Background:** {_line(incident.sbar.background)}",
+        f"- **Assessment:** {_line(incident.sbar.assessment)}",
+        f"- **Recommendation:** {_line(incident.sbar.recommendation)}",
         "",
         f"{hh} Timeline (UTC)",
         "",
@@ -73,13 +92,13 @@ def incident_markdown(incident: Incident, *, level: int = 1) -> str:
     ]
     if incident.hypotheses:
         for rank, hypothesis in enumerate(incident.hypotheses, 1):
-            lines.append(f"{rank}. **{hypothesis.title}** (score {hypothesis.score:.2f})")
-            lines.extend(f"   - {line}" for line in hypothesis.evidence)
+            lines.append(f"{rank}. **{_line(hypothesis.title)}** (score {hypothesis.score:.2f})")
+            lines.extend(f"   - {_line(line)}" for line in hypothesis.evidence)
     else:
         lines.append("No hypothesis: the failing checks carry no rule details.")
     lines += ["", f"{hh} Follow-up actions", ""]
     for action in incident.actions:
-        lines.append(f"- [ ] {action.action}" + (f"  \n  `{action.command}`" if action.command else ""))
+        lines.append(f"- [ ] {_line(action.action)}" + (f"  \n  `{_line(action.command)}`" if action.command else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -127,7 +146,7 @@ def report_markdown(report: IncidentReport) -> str:
         f"{len(report.incidents)} incident(s), {open_count} open.",
         "",
     ]
-    lines.extend(line for note in report.notes for line in (f"> Incomplete: {note}", ""))
+    lines.extend(line for note in report.notes for line in (f"> Incomplete: {_line(note)}", ""))
     if not report.incidents:
         lines.append("No incidents: every check on record passed, or nothing has run yet.")
         return "\n".join(lines) + "\n"

@@ -18,7 +18,7 @@ from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult,
 from guardrails.validation._frames import error_line, to_polars
 from guardrails._time import as_utc
 from guardrails.validation._rules import RuleNotApplicable, non_integral, violation
-from guardrails.validation._sample import json_safe_rows
+from guardrails.validation._sample import capped_sample, json_safe_rows
 from guardrails.validation._types import FLOAT_AS_INTEGER, type_problem
 
 if TYPE_CHECKING:
@@ -215,7 +215,9 @@ def validate(
 
     rejected = _any(hits, blocking, rows)
     failing_rows = int(rejected.sum())
-    sample = _sample(frame, hits, failed_row_rules, contract, by_id, sample_size) if failed_row_rules else ()
+    sample, sample_metrics = capped_sample(
+        _sample(frame, hits, failed_row_rules, contract, by_id, sample_size) if failed_row_rules else ()
+    )
     failed = [r for r in ordered if r.status is not CheckStatus.PASSED]
     severity = Severity.ERROR if not failed or any(r.severity is Severity.ERROR for r in failed) else Severity.WARNING
     return ContractValidation(
@@ -232,6 +234,7 @@ def validate(
                 "rules": len(ordered),
                 "failed_rules": len(failed),
                 "duration_seconds": round(time.perf_counter() - clock, 6),
+                **sample_metrics,
             },
         ),
         rejected_rows=None if unsplittable else rejected,

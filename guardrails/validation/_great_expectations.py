@@ -34,7 +34,8 @@ import pyarrow as pa
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
 from guardrails._time import as_utc
-from guardrails.validation._sample import json_safe
+from guardrails._text import MESSAGE_CHARS, cap_text
+from guardrails.validation._sample import capped_sample, json_safe
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -202,7 +203,7 @@ def validate_expectation_suite(
         return outcome(
             status=CheckStatus.ERROR,
             severity=Severity.ERROR,
-            error=f"{type(exc).__name__}: {exc}",
+            error=cap_text(f"{type(exc).__name__}: {exc}", MESSAGE_CHARS),
             message=f"the expectation suite {where} could not be run",
             metrics={"duration_seconds": round(time.perf_counter() - clock, 6)},
         )
@@ -223,7 +224,7 @@ def validate_expectation_suite(
 
     failed = [r for r in rules if r.status is not CheckStatus.PASSED]
     shown = [c for c in dict.fromkeys([*key_columns, *(c for r in failed for c in r.columns)]) if c in frame.columns]
-    sample = tuple(
+    sample, sample_metrics = capped_sample(
         {**{c: json_safe(_scalar(frame[c].iloc[index])) for c in shown}, "_rules": flagged[index], "_row": index}
         for index in sorted(flagged)[:sample_size]
         if 0 <= index < len(frame)
@@ -240,6 +241,7 @@ def validate_expectation_suite(
             "evaluated_expectations": len(rules),
             "failed_expectations": len(failed),
             "duration_seconds": round(time.perf_counter() - clock, 6),
+            **sample_metrics,
         },
     )
 

@@ -1,0 +1,117 @@
+"""Dagster events stay small whatever the batch holds: samples and messages are capped, every event is under
+1 MiB and says what it cut, while the quarantined batch keeps every byte."""
+
+from __future__ import annotations
+
+import doctest
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+import guardrails.dagster.metadata as md
+from guardrails.dagster import guarded_asset, outcome_from_metadata
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
+from guardrails.quarantine import QuarantineStore
+
+MIB = 1024 * 1024
+ROWS = 80
+MEGABYTE = "m" * 1_000_000
+CONTRACT = """\
+apiVersion: v3.1.0
+kind: DataContract
+id: urn:test:notes
+name: notes
+version: 1.0.0
+status: active
+customProperties:
+  - property: sampleSize
+    value: 200
+schema:
+  - name: notes
+    properties:
+      - name: id
+        logicalType: integer
+        required: true
+        primaryKey: true
+        primaryKeyPosition: 1
+      - name: note
+        logicalType: string
+        quality:
+          - metric: invalidValues
+            arguments:
+              validValues: [ok]
+            mustBe: 0
+"""
+
+
+def test_docstring_examples_run() -> None:
+    """The metadata module's docstring examples pass as written."""
+    result = doctest.testmod(md)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_megabyte_values_make_no_event_over_one_mebibyte(instance, resources, tmp_path: Path) -> None:
+    """80 rows of 1 MB strings through a guarded asset: every event of the run, read back from the instance, is
+    under 1 MiB, the check's outcome says how many sample rows it dropped, and quarantine keeps the full strings."""
+    contract = tmp_path / "notes.odcs.yaml"
+    contract.write_text(CONTRACT)
+
+    @guarded_asset(contract=str(contract))
+    def notes() -> pl.DataFrame:
+        return pl.DataFrame({"id": list(range(ROWS)), "note": [MEGABYTE] * ROWS})
+
+    result = dg.materialize([notes], instance=instance, resources=resources, raise_on_error=False)
+    assert not result.success
+
+    sizes = {e.dagster_event_type: len(dg.serialize_value(e)) for e in instance.all_logs(result.run_id)}
+    assert max(sizes.values()) < MIB, sizes
+    [record] = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey("notes"), "notes_contract"), limit=1
+    )
+    assert len(dg.serialize_value(record.event)) < MIB
+    outcome = outcome_from_metadata(record.event.dagster_event.event_specific_data.metadata)
+    assert outcome.status is CheckStatus.FAILED and outcome.rules
+    assert 0 < len(outcome.sample) < ROWS
+    assert outcome.metrics["sample_rows_dropped"] == ROWS - len(outcome.sample)
+    assert all(row["note"].endswith("…[cut 998,976 chars]") for row in outcome.sample)
+    [observation] = instance.fetch_observations(dg.AssetKey("notes"), limit=1).records
+    assert len(dg.serialize_value(observation.event_log_entry)) < MIB
+
+    kept = QuarantineStore(resources["quarantine"].location).read("notes")
+    assert kept.num_rows == ROWS and set(kept.column("note").to_pylist()) == {MEGABYTE}
+
+
+def _huge_outcome() -> CheckOutcome:
+    """An outcome no check of ours builds: an uncapped sample, a 2 MB error, 5,000 rules with long messages."""
+    now = datetime(2026, 11, 21, tzinfo=UTC)
+    rules = tuple(
+        RuleResult(rule_id=f"r{i}", kind="custom", columns=("note",), severity=Severity.ERROR,
+                   status=CheckStatus.FAILED, failing_rows=1, message="why " * 100)
+        for i in range(5_000)
+    )
+    return CheckOutcome(check="custom", kind=CheckKind.CONTRACT, status=CheckStatus.ERROR, severity=Severity.ERROR,
+                        started_at=now, finished_at=now, rows=30, rules=rules, error="e" * 2_000_000,
+                        sample=tuple({"id": i, "note": MEGABYTE} for i in range(30)))
+
+
+def test_outcome_metadata_of_an_uncapped_outcome_stays_under_one_mebibyte() -> None:
+    """Whatever outcome is translated, its metadata is under 1 MiB and every entry cut says so in words."""
+    metadata = md.outcome_metadata(_huge_outcome())
+    assert sum(len(dg.serialize_value(v)) for v in metadata.values()) < MIB
+    assert metadata[md.ERROR_KEY].value.endswith("…[cut 1,995,904 chars]")
+    cut = [key for key, value in metadata.items() if str(getattr(value, "value", "")).startswith(md.CUT_MARKER)]
+    assert cut, "5,000 rules of 400 characters cannot all fit: the largest entry must be cut and say so"
+    assert md.OUTCOME_KEY in cut and outcome_from_metadata(metadata) is None
+
+
+def test_outcome_within_the_caps_is_recorded_unchanged() -> None:
+    """An ordinary outcome round-trips through the metadata exactly: capping changes only what exceeds a cap."""
+    now = datetime(2026, 11, 21, tzinfo=UTC)
+    rule = RuleResult(rule_id="note.allowed", kind="invalid_values", columns=("note",), severity=Severity.ERROR,
+                      status=CheckStatus.FAILED, failing_rows=2, message="2 rows")
+    outcome = CheckOutcome(check="contract", kind=CheckKind.CONTRACT, status=CheckStatus.FAILED,
+                           severity=Severity.ERROR, started_at=now, finished_at=now, rows=3, rules=(rule,),
+                           sample=({"id": 1, "note": "[/]", "_rules": ["note.allowed"], "_row": 1},))
+    assert outcome_from_metadata(md.outcome_metadata(outcome)) == outcome
