@@ -5,6 +5,7 @@ Two rules keep that harmless wherever such text reaches a person (terminal, Mark
 
 - `visible` writes control characters as escapes (``\\x1b``), so data can neither restyle a terminal nor hide
   text behind a carriage return or a bidirectional override;
+- `markdown_cell` also escapes Markdown and HTML syntax, for text from data placed in a Markdown table;
 - `cap_text` / `cap_value` / `cap_records` bound what is *shown and recorded* (a value, a sample, an event) and
   say what they cut. The data itself (a quarantined batch) is never cut: only its description is.
 
@@ -34,6 +35,9 @@ SAMPLE_BYTES = 64 * 1024
 EVENT_BYTES = 1024 * 1024
 """Largest metadata one Dagster event may carry: the largest entries are cut first, saying so."""
 
+# Characters that start Markdown or HTML syntax inside a line: code, emphasis, strikethrough, raw HTML and
+# autolinks, entities, a link's "](", table pipes; an underscore only where it can open or close emphasis.
+_MARKDOWN = re.compile(r"[\\`*~<>&|]|\]\(|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 _CUT = re.compile(r"…\[cut [\d,]+ chars\]\Z")
 _ESCAPED_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 # C0 controls, DEL and C1 controls (ESC starts ANSI sequences; CSI \x9b is an 8-bit ESC [), and the Unicode
@@ -103,3 +107,16 @@ def cap_records(
         kept.append(capped)
         size = grown
     return tuple(kept), dropped
+
+
+def markdown_cell(value: Any, limit: int = VALUE_CHARS) -> str:
+    """`value` as literal Markdown text on one line (a table cell): at most `limit` characters, control
+    characters visible, Markdown and HTML syntax escaped, so it can neither become a link, emphasis or an HTML
+    tag, nor break the table.
+
+    Example:
+        >>> markdown_cell("<b>|x*\\n# h")
+        '\\\\<b\\\\>\\\\|x\\\\* # h'
+    """
+    text = cap_text("" if value is None else str(value), limit)
+    return _MARKDOWN.sub(lambda m: "\\" + m.group(), visible(text.replace("\n", " "), keep=""))

@@ -62,6 +62,7 @@ from typing import Any
 
 import polars as pl
 
+from guardrails._text import MESSAGE_CHARS, cap_text, markdown_cell
 from guardrails.checks._settings import SettingsReader
 from guardrails.checks.band import Band
 from guardrails.checks.statistics import ColumnScores, compare_columns
@@ -275,7 +276,7 @@ def assess_drift(
         if problem is not None:
             verdicts[name] = ColumnDrift(column=name, kind=ref.kind if ref else None, status=CheckStatus.ERROR,
                                          severity=Severity.ERROR, statistic=None, observed=None,
-                                         expected="a comparable column", message=f"{name}: {problem}")
+                                         expected="a comparable column", message=f"{cap_text(name)}: {problem}")
         else:
             comparable[name] = ref  # type: ignore[assignment]
 
@@ -347,7 +348,7 @@ def judge_scores(name: str, scores: ColumnScores, settings: DriftSettings) -> Co
         notes.append("no statistic is judged (all thresholds off)")
     status = CheckStatus.PASSED if severity is None else CheckStatus.FAILED
     verdict_word = "ok" if severity is None else severity.value
-    message = f"{name}: {verdict_word} on {statistic}" + (f" ({summary})" if summary else "")
+    message = f"{cap_text(name)}: {verdict_word} on {statistic}" + (f" ({summary})" if summary else "")
     if notes:
         message += "; " + "; ".join(notes)
     return ColumnDrift(column=name, kind=scores.kind, status=status, severity=severity or Severity.ERROR,
@@ -375,8 +376,8 @@ def _outcome(columns: tuple[ColumnDrift, ...], rows: int, reference: Profile, ch
     elif failed:
         status = CheckStatus.FAILED
         severity = Severity.ERROR if any(c.severity is Severity.ERROR for c in failed) else Severity.WARNING
-        worst = ", ".join(f"{c.column} ({c.statistic}={c.observed:.3g})" if c.observed is not None else c.column
-                          for c in failed[:5])
+        worst = ", ".join(f"{cap_text(c.column)} ({c.statistic}={c.observed:.3g})" if c.observed is not None
+                          else cap_text(c.column) for c in failed[:5])
         message = f"drift in {len(failed)} of {len(columns)} columns: {worst}"
     else:
         status, severity = CheckStatus.PASSED, Severity.ERROR
@@ -385,7 +386,8 @@ def _outcome(columns: tuple[ColumnDrift, ...], rows: int, reference: Profile, ch
         check=check, kind=CheckKind.DRIFT, status=status, severity=severity, started_at=started,
         finished_at=datetime.now(UTC), rows=rows, rules=tuple(c.to_rule() for c in columns), metrics=metrics,
         contract_id=getattr(contract, "id", None), contract_version=getattr(contract, "version", None),
-        as_of=as_of, message=message, error=error,
+        as_of=as_of, message=cap_text(message, MESSAGE_CHARS),
+        error=None if error is None else cap_text(error, MESSAGE_CHARS),
     )
 
 
@@ -406,6 +408,9 @@ def _bar(ratio: float, width: int) -> str:
 
 def render_drift_markdown(columns: Sequence[ColumnDrift], *, top: int = 10, width: int = 12) -> str:
     """A markdown table of the worst columns: deciding score, a unicode bar (full = error threshold), verdict.
+
+    Column names come from data: each is escaped and cut at 1 KiB (`markdown_cell`), so a name can neither
+    become HTML, a link or emphasis nor break the table.
 
     Example:
         >>> row = ColumnDrift(column="amount", kind="numeric", status=CheckStatus.FAILED, severity=Severity.ERROR,
@@ -435,7 +440,7 @@ def render_drift_markdown(columns: Sequence[ColumnDrift], *, top: int = 10, widt
             verdict = "❌ error" if c.severity is Severity.ERROR else "⚠️ warning"
         score = f"{c.observed:.3g}" if c.observed is not None else "–"
         bar = f"`{_bar(ratio(c), width)}`" if c.error_threshold else ""
-        lines.append(f"| {c.column} | {c.statistic or '–'} | {score} | {bar} | {verdict} |")
+        lines.append(f"| {markdown_cell(c.column)} | {c.statistic or '–'} | {score} | {bar} | {verdict} |")
     if len(ranked) > top:
         lines.append(f"| … {len(ranked) - top} more | | | | |")
     return "\n".join(lines)

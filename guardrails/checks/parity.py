@@ -10,7 +10,8 @@ Join both sides on the entity key (plus an event timestamp, when configured, mat
 - distribution skew between the two sides with the drift statistics (PSI, Jensen-Shannon, KS, ...), judged
   like drift (`guardrails.checks.drift.judge_scores`);
 - a capped sample of mismatched pairs: the key, ``_rules`` naming the features that differ, and
-  ``<feature>.offline`` / ``<feature>.online`` values.
+  ``<feature>.offline`` / ``<feature>.online`` values; each value cut at 1 KiB and the sample at 64 KiB of
+  JSON, the pairs left out counted in the ``sample_rows_dropped`` metric (the data itself is never cut).
 
 Defaults: mismatch share warn > 0.1 %, error > 1 %; missing-key share warn > 1 %, error > 5 %; skew as drift
 (PSI 0.1 / 0.2). Configuration from a contract (``customProperties``, property ``parity``)::
@@ -49,6 +50,7 @@ from typing import Any
 
 import polars as pl
 
+from guardrails._text import MESSAGE_CHARS, cap_text
 from guardrails.checks._settings import SettingsReader
 from guardrails.checks.band import Band
 from guardrails.checks.drift import ColumnDrift, DriftSettings, judge_scores
@@ -56,6 +58,7 @@ from guardrails.checks.statistics import compare_columns
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
 from guardrails.profile import Profile, build_profile, column_kind, to_polars
+from guardrails.validation._sample import capped_sample
 
 __all__ = ["FeatureParity", "ParityReport", "ParitySettings", "assess_parity", "check_parity"]
 
@@ -217,10 +220,10 @@ def assess_parity(
         outcome = _outcome(rules, metrics, sample, check, contract, as_of or started, started, error)
         return ParityReport(outcome=outcome, features=features)
 
-    problems = [f"key column {c!r} is missing from the {side} features"
+    problems = [f"key column {cap_text(repr(c))} is missing from the {side} features"
                 for side, frame in (("offline", off), ("online", on)) for c in join_on if c not in frame.columns]
     if not problems:
-        problems += [f"key column {c!r} has type {off.schema[c]} offline but {on.schema[c]} online"
+        problems += [f"key column {cap_text(repr(c))} has type {off.schema[c]} offline but {on.schema[c]} online"
                      for c in join_on if _family(off.schema[c]) != _family(on.schema[c])]
     problems += [f"the {side} features are empty" for side, frame in (("offline", off), ("online", on))
                  if frame.height == 0]
@@ -245,7 +248,7 @@ def assess_parity(
         if problem:
             verdicts[name] = FeatureParity(feature=name, status=CheckStatus.ERROR, severity=Severity.ERROR,
                                            compared=0, mismatches=0, statistic=None, observed=None,
-                                           expected="a comparable feature", message=f"{name}: {problem}")
+                                           expected="a comparable feature", message=f"{cap_text(name)}: {problem}")
         else:
             features.append(name)
 
@@ -310,7 +313,8 @@ def assess_parity(
     if features and settings.sample_size and any(mismatch_counts.values()):
         bad = both.with_columns(matches.rename({f: f"__match.{f}" for f in features}))
         bad = bad.filter(~pl.all_horizontal(f"__match.{f}" for f in features)).head(settings.sample_size)
-        sample = tuple(_sample_row(row, join_on, features) for row in bad.iter_rows(named=True))
+        sample, dropped = capped_sample(_sample_row(row, join_on, features) for row in bad.iter_rows(named=True))
+        metrics.update(dropped)
 
     ordered = tuple(verdicts[name] for name in wanted)
     return done(rules + [v.to_rule() for v in ordered], ordered, metrics, sample)
@@ -342,13 +346,14 @@ def _judge_feature(name: str, compared: int, mismatches: int, skew: ColumnDrift,
     if compared == 0:
         return FeatureParity(feature=name, status=CheckStatus.FAILED, severity=Severity.ERROR, compared=0,
                              mismatches=0, statistic="mismatch", observed=None, expected="some keys on both sides",
-                             message=f"{name}: no key is present on both sides, so values cannot be compared",
+                             message=f"{cap_text(name)}: no key is present on both sides, so values cannot be "
+                                     "compared",
                              skew=skew)
     share = mismatches / compared
     level = settings.mismatch.judge(share)
     rank = {None: 0, Severity.WARNING: 1, Severity.ERROR: 2}
     skew_level = skew.severity if skew.status is not CheckStatus.PASSED else None
-    message = f"{name}: {mismatches} of {compared} joined rows differ ({share:.3%}); skew: {skew.message}"
+    message = f"{cap_text(name)}: {mismatches} of {compared} joined rows differ ({share:.3%}); skew: {skew.message}"
     if rank[skew_level] > rank[level]:
         return FeatureParity(feature=name, status=CheckStatus.FAILED, severity=skew_level, compared=compared,
                              mismatches=mismatches, statistic=skew.statistic, observed=skew.observed,
@@ -400,5 +405,6 @@ def _outcome(rules: list[RuleResult], metrics: dict[str, Any], sample: tuple[dic
     return CheckOutcome(check=check, kind=CheckKind.PARITY, status=status, severity=severity, started_at=started,
                         finished_at=datetime.now(UTC), rows=metrics.get("keys_matched"), rules=tuple(rules),
                         sample=sample, metrics=metrics, contract_id=getattr(contract, "id", None),
-                        contract_version=getattr(contract, "version", None), as_of=as_of, message=message,
-                        error=error)
+                        contract_version=getattr(contract, "version", None), as_of=as_of,
+                        message=cap_text(message, MESSAGE_CHARS),
+                        error=None if error is None else cap_text(error, MESSAGE_CHARS))

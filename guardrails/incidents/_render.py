@@ -9,29 +9,17 @@ Markdown (code spans), get control characters escaped and are cut at 4 KiB.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from guardrails._text import MESSAGE_CHARS, VALUE_CHARS, cap_text, visible
+from guardrails._text import MESSAGE_CHARS, cap_text, markdown_cell, visible
 from guardrails.incidents._build import format_duration
 from guardrails.incidents._types import Incident, IncidentReport, IncidentState
 
 
 def _at(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value is not None else "-"
-
-
-# Characters that start Markdown or HTML syntax inside a line: code, emphasis, strikethrough, raw HTML and
-# autolinks, entities, a link's "](", table pipes; an underscore only where it can open or close emphasis.
-_MARKDOWN = re.compile(r"[\\`*~<>&|]|\]\(|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
-
-
-def _cell(value: Any) -> str:
-    """A table cell: literal text on one line (`crypto*` stays `crypto*`, `<b>` stays `<b>`), at most 1 KiB."""
-    text = cap_text("" if value is None else str(value), VALUE_CHARS)
-    return _MARKDOWN.sub(lambda m: "\\" + m.group(), visible(text.replace("\n", " "), keep=""))
 
 
 def _line(text: str) -> str:
@@ -41,7 +29,7 @@ def _line(text: str) -> str:
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines.extend("| " + " | ".join(_cell(c) for c in row) + " |" for row in rows)
+    lines.extend("| " + " | ".join(markdown_cell(c) for c in row) + " |" for row in rows)
     return lines
 
 

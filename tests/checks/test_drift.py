@@ -268,3 +268,31 @@ def test_report_profile_is_withheld_when_not_every_reference_column_was_compared
     """With a column subset or a missing column the batch profile cannot merge, so the report leaves it out."""
     assert assess_drift(table(500), REFERENCE, DriftSettings(columns=("amount",))).current is None
     assert assess_drift(table(500).drop("age"), REFERENCE).current is None
+
+
+def test_report_shows_column_names_from_data_as_literal_text() -> None:
+    """Column names holding HTML, Markdown, table pipes and newlines render as escaped text in one table row."""
+    hostile = "<script>alert(1)</script>|x\n# heading"
+    names = (hostile, "[bold]*em*_x_", "n" * 5_000)
+    rng = np.random.default_rng(3)
+    reference = build_profile(pl.DataFrame({n: rng.normal(0, 1, 2_000) for n in names}))
+    batch = pl.DataFrame({n: rng.normal(5, 1, 2_000) for n in names})
+    text = render_drift_markdown(assess_drift(batch, reference).columns)
+
+    lines = text.splitlines()
+    assert len(lines) == 2 + len(names)
+    assert "<script>" not in text and "\\<script\\>alert(1)\\</script\\>\\|x # heading" in text
+    assert "[bold]\\*em\\*\\_x\\_" in text
+    assert all(line.replace("\\|", "").count("|") == 6 for line in lines[2:])
+    assert "n" * 1024 + "…[cut 3,976 chars]" in text and "n" * 1025 not in text
+
+
+def test_messages_name_long_columns_cut() -> None:
+    """A 5,000-character column name is cut at 1 KiB in the rule message and the outcome's message."""
+    name = "c" * 5_000
+    rng = np.random.default_rng(4)
+    reference = build_profile(pl.DataFrame({name: rng.normal(0, 1, 2_000)}))
+    outcome = check_drift(pl.DataFrame({name: rng.normal(5, 1, 2_000)}), reference)
+    assert outcome.status is CheckStatus.FAILED
+    assert "c" * 1025 not in outcome.message and "…[cut 3,976 chars]" in outcome.message
+    assert "c" * 1025 not in outcome.rules[0].message and "…[cut 3,976 chars]" in outcome.rules[0].message

@@ -215,3 +215,34 @@ def test_parity_needs_keys() -> None:
     """Without keys in the property or a primary key in the contract, building settings fails clearly."""
     with pytest.raises(ContractError, match="keys"):
         ParitySettings.from_contract(contract({}, primary_key=()))
+
+
+# --- what the outcome shows is capped ----------------------------------------------------------------------
+
+
+def test_megabyte_keys_and_values_give_a_small_outcome_that_says_what_was_cut() -> None:
+    """Mismatched pairs of 1 MB values under 100 kB keys: each sampled value is cut at 1 KiB, the sample at
+    64 KiB (the rows left out counted in ``sample_rows_dropped``), so the outcome's JSON stays under 100 kB."""
+    rows, megabyte = 40, "v" * 1_000_000
+    keys = [f"{i:03d}" + "k" * 100_000 for i in range(rows)]
+    offline = pl.DataFrame({"id": keys, "note": [megabyte] * rows})
+    online = pl.DataFrame({"id": keys, "note": ["w" + megabyte] * rows})
+    outcome = check_parity(offline, online, ParitySettings(keys=("id",), sample_size=rows))
+
+    assert outcome.status is CheckStatus.FAILED and outcome.metrics["mismatches.note"] == rows
+    assert len(outcome.to_json()) < 100_000
+    assert 0 < len(outcome.sample) < rows
+    assert outcome.metrics["sample_rows_dropped"] == rows - len(outcome.sample)
+    first = outcome.sample[0]
+    assert first["id"].startswith("000k") and first["id"].endswith("…[cut 98,979 chars]")
+    assert first["note.offline"].endswith("…[cut 998,976 chars]")
+    assert first["note.online"].endswith("…[cut 998,977 chars]")
+    assert first["_rules"] == ["parity.note"]
+
+
+def test_a_small_sample_is_kept_whole_without_a_dropped_count() -> None:
+    """A sample within the caps is carried as built, and no ``sample_rows_dropped`` metric is added."""
+    offline = pl.DataFrame({"id": [1, 2], "note": ["a", "b"]})
+    outcome = check_parity(offline, offline.with_columns(pl.lit("c").alias("note")), KEYS)
+    assert [row["note.online"] for row in outcome.sample] == ["c", "c"]
+    assert "sample_rows_dropped" not in outcome.metrics

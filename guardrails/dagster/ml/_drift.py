@@ -9,6 +9,7 @@ from typing import Any
 
 import dagster as dg
 
+from guardrails._text import cap_text
 from guardrails.checks import ColumnDrift, DriftSettings, assess_drift, render_drift_markdown
 from guardrails.contract.model import Contract
 from guardrails.dagster import metadata as md
@@ -237,7 +238,7 @@ def _verdict(column: ColumnDrift) -> str:
 
 
 def drift_columns_table(columns: Sequence[ColumnDrift]) -> dg.TableMetadataValue:
-    """One row per column: verdict, deciding statistic and score, and every raw score."""
+    """One row per column: verdict, deciding statistic and score, and every raw score (names cut at 1 KiB)."""
     records = []
     for c in columns:
         scores = c.scores
@@ -246,7 +247,7 @@ def drift_columns_table(columns: Sequence[ColumnDrift]) -> dg.TableMetadataValue
             return optional_float(getattr(scores, name, None)) if scores is not None else None
 
         records.append(dg.TableRecord({
-            "column": c.column, "kind": c.kind or "", "verdict": _verdict(c), "statistic": c.statistic or "",
+            "column": cap_text(c.column), "kind": c.kind or "", "verdict": _verdict(c), "statistic": c.statistic or "",
             "score": optional_float(c.observed), "psi": score("psi"), "js": score("js"),
             "wasserstein": score("wasserstein"), "ks": score("ks"), "ks_pvalue": score("ks_pvalue"),
             "linf": score("linf"), "chi2_pvalue": score("chi2_pvalue"), "null_rate_change": score("null_rate_change"),
