@@ -54,6 +54,7 @@ from typing import Any
 
 import dagster as dg
 
+from guardrails._text import MESSAGE_CHARS, cap_text
 from guardrails.contract import load_contract
 from guardrails.contract.model import Contract, QuarantinePolicy
 from guardrails.errors import ContractError
@@ -66,7 +67,7 @@ from guardrails.dagster.resources import (
     resolve_contract_path,
 )
 from guardrails.outcome import CheckOutcome, CheckStatus, Severity
-from guardrails.quarantine import GuardedBatch, QuarantineError, QuarantineStore, guard_batch
+from guardrails.quarantine import GuardedBatch, QuarantineError, QuarantineManifest, QuarantineStore, guard_batch
 
 _CONTEXT_NAMES = ("context", "_context", "_")
 
@@ -352,12 +353,12 @@ def audit_and_publish(
     raise dg.Failure(
         description=f"{scope.asset_key.to_user_string()}: nothing published; "
         + _summary(outcome, guarded.batch_id, rows_quarantined),
-        metadata={
+        metadata=md.bounded_metadata({
             **shared,
             md.STATUS_KEY: dg.MetadataValue.text(outcome.status.value),
             md.RULES_KEY: md.rules_table(outcome),
-            **({md.ERROR_KEY: dg.MetadataValue.text(outcome.error)} if outcome.error else {}),
-        },
+            **({md.ERROR_KEY: dg.MetadataValue.text(cap_text(outcome.error, MESSAGE_CHARS))} if outcome.error else {}),
+        }, md.EVENT_METADATA_BYTES),
         allow_retries=False,
     )
 
@@ -402,6 +403,9 @@ def quarantine_observation(
     """The record of a quarantine in the asset's event log: the manifest as metadata, tagged with the batch id.
 
     `recorded` is `metadata.recorded_locations_metadata`: the store's URI and the contract's absolute path.
+    The manifest is recorded with its outcome as an event may carry it (`metadata.recordable_outcome`) and its
+    reason cut at 4 KiB, and the whole metadata stays under the event guard (`metadata.bounded_metadata`): an
+    entry too large is replaced by a text saying so. The manifest in the store keeps everything.
     """
     manifest = guarded.manifest
     metadata: dict[str, Any] = {
@@ -410,7 +414,7 @@ def quarantine_observation(
         md.RUN_ID_KEY: dg.MetadataValue.text(scope.run_id),
         md.STATUS_KEY: dg.MetadataValue.text(outcome.status.value),
         md.ROWS_QUARANTINED_KEY: dg.MetadataValue.int(rows_quarantined),
-        md.MANIFEST_KEY: dg.MetadataValue.json(_manifest_dict(manifest)),
+        md.MANIFEST_KEY: dg.MetadataValue.json(_recordable_manifest(manifest)),
         md.RULES_KEY: md.rules_table(outcome),
     }
     if location is not None:
@@ -423,12 +427,17 @@ def quarantine_observation(
         asset_key=scope.asset_key,
         partition=scope.single_partition_key,
         description=f"Quarantined batch {guarded.batch_id}: {rows_quarantined} rows held back",
-        metadata=metadata,
+        metadata=md.bounded_metadata(metadata, md.EVENT_METADATA_BYTES),
         tags={md.QUARANTINE_TAG: guarded.batch_id},
     )
 
 
 def _summary(outcome: CheckOutcome, batch_id: str, rows_quarantined: int) -> str:
+    """One line for an event's description, cut at 4 KiB (rule ids and errors can be long)."""
+    return cap_text(_full_summary(outcome, batch_id, rows_quarantined), MESSAGE_CHARS)
+
+
+def _full_summary(outcome: CheckOutcome, batch_id: str, rows_quarantined: int) -> str:
     if outcome.status is CheckStatus.ERROR:
         return f"check could not run ({outcome.error or outcome.message}); batch {batch_id} quarantined"
     failed = outcome.failed_rules
@@ -453,8 +462,12 @@ def _rows_quarantined(guarded: GuardedBatch, outcome: CheckOutcome, rows_publish
     return max((outcome.rows or 0) - rows_published, 0)
 
 
-def _manifest_dict(manifest: Any) -> Mapping[str, Any]:
-    return json.loads(json.dumps(manifest.to_dict(), default=str))
+def _recordable_manifest(manifest: QuarantineManifest) -> Mapping[str, Any]:
+    """The manifest as JSON for an event: outcomes capped as `metadata.recordable_outcome` does, reason cut."""
+    outcomes = {name: md.recordable_outcome(getattr(manifest, name)) for name in ("outcome", "release_outcome")
+                if getattr(manifest, name) is not None}
+    recordable = replace(manifest, reason=cap_text(manifest.reason, MESSAGE_CHARS), **outcomes)
+    return json.loads(json.dumps(recordable.to_dict(), default=str))
 
 
 def _manifest_location(store: QuarantineStore, guarded: GuardedBatch) -> str:

@@ -35,7 +35,8 @@ key                                value
 What an event carries is bounded, whatever the batch holds: the sample at 1 KiB per value and 64 KiB in all
 (dropped rows counted in the outcome's ``sample_rows_dropped`` metric), messages at 4 KiB, and the outcome's
 metadata at under 1 MiB: past that the largest entries are replaced by a text saying what was cut
-(`bounded_metadata`). The quarantined data itself is never cut.
+(`bounded_metadata`). The quarantine observation and the run's `Failure` go through the same guard, so no
+event guardrails writes exceeds 1 MiB. The quarantined data itself, and its manifest in the store, are never cut.
 """
 
 from __future__ import annotations
@@ -79,8 +80,9 @@ QUARANTINE_TAG = "guardrails/quarantined"
 """Tag on the observation that records a quarantined batch (value: the batch id)."""
 CUT_MARKER = "cut: "
 """Start of the text that replaces a metadata entry too large for an event."""
-_OUTCOME_BUDGET = EVENT_BYTES - SAMPLE_BYTES
-"""Bytes the outcome's metadata may take, leaving room for the keys adapters add (batch, run, location)."""
+EVENT_METADATA_BYTES = EVENT_BYTES - SAMPLE_BYTES
+"""Bytes the metadata of one event we write may take (`bounded_metadata`), leaving room for its description
+(cut at 4 KiB), its tags, and the few keys adapters add to an outcome's metadata (batch, run, location)."""
 
 RULES_SCHEMA = dg.TableSchema(
     columns=[
@@ -130,7 +132,7 @@ def outcome_metadata(outcome: CheckOutcome) -> dict[str, dg.MetadataValue]:
         metadata[AS_OF_KEY] = dg.MetadataValue.timestamp(outcome.as_of)
     if outcome.error:
         metadata[ERROR_KEY] = dg.MetadataValue.text(outcome.error)
-    return bounded_metadata(metadata, _OUTCOME_BUDGET)
+    return bounded_metadata(metadata, EVENT_METADATA_BYTES)
 
 
 def recordable_outcome(outcome: CheckOutcome) -> CheckOutcome:
@@ -175,14 +177,15 @@ def bounded_metadata(metadata: Mapping[str, Any], limit: int = EVENT_BYTES) -> d
 
 
 def rules_table(outcome: CheckOutcome) -> dg.TableMetadataValue:
-    """One row per rule, failed rules first, so the UI shows what broke at the top (texts cut at 1 KiB)."""
+    """One row per rule, failed rules first, so the UI shows what broke at the top (texts, ids and column names
+    cut at 1 KiB)."""
     ordered = sorted(outcome.rules, key=lambda r: (r.status is CheckStatus.PASSED, r.rule_id))
     records = [
         dg.TableRecord(
             {
-                "rule_id": r.rule_id,
+                "rule_id": cap_text(r.rule_id, VALUE_CHARS),
                 "kind": r.kind,
-                "columns": ", ".join(r.columns),
+                "columns": cap_text(", ".join(r.columns), VALUE_CHARS),
                 "severity": r.severity.value,
                 "status": r.status.value,
                 "failing_rows": int(r.failing_rows),

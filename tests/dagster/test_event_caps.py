@@ -115,3 +115,42 @@ def test_outcome_within_the_caps_is_recorded_unchanged() -> None:
                            severity=Severity.ERROR, started_at=now, finished_at=now, rows=3, rules=(rule,),
                            sample=({"id": 1, "note": "[/]", "_rules": ["note.allowed"], "_row": 1},))
     assert outcome_from_metadata(md.outcome_metadata(outcome)) == outcome
+
+
+def _contract_with_long_missing_columns(columns: int, name_chars: int) -> str:
+    """A contract requiring `columns` columns with `name_chars`-character names that no batch carries."""
+    properties = "".join(
+        f"      - name: c{i:03d}{'x' * name_chars}\n        logicalType: string\n        required: true\n"
+        for i in range(columns)
+    )
+    return CONTRACT.replace("customProperties:\n  - property: sampleSize\n    value: 200\n", "").replace(
+        "      - name: note\n", properties + "      - name: note\n"
+    )
+
+
+def test_hundreds_of_failed_rules_with_long_texts_make_no_event_over_one_mebibyte(instance, resources, tmp_path):
+    """300 failing rules whose ids and columns are 3,000 characters long: the quarantine observation and the
+    run's failure stay under 1 MiB, saying what they cut, while the store's manifest keeps every rule."""
+    contract = tmp_path / "wide.odcs.yaml"
+    contract.write_text(_contract_with_long_missing_columns(300, 3_000))
+
+    @guarded_asset(contract=str(contract))
+    def notes() -> pl.DataFrame:
+        return pl.DataFrame({"id": [1, 2], "note": ["ok", "ok"]})
+
+    result = dg.materialize([notes], instance=instance, resources=resources, raise_on_error=False)
+    assert not result.success
+
+    sizes = sorted((len(dg.serialize_value(e)), str(e.dagster_event_type)) for e in instance.all_logs(result.run_id))
+    assert sizes[-1][0] < MIB, sizes[-4:]
+    [observation] = instance.fetch_observations(dg.AssetKey("notes"), limit=1).records
+    metadata = observation.event_log_entry.asset_observation.metadata
+    assert metadata[md.BATCH_ID_KEY].value == "notes"
+    assert any(str(getattr(v, "value", "")).startswith(md.CUT_MARKER) for v in metadata.values())
+    [failure] = [e for e in instance.all_logs(result.run_id) if e.dagster_event_type == dg.DagsterEventType.STEP_FAILURE]
+    failure_metadata = failure.dagster_event.step_failure_data.user_failure_data.metadata
+    assert failure_metadata[md.BATCH_ID_KEY].value == "notes"
+    assert failure_metadata[md.RULES_KEY].value.startswith(md.CUT_MARKER)
+
+    kept = QuarantineStore(resources["quarantine"].location).show("notes")
+    assert len(kept.failed_rules) >= 300 and all(len(r.rule_id) > 3_000 for r in kept.failed_rules[:300])
