@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -419,6 +421,17 @@ def _failure_summary(evaluation: Evaluation) -> str:
     return f"{evaluation.check_name} failed ({where}){rows}: {rules}{more}"
 
 
+def _store_argument(location: str) -> str:
+    """A store location as a person types it: a local ``file://`` URI as its plain path, any other URI as is.
+
+    Example:
+        >>> _store_argument("file:///srv/guardrails/quarantine"), _store_argument("s3://bucket/q")
+        ('/srv/guardrails/quarantine', 's3://bucket/q')
+    """
+    parsed = urlparse(location)
+    return url2pathname(parsed.path) if parsed.scheme == "file" and parsed.netloc in ("", "localhost") else location
+
+
 def _actions(
     run: FailureRun, state: IncidentState, manifests: Sequence[QuarantineManifest], moves: Sequence[AliasMove],
     trips: Sequence[BreakerTrip], records: IncidentRecords, hypotheses: Sequence[Hypothesis],
@@ -432,7 +445,7 @@ def _actions(
             continue
         failure = _failure_of(run, manifest)
         recorded_store = (failure.quarantine_store if failure else None) or records.quarantine_location
-        store = f" --store {shlex.quote(recorded_store)}" if recorded_store else ""
+        store = f" --store {shlex.quote(_store_argument(recorded_store))}" if recorded_store else ""
         superseded = next((p for p, _ in run.passes if failure is not None and p.partition == failure.partition
                            and p.run_id and p.timestamp > manifest.quarantined_at), None)
         if superseded is not None:
