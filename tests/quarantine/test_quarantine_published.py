@@ -85,7 +85,8 @@ def test_a_release_is_superseded_by_a_later_release_of_another_batch(
 
     result = store.release(old.batch_id, relaxed, publish=lambda table: None)
 
-    assert result.status is ReleaseStatus.SUPERSEDED and result.superseded_by.batch_id == new.batch_id  # type: ignore[union-attr]
+    assert result.status is ReleaseStatus.SUPERSEDED
+    assert result.superseded_by is not None and result.superseded_by.batch_id == new.batch_id
 
 
 def test_the_valid_rows_of_its_own_split_do_not_supersede_a_batch(
