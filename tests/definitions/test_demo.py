@@ -72,6 +72,7 @@ def test_demo_twice_then_the_sensors_leave_the_same_true_state(
     defs = build_definitions(settings)
     with dg.DagsterInstance.get() as instance:
         after_first = _state(defs, settings, instance)
+        open_after_first = _open_incidents(defs, settings, instance)
     assert after_first["bad_day_check"] == (True, manifest.batch_id)
 
     assert demo.main() == 0
@@ -87,7 +88,14 @@ def test_demo_twice_then_the_sensors_leave_the_same_true_state(
         requests = _tick_running_sensors(defs, instance)
         assert requests == []
         assert _state(defs, settings, instance) == after_first  # no alias moved, no verdict rewritten
-        guard = defs.resources["model_registry"].get_guard(actor="test")
-        records = gather_incident_records(instance, store=QuarantineStore(settings.quarantine_dir), model_guard=guard)
-        # Needs partition-aware incidents (branch inc-partitions) where failures of another day stay apart.
-        assert build_incident_report(records).open == ()
+        open_now = _open_incidents(defs, settings, instance)
+    # The one incident a single demo leaves open is the first day's drift warning (no reference profile yet, which
+    # the drift check fails at WARN and no later evaluation of that partition resolves): nothing the replay added.
+    assert open_now == open_after_first == [("transaction_features", "drift", "warning")]
+
+
+def _open_incidents(defs: dg.Definitions, settings: DemoSettings, instance: dg.DagsterInstance) -> list[tuple]:
+    """The open incidents of the instance, as (asset, check, severity)."""
+    guard = defs.resources["model_registry"].get_guard(actor="test")
+    records = gather_incident_records(instance, store=QuarantineStore(settings.quarantine_dir), model_guard=guard)
+    return sorted((i.asset_key, i.check_name, i.severity) for i in build_incident_report(records).open)
