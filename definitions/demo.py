@@ -366,8 +366,9 @@ class Demo:
         if model is None:
             return False
         self.console.print(
-            f"{day} was already run on this instance (run {model['run']}): registered {model.get('model', '?')}, "
-            f"verdict {model.get('verdict', '?')}, alias {model.get('promoted_to', '?')}; scored. Not run again."
+            f"{day} was already run on this instance (run {model['run']}): registered "
+            f"{escape(str(model.get('model', '?')))}, verdict {escape(str(model.get('verdict', '?')))}, alias "
+            f"{escape(str(model.get('promoted_to', '?')))}; scored. Not run again."
         )
         return True
 
