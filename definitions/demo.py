@@ -15,8 +15,12 @@ MLflow store of `DemoSettings`, and tells the story in three chapters:
    re-validates it against the new contract and publishes it exactly once, through the pipeline's IO manager;
    the model is unpinned and the rest of the day runs, promoting the day's model.
 
-Running it again replays the same story on the same home (new runs, a new model version, a new quarantine
-entry for the new run); ``rm -rf .demo`` starts from scratch.
+Running it again on the same home resumes rather than replays: each chapter first reads what the instance, the
+quarantine store and MLflow already record for its day and does only what is missing (a day already scored is
+not run again; a batch already released is not guarded again; the release is asked again, and completes any
+record an interrupted run left missing). So a second run prints what it found, leaves the same state as the
+first (no new model version, no alias move, no failed check for a sensor to act on) and still exits 0;
+``rm -rf .demo`` starts from scratch.
 """
 
 from __future__ import annotations
@@ -124,7 +128,7 @@ class Demo:
             self.instance = instance
             good = self.good_day()
             quarantined = self.bad_day()
-            pinned = self.pin_tick() if quarantined else False
+            pinned = self.pin_tick(quarantined) if quarantined else False
             released = self.release(quarantined) if quarantined else False
             self.summary()
         if good and quarantined and pinned and released:
@@ -140,10 +144,17 @@ class Demo:
 
     def good_day(self) -> bool:
         self.console.rule(f"[bold]1. A good day: {GOOD_DAY}")
+        previous_ok = self.print_earlier(PREVIOUS_DAY) or self.previous_day()
+        return (self.print_earlier(GOOD_DAY) or self.run_good_day()) and previous_ok
+
+    def previous_day(self) -> bool:
         previous = self.execute(PREVIOUS_DAY, defect=None)
         model = self.metadata_of(previous, "fraud_model")
         self.console.print(f"{PREVIOUS_DAY}: registered {model.get('model', '?')}, verdict {model.get('verdict', '?')},"
                            f" alias {model.get('promoted_to', '?')}.")
+        return previous.success
+
+    def run_good_day(self) -> bool:
         result = self.execute(GOOD_DAY, defect=None)
         self.print_steps(result)
         self.print_checks(result)
@@ -155,11 +166,19 @@ class Demo:
                 f"{model['verdict']}), alias [bold]{model['promoted_to']}[/]; scored {scored.get('rows', 0)} transactions, "
                 f"flagged {scored.get('flagged', 0)} for review with {scored.get('model', '?')}."
             )
-        return previous.success and result.success
+        return result.success
 
     def bad_day(self) -> str | None:
         """Returns the quarantined batch id, or None if the batch was (wrongly) not quarantined."""
         self.console.rule(f"[bold]2. A bad day: {BAD_DAY} (upstream sends merchant category '{NEW_CATEGORY}')")
+        kept = self.kept_bad_batch()
+        if kept is not None:
+            self.console.print(
+                f"{BAD_DAY} was already guarded on this instance: run {(kept.run_id or '?')[:8]} quarantined batch "
+                f"[bold]{kept.batch_id}[/] ({kept.rows_quarantined} rows) at {kept.quarantined_at:%H:%M:%S} UTC "
+                f"({escape(kept.reason)}); it is [bold]{kept.state.value}[/] now. Not run again."
+            )
+            return kept.batch_id
         result = self.execute(BAD_DAY, defect=BAD_DAY_DEFECT)
         self.print_steps(result)
         self.print_checks(result)
@@ -184,17 +203,28 @@ class Demo:
         if outcome and outcome.sample:
             sample = outcome.sample[0]
             self.console.print(f"First failing row: [dim]{escape(repr(dict(sample)))}[/]")  # data, not markup
+        state = self.store().show(str(batch_id)).state
+        where = "in quarantine" if state.value == "quarantined" else f"already {state.value}"
         self.console.print(
             f"Run [bold red]{result.dagster_run.status.value}[/]: batch [bold]{batch_id}[/] "
-            f"({outcome.rows if outcome else '?'} rows) is in quarantine at "
+            f"({outcome.rows if outcome else '?'} rows) is {where} at "
             f"[cyan]{location.value if location else '?'}[/]; the IO manager never received it and no downstream "
             "step ran."
         )
         return str(batch_id)
 
-    def pin_tick(self) -> bool:
-        """Evaluate the bad-batch pin sensor once, as the daemon would; True if `champion` is now pinned."""
+    def pin_tick(self, batch_id: str) -> bool:
+        """Evaluate the bad-batch pin sensor once, as the daemon would; True if `champion` is now pinned.
+
+        Not evaluated once the batch is released: its passing evaluation is the latest, nothing is left to pin on.
+        """
+        from guardrails.quarantine import QuarantineState
+
         sensor = self.defs.resolve_sensor_def(self.assets.pin_model_on_bad_batch.name)
+        if self.store().show(batch_id).state is QuarantineState.RELEASED:
+            self.console.print(f"Pin sensor {sensor.name} not ticked: {batch_id} is released, so no failing batch "
+                               "is left to pin on.")
+            return True
         context = self.dg.build_sensor_context(
             instance=self.instance, definitions=self.defs, resources=self.defs.resources
         )
@@ -221,7 +251,7 @@ class Demo:
         from definitions.resources import ParquetIOManager
         from guardrails.contract import load_contract
         from guardrails.dagster import release_guarded_batch
-        from guardrails.quarantine import QuarantineStore, ReleaseStatus
+        from guardrails.quarantine import ReleaseStatus
 
         self.console.rule(f"[bold]3. The fix: the contract learns '{NEW_CATEGORY}', the batch is released")
         contract_path = fixed_contract(
@@ -237,7 +267,7 @@ class Demo:
             self.defs.resolve_assets_def("clean_transactions"),
             batch_id,
             contract,
-            store=QuarantineStore(self.settings.quarantine_dir),
+            store=self.store(),
             io_manager=ParquetIOManager(base_dir=str(self.settings.warehouse_dir)),
         )
         if released.status is ReleaseStatus.RELEASED:
@@ -247,15 +277,15 @@ class Demo:
                 f"exactly once to [cyan]{released.released_to}[/]."
             )
         elif released.status is ReleaseStatus.ALREADY_RELEASED:
-            self.console.print(
-                f"[bold]{batch_id}[/] was already released (by an earlier run of this demo) to "
-                f"[cyan]{released.released_to}[/]: releasing it again publishes nothing."
-            )
+            self.console.print(f"[bold]{batch_id}[/]: {escape(released.message)}.")
         else:
-            self.console.print(f"[red]Release of {batch_id} {released.status.value}: {released.message}[/]")
+            self.console.print(f"[red]Release of {batch_id} {released.status.value}: {escape(released.message)}[/]")
             return False
-        unpinned = self.guard().unpin(reason=f"{batch_id} released after the contract fix")
-        self.console.print(f"Model guard: {unpinned.message}.")
+        if self.guard().status().pin is not None:
+            unpinned = self.guard().unpin(reason=f"{batch_id} released after the contract fix")
+            self.console.print(f"Model guard: {unpinned.message}.")
+        if self.print_earlier(BAD_DAY):
+            return self.earlier(BAD_DAY).get("promoted_to") == self.guard().alias  # type: ignore[union-attr]
         downstream = [self.dg.AssetKey(name) for name in DOWNSTREAM]
         result = self.execute(BAD_DAY, defect=None, assets=downstream)
         self.print_steps(result)
@@ -269,11 +299,10 @@ class Demo:
 
     def summary(self) -> None:
         from guardrails.dagster import read_check_history
-        from guardrails.quarantine import QuarantineStore
 
         self.console.rule("[bold]Where things stand")
         kept = Table("batch", "state", "rows", "reason", title="Quarantine (guardrails quarantine list)")
-        for manifest in QuarantineStore(self.settings.quarantine_dir).list():
+        for manifest in self.store().list():
             kept.add_row(manifest.batch_id, manifest.state.value, str(manifest.rows_quarantined), manifest.reason)
         self.console.print(kept)
         history = Table("when (UTC)", "partition", "check", "passed", "run", title="Contract check history (latest)")
@@ -318,6 +347,47 @@ class Demo:
         ago = f"; last passing materialization {since:.0f} s ago" if since is not None else ""
         self.console.print(f"Freshness sensor (no run): clean_transactions "
                            f"{'[green]fresh[/]' if entry.passed else '[red]stale[/]'}{ago}.")
+
+    # --- what an earlier run left ------------------------------------------------------------------------
+
+    def earlier(self, day: str) -> dict[str, Any] | None:
+        """The fraud model an earlier run recorded for `day` (its metadata, and the run), if `day` was scored."""
+        if self.latest_materialization("scored_transactions", day) is None:
+            return None
+        model = self.latest_materialization("fraud_model", day)
+        if model is None:
+            return None
+        metadata = {k: v.value for k, v in model.asset_materialization.metadata.items()}
+        return {**metadata, "run": model.run_id[:8]}
+
+    def print_earlier(self, day: str) -> bool:
+        """Say what an earlier run did for `day`, if it scored it; True when so (the day is not run again)."""
+        model = self.earlier(day)
+        if model is None:
+            return False
+        self.console.print(
+            f"{day} was already run on this instance (run {model['run']}): registered "
+            f"{escape(str(model.get('model', '?')))}, verdict {escape(str(model.get('verdict', '?')))}, alias "
+            f"{escape(str(model.get('promoted_to', '?')))}; scored. Not run again."
+        )
+        return True
+
+    def kept_bad_batch(self) -> Any:
+        """The quarantine manifest of the bad day's latest batch, if the guard already kept one."""
+        source = f"dagster:clean_transactions[{BAD_DAY}]"
+        kept = [m for m in self.store().list() if m.source == source]
+        return kept[-1] if kept else None
+
+    def latest_materialization(self, asset: str, day: str) -> Any:
+        records = self.instance.fetch_materializations(
+            self.dg.AssetRecordsFilter(asset_key=self.dg.AssetKey(asset), asset_partitions=[day]), limit=1
+        ).records
+        return records[0] if records else None
+
+    def store(self) -> Any:
+        from guardrails.quarantine import QuarantineStore
+
+        return QuarantineStore(self.settings.quarantine_dir)
 
     # --- helpers -----------------------------------------------------------------------------------------
 

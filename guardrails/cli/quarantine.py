@@ -5,8 +5,8 @@ Dagster instance at ``$DAGSTER_HOME`` recorded (`guardrails.cli.options.choose_s
 ``.guardrails/quarantine``. When the instance recorded several stores, ``list`` reads them all and
 ``show``/``release``/``purge`` use the one holding the batch; a recorded store that cannot be read is named in a
 warning on stderr. Exit codes: 0 done (or nothing to do), 1 the release was refused because the data still fails
-its contract (or a purge was declined), 2 the command could not run (unknown batch, unreadable
-store, bad contract file, data that still cannot be read).
+its contract or a newer batch was published since (``--force`` overrides that), or a purge was declined, 2 the
+command could not run (unknown batch, unreadable store, bad contract file, data that still cannot be read).
 """
 
 from __future__ import annotations
@@ -143,6 +143,9 @@ def release_command(
     ],
     store: StoreOption = None,
     as_of: AsOfOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Release even over a newer batch published since (recorded in its history).")
+    ] = False,
     json_output: JsonOption = False,
     break_claim: Annotated[
         bool,
@@ -155,9 +158,8 @@ def release_command(
 ) -> None:
     """Re-check a batch against the current contract and, if nothing blocks it, publish it exactly once."""
     location = _store_of(batch_id, store)
-    result = _run(
-        lambda: _open(location).release(batch_id, load_contract(contract), as_of=as_of, break_claim=break_claim)
-    )
+    result = _run(lambda: _open(location).release(batch_id, load_contract(contract), as_of=as_of,
+                                                  break_claim=break_claim, force=force))
     if json_output:
         print_json(result.to_dict())
     else:
@@ -165,6 +167,8 @@ def release_command(
         console.print(line(styled(result.status.value, style), f"  {result.batch_id}: {result.message}"))
         if result.outcome is not None and result.status is not ReleaseStatus.ALREADY_RELEASED:
             print_outcome(result.outcome)
+    if result.status is ReleaseStatus.SUPERSEDED:
+        raise typer.Exit(EXIT_REFUSED)
     if result.status is ReleaseStatus.REFUSED:
         refused_by_data = result.outcome is not None and result.outcome.status is not CheckStatus.ERROR
         raise typer.Exit(EXIT_REFUSED if refused_by_data else EXIT_ERROR)

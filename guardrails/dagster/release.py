@@ -1,9 +1,22 @@
 """Release a quarantined batch of a guarded asset and tell Dagster, as a run would have.
 
 `QuarantineStore.release` re-validates the batch against the (fixed) contract and publishes it exactly once;
-here publishing means handing the table to the asset's IO manager for the batch's partition. Only when this call
-published the batch does the instance get a runless materialization of that partition and a passing evaluation
-of the contract check, both naming the batch id. A refused, already released or claimed batch records nothing.
+here publishing means handing the table to the asset's IO manager for the batch's partition. When this call
+published the batch, the instance gets a runless materialization of that partition and a passing evaluation
+of the contract check, both naming the batch id. A refused or claimed batch records nothing.
+
+Two things make a release safe to run and to retry:
+
+* It never overwrites newer data: when the partition was materialized after the batch was quarantined (a
+  corrected batch ran), or the store's publish record says so, the release is refused as ``superseded``, naming
+  both batches. ``force=True`` releases anyway; the materialization and evaluation then say which batch it
+  overwrote (``guardrails/forced_over``).
+* A retry completes the record: the store marks the batch released before Dagster hears of it, so if the
+  instance failed in between, a retry finds it ``already_released``. It then records whatever the partition
+  lacks (the materialization naming this release, the passing evaluation of it), says so in the message, and
+  publishes nothing again. When the partition has been materialized by another batch since, it records
+  nothing: that batch is the partition's data now. (Dagster 1.13 keeps one runless evaluation per check and
+  partition, so a pass is never recorded twice: a later failing run of the partition stands until a run passes.)
 
 Example:
     >>> release_guarded_batch(instance, clean_transactions, "clean_transactions.2026-11-03", fixed_contract,
@@ -12,7 +25,8 @@ Example:
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -20,11 +34,22 @@ import dagster as dg
 from guardrails.contract.model import Contract
 from guardrails.dagster import metadata as md
 from guardrails.dagster._scope import _has_time_window
+from guardrails.dagster.history import read_check_history
 from guardrails.outcome import CheckOutcome
-from guardrails.quarantine import QuarantineError, QuarantineStore, ReleaseResult, ReleaseStatus
+from guardrails.quarantine import (
+    PublishedVia,
+    PublishRecord,
+    QuarantineError,
+    QuarantineManifest,
+    QuarantineStore,
+    ReleaseResult,
+    ReleaseStatus,
+)
 
 RELEASED_TO_KEY = "guardrails/released_to"
 """Where the release published the batch (the IO manager's ``path`` metadata, or a description)."""
+FORCED_OVER_KEY = "guardrails/forced_over"
+"""On a forced release: the newer publish it overwrote (batch, time, run)."""
 
 
 def release_guarded_batch(
@@ -36,6 +61,7 @@ def release_guarded_batch(
     store: QuarantineStore,
     io_manager: dg.IOManager,
     as_of: datetime | None = None,
+    force: bool = False,
 ) -> ReleaseResult:
     """Re-validate a quarantined batch of a `guarded_asset`, store it through `io_manager`, record it in Dagster.
 
@@ -47,16 +73,19 @@ def release_guarded_batch(
         store: the quarantine store the batch is kept in.
         io_manager: the asset's IO manager instance; receives the batch as a polars frame, once.
         as_of: judge the batch as of this time; default the end of its time-window partition, else now.
+        force: release even when a newer batch was published to the partition since (recorded as forced).
 
     Returns:
-        The store's `ReleaseResult`; Dagster events were recorded only if its status is ``released``.
+        The store's `ReleaseResult`: ``released`` (recorded in Dagster), ``already_released`` (its message says
+        which missing records this call completed, if any), ``superseded``, ``refused`` or ``claimed``.
 
     Raises:
         QuarantineError: unknown or purged batch, another contract, or a batch the asset did not quarantine.
     """
     key = assets_def.key
     spec = _contract_check_spec(assets_def, contract)
-    partition = _partition_of(store, batch_id, key)
+    manifest = store.show(batch_id)
+    partition = _partition_of(manifest, key)
     partitions_def = assets_def.partitions_def
     if as_of is None and partition is not None and _has_time_window(partitions_def):
         as_of = partitions_def.time_window_for_partition_key(partition).end  # type: ignore[union-attr]
@@ -71,10 +100,68 @@ def release_guarded_batch(
         path = written.get("path")
         return str(path.value) if path is not None else f"IO manager {type(io_manager).__name__}"
 
-    released = store.release(batch_id, contract, as_of=as_of, publish=publish)
+    latest = _latest_materialization(instance, key, partition)
+    materialized = [_as_publish(latest, manifest)] if latest is not None else []
+    released = store.release(batch_id, contract, as_of=as_of, publish=publish, force=force,
+                             also_published=materialized)
     if released.status is ReleaseStatus.RELEASED and released.outcome is not None:
         _record(instance, spec, partition, released, released.outcome, written)
+    elif released.status is ReleaseStatus.ALREADY_RELEASED:
+        return _complete(instance, spec, partition, released, latest)
     return released
+
+
+def _latest_materialization(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str | None
+) -> dg.EventLogRecord | None:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None), limit=1
+    ).records
+    return records[0] if records else None
+
+
+def _as_publish(record: dg.EventLogRecord, manifest: QuarantineManifest) -> PublishRecord:
+    """Dagster's latest materialization of the partition, as a publish the store can judge the release against."""
+    batch = record.asset_materialization.metadata.get(md.BATCH_ID_KEY) if record.asset_materialization else None
+    return PublishRecord(
+        source=manifest.source,
+        batch_id=str(batch.value) if batch is not None else f"(materialization {record.storage_id})",
+        content_hash=None,
+        published_at=datetime.fromtimestamp(record.timestamp, tz=UTC),
+        via=PublishedVia.HOST,
+        run_id=record.run_id or None,
+    )
+
+
+def _is_release_of(record: dg.EventLogRecord, batch_id: str) -> bool:
+    metadata = record.asset_materialization.metadata if record.asset_materialization else {}
+    batch = metadata.get(md.BATCH_ID_KEY)
+    return batch is not None and batch.value == batch_id and RELEASED_TO_KEY in metadata
+
+
+def _complete(
+    instance: dg.DagsterInstance, spec: dg.AssetCheckSpec, partition: str | None, released: ReleaseResult,
+    latest: dg.EventLogRecord | None,
+) -> ReleaseResult:
+    """Record what Dagster lacks of an earlier release (the instance failed after the store marked it released)."""
+    manifest, outcome = released.manifest, released.manifest.release_outcome
+    if outcome is None or manifest.released_at is None:
+        return released
+    where = f"partition {partition}" if partition is not None else spec.asset_key.to_user_string()
+    if latest is not None and not _is_release_of(latest, released.batch_id):
+        if datetime.fromtimestamp(latest.timestamp, tz=UTC) > manifest.released_at:
+            return released  # another batch was materialized since: it is the partition's data, not this one
+        latest = None  # an older materialization: this release never reached Dagster
+    if latest is None:
+        _record(instance, spec, partition, released, outcome, {})
+        return replace(released, message=f"{released.message}; recorded its missing materialization and passing "
+                                         f"{spec.name} evaluation of {where} in Dagster")
+    history = read_check_history(instance, spec.asset_key, spec.name, partition=partition, limit=20)
+    if any(e.passed and e.batch_id == released.batch_id and not e.run_id for e in history):
+        return released  # a runless pass naming the batch: only its release records one
+    _evaluate(instance, spec, partition, released, outcome, latest)
+    return replace(released, message=f"{released.message}; recorded its missing passing {spec.name} evaluation of "
+                                     f"{where} in Dagster")
 
 
 def _contract_check_spec(assets_def: dg.AssetsDefinition, contract: Contract) -> dg.AssetCheckSpec:
@@ -88,9 +175,9 @@ def _text(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def _partition_of(store: QuarantineStore, batch_id: str, key: dg.AssetKey) -> str | None:
+def _partition_of(manifest: QuarantineManifest, key: dg.AssetKey) -> str | None:
     """The partition the batch was quarantined for, read from its manifest's source (``dagster:<asset>[<p>]``)."""
-    source = store.show(batch_id).source
+    source, batch_id = manifest.source, manifest.batch_id
     prefix = f"dagster:{key.to_user_string()}"
     if not source.startswith(prefix):
         raise QuarantineError(batch_id, f"was quarantined from {source!r}, not by asset {key.to_user_string()}")
@@ -103,42 +190,57 @@ def _partition_of(store: QuarantineStore, batch_id: str, key: dg.AssetKey) -> st
     return partition
 
 
+def _shared(released: ReleaseResult, outcome: CheckOutcome, partition: str | None) -> dict[str, dg.MetadataValue]:
+    """Metadata on both the materialization and the evaluation of a release."""
+    forced = released.superseded_by
+    return {
+        md.BATCH_ID_KEY: dg.MetadataValue.text(released.batch_id),
+        md.CONTRACT_VERSION_KEY: dg.MetadataValue.text(outcome.contract_version or ""),
+        RELEASED_TO_KEY: dg.MetadataValue.text(released.released_to or ""),
+        **({md.PARTITION_KEY: dg.MetadataValue.text(partition)} if partition is not None else {}),
+        **({FORCED_OVER_KEY: dg.MetadataValue.text(forced.describe())} if forced is not None else {}),
+    }
+
+
 def _record(
     instance: dg.DagsterInstance, spec: dg.AssetCheckSpec, partition: str | None, released: ReleaseResult,
     outcome: CheckOutcome, written: dict[str, dg.MetadataValue],
+) -> None:
+    """A runless materialization of the partition naming the batch, then the passing evaluation targeting it."""
+    forced = released.superseded_by
+    how = f"with force, over the newer {forced.describe()}" if forced is not None else "after the contract fix"
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            asset_key=spec.asset_key,
+            partition=partition,
+            description=f"Released from quarantine ({released.batch_id}) {how}",
+            metadata={**written, **_shared(released, outcome, partition)},
+        )
+    )
+    record = _latest_materialization(instance, spec.asset_key, partition)
+    assert record is not None, "the materialization just reported is the partition's latest"
+    _evaluate(instance, spec, partition, released, outcome, record)
+
+
+def _evaluate(
+    instance: dg.DagsterInstance, spec: dg.AssetCheckSpec, partition: str | None, released: ReleaseResult,
+    outcome: CheckOutcome, target: dg.EventLogRecord,
 ) -> None:
     from dagster._core.definitions.asset_checks.asset_check_evaluation import (
         AssetCheckEvaluationTargetMaterializationData,
     )
 
-    batch_id = released.batch_id
-    shared: dict[str, Any] = {
-        md.BATCH_ID_KEY: dg.MetadataValue.text(batch_id),
-        md.CONTRACT_VERSION_KEY: dg.MetadataValue.text(outcome.contract_version or ""),
-        RELEASED_TO_KEY: dg.MetadataValue.text(released.released_to or ""),
-        **({md.PARTITION_KEY: dg.MetadataValue.text(partition)} if partition is not None else {}),
-    }
-    instance.report_runless_asset_event(
-        dg.AssetMaterialization(
-            asset_key=spec.asset_key,
-            partition=partition,
-            description=f"Released from quarantine ({batch_id}) after the contract fix",
-            metadata={**written, **shared},
-        )
-    )
-    [record] = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=spec.asset_key, asset_partitions=[partition] if partition else None), limit=1
-    ).records
     instance.report_runless_asset_event(
         dg.AssetCheckEvaluation(
             asset_key=spec.asset_key,
             check_name=spec.name,
             passed=outcome.passed,
-            metadata={**md.outcome_metadata(outcome), **shared},
+            metadata={**md.outcome_metadata(outcome), **_shared(released, outcome, partition)},
             target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
-                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+                storage_id=target.storage_id, run_id=target.run_id, timestamp=target.timestamp
             ),
-            description=f"Re-validated on release of {batch_id} against contract v{outcome.contract_version}",
+            description=f"Re-validated on release of {released.batch_id} against contract "
+            f"v{outcome.contract_version}",
             blocking=spec.blocking,
             partition=partition,
         )

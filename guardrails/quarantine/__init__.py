@@ -26,6 +26,7 @@ from guardrails.quarantine._manifest import (
     QuarantineState,
     Transition,
 )
+from guardrails.quarantine._published import PublishedVia, PublishRecord
 from guardrails.quarantine._store import (
     MAX_BATCH_ID,
     BrokenBatch,
@@ -43,6 +44,8 @@ __all__ = [
     "DataFormat",
     "GuardedBatch",
     "ManifestError",
+    "PublishRecord",
+    "PublishedVia",
     "QuarantineError",
     "QuarantineListing",
     "QuarantineManifest",

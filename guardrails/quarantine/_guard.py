@@ -18,7 +18,9 @@ from guardrails.contract.model import Contract, QuarantinePolicy
 from guardrails.outcome import CheckOutcome
 from guardrails.quarantine._audit import audit, error_outcome
 from guardrails.quarantine._batch import arrow_hash, load_frame, load_path, sha256_hex
+from guardrails.quarantine._errors import QuarantineError
 from guardrails.quarantine._manifest import DataFormat, QuarantineManifest
+from guardrails.quarantine._published import PublishLog
 from guardrails.quarantine._store import QuarantineStore, checked_batch_id, derive_batch_id
 from guardrails.validation import ContractValidation
 
@@ -157,6 +159,7 @@ def settle(
     prefix = contract.table or contract.id
     if not outcome.blocks_publication:
         batch_id = batch_id or derive_batch_id(content_hash or arrow_hash(table), prefix)
+        _record_publish(store, source, batch_id, content_hash, run_id)
         return GuardedBatch(outcome=outcome, published=table, manifest=None, batch_id=batch_id)
     content_hash = content_hash or arrow_hash(table)
     batch_id = batch_id or derive_batch_id(content_hash, prefix)
@@ -180,7 +183,19 @@ def settle(
         policy=contract.policy,
         rows_in=table.num_rows,
     )
+    if published is not None:
+        _record_publish(store, source, manifest.batch_id, content_hash, run_id)
     return GuardedBatch(outcome=outcome, published=published, manifest=manifest, batch_id=manifest.batch_id)
+
+
+def _record_publish(
+    store: QuarantineStore, source: str, batch_id: str, content_hash: str | None, run_id: str | None
+) -> None:
+    """Note in the store that `batch_id` goes on to `source`, so a release of an older batch cannot overwrite it."""
+    try:
+        PublishLog.of(store).record_guarded(source, batch_id, content_hash, run_id)
+    except OSError as exc:
+        raise QuarantineError(batch_id, f"cannot record its publish in {store.uri}: {exc}") from exc
 
 
 def _rejected_rows(validation: ContractValidation, policy: QuarantinePolicy, rows: int) -> np.ndarray | None:

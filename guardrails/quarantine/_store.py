@@ -44,7 +44,7 @@ import logging
 import os
 import re
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -62,6 +62,7 @@ from guardrails.quarantine._claim import DEFAULT_CLAIM_LEASE, Claim, ClaimVerdic
 from guardrails.quarantine._errors import ManifestError, QuarantineError
 from guardrails.quarantine._files import TEMP_NAME_OVERHEAD, Files
 from guardrails.quarantine._manifest import DataFormat, QuarantineManifest, QuarantineState, data_file_name
+from guardrails.quarantine._published import PublishLog, PublishRecord, superseded_message, superseding
 
 DEFAULT_LOCATION = ".guardrails/quarantine"
 MANIFEST = "manifest.json"
@@ -94,6 +95,8 @@ class ReleaseStatus(StrEnum):
     """An earlier (or concurrent) release published it; nothing was published again."""
     CLAIMED = "claimed"
     """Another release or purge holds the claim but has not finished (still running, or it crashed)."""
+    SUPERSEDED = "superseded"
+    """Another batch was published to the same source since this one was quarantined; `force` overrides."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,6 +111,8 @@ class ReleaseResult:
     message: str = ""
     took_over: str | None = None
     """Whose claim this release took over (stale) or broke, and why; None when the claim was free."""
+    superseded_by: PublishRecord | None = None
+    """The newer publish that refused the release (or that a forced release overwrote)."""
 
     @property
     def released(self) -> bool:
@@ -122,6 +127,7 @@ class ReleaseResult:
             "released_to": self.released_to,
             "message": self.message,
             "took_over": self.took_over,
+            "superseded_by": self.superseded_by.to_dict() if self.superseded_by is not None else None,
             "outcome": self.outcome.to_dict() if self.outcome is not None else None,
             "manifest": self.manifest.to_dict(),
         }
@@ -401,6 +407,8 @@ class QuarantineStore:
         as_of: datetime | None = None,
         publish: Publish | None = None,
         break_claim: bool = False,
+        force: bool = False,
+        also_published: Iterable[PublishRecord] = (),
     ) -> ReleaseResult:
         """Re-validate a quarantined batch against the *current* contract and, if nothing blocks it, publish it once.
 
@@ -421,6 +429,11 @@ class QuarantineStore:
         whole batch when it was guarded (it passed, or the whole batch would be here), and a handful of rejected
         rows would never satisfy it. Uniqueness is judged within the kept rows only.
 
+        A batch that another batch's publish to the same source has superseded since it was quarantined (the
+        store's publish record, or `also_published`: what the host knows, e.g. Dagster's latest materialization
+        of the partition) is refused as ``superseded``, naming both, unless `force`; a forced release says so in
+        the manifest's history.
+
         Raises:
             QuarantineError: unknown or purged batch, or `contract` is not the contract the batch was guarded by.
         """
@@ -434,6 +447,12 @@ class QuarantineStore:
                 batch_id,
                 f"was guarded by contract {manifest.contract_id}, not {contract.id}",
                 hint="pass the batch's own contract file",
+            )
+        newer = superseding(manifest, (PublishLog.of(self).latest(manifest.source), *also_published))
+        if newer is not None and not force:
+            return ReleaseResult(
+                batch_id=batch_id, status=ReleaseStatus.SUPERSEDED, manifest=manifest, superseded_by=newer,
+                message=superseded_message(manifest, newer),
             )
         table, outcome = self._revalidate(manifest, contract, as_of)
         if table is None or outcome.blocks_publication:
@@ -455,10 +474,11 @@ class QuarantineStore:
             self._give_back(batch_id, claim)  # nothing was published: let a retry claim it again
             raise
         now = self._clock()
+        forced = f"forced over the newer {newer.describe()}; " if newer is not None else ""
         released = manifest.transition(
             QuarantineState.RELEASED,
             now,
-            f"re-validated against {contract.id} v{contract.version}: {describe(outcome)}"
+            f"{forced}re-validated against {contract.id} v{contract.version}: {describe(outcome)}"
             + (f"; {claim.note}" if claim.note else ""),
             self._actor,
             released_at=now,
@@ -466,6 +486,7 @@ class QuarantineStore:
             released_to=released_to,
         )
         try:
+            PublishLog.of(self).record_release(released)
             self._files.write_atomic(self._manifest_path(batch_id), _encode(released))
         except OSError as exc:
             raise QuarantineError(
@@ -480,9 +501,10 @@ class QuarantineStore:
             manifest=released,
             outcome=outcome,
             released_to=released_to,
-            message=f"released {_rows(released.rows_quarantined)} to {released_to}"
+            message=f"{forced}released {_rows(released.rows_quarantined)} to {released_to}"
             + (f"; {claim.note}" if claim.note else ""),
             took_over=claim.note or None,
+            superseded_by=newer,
         )
 
     def purge(self, batch_id: str) -> None:

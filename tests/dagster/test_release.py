@@ -41,21 +41,32 @@ class RecordingIOManager(dg.IOManager):
         raise NotImplementedError("the release only writes")
 
 
-@pytest.fixture
-def quarantined(instance, resources, contract_path) -> tuple[dg.AssetsDefinition, str]:
-    """A daily guarded asset whose `DAY` batch carried an unknown merchant category and was quarantined."""
+def _daily_transactions(contract_path: Path, defects: list[Defect]) -> dg.AssetsDefinition:
+    """A daily guarded asset; each run lands the next batch of `defects` (a good batch once they run out)."""
     daily = dg.DailyPartitionsDefinition(start_date="2026-09-01")
 
     @guarded_asset(contract=str(contract_path), partitions_def=daily)
     def transactions(context: dg.AssetExecutionContext) -> pl.DataFrame:
         return generate_transactions(date.fromisoformat(context.partition_key), rows=ROWS,
-                                     defect=Defect.UNKNOWN_CATEGORIES)
+                                     defect=defects.pop(0) if defects else None)
 
+    return transactions
+
+
+def _quarantine(instance, resources, contract_path) -> tuple[dg.AssetsDefinition, str]:
+    """The `DAY` batch of a daily guarded asset carried an unknown merchant category and was quarantined."""
+    transactions = _daily_transactions(contract_path, [Defect.UNKNOWN_CATEGORIES])
     result = dg.materialize([transactions], instance=instance, resources=resources, partition_key=DAY,
                             raise_on_error=False)
     assert not result.success
     [evaluation] = result.get_asset_check_evaluations()
     return transactions, evaluation.metadata["guardrails/batch_id"].value
+
+
+@pytest.fixture
+def quarantined(instance, resources, contract_path) -> tuple[dg.AssetsDefinition, str]:
+    """A daily guarded asset whose `DAY` batch carried an unknown merchant category and was quarantined."""
+    return _quarantine(instance, resources, contract_path)
 
 
 def _materializations(instance: dg.DagsterInstance) -> list:
@@ -141,3 +152,117 @@ def test_batch_of_another_asset_is_refused_before_anything_runs(instance, quaran
 
     assert store.show(batch_id).state is QuarantineState.QUARANTINED
     assert _materializations(instance) == []
+
+
+def _fixed(contract_path: Path, tmp_path: Path):
+    return load_contract(fixed_contract(contract_path, tmp_path / "fixed" / contract_path.name))
+
+
+def test_release_after_a_corrected_run_is_refused_naming_both(
+    instance, quarantined, resources, tmp_path, contract_path
+):
+    """A corrected batch materialized since the quarantine makes the old batch's release `superseded`: no write."""
+    assets_def, batch_id = quarantined
+    corrected = dg.materialize([assets_def], instance=instance, resources=resources, partition_key=DAY)
+    io_manager = RecordingIOManager(tmp_path / "released")
+    store = QuarantineStore(tmp_path / "quarantine")
+
+    refused = release_guarded_batch(instance, assets_def, batch_id, _fixed(contract_path, tmp_path), store=store,
+                                    io_manager=io_manager)
+
+    assert refused.status is ReleaseStatus.SUPERSEDED and not refused.released
+    assert f"(run {corrected.run_id})" in refused.message and f"{batch_id} was quarantined at" in refused.message
+    assert io_manager.writes == []
+    assert store.show(batch_id).state is QuarantineState.QUARANTINED
+    [materialization] = _materializations(instance)
+    assert materialization.run_id == corrected.run_id
+    assert read_check_history(instance, KEY, CHECK, partition=DAY)[0].run_id == corrected.run_id
+
+
+def test_a_materialization_the_store_never_saw_also_supersedes(instance, quarantined, tmp_path, contract_path):
+    """Dagster's own record of the partition counts: a materialization from elsewhere refuses the release too."""
+    assets_def, batch_id = quarantined
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=KEY, partition=DAY))
+    io_manager = RecordingIOManager(tmp_path / "released")
+
+    refused = release_guarded_batch(instance, assets_def, batch_id, _fixed(contract_path, tmp_path),
+                                    store=QuarantineStore(tmp_path / "quarantine"), io_manager=io_manager)
+
+    assert refused.status is ReleaseStatus.SUPERSEDED, refused.message
+    assert refused.superseded_by is not None and refused.superseded_by.via.value == "host"
+    assert io_manager.writes == []
+
+
+def test_forced_release_overwrites_and_says_so_in_dagster(instance, quarantined, resources, tmp_path, contract_path):
+    """With force the batch is stored and recorded; its materialization and evaluation name the run it overwrote."""
+    assets_def, batch_id = quarantined
+    corrected = dg.materialize([assets_def], instance=instance, resources=resources, partition_key=DAY)
+    io_manager = RecordingIOManager(tmp_path / "released")
+
+    forced = release_guarded_batch(instance, assets_def, batch_id, _fixed(contract_path, tmp_path),
+                                   store=QuarantineStore(tmp_path / "quarantine"), io_manager=io_manager, force=True)
+
+    assert forced.status is ReleaseStatus.RELEASED and io_manager.writes == [(DAY, ROWS)]
+    latest = _materializations(instance)[0].asset_materialization
+    assert f"(run {corrected.run_id})" in latest.metadata["guardrails/forced_over"].value
+    assert "with force" in latest.description
+    [record] = instance.event_log_storage.get_asset_check_execution_history(dg.AssetCheckKey(KEY, CHECK), limit=1)
+    assert f"(run {corrected.run_id})" in record.evaluation.metadata["guardrails/forced_over"].value
+
+
+class InstanceFailingIOManager(RecordingIOManager):
+    """Stores the batch, then one of the instance's PostgreSQL tables goes away (as a failing database would)."""
+
+    def __init__(self, base_dir: Path, postgres_url: str, table: str) -> None:
+        super().__init__(base_dir)
+        self.dbname = postgres_url.rsplit("/", 1)[1]
+        self.table = table
+
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
+        super().handle_output(context, obj)
+        _rename_table(self.dbname, self.table, f"{self.table}_unreachable")
+
+
+def _rename_table(dbname: str, old: str, new: str) -> None:
+    import psycopg2
+
+    with psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=dbname) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {old} RENAME TO {new}")
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("table", "missing"),
+    [("event_logs", "materialization and passing"), ("asset_check_executions", "passing transactions_contract")],
+    ids=["nothing-recorded", "evaluation-lost"],
+)
+def test_retry_after_the_instance_failed_completes_the_record(
+    pg_instance, postgres_url, resources, tmp_path, contract_path, table, missing
+):
+    """The database fails after the IO manager stored the batch; a retry records what is missing, stores nothing."""
+    assets_def, batch_id = _quarantine(pg_instance, resources, contract_path)
+    store = QuarantineStore(tmp_path / "quarantine")
+    contract = _fixed(contract_path, tmp_path)
+    io_manager = InstanceFailingIOManager(tmp_path / "released", postgres_url, table)
+    try:
+        with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the database driver raises
+            release_guarded_batch(pg_instance, assets_def, batch_id, contract, store=store, io_manager=io_manager)
+    finally:
+        _rename_table(io_manager.dbname, f"{table}_unreachable", table)
+    assert store.show(batch_id).state is QuarantineState.RELEASED
+    assert read_check_history(pg_instance, KEY, CHECK, partition=DAY)[0].passed is False
+    retry_io = RecordingIOManager(tmp_path / "released")
+
+    retried = release_guarded_batch(pg_instance, assets_def, batch_id, contract, store=store, io_manager=retry_io)
+
+    assert retried.status is ReleaseStatus.ALREADY_RELEASED
+    assert f"recorded its missing {missing}" in retried.message
+    assert io_manager.writes == [(DAY, ROWS)] and retry_io.writes == []
+    [materialization] = _materializations(pg_instance)
+    assert materialization.asset_materialization.metadata["guardrails/batch_id"].value == batch_id
+    latest = read_check_history(pg_instance, KEY, CHECK, partition=DAY)[0]
+    assert latest.passed is True and latest.batch_id == batch_id
+    again = release_guarded_batch(pg_instance, assets_def, batch_id, contract, store=store, io_manager=retry_io)
+    assert "recorded" not in again.message  # nothing is missing any more
+    assert len(_materializations(pg_instance)) == 1
