@@ -63,7 +63,10 @@ class FailureRun:
 
 def group_failures(evaluations: Iterable[Evaluation]) -> list[FailureRun]:
     """Incidents per (asset, check): open on a failure, joined by failures of any partition, resolved when every
-    partition that failed has passed since.
+    partition that failed at error severity (held back, or could not run) has passed since.
+
+    A warning holds nothing back, so a warning-only partition needs no re-run: an incident of warnings alone resolves
+    on the check's next pass, whatever its partition (e.g. the first day's drift check, with no reference yet).
 
     Example:
         >>> from datetime import datetime, timezone
@@ -88,10 +91,11 @@ def group_failures(evaluations: Iterable[Evaluation]) -> list[FailureRun]:
                     current = FailureRun(asset, check, last_pass_before=last_pass)
                     grouped.append(current)
                 current.failures.append(evaluation)
-                failing.add(evaluation.partition)
+                if _is_error(evaluation):
+                    failing.add(evaluation.partition)
                 continue
             last_pass = evaluation
-            if current is not None and evaluation.partition in failing:
+            if current is not None and (evaluation.partition in failing or not failing):
                 failing.discard(evaluation.partition)
                 current.passes.append((evaluation, len(failing)))
                 if not failing:

@@ -42,12 +42,16 @@ def failed_outcome(minute: float) -> CheckOutcome:
                         contract_id="urn:tx", contract_version="1.0.0")
 
 
-def day(partition: str | None, minute: float, passed: bool, **extra) -> Evaluation:
-    """One evaluation of check `c` on asset `a` for `partition`, from its own run."""
+def day(partition: str | None, minute: float, passed: bool, *, warning: bool = False, **extra) -> Evaluation:
+    """One evaluation of check `c` on asset `a` for `partition`, from its own run (a failure at warning severity
+    with `warning`: recorded, nothing held back)."""
+    outcome = None if passed else failed_outcome(minute)
+    if warning and outcome is not None:
+        outcome = outcome.evolve(severity=Severity.WARNING)
     return Evaluation(asset_key="a", check_name="c", timestamp=at(minute), passed=passed, partition=partition,
                       run_id=extra.pop("run_id", f"run-{partition}-{minute}"),
                       batch_id=extra.pop("batch_id", f"a.{partition}" if partition else "a"),
-                      outcome=None if passed else failed_outcome(minute), **extra)
+                      outcome=outcome, severity="WARN" if warning else None, **extra)
 
 
 def manifest(batch_id: str, run_id: str | None, minute: float, *, released_at: float | None = None) -> QuarantineManifest:
@@ -96,14 +100,28 @@ def test_unpartitioned_assets_are_one_partition() -> None:
     assert [(len(r.failures), r.closed_by is not None) for r in runs] == [(2, True), (1, False)]
 
 
+def test_warnings_alone_resolve_on_the_next_pass_of_any_partition() -> None:
+    """A warning holds nothing back: the first day's warning (no reference yet) resolves when the next day passes,
+    while an error of another partition joining it must pass itself."""
+    [run] = group_failures([day("p1", 0, False, warning=True), day("p2", 1, True)])
+    assert run.closed_by is not None and run.closed_by.partition == "p2"
+    [run] = group_failures([day("p1", 0, False, warning=True), day("p2", 1, False), day("p3", 2, True)])
+    assert run.closed_by is None
+    [run] = group_failures([day("p1", 0, False, warning=True), day("p2", 1, False), day("p2", 2, True)])
+    assert run.closed_by is not None and run.closed_by.partition == "p2"
+
+
 PARTITIONS = st.sampled_from(["p1", "p2", "p3"])
 
 
-@given(st.lists(st.tuples(PARTITIONS, st.booleans()), max_size=40))
-def test_an_incident_is_resolved_iff_every_failed_partition_has_a_later_pass(events: list[tuple[str, bool]]) -> None:
-    """Every failure is in exactly one incident; each resolves at the first moment all its failed partitions
-    have passed since their last failure in it; incidents of one check never overlap; only the last may be open."""
-    evaluations = [day(p, i, ok) for i, (p, ok) in enumerate(events)]
+@given(st.lists(st.tuples(PARTITIONS, st.booleans(), st.booleans()), max_size=40))
+def test_an_incident_is_resolved_iff_every_failed_partition_has_a_later_pass(
+    events: list[tuple[str, bool, bool]],
+) -> None:
+    """Every failure is in exactly one incident; each resolves at the first moment all its partitions that failed at
+    error severity have passed since their last such failure in it (with none, at its next pass); incidents of one
+    check never overlap; only the last may be open."""
+    evaluations = [day(p, i, ok, warning=warn) for i, (p, ok, warn) in enumerate(events)]
     runs = group_failures(reversed(evaluations))
     assert sorted(e.timestamp for r in runs for e in r.failures) == [e.timestamp for e in evaluations if not e.passed]
     for index, run in enumerate(runs):
@@ -114,8 +132,9 @@ def test_an_incident_is_resolved_iff_every_failed_partition_has_a_later_pass(eve
         cleared_at = None
         for evaluation in window:
             if not evaluation.passed:
-                pending.add(evaluation.partition)
-            elif evaluation.partition in pending:
+                if evaluation.severity != "WARN":
+                    pending.add(evaluation.partition)
+            elif evaluation.partition in pending or not pending:
                 pending.discard(evaluation.partition)
                 if not pending:
                     cleared_at = evaluation.timestamp
