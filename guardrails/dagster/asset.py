@@ -8,7 +8,7 @@ bad part in the quarantine store; only what may be published is yielded as `Outp
 How a quarantined batch shows in Dagster (a deliberate choice, tested in tests/dagster):
 
 * The step yields an `AssetObservation` on the guarded asset (same partition) whose metadata is the quarantine
-  manifest: batch id, location, rules that failed, rows kept; tag ``guardrails/quarantined=<batch id>``.
+  manifest: batch id, location, rules that failed, rows kept; tag ``guardrails/quarantined=<batch id>`` (as a valid tag value).
 * It yields the contract check's evaluation (failed, severity ERROR, blocking) with the full outcome as
   metadata plus ``guardrails/batch_id`` and ``guardrails/run_id``. The evaluation is built here rather than by
   Dagster from an `AssetCheckResult`, because Dagster would point ``target_materialization_data`` at the
@@ -428,7 +428,7 @@ def quarantine_observation(
         partition=scope.single_partition_key,
         description=f"Quarantined batch {guarded.batch_id}: {rows_quarantined} rows held back",
         metadata=md.bounded_metadata(metadata, md.EVENT_METADATA_BYTES),
-        tags={md.QUARANTINE_TAG: guarded.batch_id},
+        tags={md.QUARANTINE_TAG: md.tag_value(guarded.batch_id)},
     )
 
 

@@ -33,7 +33,8 @@ class CheckHistoryEntry:
     `status` is Dagster's record status (``PLANNED``, ``SUCCEEDED``, ``FAILED``); `run_status` the run's
     (``SUCCESS``, ``FAILURE``, ...), or None when the run was deleted. `batch_id` names the quarantined or
     published batch for guarded assets; `quarantine_store` (absolute URI) and `contract_path` (absolute) say
-    where the guarded run kept bad batches and which contract file judged it.
+    where the guarded run kept bad batches and which contract file judged it; `released_to` is set on the
+    evaluation a release recorded (where it published the batch).
     """
 
     asset_key: str
@@ -51,6 +52,7 @@ class CheckHistoryEntry:
     outcome: CheckOutcome | None = None
     quarantine_store: str | None = None
     contract_path: str | None = None
+    released_to: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (the CLI's ``--json``)."""
@@ -68,6 +70,7 @@ class CheckHistoryEntry:
             "batch_id": self.batch_id,
             "target_materialization_run_id": self.target_materialization_run_id,
             "outcome": self.outcome.to_dict() if self.outcome is not None else None,
+            "released_to": self.released_to,
             "quarantine_store": self.quarantine_store,
             "contract_path": self.contract_path,
         }
@@ -195,6 +198,7 @@ def _entry(record: Any, run_status: str | None) -> CheckHistoryEntry:
     target = evaluation.target_materialization_data if evaluation is not None else None
     store = metadata.get(md.QUARANTINE_STORE_KEY)
     contract_path = metadata.get(md.CONTRACT_PATH_KEY)
+    released_to = metadata.get(md.RELEASED_TO_KEY)
     return CheckHistoryEntry(
         asset_key=record.key.asset_key.to_user_string(),
         check_name=record.key.name,
@@ -211,6 +215,7 @@ def _entry(record: Any, run_status: str | None) -> CheckHistoryEntry:
         outcome=outcome,
         quarantine_store=store.value if store is not None else None,
         contract_path=contract_path.value if contract_path is not None else None,
+        released_to=released_to.value if released_to is not None else None,
     )
 
 

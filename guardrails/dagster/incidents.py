@@ -94,6 +94,7 @@ def evaluation_from_history(entry: CheckHistoryEntry, run_started_at: datetime |
         description=entry.description,
         contract_path=entry.contract_path,
         quarantine_store=entry.quarantine_store,
+        release=entry.released_to is not None,
     )
 
 

@@ -30,6 +30,7 @@ key                                value
                                    every guarded evaluation and the quarantine observation, so the CLI finds
                                    the store a run used without being told
 ``guardrails/error``               text: why the check could not run (status error only)
+``guardrails/released_to``         text: where a release published the batch (release records only)
 =================================  =====================================================================
 
 What an event carries is bounded, whatever the batch holds: the sample at 1 KiB per value and 64 KiB in all
@@ -42,9 +43,11 @@ event guardrails writes exceeds 1 MiB. The quarantined data itself, and its mani
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -76,8 +79,34 @@ AUDIT_DURATION_KEY = "guardrails/audit_s"
 CONTRACT_PATH_KEY = "guardrails/contract_path"
 QUARANTINE_STORE_KEY = "guardrails/quarantine_store"
 ERROR_KEY = "guardrails/error"
+RELEASED_TO_KEY = "guardrails/released_to"
+"""Where a release published the batch (the IO manager's ``path`` metadata, or a description); only a release's
+materialization and evaluation carry it."""
 QUARANTINE_TAG = "guardrails/quarantined"
-"""Tag on the observation that records a quarantined batch (value: the batch id)."""
+"""Tag on the observation that records a quarantined batch (value: `tag_value` of the batch id)."""
+
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_TAG_CHARS = 63
+
+
+def tag_value(text: str) -> str:
+    """`text` as a Dagster tag value (letters, digits, ``_ . -``, at most 63 characters), unchanged when it is one.
+
+    Batch ids may hold ``~`` (``<id>~2``, the store's second batch under a taken id) and run to 204 characters;
+    Dagster refuses such a tag, and the step would fail after the batch was already quarantined. A long value
+    keeps a readable prefix and a hash of the whole, so two batches never share a tag.
+
+    Example:
+        >>> tag_value("clean_transactions.2026-11-03"), tag_value("clean_transactions.2026-11-03~2")
+        ('clean_transactions.2026-11-03', 'clean_transactions.2026-11-03_2')
+        >>> len(tag_value("x" * 204))
+        63
+    """
+    safe = _TAG_UNSAFE.sub("_", text)
+    if len(safe) <= _TAG_CHARS:
+        return safe
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return f"{safe[: _TAG_CHARS - len(digest) - 1]}-{digest}"
 CUT_MARKER = "cut: "
 """Start of the text that replaces a metadata entry too large for an event."""
 EVENT_METADATA_BYTES = EVENT_BYTES - SAMPLE_BYTES

@@ -2,8 +2,10 @@
 
 `QuarantineStore.release` re-validates the batch against the (fixed) contract and publishes it exactly once;
 here publishing means handing the table to the asset's IO manager for the batch's partition. When this call
-published the batch, the instance gets a runless materialization of that partition and a passing evaluation
-of the contract check, both naming the batch id. A refused or claimed batch records nothing.
+published the batch, a short run of its own (`guardrails_release`, tagged ``guardrails/release=<batch id>``)
+records a materialization of that partition and a passing evaluation of the contract check, both naming the
+batch id. A run rather than runless events: Dagster keeps one runless evaluation per check and partition, so a
+partition released twice could not be recorded twice. A refused or claimed batch records nothing.
 
 Two things make a release safe to run and to retry:
 
@@ -13,10 +15,9 @@ Two things make a release safe to run and to retry:
   overwrote (``guardrails/forced_over``).
 * A retry completes the record: the store marks the batch released before Dagster hears of it, so if the
   instance failed in between, a retry finds it ``already_released``. It then records whatever the partition
-  lacks (the materialization naming this release, the passing evaluation of it), says so in the message, and
-  publishes nothing again. When the partition has been materialized by another batch since, it records
-  nothing: that batch is the partition's data now. (Dagster 1.13 keeps one runless evaluation per check and
-  partition, so a pass is never recorded twice: a later failing run of the partition stands until a run passes.)
+  lacks (the materialization naming this release, the passing evaluation targeting it), says so in the message,
+  and publishes nothing again. When the partition has been materialized by another batch since, it records
+  nothing: that batch is the partition's data now.
 
 Example:
     >>> release_guarded_batch(instance, clean_transactions, "clean_transactions.2026-11-03", fixed_contract,
@@ -25,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +35,7 @@ import dagster as dg
 
 from guardrails.contract.model import Contract
 from guardrails.dagster import metadata as md
+from guardrails.dagster._recording import Recorder, record_in_run
 from guardrails.dagster._scope import _has_time_window
 from guardrails.dagster.history import read_check_history
 from guardrails.outcome import CheckOutcome
@@ -46,8 +49,10 @@ from guardrails.quarantine import (
     ReleaseStatus,
 )
 
-RELEASED_TO_KEY = "guardrails/released_to"
-"""Where the release published the batch (the IO manager's ``path`` metadata, or a description)."""
+RELEASE_JOB = "guardrails_release"
+"""The run each release is recorded in (its materialization and passing evaluation), tagged with the batch."""
+RELEASE_TAG = "guardrails/release"
+PARTITION_TAG = "guardrails/partition"
 FORCED_OVER_KEY = "guardrails/forced_over"
 """On a forced release: the newer publish it overwrote (batch, time, run)."""
 
@@ -136,7 +141,7 @@ def _as_publish(record: dg.EventLogRecord, manifest: QuarantineManifest) -> Publ
 def _is_release_of(record: dg.EventLogRecord, batch_id: str) -> bool:
     metadata = record.asset_materialization.metadata if record.asset_materialization else {}
     batch = metadata.get(md.BATCH_ID_KEY)
-    return batch is not None and batch.value == batch_id and RELEASED_TO_KEY in metadata
+    return batch is not None and batch.value == batch_id and md.RELEASED_TO_KEY in metadata
 
 
 def _complete(
@@ -157,8 +162,8 @@ def _complete(
         return replace(released, message=f"{released.message}; recorded its missing materialization and passing "
                                          f"{spec.name} evaluation of {where} in Dagster")
     history = read_check_history(instance, spec.asset_key, spec.name, partition=partition, limit=20)
-    if any(e.passed and e.batch_id == released.batch_id and not e.run_id for e in history):
-        return released  # a runless pass naming the batch: only its release records one
+    if any(e.passed and e.target_materialization_run_id == latest.run_id for e in history):
+        return released  # the release's materialization has its passing evaluation
     _evaluate(instance, spec, partition, released, outcome, latest)
     return replace(released, message=f"{released.message}; recorded its missing passing {spec.name} evaluation of "
                                      f"{where} in Dagster")
@@ -196,7 +201,7 @@ def _shared(released: ReleaseResult, outcome: CheckOutcome, partition: str | Non
     return {
         md.BATCH_ID_KEY: dg.MetadataValue.text(released.batch_id),
         md.CONTRACT_VERSION_KEY: dg.MetadataValue.text(outcome.contract_version or ""),
-        RELEASED_TO_KEY: dg.MetadataValue.text(released.released_to or ""),
+        md.RELEASED_TO_KEY: dg.MetadataValue.text(released.released_to or ""),
         **({md.PARTITION_KEY: dg.MetadataValue.text(partition)} if partition is not None else {}),
         **({FORCED_OVER_KEY: dg.MetadataValue.text(forced.describe())} if forced is not None else {}),
     }
@@ -206,42 +211,62 @@ def _record(
     instance: dg.DagsterInstance, spec: dg.AssetCheckSpec, partition: str | None, released: ReleaseResult,
     outcome: CheckOutcome, written: dict[str, dg.MetadataValue],
 ) -> None:
-    """A runless materialization of the partition naming the batch, then the passing evaluation targeting it."""
+    """One release run: the partition's materialization naming the batch, then the passing evaluation targeting it."""
     forced = released.superseded_by
     how = f"with force, over the newer {forced.describe()}" if forced is not None else "after the contract fix"
-    instance.report_runless_asset_event(
-        dg.AssetMaterialization(
-            asset_key=spec.asset_key,
-            partition=partition,
-            description=f"Released from quarantine ({released.batch_id}) {how}",
-            metadata={**written, **_shared(released, outcome, partition)},
-        )
+    materialization = dg.AssetMaterialization(
+        asset_key=spec.asset_key,
+        partition=partition,
+        description=f"Released from quarantine ({released.batch_id}) {how}",
+        metadata={**written, **_shared(released, outcome, partition)},
     )
-    record = _latest_materialization(instance, spec.asset_key, partition)
-    assert record is not None, "the materialization just reported is the partition's latest"
-    _evaluate(instance, spec, partition, released, outcome, record)
+
+    def recorder(context: dg.OpExecutionContext) -> Iterator[dg.AssetMaterialization]:
+        yield materialization  # stored as it is yielded: the evaluation can target it
+        record = _latest_materialization(context.instance, spec.asset_key, partition)
+        assert record is not None, "the materialization just recorded is the partition's latest"
+        context.log_event(_evaluation(spec, partition, released, outcome, record))
+
+    _record_release(instance, released, partition, recorder)
 
 
 def _evaluate(
     instance: dg.DagsterInstance, spec: dg.AssetCheckSpec, partition: str | None, released: ReleaseResult,
     outcome: CheckOutcome, target: dg.EventLogRecord,
 ) -> None:
+    """One release run recording only the passing evaluation of an already recorded release materialization."""
+
+    def recorder(context: dg.OpExecutionContext) -> Iterator[dg.AssetMaterialization]:
+        context.log_event(_evaluation(spec, partition, released, outcome, target))
+        yield from ()
+
+    _record_release(instance, released, partition, recorder)
+
+
+def _record_release(
+    instance: dg.DagsterInstance, released: ReleaseResult, partition: str | None, recorder: Recorder
+) -> None:
+    tags = {RELEASE_TAG: released.batch_id, **({PARTITION_TAG: partition} if partition else {})}
+    record_in_run(instance, RELEASE_JOB, recorder, tags=tags)
+
+
+def _evaluation(
+    spec: dg.AssetCheckSpec, partition: str | None, released: ReleaseResult, outcome: CheckOutcome,
+    target: dg.EventLogRecord,
+) -> dg.AssetCheckEvaluation:
     from dagster._core.definitions.asset_checks.asset_check_evaluation import (
         AssetCheckEvaluationTargetMaterializationData,
     )
 
-    instance.report_runless_asset_event(
-        dg.AssetCheckEvaluation(
-            asset_key=spec.asset_key,
-            check_name=spec.name,
-            passed=outcome.passed,
-            metadata={**md.outcome_metadata(outcome), **_shared(released, outcome, partition)},
-            target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
-                storage_id=target.storage_id, run_id=target.run_id, timestamp=target.timestamp
-            ),
-            description=f"Re-validated on release of {released.batch_id} against contract "
-            f"v{outcome.contract_version}",
-            blocking=spec.blocking,
-            partition=partition,
-        )
+    return dg.AssetCheckEvaluation(
+        asset_key=spec.asset_key,
+        check_name=spec.name,
+        passed=outcome.passed,
+        metadata={**md.outcome_metadata(outcome), **_shared(released, outcome, partition)},
+        target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
+            storage_id=target.storage_id, run_id=target.run_id, timestamp=target.timestamp
+        ),
+        description=f"Re-validated on release of {released.batch_id} against contract v{outcome.contract_version}",
+        blocking=spec.blocking,
+        partition=partition,
     )

@@ -362,7 +362,7 @@ def _timeline(
             summary=_failure_summary(evaluation), run_id=evaluation.run_id or None, batch_id=evaluation.batch_id,
         ))
     for passing, left in run.passes:
-        how = "release re-validation" if not passing.run_id else f"run {passing.run_id[:8]}"
+        how = "release re-validation" if passing.release or not passing.run_id else f"run {passing.run_id[:8]}"
         outcome = "incident resolved" if not left else f"{left} failed partition{'s' if left != 1 else ''} still to pass"
         events.append(TimelineEvent(
             at=passing.timestamp, kind=EventKind.PASSED,
@@ -451,7 +451,7 @@ def _actions(
         recorded_store = (failure.quarantine_store if failure else None) or records.quarantine_location
         store = f" --store {shlex.quote(_store_argument(recorded_store))}" if recorded_store else ""
         superseded = next((p for p, _ in run.passes if failure is not None and p.partition == failure.partition
-                           and p.run_id and p.timestamp > manifest.quarantined_at), None)
+                           and p.run_id and not p.release and p.timestamp > manifest.quarantined_at), None)
         if superseded is not None:
             actions.append(FollowUp(
                 action=f"superseded: purge batch {manifest.batch_id}; a good re-run (run {superseded.run_id[:8]}"

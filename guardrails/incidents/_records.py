@@ -30,7 +30,8 @@ class Evaluation:
     """One finished evaluation of one check on one asset (a batch audited, or a release re-validated).
 
     `passed` is the verdict; an evaluation that could not run (outcome status ``error``) is a failure too
-    (fail closed). `run_id` is empty for runless evaluations (a release recorded from outside a run).
+    (fail closed). `run_id` is empty for runless evaluations; `release` marks the re-validation a release recorded
+    (in a run of its own), as opposed to a run of the pipeline.
     `run_started_at` is when the run that produced the batch started: the earliest moment the bad data was in
     the pipeline, from which time to detect is measured. `partition` is the partition the verdict is about
     (None for an unpartitioned asset: one partition). `contract_path` and `quarantine_store` are the contract
@@ -53,6 +54,7 @@ class Evaluation:
     contract_path: str | None = None
     quarantine_store: str | None = None
     from_manifest: bool = False
+    release: bool = False
 
     @property
     def could_not_run(self) -> bool:
@@ -75,6 +77,7 @@ class Evaluation:
             "contract_path": self.contract_path,
             "quarantine_store": self.quarantine_store,
             "from_manifest": self.from_manifest,
+            "release": self.release,
         }
 
     @classmethod
@@ -96,6 +99,7 @@ class Evaluation:
             contract_path=data.get("contract_path"),
             quarantine_store=data.get("quarantine_store"),
             from_manifest=bool(data.get("from_manifest", False)),
+            release=bool(data.get("release", False)),
         )
 
 

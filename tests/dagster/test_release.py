@@ -266,3 +266,40 @@ def test_retry_after_the_instance_failed_completes_the_record(
     again = release_guarded_batch(pg_instance, assets_def, batch_id, contract, store=store, io_manager=retry_io)
     assert "recorded" not in again.message  # nothing is missing any more
     assert len(_materializations(pg_instance)) == 1
+
+
+def test_a_partition_released_twice_records_both_releases(instance, resources, tmp_path, contract_path):
+    """A partition quarantined, released, then quarantined again with other bad data and released again: each
+    release is stored once and recorded (materialization plus passing check) in a run of its own."""
+    contract = load_contract(fixed_contract(contract_path, tmp_path / "fixed" / contract_path.name))
+    store = QuarantineStore(tmp_path / "quarantine")
+    io_manager = RecordingIOManager(tmp_path / "released")
+    daily = dg.DailyPartitionsDefinition(start_date="2026-09-01")
+    seeds = [7, 8]  # other bad rows the second time: a new batch, not the released one again
+
+    @guarded_asset(contract=str(contract_path), partitions_def=daily)
+    def transactions(context: dg.AssetExecutionContext) -> pl.DataFrame:
+        return generate_transactions(date.fromisoformat(context.partition_key), rows=ROWS, seed=seeds.pop(0),
+                                     defect=Defect.UNKNOWN_CATEGORIES)
+
+    released = []
+    for _ in range(2):
+        result = dg.materialize([transactions], instance=instance, resources=resources, partition_key=DAY,
+                                raise_on_error=False)
+        [evaluation] = result.get_asset_check_evaluations()
+        batch_id = evaluation.metadata["guardrails/batch_id"].value
+        released.append(release_guarded_batch(instance, transactions, batch_id, contract, store=store,
+                                              io_manager=io_manager))
+
+    assert [r.status for r in released] == [ReleaseStatus.RELEASED, ReleaseStatus.RELEASED]
+    assert released[0].batch_id != released[1].batch_id
+    assert io_manager.writes == [(DAY, ROWS), (DAY, ROWS)]
+    history = read_check_history(instance, KEY, CHECK, partition=DAY)
+    assert [(e.passed, e.batch_id) for e in history] == [
+        (True, released[1].batch_id), (False, released[1].batch_id), (True, released[0].batch_id),
+        (False, released[0].batch_id),
+    ]
+    assert released[1].batch_id == f"transactions.{DAY}~2"  # the store's second batch under the taken id
+    release_runs = [instance.get_run_by_id(e.run_id) for e in history if e.passed]
+    assert [run.job_name for run in release_runs] == ["guardrails_release", "guardrails_release"]
+    assert [run.tags["guardrails/release"] for run in release_runs] == [r.batch_id for r in reversed(released)]
