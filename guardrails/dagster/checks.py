@@ -152,7 +152,7 @@ def outcome_check_result(
         check_name=spec.name,
         passed=outcome.passed,
         severity=md.severity_to_dagster(severity),
-        metadata=metadata,
+        metadata=md.bounded_metadata(metadata, md.EVENT_METADATA_BYTES, keep=(md.OUTCOME_KEY,)),  # extras too
         description=description if description is not None else outcome.message,
     )
 

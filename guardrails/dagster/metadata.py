@@ -184,9 +184,12 @@ def recordable_outcome(outcome: CheckOutcome) -> CheckOutcome:
     )
 
 
-def bounded_metadata(metadata: Mapping[str, Any], limit: int = EVENT_BYTES) -> dict[str, Any]:
+def bounded_metadata(
+    metadata: Mapping[str, Any], limit: int = EVENT_BYTES, *, keep: Iterable[str] = ()
+) -> dict[str, Any]:
     """`metadata` within `limit` bytes as Dagster serializes it: the largest entries are cut first, each replaced
-    by a text saying how large it was, so the event is still written and says what it lost.
+    by a text saying how large it was, so the event is still written and says what it lost. Entries in `keep`
+    (e.g. the outcome, which history reads back) are cut only when cutting every other entry was not enough.
 
     Example:
         >>> cut = bounded_metadata({"a": dg.MetadataValue.text("x" * 5000), "b": dg.MetadataValue.int(1)}, 1000)
@@ -196,7 +199,8 @@ def bounded_metadata(metadata: Mapping[str, Any], limit: int = EVENT_BYTES) -> d
     sizes = {key: len(dg.serialize_value(value)) for key, value in metadata.items()}
     total = sum(sizes.values())
     bounded = dict(metadata)
-    for key in sorted(sizes, key=sizes.__getitem__, reverse=True):
+    kept = set(keep)
+    for key in sorted(sizes, key=lambda k: (k in kept, -sizes[k])):
         if total <= limit:
             break
         marker = dg.MetadataValue.text(f"{CUT_MARKER}{sizes[key]:,} bytes, more than one event may carry ({limit:,} bytes)")

@@ -154,3 +154,25 @@ def test_hundreds_of_failed_rules_with_long_texts_make_no_event_over_one_mebibyt
 
     kept = QuarantineStore(resources["quarantine"].location).show("notes")
     assert len(kept.failed_rules) >= 300 and all(len(r.rule_id) > 3_000 for r in kept.failed_rules[:300])
+
+
+def test_a_check_result_with_huge_tables_and_long_score_names_stays_under_one_mebibyte():
+    """A check's own extra metadata (a 2 MB table, 300 scores named after 3,000-character columns) is bounded with
+    the outcome: the result is under 1 MiB, the outcome still reads back whole, and every score keeps its own key."""
+    from guardrails.dagster._scope import AuditScope
+    from guardrails.dagster.checks import outcome_check_result
+    from guardrails.dagster.ml._common import scores_metadata
+
+    columns = [f"{i:03d}" + "c" * 3_000 for i in range(300)]
+    now = datetime(2026, 11, 21, tzinfo=UTC)
+    outcome = CheckOutcome(check="drift", kind=CheckKind.DRIFT, status=CheckStatus.PASSED, severity=Severity.ERROR,
+                           started_at=now, finished_at=now, rows=10, metrics={f"psi.{c}": 0.01 for c in columns})
+    extra = {"guardrails/drift_columns": dg.MetadataValue.text("x" * 2_000_000),
+             **scores_metadata(outcome.metrics, "guardrails/drift/")}
+    spec = dg.AssetCheckSpec("drift", asset="features")
+    result = outcome_check_result(outcome, spec, AuditScope(dg.AssetKey("features"), "run", None, None), extra=extra)
+
+    assert len(dg.serialize_value(result.metadata)) < MIB
+    assert outcome_from_metadata(result.metadata) == outcome
+    scores = [k for k in result.metadata if k.startswith("guardrails/drift/")]
+    assert len(scores) == 300 and max(map(len, scores)) <= len("guardrails/drift/") + 200

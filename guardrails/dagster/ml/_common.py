@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Mapping
@@ -25,12 +26,22 @@ def load_optional_contract(contract: ContractLike | None) -> Contract | None:
 
 
 def scores_metadata(metrics: Mapping[str, Any], prefix: str) -> dict[str, dg.MetadataValue]:
-    """Every finite numeric metric as float metadata ``<prefix><name>`` (plotted over time by the UI)."""
+    """Every finite numeric metric as float metadata ``<prefix><name>`` (plotted over time by the UI); a name
+    longer than `KEY_CHARS` (a column name from data) keeps a readable prefix and a hash, so keys stay distinct."""
     return {
-        f"{prefix}{name}": dg.MetadataValue.float(float(value))
+        f"{prefix}{_short(name)}": dg.MetadataValue.float(float(value))
         for name, value in metrics.items()
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     }
+
+
+KEY_CHARS = 200
+
+
+def _short(name: str) -> str:
+    if len(name) <= KEY_CHARS:
+        return name
+    return f"{name[: KEY_CHARS - 17]}~{hashlib.sha256(name.encode()).hexdigest()[:16]}"
 
 
 def optional_float(value: float | None) -> float | None:
