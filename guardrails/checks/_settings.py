@@ -1,13 +1,18 @@
-"""Typed reads from a parsed YAML mapping (contract ``customProperties``), raising `ContractError` with the
-full field path, so misconfiguration fails at load time and names the file and field."""
+"""The checks' settings read from a contract, once, at load: typed reads of ``customProperties`` that raise
+`ContractError` with the full field path, so misconfiguration fails at load time and names the file and field.
+
+`read_check_settings` is what the contract loader calls; `DriftSettings.from_contract` and its siblings then
+return what it parsed.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from guardrails.checks.band import Band
+from guardrails.contract.custom_properties import FRESHNESS_SLA
 from guardrails.errors import ContractError
 
 
@@ -61,3 +66,48 @@ class SettingsReader:
         names = {f.name for f in fields(base)}
         data = self.mapping(value, where, names)
         return replace(base, **{name: self.band(raw, f"{where}.{name}") for name, raw in data.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSettings:
+    """The typed settings of each check a contract configures (None: not configured), and what was refused.
+
+    `errors` holds one `ContractError` per refused setting; its `field` is the dotted path the check's parser
+    names (``customProperties.drift.thresholds.psi``), with no line yet: the loader adds it.
+    """
+
+    drift: Any = None
+    parity: Any = None
+    freshness: Any = None
+    errors: tuple[ContractError, ...] = ()
+
+
+def read_check_settings(custom: Mapping[str, Any], sla: Mapping[str, Any], *, primary_key: Sequence[str],
+                        source: str) -> CheckSettings:
+    """Parse every check setting the contract gives, collecting each refusal instead of stopping at the first.
+
+    Drift and parity are read when their ``customProperties`` entry is present; freshness when its entry or a
+    freshness SLA (``latency``, ``freshness``, ``frequency``) is.
+    """
+    # Imported here: the check modules import this one (and polars, numpy, scipy); a contract without check
+    # settings never needs them.
+    from guardrails.checks.drift import DriftSettings
+    from guardrails.checks.freshness import FreshnessSettings
+    from guardrails.checks.parity import ParitySettings
+
+    parsed: dict[str, Any] = {}
+    errors: list[ContractError] = []
+    readers = {
+        "drift": lambda: DriftSettings.from_mapping(custom["drift"], source=source),
+        "parity": lambda: ParitySettings.from_mapping(custom["parity"], default_keys=primary_key, source=source),
+        "freshness": lambda: FreshnessSettings.from_sla(sla, custom.get("freshness"), source=source),
+    }
+    for key, read in readers.items():
+        wanted = key in custom or (key == "freshness" and any(k in sla for k in FRESHNESS_SLA))
+        if not wanted:
+            continue
+        try:
+            parsed[key] = read()
+        except ContractError as exc:
+            errors.extend(exc.errors)
+    return CheckSettings(**parsed, errors=tuple(errors))

@@ -174,7 +174,12 @@ class DriftSettings:
 
     @classmethod
     def from_contract(cls, contract: Any) -> DriftSettings:
-        """Settings from `Contract.custom["drift"]` (defaults when absent)."""
+        """The settings the loader parsed into `Contract.drift` (defaults when the contract gives none).
+
+        A contract built by hand rather than loaded is parsed here, from `Contract.custom["drift"]`.
+        """
+        if contract.drift is not None:
+            return contract.drift  # type: ignore[no-any-return]
         return cls.from_mapping(contract.custom.get("drift"), source=contract.source or contract.id)
 
 

@@ -166,7 +166,12 @@ class FreshnessSettings:
 
     @classmethod
     def from_contract(cls, contract: Any) -> FreshnessSettings:
-        """Settings from `Contract.sla` and `Contract.custom["freshness"]`."""
+        """The settings the loader parsed into `Contract.freshness` (from its SLA and ``freshness`` property).
+
+        A contract built by hand rather than loaded is parsed here, from `Contract.sla` and `Contract.custom`.
+        """
+        if contract.freshness is not None:
+            return contract.freshness  # type: ignore[no-any-return]
         return cls.from_sla(contract.sla, contract.custom.get("freshness"), source=contract.source or contract.id)
 
 

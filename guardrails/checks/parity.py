@@ -136,7 +136,12 @@ class ParitySettings:
 
     @classmethod
     def from_contract(cls, contract: Any) -> ParitySettings:
-        """Settings from `Contract.custom["parity"]`, keys defaulting to the contract's primary key."""
+        """The settings the loader parsed into `Contract.parity`, or keys from the contract's primary key.
+
+        A contract built by hand rather than loaded is parsed here, from `Contract.custom["parity"]`.
+        """
+        if contract.parity is not None:
+            return contract.parity  # type: ignore[no-any-return]
         if "parity" not in contract.custom and not contract.primary_key:
             raise ContractError(contract.source or contract.id, "customProperties.parity",
                                 expected="parity settings with keys (or a primary key)", got="nothing")

@@ -19,6 +19,7 @@ from guardrails.contract.model import (
     RowCountRule,
     RowRule,
     Rule,
+    RuleKind,
     Threshold,
     UniqueRule,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "RowCountRule",
     "RowRule",
     "Rule",
+    "RuleKind",
     "Threshold",
     "UniqueRule",
     "lint_contract",

@@ -7,7 +7,8 @@ contracts carry such keys without ``vendor``): it is left alone, and ``contract 
 
 Contract level (top-level ``customProperties``, or a ``schema[]`` object's, which wins for that table):
 ``quarantinePolicy`` (``batch`` | ``rows``), ``sampleSize`` (integer >= 0), and ``drift``, ``parity``,
-``freshness``: mappings passed through to the later checks as plain JSON values.
+``freshness``: plain JSON mappings, parsed at load into the checks' typed settings
+(`guardrails.checks._settings.read_check_settings`).
 Property level: ``notInFuture`` (``true``, or a clock-skew tolerance duration) and ``maxAge`` (a duration).
 
 Example:
@@ -18,14 +19,22 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
 from guardrails.contract.durations import DURATION_FORMS, parse_duration
 from guardrails.contract.model import QuarantinePolicy
 
-__all__ = ["COLUMN_PROPERTIES", "CONTRACT_PROPERTIES", "OUR_VENDOR", "CustomValueError"]
+__all__ = [
+    "CHECK_PROPERTIES",
+    "COLUMN_PROPERTIES",
+    "CONTRACT_PROPERTIES",
+    "FRESHNESS_SLA",
+    "OUR_VENDOR",
+    "CustomValueError",
+    "configures_checks",
+]
 
 OUR_VENDOR = "guardrails"
 
@@ -102,6 +111,15 @@ CONTRACT_PROPERTIES: dict[str, Callable[[Any], Any]] = {
     "parity": _plain_mapping,
     "freshness": _plain_mapping,
 }
+CHECK_PROPERTIES = ("drift", "parity", "freshness")  # parsed at load into the checks' typed settings
+FRESHNESS_SLA = ("latency", "freshness", "frequency")  # slaProperties the freshness check reads
+
+
+def configures_checks(custom: Mapping[str, Any], sla: Mapping[str, Any]) -> bool:
+    """True when a contract configures drift, parity or freshness (cheap: no check module is imported)."""
+    return any(key in custom for key in CHECK_PROPERTIES) or any(key in sla for key in FRESHNESS_SLA)
+
+
 COLUMN_PROPERTIES: dict[str, Callable[[Any], Any]] = {
     "notInFuture": _not_in_future,
     "maxAge": _max_age,

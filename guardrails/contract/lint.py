@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, Literal
 
-from guardrails.contract._source import FieldPath, parse_yaml
 from guardrails.contract.loader import load_with_warnings
 from guardrails.contract.model import Contract
 from guardrails.errors import ContractError
@@ -82,14 +80,11 @@ class LintReport:
 def lint_contract(path: str | os.PathLike[str], *, table: str | None = None) -> LintReport:
     """Check a contract file and report every error and warning, in file order.
 
-    Beyond what `load_contract` checks, lint also runs the drift, parity and freshness checks' own settings
-    parsers on their ``customProperties`` (the loader only checks that those are plain mappings), so a bad
-    threshold shows up here rather than when the check is first built.
+    The errors are those of `load_contract`, the drift, parity and freshness settings included (the loader
+    parses them into typed settings), so a bad threshold shows up here rather than when a check first runs.
     """
     loaded = load_with_warnings(path, table=table)
     errors = list(loaded.errors)
-    if loaded.contract is not None:
-        errors += _check_settings(loaded.contract)
 
     def order(issue: LintIssue) -> int:
         return issue.line if issue.line is not None else 0
@@ -100,47 +95,3 @@ def lint_contract(path: str | os.PathLike[str], *, table: str | None = None) -> 
         warnings=tuple(sorted((LintIssue.from_error(w, "warning") for w in loaded.warnings), key=order)),
         contract=loaded.contract if not errors else None,
     )
-
-
-def _check_settings(contract: Contract) -> list[ContractError]:
-    """Errors from the checks' own parsers of ``drift``/``parity``/``freshness``, placed on their YAML line."""
-    if not {"drift", "parity", "freshness"} & set(contract.custom):
-        return []  # nothing to parse, and no need to import the checks (numpy, scipy, polars)
-    # Imported here: the checks build on the contract package, so the contract package must not import them
-    # at module level; lint is the one place that wants both.
-    from guardrails.checks.drift import DriftSettings
-    from guardrails.checks.freshness import FreshnessSettings
-    from guardrails.checks.parity import ParitySettings
-
-    parsers = {"drift": DriftSettings, "parity": ParitySettings, "freshness": FreshnessSettings}
-    lines = _custom_property_lines(contract)
-    errors = []
-    for key, settings in parsers.items():
-        if key not in contract.custom:
-            continue
-        try:
-            settings.from_contract(contract)
-        except ContractError as exc:
-            errors.append(ContractError(
-                exc.path, exc.field, expected=exc.expected, got=exc.got, line=lines.get(key), hint=exc.hint
-            ))
-    return errors
-
-
-def _custom_property_lines(contract: Contract) -> dict[str, int]:
-    """The line of each contract-level customProperty (the schema object's entry wins, as in the loader)."""
-    assert contract.source is not None
-    doc = parse_yaml(Path(contract.source).read_text(encoding="utf-8"), contract.source)
-    lines: dict[str, int] = {}
-    places: list[FieldPath] = [("customProperties",)]
-    for index, schema in enumerate(doc.data.get("schema") or []):
-        if schema.get("name") == contract.table:
-            places.append(("schema", index, "customProperties"))
-    for place in places:
-        node: Any = doc.data
-        for part in place:
-            node = node.get(part) if isinstance(node, dict) else (node[part] if isinstance(node, list) else None)
-        for index, entry in enumerate(node or []):
-            if isinstance(entry, dict) and isinstance(entry.get("property"), str):
-                lines[entry["property"]] = doc.lines[(*place, index)]
-    return lines

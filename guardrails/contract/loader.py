@@ -46,7 +46,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 from open_data_contract_standard.model import OpenDataContractStandard
@@ -56,9 +56,12 @@ from guardrails.contract._columns import NO_POSITION, ColumnReader, KeyColumn
 from guardrails.contract._quality import RuleDraft, did_you_mean
 from guardrails.contract._source import FieldPath, Problems, SourceDocument, combine, describe_value, parse_yaml
 from guardrails.contract._structure import StructureChecker
-from guardrails.contract.custom_properties import CONTRACT_PROPERTIES
+from guardrails.contract.custom_properties import CONTRACT_PROPERTIES, configures_checks
 from guardrails.contract.model import ColumnTypeRule, Contract, NotNullRule, QuarantinePolicy, Rule, UniqueRule
 from guardrails.errors import ContractError
+
+if TYPE_CHECKING:
+    from guardrails.checks._settings import CheckSettings
 
 __all__ = ["LoadedContract", "load_contract", "load_with_warnings"]
 
@@ -254,22 +257,27 @@ class _Translator:
             if draft is not None:
                 drafts.append(draft)
         sla = self._sla(data, table, columns)
+        custom = {k: v for k, v in settings.items() if k not in _CONTRACT_DEFAULTS}
+        primary_key = tuple(name for _, _, name, _ in sorted(keys))
+        checks = self._check_settings(data, index, custom, sla, primary_key)
         rules, line_of = self._assign_ids(drafts)
         if self.problems.errors:
             return None  # lint findings about a contract that does not load would only be noise
         self._lint(rules, columns, properties, drafts)
-        custom = {k: v for k, v in settings.items() if k not in _CONTRACT_DEFAULTS}
         return Contract(
             id=str(data["id"]),
             version=str(data["version"]),
             name=str(data.get("name") or table),
             table=table,
             rules=tuple(rules),
-            primary_key=tuple(name for _, _, name, _ in sorted(keys)),
+            primary_key=primary_key,
             policy=settings["quarantinePolicy"],
             sample_size=settings["sampleSize"],
             custom=custom,
             sla=sla,
+            drift=checks.drift if checks else None,
+            parity=checks.parity if checks else None,
+            freshness=checks.freshness if checks else None,
             source=self.doc.path,
             line_of=line_of,
         )
@@ -316,6 +324,35 @@ class _Translator:
                     self.problems.warn((*path, "element"), expected=f"a column of {table}", got=repr(part),
                                        hint=did_you_mean(column, list(columns)))
         return sla
+
+    def _check_settings(self, data: dict[str, Any], index: int, custom: dict[str, Any], sla: dict[str, Any],
+                        primary_key: tuple[str, ...]) -> CheckSettings | None:
+        """The checks' typed settings (None: no check configured); each refusal is an error on its setting's line."""
+        if not configures_checks(custom, sla):
+            return None
+        # Imported here, and only when needed: the checks build on this package, and bring polars, numpy, scipy.
+        from guardrails.checks._settings import read_check_settings
+
+        checks = read_check_settings(custom, sla, primary_key=primary_key, source=self.doc.path)
+        lines = self._setting_lines(data, index)
+        for error in checks.errors:
+            self.problems.errors.append(ContractError(
+                self.doc.path, error.field, expected=error.expected, got=error.got, hint=error.hint,
+                line=lines.get(_setting_of(error.field), self.doc.line_of(("slaProperties",))),
+            ))
+        return checks
+
+    def _setting_lines(self, data: dict[str, Any], index: int) -> dict[str, int | None]:
+        """Line of each check setting: its customProperty entry (the schema object's wins) or its SLA entry."""
+        lines: dict[str, int | None] = {}
+        for place in (("slaProperties",), ("customProperties",), ("schema", index, "customProperties")):
+            node = data if len(place) == 1 else data["schema"][index]
+            key = "property"
+            for position, entry in enumerate(node.get(place[-1]) or []):
+                if isinstance(entry, dict) and isinstance(entry.get(key), str):
+                    prefix = "slaProperties." if place == ("slaProperties",) else "customProperties."
+                    lines[prefix + entry[key]] = self.doc.line_of((*place, position))
+        return lines
 
     def _assign_ids(self, drafts: list[RuleDraft]) -> tuple[list[Rule], dict[str, int]]:
         taken: dict[str, FieldPath] = {}
@@ -378,6 +415,11 @@ class _Translator:
                 values = threshold.value if isinstance(threshold.value, tuple) else (threshold.value,)
                 if any(v < 0 or v > 100 for v in values):
                     self.problems.warn(draft.path, expected="a percentage between 0 and 100", got=threshold.describe())
+
+
+def _setting_of(field: str) -> str:
+    """``customProperties.drift.thresholds.psi`` -> ``customProperties.drift``; the same for ``slaProperties``."""
+    return ".".join(field.split(".")[:2])
 
 
 @functools.cache  # once per rule class, not once per rule

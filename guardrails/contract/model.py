@@ -20,9 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from guardrails.outcome import JsonScalar, Severity
+
+if TYPE_CHECKING:  # the checks build on the contract package; only their settings types are named here
+    from guardrails.checks.drift import DriftSettings
+    from guardrails.checks.freshness import FreshnessSettings
+    from guardrails.checks.parity import ParitySettings
 
 Operator = Literal[
     "mustBe",
@@ -56,6 +61,22 @@ class LogicalType(StrEnum):
     OBJECT = "object"
     ARRAY = "array"
     BOOLEAN = "boolean"
+
+
+class RuleKind(StrEnum):
+    """What a rule checks. A `StrEnum`, so outcomes, manifests and history write (and read back) the same strings."""
+
+    TYPE = "type"
+    ROW_COUNT = "row_count"
+    NOT_NULL = "not_null"
+    MISSING_VALUES = "missing_values"
+    UNIQUE = "unique"
+    RANGE = "range"
+    ALLOWED_VALUES = "allowed_values"
+    PATTERN = "pattern"
+    LENGTH = "length"
+    NOT_IN_FUTURE = "not_in_future"
+    MAX_AGE = "max_age"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +156,7 @@ class Rule:
     severity: Severity = Severity.ERROR
     description: str = ""
 
-    kind: str = field(init=False, default="")
+    kind: RuleKind = field(init=False)  # each concrete rule class sets its own
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -163,7 +184,7 @@ class ColumnTypeRule(Rule):
     physical_type: str | None = None
     required: bool = True
     format: str | None = None  # ODCS logicalTypeOptions.format ("email", "yyyy-MM-dd", "i64"): recorded, not checked
-    kind: str = field(init=False, default="type")
+    kind: RuleKind = field(init=False, default=RuleKind.TYPE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,7 +192,7 @@ class RowCountRule(Rule):
     """The number of rows in the batch satisfies `threshold` (unit ``rows``)."""
 
     threshold: Threshold
-    kind: str = field(init=False, default="row_count")
+    kind: RuleKind = field(init=False, default=RuleKind.ROW_COUNT)
 
 
 # --- row-level rules ---------------------------------------------------------------------------------------
@@ -181,7 +202,7 @@ class RowCountRule(Rule):
 class NotNullRule(RowRule):
     """Null is a failure (ODCS ``required: true`` or ``quality: nullValues``)."""
 
-    kind: str = field(init=False, default="not_null")
+    kind: RuleKind = field(init=False, default=RuleKind.NOT_NULL)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,7 +210,7 @@ class MissingValuesRule(RowRule):
     """Null or one of `missing_values` (e.g. ``""``, ``"N/A"``) is a failure (``quality: missingValues``)."""
 
     missing_values: tuple[JsonScalar, ...] = ()
-    kind: str = field(init=False, default="missing_values")
+    kind: RuleKind = field(init=False, default=RuleKind.MISSING_VALUES)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,7 +222,7 @@ class UniqueRule(RowRule):
     """
 
     key_columns: tuple[str, ...] = ()
-    kind: str = field(init=False, default="unique")
+    kind: RuleKind = field(init=False, default=RuleKind.UNIQUE)
 
     def __post_init__(self) -> None:
         if not self.key_columns:
@@ -225,7 +246,7 @@ class RangeRule(RowRule):
     maximum: float | date | datetime | time | None = None
     exclusive_minimum: bool = False
     exclusive_maximum: bool = False
-    kind: str = field(init=False, default="range")
+    kind: RuleKind = field(init=False, default=RuleKind.RANGE)
 
     def __post_init__(self) -> None:
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
@@ -237,7 +258,7 @@ class AllowedValuesRule(RowRule):
     """A non-null value not in `values` fails (ODCS ``enum``, or ``invalidValues`` with ``validValues``)."""
 
     values: tuple[JsonScalar, ...]
-    kind: str = field(init=False, default="allowed_values")
+    kind: RuleKind = field(init=False, default=RuleKind.ALLOWED_VALUES)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -245,7 +266,7 @@ class PatternRule(RowRule):
     """A non-null string not matching `pattern` (a full match, anchored by us) fails."""
 
     pattern: str
-    kind: str = field(init=False, default="pattern")
+    kind: RuleKind = field(init=False, default=RuleKind.PATTERN)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -254,7 +275,7 @@ class LengthRule(RowRule):
 
     min_length: int | None = None
     max_length: int | None = None
-    kind: str = field(init=False, default="length")
+    kind: RuleKind = field(init=False, default=RuleKind.LENGTH)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -262,7 +283,7 @@ class NotInFutureRule(RowRule):
     """A timestamp later than the validation's as-of time (plus `tolerance` for clock skew) fails."""
 
     tolerance: timedelta = timedelta(0)
-    kind: str = field(init=False, default="not_in_future")
+    kind: RuleKind = field(init=False, default=RuleKind.NOT_IN_FUTURE)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -270,7 +291,7 @@ class MaxAgeRule(RowRule):
     """A timestamp older than the as-of time minus `max_age` fails."""
 
     max_age: timedelta
-    kind: str = field(init=False, default="max_age")
+    kind: RuleKind = field(init=False, default=RuleKind.MAX_AGE)
 
 
 ROW_RULES = (
@@ -292,8 +313,10 @@ class Contract:
     """A data contract for one table (one ODCS ``schema[]`` object).
 
     `primary_key` orders the key columns (ODCS ``primaryKeyPosition``); failing-row samples carry them.
-    `custom` holds our extras from ``customProperties`` that later checks read (drift thresholds, parity keys,
-    freshness settings) as plain, already-validated values. `source` is the file it was loaded from, and
+    `custom` holds our extras from ``customProperties`` as the contract wrote them (plain JSON values);
+    `drift`, `parity` and `freshness` are the same extras parsed once, at load, into the checks' typed settings
+    (None when the contract configures no such check; `freshness` also reads ``slaProperties``). `source` is
+    the file it was loaded from, and
     `line_of` maps a rule id to its line there, so runtime messages can point at the YAML.
     """
 
@@ -307,6 +330,9 @@ class Contract:
     sample_size: int = 20
     custom: Mapping[str, Any] = field(default_factory=dict)
     sla: Mapping[str, Any] = field(default_factory=dict)
+    drift: DriftSettings | None = None
+    parity: ParitySettings | None = None
+    freshness: FreshnessSettings | None = None
     source: str | None = None
     line_of: Mapping[str, int] = field(default_factory=dict)
 
