@@ -1,34 +1,106 @@
 """The structure pass: the official ODCS pydantic model, plus the keys the ODCS JSON schema forbids but it drops.
 
 The pydantic model forbids unknown keys only at the top level; deeper down it silently ignores them, while
-the JSON schema (``unevaluatedProperties: false``) forbids them. A silently ignored ``requird: true`` or
-``mustBeAbout: 3`` would disable a check without a word, so we report them, with a "did you mean".
+the JSON schema shipped with the same package (``additionalProperties``/``unevaluatedProperties: false``)
+forbids them. A silently ignored ``requird: true`` or ``mustBeAbout: 3`` would disable a check without a
+word, so every object the JSON schema closes is checked against it, with a "did you mean".
 Pydantic's locations (``schema.0.properties.4.enum.0``, with union-branch labels such as ``Team``) become our
 field paths (``schema[0].properties[4].enum[0]``) with a line.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import open_data_contract_standard
 import pydantic
-from open_data_contract_standard.model import (
-    CustomProperty,
-    DataQuality,
-    EnumValue,
-    OpenDataContractStandard,
-    SchemaObject,
-    SchemaProperty,
-)
+from open_data_contract_standard.model import OpenDataContractStandard
 
 from guardrails.contract import _quality
 from guardrails.contract._quality import did_you_mean
 from guardrails.contract._source import FieldPath, Problems, describe_value
 
-_KNOWN_KEYS = {
-    model: {info.alias or name for name, info in model.model_fields.items()}
-    for model in (SchemaObject, SchemaProperty, DataQuality, CustomProperty, EnumValue)
+_JSON_SCHEMA: dict[str, Any] = json.loads(
+    (Path(open_data_contract_standard.__file__).parent / "schema.json").read_text(encoding="utf-8")
+)
+# How a message names an object, by the JSON-schema definition that describes it (else: by its field name).
+_WHAT = {
+    "SchemaObject": "schema object",
+    "SchemaProperty": "property",
+    "SchemaItemProperty": "property",
+    "DataQuality": "quality rule",
+    "CustomProperty": "customProperty",
+    "EnumValue": "enum entry",
+    "ServiceLevelAgreementProperty": "slaProperties entry",
 }
+
+# Checked key by key, per logical type, by `guardrails.contract._columns` (with messages naming that type).
+_CHECKED_BY_COLUMNS = frozenset({"logicalTypeOptions"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What the JSON schema says about one object: its known keys, whether others are refused, and sub-schemas."""
+
+    name: str | None
+    known: frozenset[str]
+    closed: bool
+    children: dict[str, tuple[int, ...]]  # key -> ids of its schemas (see `_NODES`)
+    items: tuple[int, ...]  # for an array: ids of its item schemas
+
+
+_NODES: dict[int, Any] = {}  # id -> schema node, so shapes can be cached by a hashable key
+
+
+def _node_id(node: Any) -> int:
+    _NODES[id(node)] = node
+    return id(node)
+
+
+def _branches(node: dict[str, Any], is_object: bool, out: list[tuple[str | None, dict[str, Any]]],
+              name: str | None) -> None:
+    """Every sub-schema that can apply to a value: the node, what it references, its allOf, if/then and the
+    oneOf/anyOf branches of the value's JSON type (``then`` branches are all taken: a looser, never stricter,
+    reading of conditionals, which `_columns` narrows by logical type itself)."""
+    out.append((name, node))
+    if "$ref" in node:
+        target: Any = _JSON_SCHEMA
+        for part in node["$ref"].removeprefix("#/").split("/"):  # a local JSON pointer: #/$defs/A/$defs/B
+            target = target[part]
+        _branches(target, is_object, out, name or node["$ref"].rsplit("/", 1)[-1])
+    for sub in node.get("allOf", ()):
+        _branches(sub, is_object, out, name)
+        if "then" in sub:
+            _branches(sub["then"], is_object, out, name)
+    for key in ("oneOf", "anyOf"):
+        for sub in node.get(key, ()):
+            kind = sub.get("type")
+            if kind is None or (kind == "object") == is_object:
+                _branches(sub, is_object, out, name)
+
+
+@functools.cache
+def _shape(node_ids: tuple[int, ...], is_object: bool) -> _Shape:
+    branches: list[tuple[str | None, dict[str, Any]]] = []
+    for node_id in node_ids:
+        _branches(_NODES[node_id], is_object, branches, None)
+    known: set[str] = set()
+    children: dict[str, list[int]] = {}
+    items: list[int] = []
+    closed = False
+    for _, branch in branches:
+        closed |= branch.get("additionalProperties") is False or branch.get("unevaluatedProperties") is False
+        for key, sub in (branch.get("properties") or {}).items():
+            known.add(key)
+            children.setdefault(key, []).append(_node_id(sub))
+        if isinstance(branch.get("items"), dict):
+            items.append(_node_id(branch["items"]))
+    name = next((n for n, _ in branches if n in _WHAT), None)
+    return _Shape(name, frozenset(known), closed, {k: tuple(v) for k, v in children.items()}, tuple(items))
 
 
 class StructureChecker:
@@ -37,43 +109,40 @@ class StructureChecker:
     def __init__(self, problems: Problems) -> None:
         self.problems = problems
 
-
     def unknown_keys(self, data: dict[str, Any]) -> None:
-        """Keys the ODCS JSON schema forbids (``unevaluatedProperties: false``) but pydantic silently drops."""
+        """Keys the ODCS JSON schema forbids but pydantic silently drops, anywhere below the top level (pydantic
+        refuses unknown top-level keys itself)."""
+        root = _shape((_node_id(_JSON_SCHEMA),), True)
+        for key, value in data.items():
+            if key in root.children:
+                self._walk(value, (key,), root.children[key])
 
-        def check(obj: Any, path: FieldPath, model: type[pydantic.BaseModel], what: str) -> None:
-            if not isinstance(obj, dict):
-                return  # pydantic reports the wrong type
-            known = _KNOWN_KEYS[model]
-            for key in obj:
-                if key not in known:
-                    if model is DataQuality:
-                        expected = "an ODCS quality field or operator (" + ", ".join(_quality.OPERATORS) + ")"
-                    else:
-                        expected = f"a field of an ODCS {what}"
-                    self.problems.error((*path, key), expected=expected, got=f"unknown field {key!r}",
-                                        hint=did_you_mean(str(key), sorted(known)))
+    def _walk(self, value: Any, path: FieldPath, schemas: tuple[int, ...]) -> None:
+        if isinstance(value, dict):
+            shape = _shape(schemas, True)
+            for key, item in value.items():
+                if key in _CHECKED_BY_COLUMNS:
+                    continue
+                sub = shape.children.get(key)
+                if sub is not None:
+                    self._walk(item, (*path, key), sub)
+                elif shape.closed:
+                    self._unknown(shape, (*path, key), key)
+        elif isinstance(value, list):
+            items = _shape(schemas, False).items
+            if items:
+                for index, item in enumerate(value):
+                    if isinstance(item, dict | list):
+                        self._walk(item, (*path, index), items)
 
-        def each(obj: Any, path: FieldPath, key: str) -> list[tuple[Any, FieldPath]]:
-            items = obj.get(key) if isinstance(obj, dict) else None
-            return [(item, (*path, key, i)) for i, item in enumerate(items)] if isinstance(items, list) else []
-
-        for item, path in each(data, (), "customProperties"):
-            check(item, path, CustomProperty, "customProperty")
-        for schema, spath in each(data, (), "schema"):
-            check(schema, spath, SchemaObject, "schema object")
-            for sub, path in each(schema, spath, "customProperties"):
-                check(sub, path, CustomProperty, "customProperty")
-            for sub, path in each(schema, spath, "quality"):
-                check(sub, path, DataQuality, "quality rule")
-            for prop, ppath in each(schema, spath, "properties"):
-                check(prop, ppath, SchemaProperty, "property")
-                for sub, path in each(prop, ppath, "quality"):
-                    check(sub, path, DataQuality, "quality rule")
-                for sub, path in each(prop, ppath, "customProperties"):
-                    check(sub, path, CustomProperty, "customProperty")
-                for sub, path in each(prop, ppath, "enum"):
-                    check(sub, path, EnumValue, "enum entry")
+    def _unknown(self, shape: _Shape, path: FieldPath, key: Any) -> None:
+        if shape.name == "DataQuality":
+            expected = "an ODCS quality field or operator (" + ", ".join(_quality.OPERATORS) + ")"
+        else:
+            named = _WHAT.get(shape.name or "") or next(str(p) for p in reversed(path[:-1]) if isinstance(p, str))
+            expected = f"a field of an ODCS {named}"
+        self.problems.error(path, expected=expected, got=f"unknown field {key!r}",
+                            hint=did_you_mean(str(key), sorted(shape.known)))
 
     def pydantic_errors(self, exc: pydantic.ValidationError) -> None:
         seen: set[FieldPath] = set()
