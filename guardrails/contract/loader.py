@@ -5,10 +5,12 @@ all of them in its `errors`, "... and N more" in its message):
 
 1. YAML, keeping the line where each field path starts (`guardrails.contract._source`);
 2. structure: the official `open_data_contract_standard` pydantic model, plus the keys the ODCS JSON schema
-   forbids but the pydantic model silently drops (``requird: true`` or ``mustBeAbout: 3`` would otherwise
-   disable a check without a word);
-3. meaning: the standard's own fields become rules, and our extras in ``customProperties`` are checked
-   against a registry (`guardrails.contract.custom_properties`).
+   (shipped in the same package) forbids but the pydantic model silently drops (``requird: true`` or
+   ``mustBeAbout: 3`` would otherwise disable a check without a word);
+3. meaning: the standard's own fields become rules; our extras in ``customProperties`` are checked against a
+   registry (`guardrails.contract.custom_properties`), and the drift, parity and freshness settings are
+   parsed into the checks' typed settings (`Contract.drift`, `.parity`, `.freshness`), each refusal an error
+   on the line of its customProperty or SLA entry.
 
 Standard field -> rule (rule id ``"<column>.<kind>"``, ``_2``, ``_3``... when repeated; a quality rule with an
 ``id`` or ``name`` keeps it):

@@ -48,8 +48,8 @@ def test_lint_collects_all_errors_without_raising() -> None:
 
 
 def test_lint_runs_the_checks_own_settings_parsers() -> None:
-    """Drift/parity settings that load as plain mappings but that their checks refuse are lint errors on
-    their customProperty line (the schema object's entry for parity, the contract's for drift)."""
+    """Drift/parity settings that their checks refuse are lint errors on their customProperty line (the
+    schema object's entry for parity, the contract's for drift)."""
     path = FIXTURES / "lint" / "bad_settings.odcs.yaml"
     report = lint_contract(path)
     assert not report.ok and report.contract is None
