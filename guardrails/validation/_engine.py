@@ -87,7 +87,7 @@ def _table_results(
             else:
                 results[rule.rule_id] = _result(rule, CheckStatus.PASSED, expected=expected)
         else:
-            results[rule.rule_id] = _result(rule, CheckStatus.ERROR, message=f"unknown table rule {rule.kind!r}")
+            results[rule.rule_id] = _result(rule, CheckStatus.ERROR, message=f"unknown table rule {str(rule.kind)!r}")
     return results, integral_checks
 
 

@@ -183,7 +183,7 @@ def _violation(rule: RowRule, schema: Schema, as_of: datetime) -> pl.Expr:
         case MaxAgeRule():
             ticks, unit = _times(schema, rule.column, rule)
             return ticks < _ticks(as_of - rule.max_age, unit)
-    raise RuleNotApplicable(f"no row semantics for rule kind {rule.kind!r}")
+    raise RuleNotApplicable(f"no row semantics for rule kind {str(rule.kind)!r}")
 
 
 def non_integral(column: str) -> pl.Expr:
