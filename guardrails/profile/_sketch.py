@@ -1,8 +1,4 @@
-"""The profile types: per-column summaries that merge exactly, their JSON form, and its validation.
-
-Counts, null counts, min and max merge exactly; mean and the sum of squared deviations merge with Chan's
-formula (equal up to float rounding). NaN and ±inf count as missing, like null.
-"""
+"""The profile types: per-column summaries that merge exactly, their JSON form, and its validation."""
 
 from __future__ import annotations
 
