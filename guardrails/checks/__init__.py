@@ -12,6 +12,7 @@ from guardrails.checks.drift import (
     DriftThresholds,
     assess_drift,
     check_drift,
+    judge_drift,
     judge_scores,
     render_drift_markdown,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "check_freshness",
     "check_parity",
     "compare_columns",
+    "judge_drift",
     "judge_scores",
     "parse_duration",
     "render_drift_markdown",

@@ -56,7 +56,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,10 +72,12 @@ from guardrails.profile import (
     ColumnKind,
     ColumnProfile,
     Profile,
+    ProfileError,
+    ReferenceSource,
     build_profile,
     column_kind,
-    to_polars,
 )
+from guardrails.validation._frames import to_polars
 
 __all__ = [
     "Band",
@@ -85,6 +87,7 @@ __all__ = [
     "DriftThresholds",
     "assess_drift",
     "check_drift",
+    "judge_drift",
     "judge_scores",
     "render_drift_markdown",
 ]
@@ -137,10 +140,14 @@ class DriftSettings:
     def thresholds_for(self, column: str) -> DriftThresholds:
         return self.column_thresholds.get(column, self.thresholds)
 
+    def profile_options(self) -> dict[str, Any]:
+        """The `build_profile` options of this contract's layout (for `ProfileStore.accept`)."""
+        return {"columns": self.columns, "categorical": self.categorical, "bins": self.bins,
+                "fine_bins": self.fine_bins, "max_categories": self.max_categories}
+
     def build_reference(self, batch: Any) -> Profile:
         """A new reference profile of accepted rows, in this contract's layout."""
-        return build_profile(batch, columns=self.columns, categorical=self.categorical, bins=self.bins,
-                             fine_bins=self.fine_bins, max_categories=self.max_categories)
+        return build_profile(batch, **self.profile_options())
 
     @classmethod
     def from_mapping(cls, value: Mapping[str, Any] | None, *, source: str = "<settings>",
@@ -219,11 +226,16 @@ class DriftReport:
     (``reference.merge(report.current)``) once the batch is accepted, without profiling it again. It is None
     unless every reference column was compared (a column subset, a missing column or a type change); use
     `ProfileStore.accept` then.
+
+    `reference_batches` and `reference_rows` (set by `judge_drift`) say what the reference was made of; None
+    when it could not be read (batches) or there was none (rows).
     """
 
     outcome: CheckOutcome
     columns: tuple[ColumnDrift, ...]
     current: Profile | None
+    reference_batches: tuple[str, ...] | None = None
+    reference_rows: int | None = None
 
 
 def check_drift(batch: Any, reference: Profile, settings: DriftSettings | None = None, **options: Any) -> CheckOutcome:
@@ -291,6 +303,79 @@ def assess_drift(
         verdicts[name] = judge_scores(name, scores, settings)
     columns = tuple(verdicts[name] for name in names)
     return finish(columns, current if list(comparable) == list(reference.columns) else None)
+
+
+def judge_drift(
+    batch: Any,
+    store: ReferenceSource,
+    name: str,
+    settings: DriftSettings | None = None,
+    *,
+    batch_name: str | None = None,
+    window: int | None = None,
+    check: str = "drift",
+    contract: Any = None,
+    as_of: datetime | None = None,
+) -> DriftReport:
+    """Judge a batch against the stored reference `name` (the batch `batch_name` left out): the drift policy.
+
+    Every adapter (Dagster check, Airflow operator, CLI) calls this, so they agree on the cases around the
+    comparison: no accepted batch yet is a WARNING failure ("insufficient reference"), never a pass; a reference
+    that cannot be read, or a batch that cannot be read or profiled, is an ERROR outcome keeping the cause (the
+    check could not run, failing closed). Otherwise it is `assess_drift` against the merged reference.
+
+    Args:
+        batch: The rows under audit (a frame, an Arrow table or a Parquet path).
+        store: Where the reference lives (`ProfileStore`).
+        name: The reference's name in the store.
+        settings: Columns and thresholds (default `DriftSettings()`).
+        batch_name: The batch's own name in the store (its partition or run), left out of its reference, so a
+            re-run is compared with the other batches whether or not it was accepted already.
+        window: Compare with the merge of only the latest `window` batches.
+        check / contract / as_of: As for `assess_drift`.
+
+    Example:
+        >>> import polars as pl, tempfile
+        >>> from guardrails.profile import ProfileStore
+        >>> store = ProfileStore(tempfile.mkdtemp())
+        >>> judge_drift(pl.DataFrame({"x": [1.0]}), store, "tx").outcome.message[:22]
+        'insufficient reference'
+    """
+    started = datetime.now(UTC)
+    try:
+        merged = store.reference(name, excluding=batch_name, window=window)
+    except (ProfileError, OSError) as exc:
+        outcome = _could_not_run(check, contract, as_of, started, f"the reference profile cannot be read: {exc}")
+        return DriftReport(outcome=outcome, columns=(), current=None)
+    if merged is None:
+        return DriftReport(outcome=_no_reference(check, contract, as_of, started), columns=(), current=None,
+                           reference_batches=())
+    try:
+        report = assess_drift(batch, merged.profile, settings, check=check, contract=contract, as_of=as_of)
+    except (ValueError, TypeError, OSError, ProfileError, pl.exceptions.PolarsError) as exc:
+        outcome = _could_not_run(check, contract, as_of, started, f"the batch cannot be profiled: {exc}")
+        report = DriftReport(outcome=outcome, columns=(), current=None)
+    return replace(report, reference_batches=merged.batches, reference_rows=merged.rows)
+
+
+def _could_not_run(check: str, contract: Any, as_of: datetime | None, started: datetime, error: str) -> CheckOutcome:
+    return CheckOutcome.could_not_run(
+        check, CheckKind.DRIFT, cap_text(error, MESSAGE_CHARS), started_at=started,
+        contract_id=getattr(contract, "id", None), contract_version=getattr(contract, "version", None),
+        as_of=as_of or started, message=cap_text(f"{check} could not be measured: {error}", MESSAGE_CHARS),
+    )
+
+
+def _no_reference(check: str, contract: Any, as_of: datetime | None, started: datetime) -> CheckOutcome:
+    message = "insufficient reference: no accepted batch has been profiled yet, so drift cannot be judged"
+    rule = RuleResult(rule_id="drift.reference", kind="drift", columns=(), severity=Severity.WARNING,
+                      status=CheckStatus.FAILED, observed=0.0, expected=">= 1 accepted batch in the reference",
+                      message=message)
+    return CheckOutcome(check=check, kind=CheckKind.DRIFT, status=CheckStatus.FAILED, severity=Severity.WARNING,
+                        started_at=started, finished_at=datetime.now(UTC), rules=(rule,),
+                        metrics={"reference_rows": 0}, contract_id=getattr(contract, "id", None),
+                        contract_version=getattr(contract, "version", None), as_of=as_of or started,
+                        message=message)
 
 
 def _dtype_family(dtype: str) -> str:

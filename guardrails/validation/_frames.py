@@ -201,7 +201,7 @@ def _from_arrow(table: pa.Table, columns: Sequence[str] | None) -> pl.DataFrame:
 def to_polars(data: Any, columns: list[str] | None = None) -> pl.DataFrame:
     """`data` as a polars DataFrame; Arrow buffers are shared, not copied.
 
-    Arrow tables convert zero-copy (``rechunk=False``); dictionary arrays become Categorical, large strings
+    Arrow tables (and record batches) convert zero-copy (``rechunk=False``); dictionary arrays become Categorical, large strings
     String. pandas frames go through Arrow (``preserve_index=False``; pandas 3 string columns are already
     Arrow-backed). A Parquet file or directory is scanned by polars (see `scan_parquet`). When `columns` is
     given, only those are converted or read: the rules need nothing else.
@@ -214,6 +214,8 @@ def to_polars(data: Any, columns: list[str] | None = None) -> pl.DataFrame:
         return data
     if isinstance(data, pa.Table):
         return _from_arrow(data, columns)
+    if isinstance(data, pa.RecordBatch):
+        return _from_arrow(pa.Table.from_batches([data]), columns)
     if is_pandas(data):
         with warnings.catch_warnings():
             # pyarrow 25 reads tz-aware columns through Series.values, which pandas 3.1 deprecates; the values it
@@ -229,6 +231,6 @@ def to_polars(data: Any, columns: list[str] | None = None) -> pl.DataFrame:
             data = data.select([c for c in columns if c in present])
         return data.collect()
     raise TypeError(
-        f"expected a pyarrow.Table, polars DataFrame/LazyFrame, pandas DataFrame or Parquet path, "
+        f"expected a pyarrow.Table or RecordBatch, polars DataFrame/LazyFrame, pandas DataFrame or Parquet path, "
         f"got {type(data).__name__}"
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from guardrails.profile import (
+    FOLDED_BATCH,
     OTHER,
     PROFILE_SCHEMA_VERSION,
     CategoricalProfile,
@@ -25,6 +28,8 @@ from guardrails.profile import (
     load_profile,
     save_profile,
 )
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 floats = st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False), st.just(float("nan")))
 words = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "e", "f", "g"]))
@@ -157,14 +162,84 @@ def test_merge_refuses_different_layouts() -> None:
 
 
 def test_store_accepts_batches_and_merges_them(tmp_path) -> None:
-    """ProfileStore.accept creates a profile, then folds later batches into it, on disk."""
+    """ProfileStore.accept stores each batch in the first batch's layout; load merges them, on disk."""
     store = ProfileStore(tmp_path / "profiles")
     store.accept("tx", pl.DataFrame({"x": [1.0, 2.0], "c": ["a", "b"]}), bins=1, fine_bins=2)
-    profile = store.accept("tx", pl.DataFrame({"x": [3.0, None], "c": ["a", "q"]}))
-    assert store.load("tx") == profile and profile.rows == 4
+    batch = store.accept("tx", pl.DataFrame({"x": [3.0, None], "c": ["a", "q"]}))
+    profile = store.load("tx")
+    assert batch.rows == 2 and profile.rows == 4 and len(store.batches("tx")) == 2
     assert profile.columns["x"].count == 3 and profile.columns["c"].other == 1
-    assert json.loads(store.path_for("tx").read_text())["schema_version"] == PROFILE_SCHEMA_VERSION
-    assert not list((tmp_path / "profiles").glob("*.tmp"))
+    assert profile.columns["x"].edges == batch.columns["x"].edges  # the later batch reused the layout
+    [first, _] = store.batches("tx")
+    stored = json.loads((store.directory("tx") / f"{first}.profile.json").read_text())
+    assert stored["schema_version"] == PROFILE_SCHEMA_VERSION
+    assert not list((tmp_path / "profiles").rglob("*.tmp"))
+
+
+def test_store_replaces_a_rerun_batch_and_leaves_out_the_batch_under_audit(tmp_path) -> None:
+    """A batch accepted again replaces its profile; `excluding` and `window` choose which batches are merged."""
+    store = ProfileStore(tmp_path)
+    for day, values in (("2026-10-01", [1.0, 2.0]), ("2026-10-02", [3.0]), ("2026-10-02", [4.0, 5.0, 6.0])):
+        store.accept("tx", pl.DataFrame({"x": values}), batch_name=day)
+    assert store.batches("tx") == ("2026-10-01", "2026-10-02")
+    assert store.reference("tx").rows == 5
+    assert store.reference("tx", excluding="2026-10-02").batches == ("2026-10-01",)
+    assert store.reference("tx", window=1).batches == ("2026-10-02",)
+    assert store.reference("tx", excluding="2026-10-01", window=1).rows == 3
+    assert store.reference("absent") is None
+    with pytest.raises(ProfileError, match="no stored profile"):
+        store.load("absent")
+    with pytest.raises(ValueError, match="plain file stem"):
+        store.accept("../tx", pl.DataFrame({"x": [1.0]}))
+
+
+def test_store_cache_matches_a_full_merge_and_is_rebuilt_after_a_replace(tmp_path) -> None:
+    """The cached merge of all batches equals merging the files, follows accepts, and is rebuilt after a replace."""
+    rng = np.random.default_rng(5)
+    store = ProfileStore(tmp_path)
+    days = ("2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04")
+    for day in days[:3]:
+        store.accept("tx", pl.DataFrame({"x": rng.normal(size=500)}), batch_name=day)
+    assert store.reference("tx").batches == days[:3] and store.merged_path("tx").exists()
+    store.accept("tx", pl.DataFrame({"x": rng.normal(size=500)}), batch_name=days[3])  # folded into the cache
+    cached = store.reference("tx")
+    store.merged_path("tx").unlink()
+    rebuilt = store.reference("tx")
+    assert cached.batches == rebuilt.batches == days
+    assert cached.profile.columns["x"].counts == rebuilt.profile.columns["x"].counts
+
+    store.accept("tx", pl.DataFrame({"x": rng.normal(10, 1, size=500)}), batch_name=days[1])  # a re-run
+    assert not store.merged_path("tx").exists()
+    assert store.reference("tx").profile.columns["x"].mean > rebuilt.profile.columns["x"].mean + 2
+    assert store.reference("tx", excluding=days[1]).rows == 1_500
+
+
+def test_profiles_written_by_the_previous_stores_keep_loading(tmp_path) -> None:
+    """A folded ``<name>.profile.json`` and a directory of batch files, both written by the old code, still load."""
+    shutil.copytree(FIXTURES / "profiles_v1", tmp_path, dirs_exist_ok=True)
+    store = ProfileStore(tmp_path)
+    folded = store.load("transactions")
+    assert store.batches("transactions") == (FOLDED_BATCH,) and folded.rows == 6
+    assert folded.columns["channel"].categories == ("pos", "atm", "web")
+    store.accept("transactions", pl.DataFrame({"amount": [6.0], "channel": ["pos"]}), batch_name="2026-10-03")
+    grown = store.load("transactions")
+    assert grown.rows == 7 and grown.columns["amount"].edges == folded.columns["amount"].edges
+    assert store.reference("transactions", excluding="2026-10-03").profile == folded
+
+    assert store.batches("features") == ("2026-10-01", "2026-10-02")
+    assert store.reference("features").rows == 5
+    assert store.reference("features", excluding="2026-10-02").rows == 3
+
+
+def test_a_parquet_path_is_profiled_like_the_frame_it_holds(tmp_path) -> None:
+    """`build_profile` reads a Parquet file or directory of files, as `validate` does, with the same result."""
+    frame = pl.DataFrame({"x": [1.5, 2.0, None, 4.0], "c": ["a", None, "b", "a"]})
+    frame.write_parquet(tmp_path / "batch.parquet")
+    (tmp_path / "dataset").mkdir()
+    frame.head(2).write_parquet(tmp_path / "dataset" / "part-0.parquet")
+    frame.tail(2).write_parquet(tmp_path / "dataset" / "part-1.parquet")
+    assert build_profile(tmp_path / "batch.parquet") == build_profile(frame)
+    assert build_profile(str(tmp_path / "dataset")) == build_profile(frame)
 
 
 def test_missing_corrupt_and_old_profiles_give_clear_errors(tmp_path) -> None:

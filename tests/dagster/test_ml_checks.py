@@ -16,7 +16,6 @@ from guardrails.dagster.ml import (
     DRIFT_COLUMNS_KEY,
     DRIFT_REPORT_KEY,
     PARITY_FEATURES_KEY,
-    ReferenceProfiles,
     build_drift_checks,
     build_freshness_checks,
     build_freshness_sensor,
@@ -28,6 +27,7 @@ from guardrails.dagster.ml import (
 )
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckStatus
+from guardrails.profile import ProfileStore
 from tests.dagster.conftest import recent_day
 
 DAYS = ("2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04")
@@ -93,20 +93,21 @@ def test_drift_check_warns_without_reference_passes_on_same_distribution_and_fai
     # The blocking drift failure kept the shifted day out of the reference.
     assert "features__reference_profile" not in {
         e.asset_key.to_user_string() for e in shifted.get_asset_materialization_events()}
-    assert ReferenceProfiles(tmp_path / "profiles", "features").batches() == DAYS[:2]
+    assert ProfileStore(tmp_path / "profiles").batches("features") == DAYS[:2]
 
     # A re-run of an accepted day is compared with the *other* accepted days and replaces its own profile.
     again = dg.materialize(defs, instance=instance, resources=resources, partition_key=DAYS[1])
     [evaluation] = again.get_asset_check_evaluations()
     assert evaluation.passed and evaluation.metadata["guardrails/reference_batches"].value == 1
-    merged = ReferenceProfiles(tmp_path / "profiles", "features").reference()
+    merged = ProfileStore(tmp_path / "profiles").reference("features")
     assert merged.batches == DAYS[:2] and merged.rows == 4_000
 
 
 def test_corrupt_reference_fails_closed(instance, resources, tmp_path):
     """An unreadable reference profile gives a failed ERROR evaluation naming the file, never a pass."""
     defs = _drift_defs(tmp_path / "profiles", {})
-    ReferenceProfiles(tmp_path / "profiles", "features").accept(DAYS[0], _features(DAYS[0], shifted=False), DRIFT)
+    ProfileStore(tmp_path / "profiles").accept("features", _features(DAYS[0], shifted=False), batch_name=DAYS[0],
+                                              **DRIFT.profile_options())
     (tmp_path / "profiles" / "features" / f"{DAYS[0]}.profile.json").write_text("{not json")
 
     result = dg.materialize(defs[::2], instance=instance, resources=resources, partition_key=DAYS[1],
@@ -169,7 +170,7 @@ def test_quarantined_batch_stays_out_of_the_reference_and_does_not_make_the_asse
                                  raise_on_error=False)
 
     assert not quarantined.success
-    assert ReferenceProfiles(tmp_path / "profiles", "transactions").batches() == (good,)
+    assert ProfileStore(tmp_path / "profiles").batches("transactions") == (good,)
     # Had the quarantined attempt (seconds after the good run) counted, the asset would be fresh at this time.
     evaluation = _sensor_tick(instance, transactions, passed_at + FRESHNESS.frequency + timedelta(seconds=1))
     assert not evaluation.passed
@@ -200,7 +201,7 @@ def test_stored_batch_that_failed_its_contract_is_refused_and_does_not_make_the_
     [observation] = [e.asset_observation_data.asset_observation for e in result.all_events
                      if e.event_type_value == "ASSET_OBSERVATION"]
     assert "transactions_contract" in observation.metadata["guardrails/reason"].value
-    assert ReferenceProfiles(tmp_path / "profiles", "transactions").batches() == ()
+    assert ProfileStore(tmp_path / "profiles").batches("transactions") == ()
     latest, previous = materialization_verdicts(instance, transactions.key, limit=2)
     assert latest.failed_checks == ("transactions_contract",) and previous.passed
 
@@ -371,31 +372,10 @@ def test_ml_exports_are_curated_and_documented_examples_run():
     import doctest
 
     import guardrails.dagster.ml as ml
-    from guardrails.dagster.ml import _drift, _freshness, _parity, _reference
+    from guardrails.dagster.ml import _drift, _freshness, _parity
 
     assert all(hasattr(ml, name) for name in ml.__all__)
     assert {"build_drift_checks", "build_reference_profile_asset", "build_freshness_checks", "build_freshness_sensor",
             "build_parity_check", "freshness_policy_for", "ReferenceProfilesResource"} <= set(ml.__all__)
-    for module in (_drift, _freshness, _parity, _reference):
+    for module in (_drift, _freshness, _parity):
         assert doctest.testmod(module).failed == 0, module.__name__
-
-
-def test_reference_cache_matches_a_full_merge_and_survives_replacement(tmp_path):
-    """The cached merge of all batches equals merging the files, follows accepts, and is rebuilt after a replace."""
-    profiles = ReferenceProfiles(tmp_path, "features")
-    for day in DAYS[:3]:
-        profiles.accept(day, _features(day, shifted=False), DRIFT)
-    assert profiles.reference().batches == DAYS[:3] and profiles.merged_path.exists()
-    profiles.accept(DAYS[3], _features(DAYS[3], shifted=False), DRIFT)  # folded into the cache
-    cached = profiles.reference()
-    profiles.merged_path.unlink()
-    rebuilt = profiles.reference()
-    assert cached.batches == rebuilt.batches == DAYS
-    assert cached.profile.columns["amount"].counts == rebuilt.profile.columns["amount"].counts
-    assert cached.profile.columns["channel"].counts == rebuilt.profile.columns["channel"].counts
-
-    profiles.accept(DAYS[1], _features(DAYS[1], shifted=True), DRIFT)  # a re-run replaces a stored batch
-    assert not profiles.merged_path.exists()
-    shifted_mean = profiles.reference().profile.columns["amount"].mean
-    assert shifted_mean > rebuilt.profile.columns["amount"].mean
-    assert profiles.reference(excluding=DAYS[1]).rows == 6_000

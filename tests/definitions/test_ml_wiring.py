@@ -11,7 +11,8 @@ from definitions import assets, ml
 from definitions.resources import ServingLog
 from definitions.settings import DemoSettings
 from guardrails.dagster import outcome_from_metadata
-from guardrails.dagster.ml import PARITY_FEATURES_KEY, ReferenceProfiles
+from guardrails.dagster.ml import PARITY_FEATURES_KEY
+from guardrails.profile import ProfileStore
 
 GOOD_DAY, NEXT_DAY = "2026-11-05", "2026-11-06"
 ROWS = 3_000
@@ -37,7 +38,7 @@ def test_good_day_runs_every_ml_check_and_accepts_the_day_into_the_reference(goo
     assert outcome_from_metadata(checks["feature_parity"].metadata).metrics["keys_matched"] == ROWS
     drift = checks["drift"]
     assert not drift.passed and drift.severity is dg.AssetCheckSeverity.WARN
-    assert ReferenceProfiles(demo_settings.home / "profiles", "transaction_features").batches() == (GOOD_DAY,)
+    assert ProfileStore(demo_settings.home / "profiles").batches("transaction_features") == (GOOD_DAY,)
 
 
 @pytest.mark.slow
@@ -51,7 +52,7 @@ def test_next_day_is_judged_against_the_accepted_reference(good_day, demo_defs, 
     drift = evaluations(result)["drift"]
     assert drift.passed and drift.metadata["guardrails/reference_batches"].value == 1
     assert drift.metadata["guardrails/drift/psi.amount"].value < 0.1
-    assert ReferenceProfiles(demo_settings.home / "profiles", "transaction_features").batches() == (GOOD_DAY, NEXT_DAY)
+    assert ProfileStore(demo_settings.home / "profiles").batches("transaction_features") == (GOOD_DAY, NEXT_DAY)
 
 
 class RoundingServingLog(ServingLog):

@@ -10,10 +10,10 @@ Drift
     with the contract's ``drift`` thresholds). Metadata: a per-column table of scores and verdicts, every raw
     score as a float (also when passing), and a markdown table with unicode bars for the worst columns.
     `build_reference_profile_asset(asset, profiles=...)` is the asset ``<asset>__reference_profile`` that
-    folds each *accepted* batch into the reference (one profile file per partition, merged on demand, so a
-    re-run replaces instead of double counting); it refuses batches whose materialization failed a check at
-    ERROR and never sees quarantined ones. No reference yet -> a WARN failure ("insufficient reference"),
-    never a pass.
+    folds each *accepted* batch into the reference (a core `guardrails.profile.ProfileStore`: one profile
+    file per partition, merged on demand, so a re-run replaces instead of double counting); it refuses batches whose materialization failed a check at
+    ERROR and never sees quarantined ones. The policy is the core's `guardrails.checks.judge_drift`: no
+    reference yet -> a WARN failure ("insufficient reference"), never a pass; an unreadable one -> ERROR.
 
 Freshness
     `build_freshness_checks(assets, contract=...)` judges the batch's event times in runs, per partition (age
@@ -44,6 +44,7 @@ from guardrails.dagster.ml._drift import (
     ReferenceProfilesResource,
     build_drift_checks,
     build_reference_profile_asset,
+    drift_metadata,
     evaluate_drift,
     reference_profile_key,
 )
@@ -55,7 +56,6 @@ from guardrails.dagster.ml._freshness import (
     record_freshness,
 )
 from guardrails.dagster.ml._parity import PARITY_FEATURES_KEY, build_parity_check
-from guardrails.dagster.ml._reference import MergedReference, ReferenceProfiles
 from guardrails.dagster.ml._verdicts import (
     MaterializationVerdict,
     last_passing_materialization,
@@ -69,14 +69,13 @@ __all__ = [
     "PARITY_FEATURES_KEY",
     "PROFILES_RESOURCE_KEY",
     "MaterializationVerdict",
-    "MergedReference",
-    "ReferenceProfiles",
     "ReferenceProfilesResource",
     "build_drift_checks",
     "build_freshness_checks",
     "build_freshness_sensor",
     "build_parity_check",
     "build_reference_profile_asset",
+    "drift_metadata",
     "evaluate_drift",
     "evaluate_freshness",
     "freshness_policy_for",

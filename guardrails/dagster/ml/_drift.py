@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import dagster as dg
 
 from guardrails._text import cap_text
-from guardrails.checks import ColumnDrift, DriftSettings, assess_drift, render_drift_markdown
+from guardrails.checks import ColumnDrift, DriftReport, DriftSettings, judge_drift, render_drift_markdown
 from guardrails.contract.model import Contract
 from guardrails.dagster import metadata as md
 from guardrails.dagster._scope import AuditScope
@@ -18,15 +18,13 @@ from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of, as
 from guardrails.dagster.ml._common import (
     ContractLike,
     check_result,
-    error_outcome,
     load_optional_contract,
     optional_float,
     scores_metadata,
 )
-from guardrails.dagster.ml._reference import ReferenceProfiles
 from guardrails.dagster.ml._verdicts import materialization_verdicts
-from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
-from guardrails.profile import ProfileError
+from guardrails.outcome import CheckOutcome, CheckStatus
+from guardrails.profile import ProfileStore
 
 DRIFT_COLUMNS_KEY = "guardrails/drift_columns"
 DRIFT_REPORT_KEY = "guardrails/drift_report"
@@ -54,7 +52,7 @@ class _ProfilesLocation:
 
     def __init__(self, profiles: str | os.PathLike[str] | None, resource_key: str, name: str) -> None:
         self.fixed, self.resource_key, self.name = profiles, resource_key, name
-        ReferenceProfiles(profiles or ".", name)  # refuse a bad name at build time
+        ProfileStore(profiles or ".").directory(name)  # refuse a bad name at build time
 
     @property
     def required_resource_keys(self) -> set[str] | None:
@@ -64,10 +62,10 @@ class _ProfilesLocation:
         where = self.fixed if self.fixed is not None else f"resource {self.resource_key!r}"
         return f"{where}/{self.name}"
 
-    def store(self, context: Any) -> ReferenceProfiles:
+    def store(self, context: Any) -> ProfileStore:
         if self.fixed is not None:
-            return ReferenceProfiles(self.fixed, self.name)
-        return ReferenceProfiles(getattr(context.resources, self.resource_key).directory, self.name)
+            return ProfileStore(self.fixed)
+        return ProfileStore(getattr(context.resources, self.resource_key).directory)
 
 
 DRIFT_COLUMNS_SCHEMA = dg.TableSchema(
@@ -173,9 +171,9 @@ def _drift_check(
 
     def run_check(context, batch):  # no annotations: with postponed evaluation Dagster would see strings
         scope = AuditScope.from_context(context, key, partitions_def)
-        outcome, extra = evaluate_drift(batch, location.store(context), settings, batch_name=batch_name(scope),
-                                        check=check_name, contract=contract, as_of=scope.as_of, window=window,
-                                        top=top)
+        outcome, extra = evaluate_drift(batch, location.store(context), location.name, settings,
+                                        batch_name=batch_name(scope), check=check_name, contract=contract,
+                                        as_of=scope.as_of, window=window, top=top)
         return check_result(outcome, spec, scope, extra)
 
     return asset_check(run_check, op_name=f"{key.to_python_identifier()}__{check_name}", asset=key, name=check_name,
@@ -189,44 +187,28 @@ def batch_name(scope: AuditScope) -> str:
 
 
 def evaluate_drift(
-    batch: Any, store: ReferenceProfiles, settings: DriftSettings, *, batch_name: str | None, check: str = "drift",
-    contract: Contract | None = None, as_of: datetime | None = None, window: int | None = None, top: int = 10,
+    batch: Any, store: ProfileStore, name: str, settings: DriftSettings, *, batch_name: str | None,
+    check: str = "drift", contract: Contract | None = None, as_of: datetime | None = None, window: int | None = None,
+    top: int = 10,
 ) -> tuple[CheckOutcome, dict[str, dg.MetadataValue]]:
-    """Judge one batch against the stored reference (without `batch_name`); the outcome and the drift metadata."""
-    extra: dict[str, dg.MetadataValue] = {REFERENCE_LOCATION_KEY: dg.MetadataValue.path(str(store.directory))}
-    try:
-        merged = store.reference(excluding=batch_name, window=window)
-    except (ProfileError, OSError) as exc:
-        return _no_verdict(check, contract, as_of, error=f"the reference profile cannot be read: {exc}"), extra
-    if merged is None:
-        extra[REFERENCE_BATCHES_KEY] = dg.MetadataValue.int(0)
-        return _no_verdict(check, contract, as_of, error=None), extra
-    extra[REFERENCE_BATCHES_KEY] = dg.MetadataValue.int(len(merged.batches))
-    extra[REFERENCE_ROWS_KEY] = dg.MetadataValue.int(merged.rows)
-    try:
-        report = assess_drift(batch, merged.profile, settings, check=check, contract=contract, as_of=as_of)
-    except (ValueError, TypeError, ProfileError) as exc:  # a batch that cannot be profiled: fail closed
-        return _no_verdict(check, contract, as_of, error=f"the batch cannot be profiled: {exc}"), extra
-    extra[DRIFT_COLUMNS_KEY] = drift_columns_table(report.columns)
+    """`judge_drift` (the core's policy) and its report as drift metadata; the outcome and that metadata."""
+    report = judge_drift(batch, store, name, settings, batch_name=batch_name, window=window, check=check,
+                         contract=contract, as_of=as_of)
+    return report.outcome, drift_metadata(report, store.directory(name), top=top)
+
+
+def drift_metadata(report: DriftReport, location: os.PathLike[str], *, top: int = 10) -> dict[str, dg.MetadataValue]:
+    """The reference it was judged against, the per-column table and chart, and every raw score."""
+    extra: dict[str, dg.MetadataValue] = {REFERENCE_LOCATION_KEY: dg.MetadataValue.path(os.fspath(location))}
+    if report.reference_batches is not None:
+        extra[REFERENCE_BATCHES_KEY] = dg.MetadataValue.int(len(report.reference_batches))
+    if report.reference_rows is not None:
+        extra[REFERENCE_ROWS_KEY] = dg.MetadataValue.int(report.reference_rows)
     if report.columns:
+        extra[DRIFT_COLUMNS_KEY] = drift_columns_table(report.columns)
         extra[DRIFT_REPORT_KEY] = dg.MetadataValue.md(render_drift_markdown(report.columns, top=top))
     extra.update(scores_metadata(report.outcome.metrics, DRIFT_SCORE_PREFIX))
-    return report.outcome, extra
-
-
-def _no_verdict(check: str, contract: Contract | None, as_of: datetime | None, *, error: str | None) -> CheckOutcome:
-    """No reference yet (a warning, never a pass) or an unreadable one (the check could not run)."""
-    if error is not None:
-        return error_outcome(check, CheckKind.DRIFT, contract, as_of, error)
-    now = datetime.now(UTC)
-    message = "insufficient reference: no accepted batch has been profiled yet, so drift cannot be judged"
-    rule = RuleResult(rule_id="drift.reference", kind="drift", columns=(), severity=Severity.WARNING,
-                      status=CheckStatus.FAILED, observed=0.0, expected=">= 1 accepted batch in the reference",
-                      message=message)
-    return CheckOutcome(check=check, kind=CheckKind.DRIFT, status=CheckStatus.FAILED, severity=Severity.WARNING,
-                        started_at=now, finished_at=now, rules=(rule,), metrics={"reference_rows": 0},
-                        contract_id=getattr(contract, "id", None), contract_version=getattr(contract, "version", None),
-                        as_of=as_of or now, message=message)
+    return extra
 
 
 def _verdict(column: ColumnDrift) -> str:
@@ -324,14 +306,14 @@ def build_reference_profile_asset(
             )
             return
         store = location.store(context)
-        profile = store.accept(name, batch, resolved)
-        merged = store.reference()
+        profile = store.accept(location.name, batch, batch_name=name, **resolved.profile_options())
+        merged = store.reference(location.name)
         yield dg.MaterializeResult(metadata={
             "guardrails/accepted_batch": dg.MetadataValue.text(name),
             "guardrails/accepted_rows": dg.MetadataValue.int(profile.rows),
             REFERENCE_BATCHES_KEY: dg.MetadataValue.int(len(merged.batches) if merged else 0),
             REFERENCE_ROWS_KEY: dg.MetadataValue.int(merged.rows if merged else 0),
-            REFERENCE_LOCATION_KEY: dg.MetadataValue.path(str(store.directory)),
+            REFERENCE_LOCATION_KEY: dg.MetadataValue.path(str(store.directory(location.name))),
             "guardrails/columns": dg.MetadataValue.text(", ".join(profile.columns)),
             md.RUN_ID_KEY: dg.MetadataValue.text(scope.run_id),
         })
