@@ -15,7 +15,7 @@ from guardrails.checks.drift import (
     judge_scores,
     render_drift_markdown,
 )
-from guardrails.checks.freshness import FreshnessSettings, check_freshness, parse_duration
+from guardrails.checks.freshness import FreshnessSettings, check_freshness
 from guardrails.checks.parity import FeatureParity, ParityReport, ParitySettings, assess_parity, check_parity
 from guardrails.checks.statistics import ColumnScores, compare_columns
 
@@ -37,6 +37,5 @@ __all__ = [
     "check_parity",
     "compare_columns",
     "judge_scores",
-    "parse_duration",
     "render_drift_markdown",
 ]

@@ -61,7 +61,7 @@ def capped_sample(rows: Iterable[Mapping[str, Any]]) -> tuple[tuple[dict[str, An
 
     Example:
         >>> rows, metrics = capped_sample([{"id": i, "note": "x" * 10**6} for i in range(100)])
-        >>> len(rows) + metrics["sample_rows_dropped"], rows[0]["note"][-22:]
+        >>> len(rows) + metrics["sample_rows_dropped"], rows[0]["note"][-21:]
         (100, 'x…[cut 998,976 chars]')
     """
     kept, dropped = cap_records(rows, value_chars=VALUE_CHARS, total_bytes=SAMPLE_BYTES)
