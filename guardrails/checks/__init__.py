@@ -16,7 +16,7 @@ from guardrails.checks.drift import (
     judge_scores,
     render_drift_markdown,
 )
-from guardrails.checks.freshness import FreshnessSettings, check_freshness, parse_duration
+from guardrails.checks.freshness import FreshnessSettings, check_freshness
 from guardrails.checks.parity import FeatureParity, ParityReport, ParitySettings, assess_parity, check_parity
 from guardrails.checks.statistics import ColumnScores, compare_columns
 
@@ -39,6 +39,5 @@ __all__ = [
     "compare_columns",
     "judge_drift",
     "judge_scores",
-    "parse_duration",
     "render_drift_markdown",
 ]

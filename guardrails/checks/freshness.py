@@ -46,7 +46,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,34 +56,12 @@ import polars as pl
 from guardrails._time import as_utc
 from guardrails.checks._settings import SettingsReader
 from guardrails.checks.band import Band
+from guardrails.contract.durations import parse_duration
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
 from guardrails.profile import to_polars
 
-__all__ = ["FreshnessSettings", "check_freshness", "parse_duration"]
-
-_UNITS = {
-    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), timedelta(seconds=1)),
-    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), timedelta(minutes=1)),
-    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), timedelta(hours=1)),
-    **dict.fromkeys(("d", "day", "days"), timedelta(days=1)),
-    **dict.fromkeys(("w", "week", "weeks"), timedelta(weeks=1)),
-}
-
-
-def parse_duration(value: Any, unit: Any) -> timedelta:
-    """An ODCS value + unit as a duration, e.g. ``parse_duration(4, "h")``; raises ValueError otherwise.
-
-    Example:
-        >>> parse_duration(1.5, "days")
-        datetime.timedelta(days=1, seconds=43200)
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"expected a number >= 0, got {value!r}")
-    if not isinstance(unit, str) or unit.lower() not in _UNITS:
-        raise ValueError(f"expected a unit among s, m (minutes), h, d, w, got {unit!r}")
-    return value * _UNITS[unit.lower()]
-
+__all__ = ["FreshnessSettings", "check_freshness"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FreshnessSettings:
@@ -150,7 +127,7 @@ class FreshnessSettings:
         if "grace" in extra:
             grace = reader.mapping(extra["grace"], "grace", {"value", "unit"})
             try:
-                options["grace"] = parse_duration(grace.get("value"), grace.get("unit"))
+                options["grace"] = parse_duration(grace.get("value"), grace.get("unit"), allow_zero=True)
             except ValueError as exc:
                 raise reader.fail("grace", "{value: <number>, unit: s|m|h|d|w}", grace) from exc
         if "arrivalColumn" in extra:

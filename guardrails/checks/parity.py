@@ -44,8 +44,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -58,7 +57,7 @@ from guardrails.checks.statistics import compare_columns
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
 from guardrails.profile import Profile, build_profile, column_kind, to_polars
-from guardrails.validation._sample import capped_sample
+from guardrails.validation._sample import capped_sample, json_safe
 
 __all__ = ["FeatureParity", "ParityReport", "ParitySettings", "assess_parity", "check_parity"]
 
@@ -369,27 +368,13 @@ def _judge_feature(name: str, compared: int, mismatches: int, skew: ColumnDrift,
                          expected=f"mismatch share: {settings.mismatch.describe()}", message=message, skew=skew)
 
 
-def _json_safe(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, Decimal):
-        return str(value)
-    return str(value)
-
-
 def _sample_row(row: Mapping[str, Any], keys: Sequence[str], features: Sequence[str]) -> dict[str, Any]:
-    out = {k: _json_safe(row[k]) for k in keys}
+    out = {k: json_safe(row[k]) for k in keys}
     out["_rules"] = [f"parity.{f}" for f in features if not row[f"__match.{f}"]]
     for f in features:
         if not row[f"__match.{f}"]:
-            out[f"{f}.offline"] = _json_safe(row[f"{f}.offline"])
-            out[f"{f}.online"] = _json_safe(row[f"{f}.online"])
+            out[f"{f}.offline"] = json_safe(row[f"{f}.offline"])
+            out[f"{f}.online"] = json_safe(row[f"{f}.online"])
     return out
 
 

@@ -1,13 +1,13 @@
 """Durable incident state: which notifications went out, which reports were attached, the breaker's trips.
 
 Small JSON files in one directory (``$GUARDRAILS_STATE``, default ``.guardrails/state``), each rewritten whole
-(write, fsync, rename) under an exclusive file lock, so a sensor tick and a CLI re-arm never lose each other's
-updates and a crash never leaves half a file.
+(write, fsync, rename, fsync of the directory) under an exclusive lock on ``<directory>/.lock``, so a sensor
+tick and a CLI re-arm never lose each other's updates and a crash never leaves half a file. The lock is
+`filelock`'s, which works on POSIX and Windows alike (``fcntl`` alone is POSIX-only).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 from guardrails._atomic import write_text_atomic
 from guardrails.incidents._records import BreakerTrip
@@ -126,12 +128,8 @@ class IncidentStateStore:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         self.directory.mkdir(parents=True, exist_ok=True)
-        with open(self.directory / ".lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with FileLock(self.directory / ".lock"):
+            yield
 
     def _update(self, name: str, change: Callable[[dict[str, Any]], None]) -> None:
         with self._locked():

@@ -22,26 +22,18 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import threading
-import uuid
 
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
+from guardrails._atomic import TEMP_NAME_OVERHEAD, TEMP_SUFFIX, fsync_dir, fsync_file, temp_name, write_bytes_atomic
+
+__all__ = ["TEMP_NAME_OVERHEAD", "TEMP_SUFFIX", "Files", "temp_name"]
+
 _EXCLUSIVE_LOCK = threading.Lock()
-TEMP_SUFFIX = ".tmp"
-
-
-def temp_name(name: str) -> str:
-    """The name of a temporary file on its way to becoming `name` (hidden, unique, never listed as a batch)."""
-    return f".{name}.{uuid.uuid4().hex}{TEMP_SUFFIX}"
-
-
-TEMP_NAME_OVERHEAD = len(temp_name(""))
-"""How many characters a temporary file's name adds to its target's: the file system must allow both."""
 
 
 class Files:
@@ -53,13 +45,12 @@ class Files:
 
     def write_atomic(self, path: str, data: bytes) -> None:
         """Write `data` to `path` so that readers see the old file, or the new one whole, never a part."""
+        if self.local:
+            write_bytes_atomic(path, data, opener=self.fs.open)  # the one local atomic write (fsyncs the directory)
+            return
         tmp = self._write_temp(path, data)
         try:
-            if self.local:
-                os.replace(tmp, path)
-                _fsync_dir(os.path.dirname(path))
-            else:
-                self.fs.mv(tmp, path)
+            self.fs.mv(tmp, path)
         except BaseException:
             self._discard(tmp)
             raise
@@ -73,7 +64,7 @@ class Files:
                     os.link(tmp, path)
                 except FileExistsError:
                     return False
-                _fsync_dir(os.path.dirname(path))
+                fsync_dir(os.path.dirname(path))
                 return True
             with _EXCLUSIVE_LOCK:
                 if self.fs.exists(path):
@@ -97,7 +88,7 @@ class Files:
                     os.remove(retired)  # it changed hands after we read it: leave it to its new holder
                     return False
                 os.replace(tmp, path)
-                _fsync_dir(os.path.dirname(path))
+                fsync_dir(os.path.dirname(path))
                 return True
             with _EXCLUSIVE_LOCK:
                 if not self.fs.exists(path) or self.read(path) != expected:
@@ -146,7 +137,7 @@ class Files:
                 handle.write(data)
                 if self.local:
                     handle.flush()
-                    _fsync(handle)
+                    fsync_file(handle)
         except BaseException:
             self._discard(tmp)
             raise
@@ -158,20 +149,3 @@ class Files:
                 self.fs.rm_file(tmp)
         except OSError:
             pass  # best effort: a leftover temporary file is never listed and is harmless
-
-
-def _fsync(handle: object) -> None:
-    """Flush a local file to disk so that, once renamed, it survives a power cut (needs a real file descriptor)."""
-    try:
-        os.fsync(handle.fileno())  # type: ignore[attr-defined]
-    except (AttributeError, io.UnsupportedOperation):
-        pass  # a wrapper without a descriptor (a test filesystem): still atomic, durable when the OS flushes
-
-
-def _fsync_dir(directory: str) -> None:
-    """Persist a rename: on POSIX a rename is durable only once its directory is synced."""
-    fd = os.open(directory or ".", os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

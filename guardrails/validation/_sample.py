@@ -23,7 +23,16 @@ SAMPLE_DROPPED_METRIC = "sample_rows_dropped"
 
 
 def json_safe(value: Any) -> Any:
-    """A value that survives ``json.dumps(allow_nan=False)``: instants as ISO text, NaN/inf as text."""
+    """A value that survives ``json.dumps(allow_nan=False)``: instants as ISO text, NaN/inf as text.
+
+    The one conversion for every sample (validation, Great Expectations, parity). A `Decimal` becomes its exact
+    text, not a float: decimals hold money and identifiers, and a sample that shows ``0.30000000000000004`` or
+    rounds an 18-digit amount would misreport the very value that failed.
+
+    Example:
+        >>> json_safe({"amount": Decimal("12345678901234567.89"), "at": date(2026, 1, 2), "x": float("nan")})
+        {'amount': '12345678901234567.89', 'at': '2026-01-02', 'x': 'nan'}
+    """
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
@@ -33,7 +42,7 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, timedelta):
         return value.total_seconds()
     if isinstance(value, Decimal):
-        return float(value)
+        return str(value)
     if isinstance(value, bytes):
         return value.hex()
     if isinstance(value, dict):
@@ -52,7 +61,7 @@ def capped_sample(rows: Iterable[Mapping[str, Any]]) -> tuple[tuple[dict[str, An
 
     Example:
         >>> rows, metrics = capped_sample([{"id": i, "note": "x" * 10**6} for i in range(100)])
-        >>> len(rows) + metrics["sample_rows_dropped"], rows[0]["note"][-22:]
+        >>> len(rows) + metrics["sample_rows_dropped"], rows[0]["note"][-21:]
         (100, 'x…[cut 998,976 chars]')
     """
     kept, dropped = cap_records(rows, value_chars=VALUE_CHARS, total_bytes=SAMPLE_BYTES)

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from guardrails.checks import Band, FreshnessSettings, check_freshness, parse_duration
+import guardrails.checks
+from guardrails.checks import Band, FreshnessSettings, check_freshness
+from guardrails.contract import parse_duration
 from guardrails.contract.model import Contract
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
@@ -191,3 +193,22 @@ def test_parse_duration_units() -> None:
     assert parse_duration(2, "Hours") == timedelta(hours=2)
     with pytest.raises(ValueError, match=">= 0"):
         parse_duration(-1, "d")
+
+
+def test_one_parse_duration_reads_sla_numbers_and_contract_text_alike() -> None:
+    """The contract's parser is the only one: an SLA's number and unit and a compact text give one duration."""
+    assert "parse_duration" not in guardrails.checks.__all__
+    assert parse_duration(4, "h") == parse_duration("4h") == parse_duration("PT4H") == timedelta(hours=4)
+    with pytest.raises(ValueError, match="unit among"):
+        parse_duration(4, "fortnight")
+
+
+@pytest.mark.parametrize("prop", ["latency", "freshness", "frequency"])
+def test_zero_sla_window_is_refused_but_zero_grace_is_allowed(prop: str) -> None:
+    """A zero latency, freshness or frequency (every row late, every asset stale) is refused; a zero grace is not."""
+    with pytest.raises(ContractError) as error:
+        FreshnessSettings.from_sla({prop: {"value": 0, "unit": "h", "element": "t.event_time"}})
+    assert error.value.field == f"slaProperties.{prop}.value/unit" and "positive" in str(error.value)
+    settings = FreshnessSettings.from_sla({"frequency": {"value": 1, "unit": "d"}},
+                                          {"grace": {"value": 0, "unit": "m"}})
+    assert settings.grace == timedelta(0)
