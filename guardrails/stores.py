@@ -9,7 +9,7 @@ are (``tests/core/test_stores.py`` checks names, parameters and defaults):
 protocol                       concrete store                                  who needs it
 =============================  ==============================================  ============================
 `QuarantineRepository`         `guardrails.quarantine.QuarantineStore`         guard, release, CLI, incidents
-`ReferenceProfileRepository`   the drift reference store (one per asset)       drift checks
+`ReferenceProfileRepository`   `guardrails.profile.ProfileStore`               drift checks, reference asset
 `IncidentStateRepository`      `guardrails.incidents.IncidentStateStore`       notifier, breaker, sensors
 `ModelRegistry`                `guardrails.models` (MLflow adapter, fakes)     model guard
 =============================  ==============================================  ============================
@@ -24,11 +24,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from guardrails.models._registry import ModelRegistry
+from guardrails.profile import ReferenceSource
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from guardrails.checks.drift import DriftSettings
     from guardrails.contract.model import Contract, QuarantinePolicy
     from guardrails.incidents._records import BreakerTrip
     from guardrails.outcome import CheckOutcome
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IncidentStateRepository",
-    "MergedProfile",
     "ModelRegistry",
     "QuarantineRepository",
     "ReferenceProfileRepository",
@@ -99,26 +98,13 @@ class QuarantineRepository(Protocol):
         ...
 
 
-class MergedProfile(Protocol):
-    """A reference profile and the stored batches it merges (oldest first)."""
-
-    @property
-    def profile(self) -> Profile: ...
-
-    @property
-    def batches(self) -> tuple[str, ...]: ...
-
-
 @runtime_checkable
-class ReferenceProfileRepository(Protocol):
-    """What drift needs from one asset's reference: add an accepted batch, read the merged reference."""
+class ReferenceProfileRepository(ReferenceSource, Protocol):
+    """The drift reference store: accepted batches in, the merged reference out (`judge_drift` reads only the
+    `ReferenceSource` half)."""
 
-    def accept(self, batch: str, rows: Any, settings: DriftSettings) -> Profile:
-        """Profile an accepted (published, passing) batch and keep it under `batch`."""
-        ...
-
-    def reference(self, *, excluding: str | None = None, window: int | None = None) -> MergedProfile | None:
-        """The merge of the kept batches (the latest `window`, leaving out `excluding`); None when there are none."""
+    def accept(self, name: str, rows: Any, *, batch_name: str | None = None, **build_options: Any) -> Profile:
+        """Profile an accepted (published, passing) batch of `name` and keep it as `batch_name`."""
         ...
 
 

@@ -9,8 +9,7 @@ import polars as pl
 import pytest
 
 from guardrails import stores
-from guardrails.checks import DriftSettings
-from guardrails.dagster.ml import ReferenceProfiles
+from guardrails.profile import ProfileStore
 from guardrails.incidents import IncidentStateStore
 from guardrails.models import MlflowModelRegistry
 from guardrails.quarantine import QuarantineStore
@@ -41,7 +40,7 @@ def assert_implements(concrete: type, protocol: type) -> None:
 
 @pytest.mark.parametrize(("concrete", "protocol"), [
     (QuarantineStore, stores.QuarantineRepository),
-    (ReferenceProfiles, stores.ReferenceProfileRepository),
+    (ProfileStore, stores.ReferenceProfileRepository),
     (IncidentStateStore, stores.IncidentStateRepository),
     (MlflowModelRegistry, stores.ModelRegistry),
 ])
@@ -66,9 +65,9 @@ def test_real_stores_are_instances_of_their_protocols(tmp_path: Path) -> None:
     """Live instances pass the runtime check, and the reference store's merged answer has a profile and batches."""
     assert isinstance(QuarantineStore(tmp_path / "q"), stores.QuarantineRepository)
     assert isinstance(IncidentStateStore(tmp_path / "s"), stores.IncidentStateRepository)
-    reference: stores.ReferenceProfileRepository = ReferenceProfiles(tmp_path / "ref", "tx")
+    reference: stores.ReferenceProfileRepository = ProfileStore(tmp_path / "ref")
     assert isinstance(reference, stores.ReferenceProfileRepository)
-    reference.accept("2026-01-01", pl.DataFrame({"amount": [1.0, 2.0, 3.0]}), DriftSettings())
-    merged = reference.reference()
+    reference.accept("tx", pl.DataFrame({"amount": [1.0, 2.0, 3.0]}), batch_name="2026-01-01")
+    merged = reference.reference("tx")
     assert merged is not None and merged.batches == ("2026-01-01",) and merged.profile.rows == 3
     assert not isinstance(object(), stores.IncidentStateRepository)
