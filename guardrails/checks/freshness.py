@@ -59,7 +59,7 @@ from guardrails.checks.band import Band
 from guardrails.contract.durations import parse_duration
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
-from guardrails.profile import to_polars
+from guardrails.validation._frames import to_polars
 
 __all__ = ["FreshnessSettings", "check_freshness"]
 

@@ -56,7 +56,8 @@ from guardrails.checks.drift import ColumnDrift, DriftSettings, judge_scores
 from guardrails.checks.statistics import compare_columns
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
-from guardrails.profile import Profile, build_profile, column_kind, to_polars
+from guardrails.profile import Profile, build_profile, column_kind
+from guardrails.validation._frames import to_polars
 from guardrails.validation._sample import capped_sample, json_safe
 
 __all__ = ["FeatureParity", "ParityReport", "ParitySettings", "assess_parity", "check_parity"]
