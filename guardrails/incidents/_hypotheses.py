@@ -3,8 +3,10 @@
 Each failed rule points at one `Cause` with a prior weight (a missing column or a wrong type is almost surely a
 schema change; a failed range rule is a weaker hint, since a schema or unit change also trips it). A cause's
 score is its weight times the share of failing evaluations showing it, times 0.6 when it was only ever seen at
-warning severity; a check that could not run points at unreadable input. Ties break by cause name, so the
-ranking is deterministic.
+warning severity; a check that could not run points at unreadable input. A rule that could not run on the
+batch (status error: the column it reads is missing or retyped) points at a schema change whatever its kind,
+so a lost column gets the same diagnosis from every check (see `guardrails.outcome.judge`). Ties break by
+cause name, so the ranking is deterministic.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ TITLES = {
 
 
 def _cause_of(rule: RuleResult, kind: CheckKind) -> tuple[Cause, float] | None:
+    if rule.status is CheckStatus.ERROR:
+        return RULE_CAUSES["type"]  # the rule could not run on this batch's columns: a schema change
     return RULE_CAUSES.get(rule.kind) or KIND_CAUSES.get(kind)
 
 
