@@ -12,6 +12,8 @@ import pytest
 from definitions.data import Defect, generate_transactions
 from guardrails.checks import DriftSettings, FreshnessSettings, ParitySettings
 from guardrails.dagster import build_contract_checks, guarded_asset, outcome_from_metadata, read_check_history
+from guardrails.dagster._scope import AuditScope
+from guardrails.dagster.checks import outcome_check_result
 from guardrails.dagster.ml import (
     DRIFT_COLUMNS_KEY,
     DRIFT_REPORT_KEY,
@@ -27,7 +29,7 @@ from guardrails.dagster.ml import (
     materialization_verdicts,
 )
 from guardrails.errors import ContractError
-from guardrails.outcome import CheckStatus
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity, Verdict
 from tests.dagster.conftest import recent_day
 
 DAYS = ("2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04")
@@ -71,6 +73,7 @@ def test_drift_check_warns_without_reference_passes_on_same_distribution_and_fai
     [evaluation] = first.get_asset_check_evaluations()
     assert not evaluation.passed and evaluation.severity is dg.AssetCheckSeverity.WARN
     assert "insufficient reference" in evaluation.description
+    assert outcome_from_metadata(evaluation.metadata).verdict is Verdict.INSUFFICIENT
 
     same = dg.materialize(defs, instance=instance, resources=resources, partition_key=DAYS[1])
     assert same.success
@@ -399,3 +402,16 @@ def test_reference_cache_matches_a_full_merge_and_survives_replacement(tmp_path)
     shifted_mean = profiles.reference().profile.columns["amount"].mean
     assert shifted_mean > rebuilt.profile.columns["amount"].mean
     assert profiles.reference(excluding=DAYS[1]).rows == 6_000
+
+
+@pytest.mark.parametrize("verdict", [Verdict.INCONCLUSIVE, Verdict.INSUFFICIENT])
+@pytest.mark.parametrize("forced", [None, Severity.ERROR])
+def test_no_verdict_yet_is_a_failed_warning_never_passed_nor_blocking(verdict, forced):
+    """An inconclusive or insufficient outcome becomes a failed WARN evaluation, even under a forced ERROR."""
+    now = datetime(2026, 10, 1, tzinfo=UTC)
+    outcome = CheckOutcome(check="canary", kind=CheckKind.MODEL, status=CheckStatus.FAILED, severity=Severity.WARNING,
+                           started_at=now, finished_at=now, message="not enough data yet", verdict=verdict)
+    spec = dg.AssetCheckSpec("canary", asset="model")
+    result = outcome_check_result(outcome, spec, AuditScope(dg.AssetKey("model"), "run-1", None, now), forced=forced)
+    assert not result.passed and result.severity is dg.AssetCheckSeverity.WARN
+    assert outcome_from_metadata(result.metadata).verdict is verdict

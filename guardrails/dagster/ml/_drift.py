@@ -25,7 +25,7 @@ from guardrails.dagster.ml._common import (
 )
 from guardrails.dagster.ml._reference import ReferenceProfiles
 from guardrails.dagster.ml._verdicts import materialization_verdicts
-from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity, Verdict
 from guardrails.profile import ProfileError
 
 DRIFT_COLUMNS_KEY = "guardrails/drift_columns"
@@ -226,7 +226,7 @@ def _no_verdict(check: str, contract: Contract | None, as_of: datetime | None, *
     return CheckOutcome(check=check, kind=CheckKind.DRIFT, status=CheckStatus.FAILED, severity=Severity.WARNING,
                         started_at=now, finished_at=now, rules=(rule,), metrics={"reference_rows": 0},
                         contract_id=getattr(contract, "id", None), contract_version=getattr(contract, "version", None),
-                        as_of=as_of or now, message=message)
+                        as_of=as_of or now, message=message, verdict=Verdict.INSUFFICIENT)
 
 
 def _verdict(column: ColumnDrift) -> str:
