@@ -135,6 +135,11 @@ def _evidence(
                          if e.outcome is not None and e.outcome.status is CheckStatus.ERROR})
         lines.extend(f"check could not run: {error}" for error in errors[:3])
         return tuple(lines)
+    if cause is Cause.SCHEMA_CHANGE:
+        # Rules that could not run have no kind of their own pointing here (a drift or not-null rule): list them.
+        unrun = dict.fromkeys(f"{r.rule_id} could not run: {r.message}" for e in judged if e.outcome is not None
+                              for r in e.outcome.rules if r.status is CheckStatus.ERROR)
+        lines.extend(list(unrun)[:5])
     for check in fired:
         found = RULE_CAUSES.get(check.kind)
         if found is None or found[0] is not cause:

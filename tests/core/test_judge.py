@@ -144,3 +144,6 @@ def test_a_missing_column_points_at_the_same_hypothesis_in_contract_and_drift() 
 
     schema_change = [(Cause.SCHEMA_CHANGE, "Schema change upstream in `amount`")]
     assert ranked(outcomes["contract"]) == ranked(outcomes["drift"]) == schema_change
+    drift = Evaluation(asset_key="a", check_name="drift", timestamp=T, passed=False, outcome=outcomes["drift"])
+    [hypothesis] = rank_hypotheses([drift], [])
+    assert "drift.amount could not run: amount: missing from the batch" in hypothesis.evidence
