@@ -205,11 +205,12 @@ class CheckOutcome:
         rows: int | None = None,
     ) -> CheckOutcome:
         """The outcome of a check that could not run (unreadable input, store down): ERROR, failing closed."""
+        status, severity = judge((), could_run=False)
         return cls(
             check=check,
             kind=kind,
-            status=CheckStatus.ERROR,
-            severity=Severity.ERROR,
+            status=status,
+            severity=severity,
             started_at=started_at,
             finished_at=datetime.now(started_at.tzinfo),
             rows=rows,
