@@ -5,7 +5,8 @@ loss, and free of any orchestrator vocabulary. Adapters (Dagster, Airflow, CLI) 
 
 Three situations stay apart: the data failed (`CheckStatus.FAILED`), the check could not run
 (`CheckStatus.ERROR`, with the cause in `error`), and misconfiguration (raised as `ContractError` at load
-time, never an outcome).
+time, never an outcome). Every check turns its rule results into a status with the one `judge` below, and
+each outcome carries a `Verdict` (pass, fail, inconclusive, insufficient, error) for the checks to come.
 
 Example:
     >>> from datetime import datetime, timezone
@@ -22,7 +23,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -45,6 +46,27 @@ class Severity(StrEnum):
 
     ERROR = "error"
     WARNING = "warning"
+
+
+class Verdict(StrEnum):
+    """What a check concluded, in the vocabulary shared by every check and adapter.
+
+    `pass` and `fail` are verdicts on the data; `error` means the check could not run (fail closed);
+    `inconclusive` (the evidence does not decide yet, e.g. a canary still collecting) and `insufficient` (not
+    enough data to judge at all, e.g. drift with no reference yet) mean "no verdict yet". On a `CheckOutcome`
+    those two are always ``status=failed`` at ``severity=warning``: never shown as passed (never green in a UI),
+    never blocking publication.
+    """
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+    INSUFFICIENT = "insufficient"
+    ERROR = "error"
+
+
+_NOT_YET = (Verdict.INCONCLUSIVE, Verdict.INSUFFICIENT)
+_VERDICT_OF_STATUS = {CheckStatus.PASSED: Verdict.PASS, CheckStatus.FAILED: Verdict.FAIL, CheckStatus.ERROR: Verdict.ERROR}
 
 
 class CheckKind(StrEnum):
@@ -77,9 +99,44 @@ class RuleResult:
     message: str = ""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", str(self.kind))  # a contract's `RuleKind` travels as its plain string
         object.__setattr__(self, "columns", tuple(self.columns))
         object.__setattr__(self, "severity", Severity(self.severity))
         object.__setattr__(self, "status", CheckStatus(self.status))
+
+
+def judge(rules: Iterable[RuleResult], *, could_run: bool = True) -> tuple[CheckStatus, Severity]:
+    """The one rule that turns a check's rule results into its (status, severity); every check calls it.
+
+    - The check itself could not run (input unreadable, empty, nothing to join on, a store down): ``(error,
+      error)``, failing closed, whatever rules it produced.
+    - Otherwise every rule that did not pass counts as failed, *including a rule that could not run* (rule status
+      ``error``: the column it reads is missing or has another type): ``(failed, error)`` if any of them has
+      severity error, ``(failed, warning)`` if all are warnings.
+    - Nothing failed: ``(passed, error)`` (a passed outcome carries the default severity, error).
+
+    Why a rule that could not run fails its check rather than erroring it: the check did run and read the batch,
+    and what it found (a column gone or retyped) is a fact about the data, i.e. a schema change, exactly what
+    contract validation reports for the same batch. Erroring the whole check would instead say "we know nothing
+    about this batch", which incident hypotheses read as unreadable input; so the same missing column would get
+    two diagnoses depending on which check saw it. The rule keeps status ``error`` (and its message says why),
+    so reports still tell "could not be evaluated" from "evaluated and broken", and it keeps its own severity:
+    a warning rule that cannot run warns, as it would have had it run and failed.
+
+    Example:
+        >>> missing = RuleResult(rule_id="drift.amount", kind="drift", columns=("amount",),
+        ...                      severity=Severity.ERROR, status=CheckStatus.ERROR, message="missing")
+        >>> [s.value for s in judge([missing])], [s.value for s in judge([missing], could_run=False)]
+        (['failed', 'error'], ['error', 'error'])
+    """
+    if not could_run:
+        return CheckStatus.ERROR, Severity.ERROR
+    failed = [r for r in rules if r.status is not CheckStatus.PASSED]
+    if not failed:
+        return CheckStatus.PASSED, Severity.ERROR
+    return CheckStatus.FAILED, (
+        Severity.ERROR if any(r.severity is Severity.ERROR for r in failed) else Severity.WARNING
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +147,10 @@ class CheckOutcome:
     no rules). `sample` holds up to N failing rows as JSON-safe dicts, each with the primary key columns and
     a ``"_rules"`` entry naming the rules the row broke. `metrics` are named numbers or short strings the
     adapters show as-is (e.g. ``{"rows": 1000, "psi.amount": 0.03}``).
+
+    `verdict` defaults to the one its status implies (passed -> pass, failed -> fail, error -> error); give
+    `Verdict.INCONCLUSIVE` or `Verdict.INSUFFICIENT` on a failed, warning-severity outcome to say "no verdict
+    yet". A verdict that contradicts the status or severity is refused with a ValueError.
     """
 
     check: str
@@ -107,6 +168,7 @@ class CheckOutcome:
     as_of: datetime | None = None
     message: str = ""
     error: str | None = None
+    verdict: Verdict | None = None  # type: ignore[assignment]  # always a Verdict once built
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", CheckKind(self.kind))
@@ -114,6 +176,20 @@ class CheckOutcome:
         object.__setattr__(self, "severity", Severity(self.severity))
         object.__setattr__(self, "rules", tuple(self.rules))
         object.__setattr__(self, "sample", tuple(self.sample))
+        implied = _VERDICT_OF_STATUS[self.status]
+        verdict = implied if self.verdict is None else Verdict(self.verdict)
+        if verdict in _NOT_YET:
+            consistent = self.status is CheckStatus.FAILED and self.severity is Severity.WARNING
+        else:
+            consistent = verdict is implied
+        if not consistent:
+            raise ValueError(
+                f"CheckOutcome {self.check!r}: verdict {verdict.value!r} contradicts status {self.status.value!r} "
+                f"at severity {self.severity.value!r}; expected verdict {implied.value!r}"
+                + (" (inconclusive/insufficient need status 'failed' at severity 'warning')" if verdict in _NOT_YET
+                   else "")
+            )
+        object.__setattr__(self, "verdict", verdict)
 
     @classmethod
     def could_not_run(
@@ -130,11 +206,12 @@ class CheckOutcome:
         rows: int | None = None,
     ) -> CheckOutcome:
         """The outcome of a check that could not run (unreadable input, store down): ERROR, failing closed."""
+        status, severity = judge((), could_run=False)
         return cls(
             check=check,
             kind=kind,
-            status=CheckStatus.ERROR,
-            severity=Severity.ERROR,
+            status=status,
+            severity=severity,
             started_at=started_at,
             finished_at=datetime.now(started_at.tzinfo),
             rows=rows,
@@ -165,7 +242,12 @@ class CheckOutcome:
         return (self.finished_at - self.started_at).total_seconds()
 
     def evolve(self, **changes: Any) -> CheckOutcome:
-        """A copy with some fields changed (outcomes are never mutated)."""
+        """A copy with some fields changed (outcomes are never mutated).
+
+        Changing the status or severity without naming a verdict derives the verdict again from the new status.
+        """
+        if ("status" in changes or "severity" in changes) and "verdict" not in changes:
+            changes["verdict"] = None
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -203,6 +285,7 @@ class CheckOutcome:
             as_of=when("as_of"),
             message=data.get("message", ""),
             error=data.get("error"),
+            verdict=data.get("verdict"),  # absent in JSON written before verdicts: derived from the status
         )
 
     @classmethod

@@ -20,8 +20,10 @@ linf           off (0.1)    off (0.2)     largest change of one category's share
 The "off" statistics are recorded every run but judged only when configured (suggested values in brackets):
 they measure the same shift as PSI, and judging several correlated scores at once raises false alarms.
 
-Bad input never passes silently: an empty batch, a column missing from the batch or the reference, or a
-changed type makes the outcome ERROR (fail closed) with the reason; a column whose reference has fewer than
+Bad input never passes silently: an empty batch makes the outcome ERROR (the check could not run, fail
+closed); a column missing from the batch or the reference, or a changed type, makes that column's rule ERROR
+(it could not be compared) and the outcome FAILED at severity error, as contract validation judges the same
+batch (`guardrails.outcome.judge`); a column whose reference has fewer than
 `min_reference_rows` values, or whose batch has fewer than `min_current_rows`, gets a warning
 ("insufficient reference" / "insufficient data"); a column that is entirely null in the batch but not in the
 reference fails with severity error.
@@ -67,7 +69,7 @@ from guardrails.checks._settings import SettingsReader
 from guardrails.checks.band import Band
 from guardrails.checks.statistics import ColumnScores, compare_columns
 from guardrails.errors import ContractError
-from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity, Verdict, judge
 from guardrails.profile import (
     ColumnKind,
     ColumnProfile,
@@ -375,7 +377,7 @@ def _no_reference(check: str, contract: Any, as_of: datetime | None, started: da
                         started_at=started, finished_at=datetime.now(UTC), rules=(rule,),
                         metrics={"reference_rows": 0}, contract_id=getattr(contract, "id", None),
                         contract_version=getattr(contract, "version", None), as_of=as_of or started,
-                        message=message)
+                        message=message, verdict=Verdict.INSUFFICIENT)
 
 
 def _dtype_family(dtype: str) -> str:
@@ -457,24 +459,20 @@ def _outcome(columns: tuple[ColumnDrift, ...], rows: int, reference: Profile, ch
         metrics["max_psi"] = max(psis)
     failed = [c for c in columns if c.status is not CheckStatus.PASSED]
     metrics["columns_failed"] = len(failed)
-    errored = [c for c in columns if c.status is CheckStatus.ERROR]
-    if error is None and errored:
-        error = "; ".join(c.message for c in errored)
+    rules = tuple(c.to_rule() for c in columns)
+    status, severity = judge(rules, could_run=error is None)
     if error is not None:
-        status, severity = CheckStatus.ERROR, Severity.ERROR
         message = f"drift could not be measured: {error}"
     elif failed:
-        status = CheckStatus.FAILED
-        severity = Severity.ERROR if any(c.severity is Severity.ERROR for c in failed) else Severity.WARNING
+        # A column that could not be compared (missing, retyped) is shown with its reason: it has no score.
         worst = ", ".join(f"{cap_text(c.column)} ({c.statistic}={c.observed:.3g})" if c.observed is not None
-                          else cap_text(c.column) for c in failed[:5])
+                          else c.message for c in failed[:5])
         message = f"drift in {len(failed)} of {len(columns)} columns: {worst}"
     else:
-        status, severity = CheckStatus.PASSED, Severity.ERROR
         message = f"no drift in {len(columns)} columns"
     return CheckOutcome(
         check=check, kind=CheckKind.DRIFT, status=status, severity=severity, started_at=started,
-        finished_at=datetime.now(UTC), rows=rows, rules=tuple(c.to_rule() for c in columns), metrics=metrics,
+        finished_at=datetime.now(UTC), rows=rows, rules=rules, metrics=metrics,
         contract_id=getattr(contract, "id", None), contract_version=getattr(contract, "version", None),
         as_of=as_of, message=cap_text(message, MESSAGE_CHARS),
         error=None if error is None else cap_text(error, MESSAGE_CHARS),

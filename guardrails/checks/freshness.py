@@ -19,7 +19,9 @@ alert.
 
 Naive datetimes are taken as UTC; a ``Date`` column counts as midnight UTC. Rows with a null event time are
 counted (``null_event_times``) and left out; an empty batch, or one with no event time at all, is an ERROR
-outcome (fail closed).
+outcome (the check could not run, fail closed); a batch whose event-time column is missing or of another type
+fails at severity error, its ``freshness.data_age`` rule in status ERROR (could not run on this batch), as
+every check judges a lost column (`guardrails.outcome.judge`).
 
 Configuration from ODCS ``slaProperties`` (units: s, m = minutes, h, d, w and their long forms)::
 
@@ -58,7 +60,7 @@ from guardrails.checks._settings import SettingsReader
 from guardrails.checks.band import Band
 from guardrails.contract.durations import parse_duration
 from guardrails.errors import ContractError
-from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity, judge
 from guardrails.validation._frames import to_polars
 
 __all__ = ["FreshnessSettings", "check_freshness"]
@@ -211,18 +213,17 @@ def check_freshness(
                                     expected=expected,
                                     message=f"last passing materialization {timedelta(seconds=round(since))} ago"))
 
-    failed = [r for r in rules if r.status is CheckStatus.FAILED]
+    nothing_to_judge = error is None and not rules
+    if nothing_to_judge:
+        error = "nothing to judge: no batch for the latency SLA and no frequency SLA"
+    failed = [r for r in rules if r.status is not CheckStatus.PASSED]
+    status, severity = judge(rules, could_run=error is None)
     if error is not None:
-        status, severity, message = CheckStatus.ERROR, Severity.ERROR, f"freshness could not be measured: {error}"
+        message = error if nothing_to_judge else f"freshness could not be measured: {error}"
     elif failed:
-        status = CheckStatus.FAILED
-        severity = Severity.ERROR if any(r.severity is Severity.ERROR for r in failed) else Severity.WARNING
-        message = "stale: " + "; ".join(r.message for r in failed)
-    elif not rules:
-        status, severity = CheckStatus.ERROR, Severity.ERROR
-        error = message = "nothing to judge: no batch for the latency SLA and no frequency SLA"
+        message = "; ".join(r.message if r.status is CheckStatus.ERROR else f"stale: {r.message}" for r in failed)
     else:
-        status, severity, message = CheckStatus.PASSED, Severity.ERROR, "fresh"
+        message = "fresh"
     return CheckOutcome(check=check, kind=CheckKind.FRESHNESS, status=status, severity=severity,
                         started_at=started, finished_at=datetime.now(UTC), rows=metrics.get("rows"),
                         rules=tuple(rules), metrics=metrics, contract_id=getattr(contract, "id", None),
@@ -236,10 +237,18 @@ def _measure_rows(frame: pl.DataFrame, settings: FreshnessSettings, now: datetim
     column = settings.column
     assert column is not None
     for name in (column, settings.arrival_column):
+        problem = None
         if name is not None and name not in frame.columns:
-            return f"event-time column {name!r} is missing from the batch"
-        if name is not None and frame.schema[name] != pl.Date and not isinstance(frame.schema[name], pl.Datetime):
-            return f"column {name!r} has type {frame.schema[name]}, expected Datetime or Date"
+            problem = f"event-time column {name!r} is missing from the batch"
+        elif name is not None and frame.schema[name] != pl.Date and not isinstance(frame.schema[name], pl.Datetime):
+            problem = f"column {name!r} has type {frame.schema[name]}, expected Datetime or Date"
+        if problem is not None:
+            # The batch lost (or retyped) a column the rule reads: the rule could not run on this batch, which
+            # fails the check like any schema change (`guardrails.outcome.judge`), rather than erroring it.
+            rules.append(RuleResult(rule_id="freshness.data_age", kind="freshness", columns=(name,),
+                                    severity=Severity.ERROR, status=CheckStatus.ERROR,
+                                    expected=f"<= {settings.max_age} old", message=problem))
+            return None
     if frame.height == 0:
         return "empty batch: 0 rows, so event-time lag cannot be measured"
     now_us = (now - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)

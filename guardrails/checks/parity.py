@@ -55,7 +55,7 @@ from guardrails.checks.band import Band
 from guardrails.checks.drift import ColumnDrift, DriftSettings, judge_scores
 from guardrails.checks.statistics import compare_columns
 from guardrails.errors import ContractError
-from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity, judge
 from guardrails.profile import Profile, build_profile, column_kind
 from guardrails.validation._frames import to_polars
 from guardrails.validation._sample import capped_sample, json_safe
@@ -381,18 +381,16 @@ def _sample_row(row: Mapping[str, Any], keys: Sequence[str], features: Sequence[
 
 def _outcome(rules: list[RuleResult], metrics: dict[str, Any], sample: tuple[dict[str, Any], ...], check: str,
              contract: Any, as_of: datetime, started: datetime, error: str | None) -> CheckOutcome:
-    errored = [r for r in rules if r.status is CheckStatus.ERROR]
-    if error is None and errored:
-        error = "; ".join(r.message for r in errored)
-    failed = [r for r in rules if r.status is CheckStatus.FAILED]
+    failed = [r for r in rules if r.status is not CheckStatus.PASSED]
+    status, severity = judge(rules, could_run=error is None)
     if error is not None:
-        status, severity, message = CheckStatus.ERROR, Severity.ERROR, f"parity could not be measured: {error}"
+        message = f"parity could not be measured: {error}"
     elif failed:
-        status = CheckStatus.FAILED
-        severity = Severity.ERROR if any(r.severity is Severity.ERROR for r in failed) else Severity.WARNING
-        message = f"parity broken in {len(failed)} rules: " + ", ".join(r.rule_id for r in failed[:5])
+        # A feature that could not be compared (missing, retyped) is shown with its reason.
+        message = f"parity broken in {len(failed)} rules: " + ", ".join(
+            r.message if r.status is CheckStatus.ERROR else r.rule_id for r in failed[:5])
     else:
-        status, severity, message = CheckStatus.PASSED, Severity.ERROR, "offline and online features agree"
+        message = "offline and online features agree"
     return CheckOutcome(check=check, kind=CheckKind.PARITY, status=status, severity=severity, started_at=started,
                         finished_at=datetime.now(UTC), rows=metrics.get("keys_matched"), rules=tuple(rules),
                         sample=sample, metrics=metrics, contract_id=getattr(contract, "id", None),

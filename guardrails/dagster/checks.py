@@ -141,7 +141,6 @@ def outcome_check_result(
     Every guardrail check (contract, drift, freshness, parity) reports through here, so the outcome metadata,
     run id and partition keys are the same everywhere.
     """
-    severity = forced or (Severity.ERROR if outcome.status is CheckStatus.ERROR else outcome.severity)
     metadata = {**md.outcome_metadata(outcome), md.RUN_ID_KEY: dg.MetadataValue.text(scope.run_id), **(extra or {})}
     if scope.partition_key is not None:
         metadata[md.PARTITION_KEY] = dg.MetadataValue.text(scope.partition_key)
@@ -151,7 +150,7 @@ def outcome_check_result(
         asset_key=spec.asset_key,
         check_name=spec.name,
         passed=outcome.passed,
-        severity=md.severity_to_dagster(severity),
+        severity=md.evaluation_severity(outcome, forced),
         metadata=md.bounded_metadata(metadata, md.EVENT_METADATA_BYTES, keep=(md.OUTCOME_KEY,)),  # extras too
         description=description if description is not None else outcome.message,
     )

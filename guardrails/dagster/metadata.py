@@ -55,7 +55,7 @@ from typing import Any
 import dagster as dg
 
 from guardrails._text import EVENT_BYTES, MESSAGE_CHARS, SAMPLE_BYTES, VALUE_CHARS, cap_text
-from guardrails.outcome import CheckOutcome, CheckStatus, Severity
+from guardrails.outcome import CheckOutcome, CheckStatus, Severity, Verdict
 from guardrails.validation._sample import SAMPLE_DROPPED_METRIC, capped_sample
 
 OUTCOME_KEY = "guardrails/outcome"
@@ -131,6 +131,20 @@ RULES_SCHEMA = dg.TableSchema(
 def severity_to_dagster(severity: Severity) -> dg.AssetCheckSeverity:
     """`error` -> `AssetCheckSeverity.ERROR` (blocks), `warning` -> `AssetCheckSeverity.WARN` (recorded only)."""
     return dg.AssetCheckSeverity.ERROR if Severity(severity) is Severity.ERROR else dg.AssetCheckSeverity.WARN
+
+
+def evaluation_severity(outcome: CheckOutcome, forced: Severity | None = None) -> dg.AssetCheckSeverity:
+    """The severity of the Dagster evaluation of `outcome` (which is failed unless its verdict is pass).
+
+    No verdict yet (inconclusive, insufficient) is WARN, even under a forced severity: shown as a failed
+    warning, never green and never blocking. Otherwise `forced` (a check built with a fixed severity) wins; then
+    a check that could not run is ERROR (fail closed); then the outcome's own severity.
+    """
+    if outcome.verdict in (Verdict.INCONCLUSIVE, Verdict.INSUFFICIENT):
+        return dg.AssetCheckSeverity.WARN
+    if forced is not None:
+        return severity_to_dagster(forced)
+    return severity_to_dagster(Severity.ERROR if outcome.verdict is Verdict.ERROR else outcome.severity)
 
 
 def outcome_metadata(outcome: CheckOutcome) -> dict[str, dg.MetadataValue]:

@@ -3,8 +3,10 @@
 Each failed rule points at one `Cause` with a prior weight (a missing column or a wrong type is almost surely a
 schema change; a failed range rule is a weaker hint, since a schema or unit change also trips it). A cause's
 score is its weight times the share of failing evaluations showing it, times 0.6 when it was only ever seen at
-warning severity; a check that could not run points at unreadable input. Ties break by cause name, so the
-ranking is deterministic.
+warning severity; a check that could not run points at unreadable input. A rule that could not run on the
+batch (status error: the column it reads is missing or retyped) points at a schema change whatever its kind,
+so a lost column gets the same diagnosis from every check (see `guardrails.outcome.judge`). Ties break by
+cause name, so the ranking is deterministic.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ TITLES = {
 
 
 def _cause_of(rule: RuleResult, kind: CheckKind) -> tuple[Cause, float] | None:
+    if rule.status is CheckStatus.ERROR:
+        return RULE_CAUSES["type"]  # the rule could not run on this batch's columns: a schema change
     return RULE_CAUSES.get(rule.kind) or KIND_CAUSES.get(kind)
 
 
@@ -131,6 +135,11 @@ def _evidence(
                          if e.outcome is not None and e.outcome.status is CheckStatus.ERROR})
         lines.extend(f"check could not run: {error}" for error in errors[:3])
         return tuple(lines)
+    if cause is Cause.SCHEMA_CHANGE:
+        # Rules that could not run have no kind of their own pointing here (a drift or not-null rule): list them.
+        unrun = dict.fromkeys(f"{r.rule_id} could not run: {r.message}" for e in judged if e.outcome is not None
+                              for r in e.outcome.rules if r.status is CheckStatus.ERROR)
+        lines.extend(list(unrun)[:5])
     for check in fired:
         found = RULE_CAUSES.get(check.kind)
         if found is None or found[0] is not cause:

@@ -59,6 +59,7 @@ from guardrails.models._types import (
     VerdictStatus,
 )
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
+from guardrails.outcome import Verdict as CheckVerdict  # not guardrails.models.Verdict, a model version's verdict
 
 
 def _utcnow() -> datetime:
@@ -66,14 +67,16 @@ def _utcnow() -> datetime:
 
 
 def verdict_from_outcomes(outcomes: Sequence[CheckOutcome], *, run_id: str | None, at: datetime) -> Verdict:
-    """One verdict from the checks a model version depends on: passed only if every outcome passed.
+    """One verdict from the checks a model version depends on: passed only if every outcome's verdict is pass.
 
-    An outcome that could not run (ERROR) fails the verdict too: a version is never vouched for on missing
-    evidence. The reason lists the non-passing checks with their messages.
+    An outcome that could not run (error), or with no verdict yet (inconclusive, insufficient), fails the
+    version's verdict too: a version is never vouched for, hence never promoted, on missing evidence. The
+    version tag stays ``passed``/``failed`` (searchable in MLflow as before); the reason lists the non-passing
+    checks with their status, or their verdict when that says more (``inconclusive``), and their messages.
     """
-    bad = [o for o in outcomes if not o.passed]
+    bad = [o for o in outcomes if o.verdict is not CheckVerdict.PASS]
     reason = "; ".join(
-        f"{o.check}: {o.status.value}" + (f" ({o.error or o.message})" if o.error or o.message else "") for o in bad
+        f"{o.check}: {_label(o)}" + (f" ({o.error or o.message})" if o.error or o.message else "") for o in bad
     )
     return Verdict(
         status=VerdictStatus.FAILED if bad or not outcomes else VerdictStatus.PASSED,
@@ -82,6 +85,13 @@ def verdict_from_outcomes(outcomes: Sequence[CheckOutcome], *, run_id: str | Non
         at=at,
         reason=reason or ("no checks ran" if not outcomes else "all checks passed"),
     )
+
+
+def _label(outcome: CheckOutcome) -> str:
+    """``failed``/``error`` as before, or the verdict when it is "no verdict yet" (inconclusive, insufficient)."""
+    if outcome.verdict in (CheckVerdict.INCONCLUSIVE, CheckVerdict.INSUFFICIENT):
+        return outcome.verdict.value
+    return outcome.status.value
 
 
 @dataclass(frozen=True, slots=True)

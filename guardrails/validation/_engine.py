@@ -14,7 +14,7 @@ import polars as pl
 from polars.exceptions import PanicException
 
 from guardrails.contract.model import ColumnTypeRule, Contract, RowCountRule, RowRule, Rule
-from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity, judge
 from guardrails.validation._frames import error_line, to_polars
 from guardrails._time import as_utc
 from guardrails.validation._rules import RuleNotApplicable, non_integral, violation
@@ -140,10 +140,11 @@ def validate(
         )
 
     def could_not_run(exc: BaseException, message: str) -> ContractValidation:
+        status, severity = judge((), could_run=False)
         return ContractValidation(
             outcome=outcome(
-                status=CheckStatus.ERROR,
-                severity=Severity.ERROR,
+                status=status,
+                severity=severity,
                 rows=None,
                 error=error_line(exc),
                 message=message,
@@ -219,10 +220,10 @@ def validate(
         _sample(frame, hits, failed_row_rules, contract, by_id, sample_size) if failed_row_rules else ()
     )
     failed = [r for r in ordered if r.status is not CheckStatus.PASSED]
-    severity = Severity.ERROR if not failed or any(r.severity is Severity.ERROR for r in failed) else Severity.WARNING
+    status, severity = judge(ordered)
     return ContractValidation(
         outcome=outcome(
-            status=CheckStatus.FAILED if failed else CheckStatus.PASSED,
+            status=status,
             severity=severity,
             rows=rows,
             rules=ordered,

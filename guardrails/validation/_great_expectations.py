@@ -32,7 +32,7 @@ from polars.exceptions import PanicException
 import pyarrow as pa
 
 from guardrails.errors import ContractError
-from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity, judge
 from guardrails._time import as_utc
 from guardrails._text import MESSAGE_CHARS, cap_text
 from guardrails.validation._sample import capped_sample, json_safe
@@ -200,9 +200,10 @@ def validate_expectation_suite(
         )
         validation = batch.validate(gx_suite, result_format=result_format, expectation_parameters=params or None)
     except (Exception, PanicException) as exc:  # the suite could not run on this data: fail closed, keep the cause
+        status, severity = judge((), could_run=False)
         return outcome(
-            status=CheckStatus.ERROR,
-            severity=Severity.ERROR,
+            status=status,
+            severity=severity,
             error=cap_text(f"{type(exc).__name__}: {exc}", MESSAGE_CHARS),
             message=f"the expectation suite {where} could not be run",
             metrics={"duration_seconds": round(time.perf_counter() - clock, 6)},
@@ -229,9 +230,10 @@ def validate_expectation_suite(
         for index in sorted(flagged)[:sample_size]
         if 0 <= index < len(frame)
     )
+    status, severity = judge(rules)
     return outcome(
-        status=CheckStatus.FAILED if failed else CheckStatus.PASSED,
-        severity=Severity.ERROR if not failed or any(r.severity is Severity.ERROR for r in failed) else Severity.WARNING,
+        status=status,
+        severity=severity,
         rows=len(frame),
         rules=tuple(rules),
         sample=sample,

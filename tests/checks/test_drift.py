@@ -123,27 +123,28 @@ def test_empty_batch_is_an_error_not_a_pass() -> None:
 
 
 def test_column_missing_from_batch_is_an_error() -> None:
-    """A reference column absent from the batch makes that rule and the outcome ERROR, naming the column."""
+    """A reference column absent from the batch makes its rule ERROR and the outcome a blocking failure, naming it."""
     outcome = check_drift(table(1_000).drop("age"), REFERENCE)
-    assert outcome.status is CheckStatus.ERROR and "age: missing from the batch" in outcome.error
-    assert rule(outcome, "age").status is CheckStatus.ERROR
+    assert outcome.status is CheckStatus.FAILED and outcome.severity is Severity.ERROR and outcome.blocks_publication
+    assert rule(outcome, "age").status is CheckStatus.ERROR and "age: missing from the batch" in outcome.message
     assert rule(outcome, "amount").status is CheckStatus.PASSED  # the other columns are still measured
 
 
 def test_column_missing_from_reference_is_an_error() -> None:
-    """A configured column the reference profile does not have is an ERROR telling to rebuild the reference."""
+    """A configured column the reference profile does not have is an ERROR rule telling to rebuild the reference."""
     batch = table(1_000).with_columns(pl.lit(1.0).alias("fee"))
     outcome = check_drift(batch, REFERENCE, DriftSettings(columns=("amount", "fee")))
-    assert outcome.status is CheckStatus.ERROR and "fee: not in the reference profile" in outcome.error
+    assert outcome.status is CheckStatus.FAILED and outcome.blocks_publication
+    assert rule(outcome, "fee").status is CheckStatus.ERROR and "fee: not in the reference profile" in outcome.message
 
 
 def test_type_change_is_an_error() -> None:
     """A numeric column arriving as strings (or the reverse) is reported as a type change, not compared."""
     batch = table(1_000).with_columns(pl.col("amount").cast(pl.String), pl.lit(3).alias("country"))
     outcome = check_drift(batch, REFERENCE)
-    assert outcome.status is CheckStatus.ERROR
-    assert "amount: type changed from Float64 (numeric) to String" in outcome.error
-    assert "country: type changed from String" in outcome.error
+    assert outcome.status is CheckStatus.FAILED and outcome.blocks_publication
+    assert "amount: type changed from Float64 (numeric) to String" in outcome.message
+    assert "country: type changed from String" in outcome.message
 
 
 def test_all_null_column_fails_even_with_null_rate_unjudged() -> None:

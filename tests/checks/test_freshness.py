@@ -127,15 +127,25 @@ def test_as_of_defaults_to_now_in_utc() -> None:
 
 
 @pytest.mark.parametrize(("frame", "reason"), [
-    (pl.DataFrame({"other": [AS_OF]}), "event-time column 'event_time' is missing"),
-    (pl.DataFrame({"event_time": ["2026-03-10"]}), "has type String, expected Datetime or Date"),
     (pl.DataFrame({"event_time": []}, schema={"event_time": pl.Datetime("us")}), "empty batch"),
     (pl.DataFrame({"event_time": [None, None]}, schema={"event_time": pl.Datetime("us")}), "all 2 rows are null"),
 ])
 def test_unmeasurable_batches_are_errors(frame, reason) -> None:
-    """A missing, mistyped, empty or all-null event-time column gives an ERROR outcome with the reason."""
+    """An empty or all-null event-time column gives an ERROR outcome (could not run) with the reason."""
     outcome = check_freshness(frame, SLA, as_of=AS_OF, last_passed_at=AS_OF)
     assert outcome.status is CheckStatus.ERROR and reason in outcome.error and outcome.blocks_publication
+
+
+@pytest.mark.parametrize(("frame", "reason"), [
+    (pl.DataFrame({"other": [AS_OF]}), "event-time column 'event_time' is missing"),
+    (pl.DataFrame({"event_time": ["2026-03-10"]}), "has type String, expected Datetime or Date"),
+])
+def test_lost_or_retyped_event_time_column_fails_like_a_schema_change(frame, reason) -> None:
+    """A missing or mistyped event-time column makes data_age an ERROR rule and the outcome a blocking failure."""
+    outcome = check_freshness(frame, SLA, as_of=AS_OF, last_passed_at=AS_OF)
+    data_age = next(r for r in outcome.rules if r.rule_id == "freshness.data_age")
+    assert data_age.status is CheckStatus.ERROR and reason in data_age.message and reason in outcome.message
+    assert outcome.status is CheckStatus.FAILED and outcome.blocks_publication and outcome.error is None
 
 
 # --- settings -------------------------------------------------------------------------------------------------

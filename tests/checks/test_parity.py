@@ -156,13 +156,14 @@ def test_unjoinable_inputs_are_errors(offline, online, reason) -> None:
 
 
 def test_missing_or_retyped_feature_is_an_error_for_that_feature() -> None:
-    """A configured feature absent on one side, or of another type there, is an ERROR rule; others still run."""
+    """A configured feature absent on one side, or of another type there, is an ERROR rule failing the check."""
     offline = pl.DataFrame({"id": [1, 2], "x": [1.0, 2.0], "y": [1, 2]})
     online = pl.DataFrame({"id": [1, 2], "x": ["1", "2"], "z": [1, 2]})
     outcome = check_parity(offline, online, ParitySettings(keys=("id",), features=("x", "y")))
-    assert outcome.status is CheckStatus.ERROR
-    assert "x: type differs: Float64 offline, String online" in outcome.error
-    assert "y: missing from the online features" in outcome.error
+    assert outcome.status is CheckStatus.FAILED and outcome.blocks_publication
+    assert {r.rule_id for r in outcome.rules if r.status is CheckStatus.ERROR} == {"parity.x", "parity.y"}
+    assert "x: type differs: Float64 offline, String online" in outcome.message
+    assert "y: missing from the online features" in outcome.message
 
 
 def test_no_common_keys_never_passes() -> None:

@@ -12,6 +12,8 @@ import pytest
 from definitions.data import Defect, generate_transactions
 from guardrails.checks import DriftSettings, FreshnessSettings, ParitySettings
 from guardrails.dagster import build_contract_checks, guarded_asset, outcome_from_metadata, read_check_history
+from guardrails.dagster._scope import AuditScope
+from guardrails.dagster.checks import outcome_check_result
 from guardrails.dagster.ml import (
     DRIFT_COLUMNS_KEY,
     DRIFT_REPORT_KEY,
@@ -26,7 +28,7 @@ from guardrails.dagster.ml import (
     materialization_verdicts,
 )
 from guardrails.errors import ContractError
-from guardrails.outcome import CheckStatus
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity, Verdict
 from guardrails.profile import ProfileStore
 from tests.dagster.conftest import recent_day
 
@@ -71,6 +73,7 @@ def test_drift_check_warns_without_reference_passes_on_same_distribution_and_fai
     [evaluation] = first.get_asset_check_evaluations()
     assert not evaluation.passed and evaluation.severity is dg.AssetCheckSeverity.WARN
     assert "insufficient reference" in evaluation.description
+    assert outcome_from_metadata(evaluation.metadata).verdict is Verdict.INSUFFICIENT
 
     same = dg.materialize(defs, instance=instance, resources=resources, partition_key=DAYS[1])
     assert same.success
@@ -379,3 +382,16 @@ def test_ml_exports_are_curated_and_documented_examples_run():
             "build_parity_check", "freshness_policy_for", "ReferenceProfilesResource"} <= set(ml.__all__)
     for module in (_drift, _freshness, _parity):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+@pytest.mark.parametrize("verdict", [Verdict.INCONCLUSIVE, Verdict.INSUFFICIENT])
+@pytest.mark.parametrize("forced", [None, Severity.ERROR])
+def test_no_verdict_yet_is_a_failed_warning_never_passed_nor_blocking(verdict, forced):
+    """An inconclusive or insufficient outcome becomes a failed WARN evaluation, even under a forced ERROR."""
+    now = datetime(2026, 10, 1, tzinfo=UTC)
+    outcome = CheckOutcome(check="canary", kind=CheckKind.MODEL, status=CheckStatus.FAILED, severity=Severity.WARNING,
+                           started_at=now, finished_at=now, message="not enough data yet", verdict=verdict)
+    spec = dg.AssetCheckSpec("canary", asset="model")
+    result = outcome_check_result(outcome, spec, AuditScope(dg.AssetKey("model"), "run-1", None, now), forced=forced)
+    assert not result.passed and result.severity is dg.AssetCheckSeverity.WARN
+    assert outcome_from_metadata(result.metadata).verdict is verdict

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import guardrails.models as models
 from guardrails.models import VerdictStatus, verdict_from_outcomes
-from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity, Verdict
 
 T = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -47,3 +47,13 @@ def test_verdict_from_outcomes_passes_only_when_every_check_passed() -> None:
     assert verdict.checks == ("evaluation", "drift", "parity")
     assert verdict.reason == "drift: failed (psi 0.31 on amount); parity: error (online store unreachable)"
     assert verdict_from_outcomes([], run_id=None, at=T).status is VerdictStatus.FAILED
+
+
+def test_a_version_is_vouched_for_only_on_pass_verdicts() -> None:
+    """An inconclusive or insufficient check fails the model verdict (no promotion) and is named as such."""
+    good = outcome("evaluation", CheckStatus.PASSED)
+    waiting = CheckOutcome(check="canary", kind=CheckKind.MODEL, status=CheckStatus.FAILED, severity=Severity.WARNING,
+                           started_at=T, finished_at=T, message="412 of 2000 units", verdict=Verdict.INCONCLUSIVE)
+    verdict = verdict_from_outcomes([good, waiting], run_id="r", at=T)
+    assert verdict.status is VerdictStatus.FAILED and not verdict.passed  # the tag stays 'failed': MLflow-compatible
+    assert verdict.reason == "canary: inconclusive (412 of 2000 units)"
