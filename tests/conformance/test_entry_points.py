@@ -1,0 +1,159 @@
+"""Every entry point gives the same verdict on the same batch: status, per-rule counts, rows published and kept.
+
+The core (`guard_batch`) is the reference; the CLI (`guardrails validate --json`, in process) and a Dagster
+`guarded_asset` (materialized on a real instance, one run per fixture) are compared with it. The Airflow adapter
+and the pushed-down engines join the table when they arrive.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+from typer.testing import CliRunner
+
+from guardrails.cli import app
+from guardrails.contract import load_contract
+from guardrails.dagster import QuarantineResource, guarded_asset, outcome_from_metadata
+from guardrails.dagster import metadata as md
+from guardrails.outcome import CheckOutcome, CheckStatus
+from guardrails.quarantine import QuarantineStore, guard_batch
+from tests.conformance.fixtures import AS_OF, DAY, FIXTURES, PARTITION, Fixture
+
+TABLE_RULE_KINDS = frozenset({"type", "row_count"})
+"""Rule kinds judged on the whole table: a failure of one at error severity cannot be split row by row."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What an entry point reports about one batch, reduced to what every entry point must agree on."""
+
+    status: CheckStatus
+    rules: dict[str, tuple[CheckStatus, int]]
+    published: int
+    quarantined: int
+
+    @classmethod
+    def of(cls, outcome: CheckOutcome, *, published: int, quarantined: int) -> Verdict:
+        return cls(
+            status=outcome.status,
+            rules={r.rule_id: (r.status, r.failing_rows) for r in outcome.rules},
+            published=published,
+            quarantined=quarantined,
+        )
+
+
+def core_verdict(fixture: Fixture, path: Path, contract: Path, store: Path) -> Verdict:
+    """`guard_batch` on the file: rows published, and rows the manifest says it keeps."""
+    guarded = guard_batch(path, load_contract(contract), QuarantineStore(str(store)), as_of=AS_OF)
+    kept = guarded.manifest.rows_quarantined if guarded.manifest is not None else 0
+    return Verdict.of(guarded.outcome, published=guarded.rows_published, quarantined=kept or 0)
+
+
+def cli_verdict(fixture: Fixture, path: Path, contract: Path) -> Verdict:
+    """`guardrails validate CONTRACT FILE --json --as-of T`; the rows it would publish derived as the core does."""
+    result = CliRunner().invoke(app, ["validate", str(contract), str(path), "--json", "--as-of", AS_OF.isoformat()])
+    assert result.exit_code in (0, 1, 2), result.output
+    outcome = CheckOutcome.from_dict(json.loads(result.stdout))
+    published, quarantined = _settled_rows(outcome, fixture.policy)
+    return Verdict.of(outcome, published=published, quarantined=quarantined)
+
+
+def _settled_rows(outcome: CheckOutcome, policy: str) -> tuple[int, int]:
+    """(published, quarantined) as `guard_batch` settles an outcome under `policy` (see its docstring)."""
+    rows = outcome.rows or 0
+    if not outcome.blocks_publication:
+        return rows, 0
+    blocking = [r for r in outcome.failed_rules if r.severity.value == "error"]
+    splittable = (
+        policy == "rows"
+        and outcome.status is CheckStatus.FAILED
+        and all(r.kind not in TABLE_RULE_KINDS and r.status is CheckStatus.FAILED for r in blocking)
+        and int(outcome.metrics.get("failing_rows") or 0) > 0
+    )
+    if not splittable:
+        return 0, rows
+    rejected = int(outcome.metrics["failing_rows"])  # type: ignore[arg-type]
+    return rows - rejected, rejected
+
+
+_DAGSTER_BATCH: dict[str, Path] = {}
+"""The path the guarded assets return on their next run (one run per fixture, in this process)."""
+
+
+def _guarded_assets(contracts: dict[str, Path]) -> dict[str, dg.AssetsDefinition]:
+    """One daily-partitioned guarded asset per policy; the partition's end is `AS_OF`, the time it is judged at."""
+    partitions = dg.DailyPartitionsDefinition(start_date=DAY.replace(day=1).isoformat())
+    assets = {}
+    for policy, contract in contracts.items():
+
+        @guarded_asset(contract=str(contract), name=f"transactions_{policy}", partitions_def=partitions)
+        def landed() -> Path:
+            return _DAGSTER_BATCH["path"]
+
+        assets[policy] = landed
+    return assets
+
+
+@pytest.fixture(scope="module")
+def guarded_assets(contracts: dict[str, Path]) -> dict[str, dg.AssetsDefinition]:
+    return _guarded_assets(contracts)
+
+
+def dagster_verdict(
+    fixture: Fixture, path: Path, asset: dg.AssetsDefinition, instance: dg.DagsterInstance, store: Path
+) -> Verdict:
+    """A real run of the guarded asset; the verdict as its contract check's evaluation records it."""
+    _DAGSTER_BATCH["path"] = path
+    result = dg.materialize([asset], instance=instance, partition_key=PARTITION, raise_on_error=False,
+                            resources={"quarantine": QuarantineResource(location=str(store))})
+    [evaluation] = result.get_asset_check_evaluations()
+    metadata: dict[str, Any] = evaluation.metadata
+    outcome = outcome_from_metadata(metadata)
+    assert outcome is not None, sorted(metadata)
+    return Verdict.of(outcome, published=metadata[md.ROWS_PUBLISHED_KEY].value,
+                      quarantined=metadata[md.ROWS_QUARANTINED_KEY].value)
+
+
+@pytest.fixture(scope="module")
+def core_verdicts(batches: dict[str, Path], contracts: dict[str, Path], conformance_dir: Path) -> dict[str, Verdict]:
+    """The reference: the core's verdict on every fixture."""
+    return {
+        f.name: core_verdict(f, batches[f.name], contracts[f.policy], conformance_dir / "core" / f.name)
+        for f in FIXTURES
+    }
+
+
+def test_the_table_covers_every_kind_of_verdict(core_verdicts: dict[str, Verdict]) -> None:
+    """The table holds passing, failing and could-not-run batches, and a rows-policy split, so agreement means something."""
+    statuses = {v.status for v in core_verdicts.values()}
+    assert statuses == set(CheckStatus)
+    assert any(v.published and v.quarantined for v in core_verdicts.values())
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=str)
+def test_cli_agrees_with_the_core(
+    fixture: Fixture, batches: dict[str, Path], contracts: dict[str, Path], core_verdicts: dict[str, Verdict]
+) -> None:
+    """`guardrails validate --json` reports the core's status, per-rule counts and rows published and kept."""
+    assert cli_verdict(fixture, batches[fixture.name], contracts[fixture.policy]) == core_verdicts[fixture.name]
+
+
+@pytest.mark.xdist_group("conformance_dagster")
+@pytest.mark.parametrize("fixture", FIXTURES, ids=str)
+def test_dagster_guarded_asset_agrees_with_the_core(
+    fixture: Fixture,
+    batches: dict[str, Path],
+    guarded_assets: dict[str, dg.AssetsDefinition],
+    dagster_instance: dg.DagsterInstance,
+    conformance_dir: Path,
+    core_verdicts: dict[str, Verdict],
+) -> None:
+    """A guarded asset's run records the core's status, per-rule counts and rows published and kept."""
+    verdict = dagster_verdict(fixture, batches[fixture.name], guarded_assets[fixture.policy], dagster_instance,
+                              conformance_dir / "dagster" / fixture.name)
+    assert verdict == core_verdicts[fixture.name]
