@@ -74,6 +74,14 @@ def _not_parquet(path: Path) -> Path:
     return path
 
 
+def _duplicated_column(path: Path) -> Path:
+    """Valid Parquet the engine refuses: `amount` appears twice (its footer still says how many rows)."""
+    table = _clean().to_arrow()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table([*table.columns, table["amount"]], names=[*table.column_names, "amount"]), path)
+    return path
+
+
 def _amounts() -> pl.Series:
     return _clean()["amount"]
 
@@ -106,6 +114,7 @@ FIXTURES: tuple[Fixture, ...] = (
     Fixture("clean", _write_frame(_clean())),
     *(Fixture(defect.value, _write_defect(defect)) for defect in Defect),
     Fixture("not_parquet", _not_parquet),
+    Fixture("duplicated_column", _duplicated_column),
     Fixture("clean@rows", _write_frame(_clean()), policy="rows"),
     *(Fixture(f"{defect.value}@rows", _write_defect(defect), policy="rows") for defect in Defect),
     Fixture("event_time_naive", _event_time(lambda t: t.dt.replace_time_zone(None))),

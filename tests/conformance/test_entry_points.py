@@ -33,6 +33,7 @@ class Verdict:
     """What an entry point reports about one batch, reduced to what every entry point must agree on."""
 
     status: CheckStatus
+    rows: int | None
     rules: dict[str, tuple[CheckStatus, int]]
     published: int
     quarantined: int
@@ -41,6 +42,7 @@ class Verdict:
     def of(cls, outcome: CheckOutcome, *, published: int, quarantined: int) -> Verdict:
         return cls(
             status=outcome.status,
+            rows=outcome.rows,
             rules={r.rule_id: (r.status, r.failing_rows) for r in outcome.rules},
             published=published,
             quarantined=quarantined,
