@@ -30,6 +30,11 @@ DAY = date(2026, 11, 20)
 PARTITION = DAY.isoformat()
 AS_OF = datetime(2026, 11, 21, tzinfo=UTC)
 ROWS = 400
+RAW_ROWS_UNKNOWN = (
+    "QuarantineStore.put (guardrails/quarantine/_store.py) records rows_quarantined=None for bytes kept as RAW "
+    "even when rows_in is known from the footers; RAW bytes are always the whole input, so rows_quarantined should "
+    "be rows_in (the CLI derives, and the Dagster asset reports, rows_in)"
+)
 
 
 def _clean() -> pl.DataFrame:
@@ -82,6 +87,34 @@ def _duplicated_column(path: Path) -> Path:
     return path
 
 
+def _corrupt_page(path: Path) -> Path:
+    """A file whose footer is intact (it says 400 rows) but whose first data page is overwritten."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _clean().write_parquet(path, compression="uncompressed")
+    data = bytearray(path.read_bytes())
+    data[200:2000] = b"\xff" * 1800
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _dataset(split: Callable[[pl.DataFrame], pl.DataFrame] = lambda part: part) -> Callable[[Path], Path]:
+    """A directory of two Parquet files, the second passed through `split` (one batch, as the engine reads it)."""
+
+    def write(path: Path) -> Path:
+        path.mkdir(parents=True)
+        frame = _clean()
+        frame.head(ROWS // 2).write_parquet(path / "part-0.parquet")
+        split(frame.tail(ROWS - ROWS // 2)).write_parquet(path / "part-1.parquet")
+        return path
+
+    return write
+
+
+def _hive(path: Path) -> Path:
+    _clean().with_columns(pl.col("channel").alias("route")).write_parquet(path, partition_by="route")
+    return path
+
+
 def _amounts() -> pl.Series:
     return _clean()["amount"]
 
@@ -105,6 +138,8 @@ class Fixture:
     name: str
     write: Callable[[Path], Path]
     policy: str = "batch"
+    xfail: str | None = None
+    """Why the entry points still disagree on the rows this batch settles into (a known bug, strictly expected)."""
 
     def __str__(self) -> str:
         return self.name
@@ -115,6 +150,10 @@ FIXTURES: tuple[Fixture, ...] = (
     *(Fixture(defect.value, _write_defect(defect)) for defect in Defect),
     Fixture("not_parquet", _not_parquet),
     Fixture("duplicated_column", _duplicated_column),
+    Fixture("corrupt_page", _corrupt_page, xfail=RAW_ROWS_UNKNOWN),
+    Fixture("dataset_directory", _dataset()),
+    Fixture("dataset_hive", _hive),
+    Fixture("dataset_schemas_disagree", _dataset(lambda part: part.drop("is_fraud")), xfail=RAW_ROWS_UNKNOWN),
     Fixture("clean@rows", _write_frame(_clean()), policy="rows"),
     *(Fixture(f"{defect.value}@rows", _write_defect(defect), policy="rows") for defect in Defect),
     Fixture("event_time_naive", _event_time(lambda t: t.dt.replace_time_zone(None))),
