@@ -20,7 +20,7 @@ from guardrails.cli import app
 from guardrails.contract import load_contract
 from guardrails.dagster import QuarantineResource, guarded_asset, outcome_from_metadata
 from guardrails.dagster import metadata as md
-from guardrails.outcome import CheckOutcome, CheckStatus
+from guardrails.outcome import CheckOutcome, CheckStatus, Severity
 from guardrails.quarantine import QuarantineStore, guard_batch
 from tests.conformance.fixtures import AS_OF, DAY, FIXTURES, PARTITION, Fixture
 
@@ -59,10 +59,11 @@ class Verdict:
         return self.published, self.quarantined
 
 
-def core_verdict(fixture: Fixture, path: Path, contract: Path, store: Path) -> Verdict:
+def core_verdict(path: Path, contract: Path, store: Path) -> Verdict:
     """`guard_batch` on the file: rows published, and rows the manifest says it keeps."""
     guarded = guard_batch(path, load_contract(contract), QuarantineStore(str(store)), as_of=AS_OF)
     kept = guarded.manifest.rows_quarantined if guarded.manifest is not None else 0
+    # None (the manifest does not know) is reported as 0, as the Dagster asset reports an unknown count.
     return Verdict.of(guarded.outcome, published=guarded.rows_published, quarantined=kept or 0)
 
 
@@ -80,7 +81,7 @@ def _settled_rows(outcome: CheckOutcome, policy: str) -> tuple[int, int]:
     rows = outcome.rows or 0
     if not outcome.blocks_publication:
         return rows, 0
-    blocking = [r for r in outcome.failed_rules if r.severity.value == "error"]
+    blocking = [r for r in outcome.failed_rules if r.severity is Severity.ERROR]
     splittable = (
         policy == "rows"
         and outcome.status is CheckStatus.FAILED
@@ -111,9 +112,7 @@ def _guarded_assets(contracts: dict[str, Path]) -> dict[str, dg.AssetsDefinition
     return assets
 
 
-def dagster_verdict(
-    fixture: Fixture, path: Path, asset: dg.AssetsDefinition, instance: dg.DagsterInstance, store: Path
-) -> Verdict:
+def dagster_verdict(path: Path, asset: dg.AssetsDefinition, instance: dg.DagsterInstance, store: Path) -> Verdict:
     """A real run of the guarded asset; the verdict as its contract check's evaluation records it."""
     _DAGSTER_BATCH["path"] = path
     result = dg.materialize([asset], instance=instance, partition_key=PARTITION, raise_on_error=False,
@@ -130,7 +129,7 @@ def dagster_verdict(
 def core_verdicts(batches: dict[str, Path], contracts: dict[str, Path], conformance_dir: Path) -> dict[str, Verdict]:
     """The reference: the core's verdict on every fixture."""
     return {
-        f.name: core_verdict(f, batches[f.name], contracts[f.policy], conformance_dir / "core" / f.name)
+        f.name: core_verdict(batches[f.name], contracts[f.policy], conformance_dir / "core" / f.name)
         for f in FIXTURES
     }
 
@@ -142,7 +141,7 @@ def dagster_verdicts(
     """The guarded asset's verdict on every fixture: one real run each, shared by the tests that compare them."""
     assets = _guarded_assets(contracts)
     return {
-        f.name: dagster_verdict(f, batches[f.name], assets[f.policy], dagster_instance,
+        f.name: dagster_verdict(batches[f.name], assets[f.policy], dagster_instance,
                                 conformance_dir / "dagster" / f.name)
         for f in FIXTURES
     }
