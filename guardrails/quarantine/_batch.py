@@ -22,7 +22,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from guardrails.quarantine._manifest import DataFormat
-from guardrails.validation._frames import error_line, is_pandas, parquet_files, read_parquet, schema_problem
+from guardrails.validation._frames import (
+    error_line,
+    footer_rows,
+    is_pandas,
+    parquet_files,
+    read_parquet,
+    schema_problem,
+)
 
 if TYPE_CHECKING:  # pandas is imported only by whoever hands us a pandas frame (a second of import time)
     import pandas as pd
@@ -112,7 +119,8 @@ def load_directory(source: str) -> LoadedBatch | str:
 
     Its content hash covers every file's relative path and bytes, so a retried run recognises the dataset. If the
     dataset cannot be read (a corrupt file, files whose schemas disagree, a type the engine cannot hold), its
-    files are kept byte for byte in one uncompressed tar archive (`DataFormat.RAW`): nothing is lost, and a
+    files are kept byte for byte in one uncompressed tar archive (`DataFormat.RAW`), with the rows its footers
+    count (as the engine reports them), when every footer is readable: nothing is lost, and a
     readable dataset is kept as one combined Parquet file (by `settle`). An empty directory is an error string.
     """
     try:
@@ -126,7 +134,8 @@ def load_directory(source: str) -> LoadedBatch | str:
     except Exception as exc:  # unreadable dataset: keep its files as they are, report the cause
         return LoadedBatch(
             table=None, content_hash=digest, content_hash_of="bytes", source=source, raw=_tar(root, files),
-            raw_format=DataFormat.RAW, error=f"cannot read {source} as Parquet: {error_line(exc)}",
+            raw_format=DataFormat.RAW, rows=footer_rows(source),
+            error=f"cannot read {source} as Parquet: {error_line(exc)}",
         )
     return LoadedBatch(
         table=frame.to_arrow(), frame=frame, content_hash=digest, content_hash_of="bytes", source=source,

@@ -223,6 +223,7 @@ class QuarantineStore(ReleasingStore):
             content_hash = content_hash or sha256_hex(payload)
             content_hash_of = content_hash_of or "bytes"
         rows_in = rows_in if rows_in is not None else rows_kept
+        rows_kept = rows_kept if rows_kept is not None else rows_in  # raw bytes are always the whole input
         data_sha = sha256_hex(payload)
         base_id = checked_batch_id(batch_id) if batch_id is not None else derive_batch_id(content_hash)
         now = self._clock()

@@ -15,7 +15,7 @@ from polars.exceptions import PanicException
 
 from guardrails.contract.model import ColumnTypeRule, Contract, RowCountRule, RowRule, Rule
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity, judge
-from guardrails.validation._frames import error_line, to_polars
+from guardrails.validation._frames import error_line, footer_rows, to_polars
 from guardrails._time import as_utc
 from guardrails.validation._rules import RuleNotApplicable, non_integral, violation
 from guardrails.validation._sample import capped_sample, json_safe_rows
@@ -139,13 +139,13 @@ def validate(
             **fields,
         )
 
-    def could_not_run(exc: BaseException, message: str) -> ContractValidation:
+    def could_not_run(exc: BaseException, message: str, rows: int | None = None) -> ContractValidation:
         status, severity = judge((), could_run=False)
         return ContractValidation(
             outcome=outcome(
                 status=status,
                 severity=severity,
-                rows=None,
+                rows=rows,
                 error=error_line(exc),
                 message=message,
                 metrics={"duration_seconds": round(time.perf_counter() - clock, 6)},
@@ -158,8 +158,9 @@ def validate(
     except (Exception, PanicException) as exc:  # unreadable input: fail closed, keep the cause
         # PanicException (a BaseException) is how polars reports data it cannot handle; `to_polars` refuses the
         # types we know of from the schema first, so this is the last resort.
-        source = os.fspath(data) if isinstance(data, str | os.PathLike) else "the batch"
-        return could_not_run(exc, f"cannot read {source}")
+        if isinstance(data, str | os.PathLike):
+            return could_not_run(exc, f"cannot read {os.fspath(data)}", rows=footer_rows(data))
+        return could_not_run(exc, "cannot read the batch")
     try:
         schema = dict(frame.schema)
         rows = frame.height

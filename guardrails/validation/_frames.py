@@ -160,6 +160,27 @@ def scan_parquet(path: str | os.PathLike[str]) -> pl.LazyFrame:
     return pl.scan_parquet(files, hive_partitioning=len(files) > 1, glob=False)
 
 
+def footer_rows(path: str | os.PathLike[str]) -> int | None:
+    """Rows a Parquet file or directory holds, from its footers alone; None when any footer cannot be read.
+
+    A batch the engine refuses (duplicated column names, a type polars cannot hold) still has a known size, and
+    every entry point reports it: `guard_batch` reads it from the same footers.
+    """
+    try:
+        return sum(_footer_metadata(file).num_rows for file in parquet_files(path))
+    except Exception:  # no readable footer (truncated, not Parquet): the row count is simply unknown
+        return None
+
+
+def _footer_metadata(file: str) -> pq.FileMetaData:
+    if "://" not in file:
+        return pq.read_metadata(file)
+    import fsspec
+
+    with fsspec.open(file, "rb") as handle:
+        return pq.read_metadata(handle)
+
+
 def _footer_schema(file: str) -> pa.Schema:
     """The Arrow schema in a Parquet file's footer; a URL (``s3://``, ``gs://``...) is opened through fsspec."""
     if "://" not in file:

@@ -45,8 +45,8 @@ def _with_odd_column(make: object) -> pa.Table:
     return pa.table({"id": [1, 2, 3], "odd": make()})  # type: ignore[operator]
 
 
-def _assert_could_not_run_naming(outcome, column: str, type_text: str) -> None:
-    assert outcome.status is CheckStatus.ERROR and outcome.blocks_publication and outcome.rows is None
+def _assert_could_not_run_naming(outcome, column: str, type_text: str, rows: int | None = None) -> None:
+    assert outcome.status is CheckStatus.ERROR and outcome.blocks_publication and outcome.rows == rows
     assert outcome.error.startswith("UnreadableBatchError: ") and "\n" not in outcome.error
     assert repr(column) in outcome.error and type_text in outcome.error
 
@@ -62,11 +62,11 @@ def test_arrow_table_with_a_type_polars_cannot_hold_could_not_run(kind: str) -> 
 
 @pytest.mark.parametrize("kind", sorted(PARQUET_CAN_STORE))
 def test_parquet_file_with_a_type_polars_cannot_hold_could_not_run(tmp_path: Path, kind: str) -> None:
-    """The same column in a Parquet file is caught from its footer and the outcome says which file could not be read."""
+    """The same column in a Parquet file is caught from its footer; the outcome says which file, and its footer's rows."""
     path = tmp_path / "odd.parquet"
     pq.write_table(_with_odd_column(UNSUPPORTED[kind]), path)
     outcome = validate(ID_CONTRACT, path).outcome
-    _assert_could_not_run_naming(outcome, "odd", "decimal256(")
+    _assert_could_not_run_naming(outcome, "odd", "decimal256(", rows=3)
     assert outcome.message == f"cannot read {path}"
 
 
