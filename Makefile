@@ -26,7 +26,7 @@ test: $(STAMP)
 
 # The oldest Dagster that guardrails/dagster/_compat.py supports (SUPPORTED_DAGSTER), in a virtualenv of its own;
 # `make test` runs on the newest that pyproject.toml allows. Only the Dagster-facing tests run here.
-OLDEST_DAGSTER := dagster==1.12.0 dagster-webserver==1.12.0 dagster-postgres==0.28.0 dagster-dg-cli==1.12.0
+OLDEST_DAGSTER := dagster==1.12.20 dagster-webserver==1.12.20 dagster-postgres==0.28.20 dagster-dg-cli==1.12.20
 OLDEST_VENV := .venv-dagster-oldest
 OLDEST_STAMP := $(OLDEST_VENV)/.installed
 

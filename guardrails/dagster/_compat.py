@@ -40,8 +40,10 @@ from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 from dagster._core.storage.sqlalchemy_compat import db_select
 
-SUPPORTED_DAGSTER = ">=1.12,<1.14"
-"""The Dagster releases this module is tested against (pyproject.toml pins the same range)."""
+SUPPORTED_DAGSTER = ">=1.12.20,<1.14"
+"""The Dagster releases this module is tested against (pyproject.toml pins the same range). The floor is the first
+release with everything the adapter uses: check evaluations that carry a partition (1.12.13) and
+``build_output_context(asset_partitions_def=...)`` for releasing a partition (1.12.20)."""
 
 CheckExecutionRecord = AssetCheckExecutionRecord
 """One row of a check's execution history (``.key``, ``.run_id``, ``.status``, ``.evaluation``, ``.partition``,
@@ -57,12 +59,14 @@ DECLARED_IN_CODE = InstigatorStatus.DECLARED_IN_CODE.value
 ``default_status`` in code decides)."""
 
 
-def evaluation_target(*, storage_id: int, run_id: str, timestamp: float) -> AssetCheckEvaluationTargetMaterializationData:
+def evaluation_target(
+    *, storage_id: int, run_id: str, timestamp: float
+) -> AssetCheckEvaluationTargetMaterializationData:
     """The materialization an `AssetCheckEvaluation` judged, for its ``target_materialization_data``.
 
     Needed because `AssetCheckEvaluation` is public but the type of this argument is not exported; without it the
     UI cannot tie a check outcome (a release, a runless freshness verdict, a partition's check) to the data it
-    judged. Known to work from Dagster 1.12.
+    judged. Known to work from Dagster 1.12.20.
     """
     return AssetCheckEvaluationTargetMaterializationData(storage_id=storage_id, run_id=run_id, timestamp=timestamp)
 
@@ -72,7 +76,7 @@ def give_signature(fn: Callable[..., Any], signature: inspect.Signature) -> None
 
     Needed because Dagster 1.13 reads a decorated function's resource parameters from an explicit
     ``__signature__`` while Dagster 1.12 reads them from ``__annotations__`` (``typing.get_type_hints``); a
-    compute function built at run time (a guarded asset's) must carry both. Known to work from Dagster 1.12.
+    compute function built at run time (a guarded asset's) must carry both. Known to work from Dagster 1.12.20.
     """
     fn.__signature__ = signature  # type: ignore[attr-defined]
     fn.__annotations__ = {
@@ -95,7 +99,8 @@ def check_execution_history(
 
     Needed because the public instance API reads only a check's latest evaluation
     (`get_latest_asset_check_evaluation_record`); the history is on the event-log storage, an attribute of the
-    public instance that works on SQLite and PostgreSQL alike. Known to work from Dagster 1.12.
+    public instance that works on SQLite and PostgreSQL alike. Known to work from Dagster 1.12.20
+    (``partition_filter`` and `PartitionKeyFilter` appeared in 1.12.13 with partitioned check evaluations).
     """
     return instance.event_log_storage.get_asset_check_execution_history(
         check_key,
@@ -111,7 +116,7 @@ def checks_with_executions(instance: dg.DagsterInstance, asset: dg.AssetKey | No
     Needed because Dagster has no call that lists checks without a loaded code location, and the CLI must find the
     checks a pipeline recorded from the instance alone: this reads the asset-check executions table of the SQL
     event-log storage (SQLite and PostgreSQL storages both are `SqlEventLogStorage`). Known to work from
-    Dagster 1.12.
+    Dagster 1.12.20.
 
     Raises:
         TypeError: the instance's event-log storage is not SQL-backed.
@@ -135,7 +140,7 @@ def repository_origin(code_location_origin: object, repository_name: str) -> Rem
     """The repository origin a sensor's context names (`code_location_origin`, `repository_name`).
 
     Needed to key a schedule's or sensor's stored on/off state, which Dagster files under private origin types.
-    Known to work from Dagster 1.12.
+    Known to work from Dagster 1.12.20.
     """
     return RemoteRepositoryOrigin(code_location_origin, repository_name)  # type: ignore[arg-type]
 
@@ -144,7 +149,7 @@ def is_automation_sensor(sensor: dg.SensorDefinition) -> bool:
     """Whether `sensor` is the daemon's declarative-automation sensor (it materializes only assets that have an
     automation condition, so it feeds no other asset).
 
-    Needed because `SensorDefinition.sensor_type` is public but its enum is not. Known to work from Dagster 1.12.
+    Needed because `SensorDefinition.sensor_type` is public but its enum is not. Known to work from Dagster 1.12.20.
     """
     return sensor.sensor_type is SensorType.AUTO_MATERIALIZE
 
@@ -152,7 +157,7 @@ def is_automation_sensor(sensor: dg.SensorDefinition) -> bool:
 def instigator_ids(origin: RemoteRepositoryOrigin, name: str) -> tuple[str, str]:
     """The (origin id, selector id) the instance stores the schedule or sensor `name` of `origin` under.
 
-    Needed because those ids are computed by private origin types. Known to work from Dagster 1.12.
+    Needed because those ids are computed by private origin types. Known to work from Dagster 1.12.20.
     """
     instigator = RemoteInstigatorOrigin(origin, name)
     return instigator.get_id(), instigator.get_selector().get_id()
@@ -161,7 +166,7 @@ def instigator_ids(origin: RemoteRepositoryOrigin, name: str) -> tuple[str, str]
 def stored_instigator_status(instance: dg.DagsterInstance, origin_id: str, selector_id: str) -> str:
     """A schedule's or sensor's stored status (`RUNNING`, `STOPPED`), or `DECLARED_IN_CODE` when none is stored.
 
-    Needed because `DagsterInstance.get_instigator_state` returns a private type. Known to work from Dagster 1.12.
+    Needed because `DagsterInstance.get_instigator_state` returns a private type. Known to work from Dagster 1.12.20.
     """
     stored = instance.get_instigator_state(origin_id, selector_id)
     return stored.status.value if stored is not None else DECLARED_IN_CODE
@@ -181,7 +186,7 @@ def stop_instigator(
 
     A stored ``STOPPED`` state overrides ``default_status`` in code, so the feed stays stopped across code reloads
     and daemon restarts. Needed because GraphQL's stop mutations need a loaded workspace and the instance's
-    instigator-state calls take private types. Known to work from Dagster 1.12.
+    instigator-state calls take private types. Known to work from Dagster 1.12.20.
     """
     instigator = RemoteInstigatorOrigin(origin, name)
     stored = instance.get_instigator_state(instigator.get_id(), instigator.get_selector().get_id())
@@ -203,7 +208,7 @@ def restore_instigator(
 
     A schedule's start time (a sensor's too) is reset to `now`, so the scheduler does not backfill the ticks it
     missed while stopped. One that someone restarted or deleted meanwhile is left alone. Needed because the
-    instance's instigator-state calls take private types. Known to work from Dagster 1.12.
+    instance's instigator-state calls take private types. Known to work from Dagster 1.12.20.
     """
     stored = instance.get_instigator_state(origin_id, selector_id)
     if stored is None or stored.status is not InstigatorStatus.STOPPED:

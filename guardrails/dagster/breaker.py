@@ -1,11 +1,11 @@
 """The circuit breaker in Dagster: stop the schedules and sensors that feed a failing asset, re-arm on request.
 
 The judgement is the core's (`guardrails.incidents.judge_breaker`); this module finds the feeds and flips
-their instigator state in the instance (through `_compat`), as the UI's stop button does. Dagster keeps a schedule's or
-sensor's on/off switch as an `InstigatorState` keyed by its remote origin (code location + repository + name)
-and looked up by its selector id; a stored ``STOPPED`` state overrides ``default_status`` in code, so a stopped
-feed stays stopped across code reloads and daemon restarts. The remote repository origin comes from a sensor's
-context (`code_location_origin`, `repository_name`) or from a loaded workspace
+their instigator state in the instance (through `_compat`), as the UI's stop button does. Dagster keeps a
+schedule's or sensor's on/off switch as an `InstigatorState` keyed by its remote origin (code location +
+repository + name) and looked up by its selector id; a stored ``STOPPED`` state overrides ``default_status`` in
+code, so a stopped feed stays stopped across code reloads and daemon restarts. The remote repository origin comes
+from a sensor's context (`code_location_origin`, `repository_name`) or from a loaded workspace
 (`RemoteRepository.get_remote_origin()`).
 
 Re-arming restores each stopped feed to what it was (running, or back to its default in code) and resets a

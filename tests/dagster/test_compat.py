@@ -23,6 +23,7 @@ from guardrails.dagster import QuarantineResource
 
 REPO = Path(__file__).resolve().parents[2]
 COMPAT = REPO / "guardrails" / "dagster" / "_compat.py"
+DAGSTER_NAMES = {"dg", "dagster"}
 
 
 def _private_dagster_uses(path: Path) -> list[str]:
@@ -33,8 +34,9 @@ def _private_dagster_uses(path: Path) -> list[str]:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module is not None and node.level == 0:
-            names = [node.module] + ([f"{node.module}.{a.name}" for a in node.names] if node.module == "dagster" else [])
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in {"dg", "dagster"}:
+            submodules = [f"dagster.{a.name}" for a in node.names] if node.module == "dagster" else []
+            names = [node.module, *submodules]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in DAGSTER_NAMES:
             names = [f"dagster.{node.attr}"]
         found += [f"{path.relative_to(REPO)}:{node.lineno} {name}" for name in names if name.startswith("dagster._")]
     return found
