@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_HOME := $(abspath $(or $(GUARDRAILS_HOME),.demo))
 
-.PHONY: install demo test ui bench clean
+.PHONY: install demo test test-oldest-dagster ui bench clean
 
 # --compile-bytecode: machines that set PYTHONDONTWRITEBYTECODE would otherwise recompile dagster, mlflow and
 # pandas from source in every process (each test worker, and each server the tests start).
@@ -24,6 +24,22 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=20
 
+# The oldest Dagster that guardrails/dagster/_compat.py supports (SUPPORTED_DAGSTER), in a virtualenv of its own;
+# `make test` runs on the newest that pyproject.toml allows. Only the Dagster-facing tests run here.
+OLDEST_DAGSTER := dagster==1.12.20 dagster-webserver==1.12.20 dagster-postgres==0.28.20 dagster-dg-cli==1.12.20
+OLDEST_VENV := .venv-dagster-oldest
+OLDEST_STAMP := $(OLDEST_VENV)/.installed
+
+$(OLDEST_STAMP): pyproject.toml Makefile
+	test -x $(OLDEST_VENV)/bin/python || $(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install --quiet --upgrade pip uv
+	$(OLDEST_VENV)/bin/uv pip install --quiet --compile-bytecode --python $(OLDEST_VENV)/bin/python -e '.[dev]' \
+		$(OLDEST_DAGSTER)
+	touch $(OLDEST_STAMP)
+
+test-oldest-dagster: $(OLDEST_STAMP)
+	$(OLDEST_VENV)/bin/python -m pytest -n 2 --dist loadgroup --durations=10 tests/dagster tests/incidents
+
 ui: $(STAMP)
 	mkdir -p $(DEMO_HOME)/dagster_home
 	DAGSTER_HOME=$(DEMO_HOME)/dagster_home $(BIN)/dagster dev -w workspace.yaml
@@ -32,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .demo
+	rm -rf $(VENV) $(OLDEST_VENV) .demo

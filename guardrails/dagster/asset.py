@@ -59,6 +59,7 @@ from guardrails.contract import load_contract
 from guardrails.contract.model import Contract, QuarantinePolicy
 from guardrails.errors import ContractError
 from guardrails.dagster import metadata as md
+from guardrails.dagster._compat import evaluation_target, give_signature
 from guardrails.dagster._scope import AuditScope
 from guardrails.dagster.resources import (
     QUARANTINE_RESOURCE_KEY,
@@ -239,7 +240,7 @@ def _guarded_compute(
     compute.__qualname__ = fn.__qualname__
     compute.__module__ = fn.__module__
     compute.__doc__ = fn.__doc__
-    compute.__signature__ = signature  # type: ignore[attr-defined]
+    give_signature(compute, signature)
     return compute
 
 
@@ -373,10 +374,6 @@ def _partition_check_events(
     partition: the planned row stays PLANNED (shown as skipped) beside a second, unpartitioned row. So we emit
     what `AssetCheckResult` would, naming the partition and the materialization just written.
     """
-    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-        AssetCheckEvaluationTargetMaterializationData,
-    )
-
     [record] = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=scope.asset_key, asset_partitions=[scope.single_partition_key]), limit=1
     ).records
@@ -386,7 +383,7 @@ def _partition_check_events(
         check_name=check_spec.name,
         passed=result.passed,
         metadata=result.metadata,
-        target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
+        target_materialization_data=evaluation_target(
             storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
         ),
         severity=result.severity,

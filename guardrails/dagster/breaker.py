@@ -1,11 +1,11 @@
 """The circuit breaker in Dagster: stop the schedules and sensors that feed a failing asset, re-arm on request.
 
 The judgement is the core's (`guardrails.incidents.judge_breaker`); this module finds the feeds and flips
-their instigator state in the instance, the way the UI's stop button does. Dagster 1.13 keeps a schedule's or
-sensor's on/off switch as an `InstigatorState` keyed by its remote origin (code location + repository + name)
-and looked up by its selector id; a stored ``STOPPED`` state overrides ``default_status`` in code, so a stopped
-feed stays stopped across code reloads and daemon restarts. The remote repository origin comes from a sensor's
-context (`code_location_origin`, `repository_name`) or from a loaded workspace
+their instigator state in the instance (through `_compat`), as the UI's stop button does. Dagster keeps a
+schedule's or sensor's on/off switch as an `InstigatorState` keyed by its remote origin (code location +
+repository + name) and looked up by its selector id; a stored ``STOPPED`` state overrides ``default_status`` in
+code, so a stopped feed stays stopped across code reloads and daemon restarts. The remote repository origin comes
+from a sensor's context (`code_location_origin`, `repository_name`) or from a loaded workspace
 (`RemoteRepository.get_remote_origin()`).
 
 Re-arming restores each stopped feed to what it was (running, or back to its default in code) and resets a
@@ -21,16 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
-from dagster._core.definitions.run_request import InstigatorType
-from dagster._core.definitions.sensor_definition import SensorType
-from dagster._core.remote_origin import RemoteInstigatorOrigin, RemoteRepositoryOrigin
-from dagster._core.scheduler.instigation import (
-    InstigatorState,
-    InstigatorStatus,
-    ScheduleInstigatorData,
-    SensorInstigatorData,
-)
 
+from guardrails.dagster import _compat as host
 from guardrails.incidents import (
     BreakerPolicy,
     BreakerTrip,
@@ -42,7 +34,7 @@ from guardrails.incidents import (
 
 BREAKER_KEY = "guardrails/breaker"
 """Metadata key of the observation recording a trip or a re-arm (value: ``tripped`` / ``rearmed``)."""
-DECLARED_IN_CODE = InstigatorStatus.DECLARED_IN_CODE.value
+DECLARED_IN_CODE = host.DECLARED_IN_CODE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,7 +66,7 @@ def feeding_instigators(definitions: dg.Definitions | dg.RepositoryDefinition, a
         targets = {t.job_name for t in sensor.targets if getattr(t, "job_name", None)}
         selection = sensor.asset_selection
         selected = selection is not None and key in selection.resolve(repository.asset_graph, allow_missing=True)
-        if selected and sensor.sensor_type is SensorType.AUTO_MATERIALIZE:
+        if selected and host.is_automation_sensor(sensor):
             # An automation sensor selects everything but only materializes assets with an automation condition;
             # stopping it for any other asset would halt the whole location's declarative automation.
             selected = repository.asset_graph.get(key).automation_condition is not None
@@ -85,34 +77,29 @@ def feeding_instigators(definitions: dg.Definitions | dg.RepositoryDefinition, a
     return tuple(feeds)
 
 
-def repository_origin_from_context(context: dg.SensorEvaluationContext) -> RemoteRepositoryOrigin | None:
+def repository_origin_from_context(context: dg.SensorEvaluationContext) -> host.RepositoryOrigin | None:
     """The repository origin the daemon knows this sensor's code location by (None when run outside a daemon)."""
     if context.code_location_origin is None or context.repository_name is None:
         return None
-    return RemoteRepositoryOrigin(context.code_location_origin, context.repository_name)
+    return host.repository_origin(context.code_location_origin, context.repository_name)
 
 
 def stop_feeds(
-    instance: dg.DagsterInstance, repository_origin: RemoteRepositoryOrigin, feeds: Iterable[Feed]
+    instance: dg.DagsterInstance, repository_origin: host.RepositoryOrigin, feeds: Iterable[Feed]
 ) -> tuple[StoppedInstigator, ...]:
     """Stop every feed that is running (stored as running, or running by default in code); return what stopped."""
     stopped = []
     for feed in feeds:
-        origin = RemoteInstigatorOrigin(repository_origin, feed.name)
-        origin_id, selector_id = origin.get_id(), origin.get_selector().get_id()
-        stored = instance.get_instigator_state(origin_id, selector_id)
-        status = stored.status if stored is not None else InstigatorStatus.DECLARED_IN_CODE
-        running = status is InstigatorStatus.RUNNING or (
-            status is InstigatorStatus.DECLARED_IN_CODE and feed.running_by_default
-        )
+        origin_id, selector_id = host.instigator_ids(repository_origin, feed.name)
+        status = host.stored_instigator_status(instance, origin_id, selector_id)
+        running = status == host.RUNNING or (status == host.DECLARED_IN_CODE and feed.running_by_default)
         if not running:
             continue
-        if stored is not None:
-            instance.update_instigator_state(stored.with_status(InstigatorStatus.STOPPED))
-        else:
-            instance.add_instigator_state(InstigatorState(origin, _type(feed), InstigatorStatus.STOPPED, _data(feed)))
+        host.stop_instigator(instance, repository_origin, feed.name, schedule=feed.kind == "schedule",
+                             cron_schedule=feed.cron_schedule, min_interval=feed.min_interval,
+                             sensor_type=feed.sensor_type)
         stopped.append(StoppedInstigator(kind=feed.kind, name=feed.name, origin_id=origin_id,
-                                         selector_id=selector_id, previous_status=status.value))
+                                         selector_id=selector_id, previous_status=status))
     return tuple(stopped)
 
 
@@ -124,7 +111,7 @@ def trip_breaker_if_needed(
     policy: BreakerPolicy,
     state: IncidentStateStore,
     feeds: Sequence[Feed] = (),
-    repository_origin: RemoteRepositoryOrigin | None = None,
+    repository_origin: host.RepositoryOrigin | None = None,
     now: datetime | None = None,
 ) -> BreakerTrip | None:
     """Trip `asset`'s breaker when `policy` says so and it is not already open; returns the new trip.
@@ -158,30 +145,12 @@ def rearm_breaker(
         return None
     now = datetime.now(UTC)
     for feed in trip.stopped:
-        stored = instance.get_instigator_state(feed.origin_id, feed.selector_id)
-        if stored is None or stored.status is not InstigatorStatus.STOPPED:
-            continue  # someone already restarted (or deleted) it: leave their choice alone
-        restored = stored.with_status(InstigatorStatus(feed.previous_status))
-        data = stored.instigator_data
-        if isinstance(data, ScheduleInstigatorData):
-            restored = restored.with_data(ScheduleInstigatorData(data.cron_schedule, start_timestamp=now.timestamp()))
-        elif isinstance(data, SensorInstigatorData):
-            restored = restored.with_data(data.with_sensor_start_timestamp(now.timestamp()))
-        instance.update_instigator_state(restored)
+        # one that someone already restarted (or deleted) is left as they chose
+        host.restore_instigator(instance, feed.origin_id, feed.selector_id, feed.previous_status, now=now)
     closed = state.record_rearm(asset, now, by or _actor())
     _observe(instance, asset, "rearmed", "Circuit breaker re-armed; restarted "
              + (", ".join(f"{s.kind} {s.name}" for s in trip.stopped) or "nothing"))
     return closed
-
-
-def _type(feed: Feed) -> InstigatorType:
-    return InstigatorType.SCHEDULE if feed.kind == "schedule" else InstigatorType.SENSOR
-
-
-def _data(feed: Feed) -> ScheduleInstigatorData | SensorInstigatorData:
-    if feed.kind == "schedule":
-        return ScheduleInstigatorData(feed.cron_schedule or "")
-    return SensorInstigatorData(min_interval=feed.min_interval, sensor_type=feed.sensor_type)  # type: ignore[arg-type]
 
 
 def _observe(instance: dg.DagsterInstance, asset: str, what: str, description: str) -> None:

@@ -1,8 +1,7 @@
 """Read a check's history back from a `DagsterInstance` as our `CheckOutcome`s.
 
-This is the one place that touches Dagster's non-public check-history API
-(``instance.event_log_storage.get_asset_check_execution_history``, Dagster 1.13); if it moves, only this
-module changes. It works on any event-log storage (SQLite, PostgreSQL). Each evaluation written by
+It reads Dagster's non-public check history through `guardrails.dagster._compat` (which names the Dagster
+versions supported), on any SQL event-log storage (SQLite, PostgreSQL). Each evaluation written by
 guardrails carries the whole outcome as JSON under ``guardrails/outcome``, so the outcome comes back exactly
 as the check produced it; evaluations written by other checks still appear, with `outcome` None.
 
@@ -23,6 +22,7 @@ from typing import Any
 import dagster as dg
 
 from guardrails.dagster import metadata as md
+from guardrails.dagster._compat import CheckExecutionRecord, check_execution_history, checks_with_executions
 from guardrails.outcome import CheckOutcome
 
 
@@ -91,7 +91,7 @@ class RecordedStore:
 
 def check_names(instance: dg.DagsterInstance, asset: dg.AssetKey | str) -> list[str]:
     """Names of the checks that have executions recorded for `asset` (sorted)."""
-    return sorted(key.name for key in _check_keys(instance, _key(asset)))
+    return sorted(key.name for key in checks_with_executions(instance, _key(asset)))
 
 
 def recorded_quarantine_stores(instance: dg.DagsterInstance, *, recent: int = 10) -> tuple[RecordedStore, ...]:
@@ -102,14 +102,9 @@ def recorded_quarantine_stores(instance: dg.DagsterInstance, *, recent: int = 10
     (``guardrails/quarantine_store``) counts. Evaluations that name none (a release, another kind of check)
     are passed over, so a check's latest run decides even when a release was recorded after it.
     """
-    from dagster._core.storage.asset_check_execution_record import COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
-
     found: dict[str, list[tuple[datetime, str]]] = {}
-    for check_key in _check_keys(instance):
-        records = instance.event_log_storage.get_asset_check_execution_history(
-            check_key, limit=recent, status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES
-        )
-        for record in records:
+    for check_key in checks_with_executions(instance):
+        for record in check_execution_history(instance, check_key, limit=recent, completed_only=True):
             evaluation = record.evaluation if isinstance(record.evaluation, dg.AssetCheckEvaluation) else None
             value = evaluation.metadata.get(md.QUARANTINE_STORE_KEY) if evaluation is not None else None
             if value is not None:
@@ -122,31 +117,6 @@ def recorded_quarantine_stores(instance: dg.DagsterInstance, *, recent: int = 10
         for uri, seen in found.items()
     ]
     return tuple(sorted(stores, key=lambda s: (s.recorded_at, s.uri), reverse=True))
-
-
-def _check_keys(instance: dg.DagsterInstance, asset: dg.AssetKey | None = None) -> list[dg.AssetCheckKey]:
-    """The checks with executions recorded (on `asset`, or on any asset), in one query.
-
-    Dagster has no call for this, so it reads the SQL storage's asset-check executions table directly
-    (SQLite and PostgreSQL storages both are `SqlEventLogStorage`).
-    """
-    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
-    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
-    from dagster._core.storage.sqlalchemy_compat import db_select
-
-    storage = instance.event_log_storage
-    if not isinstance(storage, SqlEventLogStorage):
-        raise TypeError(f"reading check names needs a SQL event log storage, got {type(storage).__name__}")
-    table = AssetCheckExecutionsTable
-    query = db_select([table.c.asset_key, table.c.check_name]).distinct()
-    if asset is not None:
-        query = query.where(table.c.asset_key == asset.to_string())
-    with storage.index_connection() as conn:
-        rows = conn.execute(query).fetchall()
-    return sorted(
-        (dg.AssetCheckKey(dg.AssetKey.from_db_string(row[0]), row[1]) for row in rows),
-        key=lambda key: (key.asset_key.to_user_string(), key.name),
-    )
 
 
 def read_check_history(
@@ -167,17 +137,13 @@ def read_check_history(
         partition: only executions of this partition (Dagster records the partition only for partitioned
             check specs; guarded assets also name it in their metadata, which this filter reads too).
     """
-    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecord
-
     key = _key(asset)
     names = [check_name] if check_name else check_names(instance, key)
-    records: list[AssetCheckExecutionRecord] = []
+    records: list[CheckExecutionRecord] = []
     for name in names:
-        records.extend(
-            instance.event_log_storage.get_asset_check_execution_history(
-                dg.AssetCheckKey(key, name), limit=limit if partition is None else max(limit * 10, 100)
-            )
-        )
+        records.extend(check_execution_history(
+            instance, dg.AssetCheckKey(key, name), limit=limit if partition is None else max(limit * 10, 100)
+        ))
     run_statuses = _run_statuses(instance, {r.run_id for r in records})
     entries = [_entry(record, run_statuses.get(record.run_id)) for record in records]
     if partition is not None:
@@ -186,7 +152,7 @@ def read_check_history(
     return entries[:limit]
 
 
-def _entry(record: Any, run_status: str | None) -> CheckHistoryEntry:
+def _entry(record: CheckExecutionRecord, run_status: str | None) -> CheckHistoryEntry:
     # A PLANNED record carries an AssetCheckEvaluationPlanned (no verdict, no metadata): no evaluation yet.
     evaluation = record.evaluation if isinstance(record.evaluation, dg.AssetCheckEvaluation) else None
     metadata = dict(evaluation.metadata) if evaluation is not None else {}

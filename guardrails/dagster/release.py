@@ -35,6 +35,7 @@ import dagster as dg
 
 from guardrails.contract.model import Contract
 from guardrails.dagster import metadata as md
+from guardrails.dagster._compat import evaluation_target
 from guardrails.dagster._recording import Recorder, record_in_run
 from guardrails.dagster._scope import _has_time_window
 from guardrails.dagster.history import read_check_history
@@ -254,16 +255,12 @@ def _evaluation(
     spec: dg.AssetCheckSpec, partition: str | None, released: ReleaseResult, outcome: CheckOutcome,
     target: dg.EventLogRecord,
 ) -> dg.AssetCheckEvaluation:
-    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-        AssetCheckEvaluationTargetMaterializationData,
-    )
-
     return dg.AssetCheckEvaluation(
         asset_key=spec.asset_key,
         check_name=spec.name,
         passed=outcome.passed,
         metadata={**md.outcome_metadata(outcome), **_shared(released, outcome, partition)},
-        target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
+        target_materialization_data=evaluation_target(
             storage_id=target.storage_id, run_id=target.run_id, timestamp=target.timestamp
         ),
         description=f"Re-validated on release of {released.batch_id} against contract v{outcome.contract_version}",

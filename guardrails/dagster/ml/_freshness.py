@@ -12,6 +12,7 @@ import dagster as dg
 from guardrails.checks import FreshnessSettings, check_freshness
 from guardrails.contract.model import Contract
 from guardrails.dagster import metadata as md
+from guardrails.dagster._compat import check_execution_history, evaluation_target
 from guardrails.dagster._scope import AuditScope
 from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of, asset_check
 from guardrails.dagster.ml._common import ContractLike, check_result, describe, load_optional_contract
@@ -296,10 +297,6 @@ def record_freshness(instance: dg.DagsterInstance, key: dg.AssetKey, check_name:
     `partition` and `target` (the materialization judged) place it where Dagster's per-partition check status
     counts it; see `judged_partition`.
     """
-    from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-        AssetCheckEvaluationTargetMaterializationData,
-    )
-
     severity = Severity.ERROR if outcome.status is CheckStatus.ERROR else outcome.severity
     evaluation = dg.AssetCheckEvaluation(
         asset_key=key,
@@ -311,7 +308,7 @@ def record_freshness(instance: dg.DagsterInstance, key: dg.AssetKey, check_name:
                   **({md.PARTITION_KEY: dg.MetadataValue.text(partition)} if partition is not None else {})},
         description=describe(outcome),
         partition=partition,
-        target_materialization_data=AssetCheckEvaluationTargetMaterializationData(
+        target_materialization_data=evaluation_target(
             storage_id=target.storage_id, run_id=target.run_id, timestamp=target.timestamp
         ) if target is not None else None,
     )
@@ -321,11 +318,7 @@ def record_freshness(instance: dg.DagsterInstance, key: dg.AssetKey, check_name:
 
 def _has_runless_evaluation(instance: dg.DagsterInstance, key: dg.AssetKey, check_name: str, partition: str) -> bool:
     """Whether this check already has a runless evaluation recorded on `partition` (Dagster stores one at most)."""
-    from dagster._core.event_api import PartitionKeyFilter
-
-    records = instance.event_log_storage.get_asset_check_execution_history(
-        dg.AssetCheckKey(key, check_name), limit=1_000, partition_filter=PartitionKeyFilter(key=partition)
-    )
+    records = check_execution_history(instance, dg.AssetCheckKey(key, check_name), limit=1_000, partition=partition)
     return any(not record.run_id for record in records)
 
 
