@@ -12,17 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from guardrails._time import datetime_or_none, iso_or_none
 from guardrails.models import AliasMove
 from guardrails.outcome import CheckOutcome, CheckStatus
 from guardrails.quarantine import QuarantineManifest
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _when(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,7 +63,7 @@ class Evaluation:
             "passed": self.passed,
             "run_id": self.run_id,
             "run_status": self.run_status,
-            "run_started_at": _iso(self.run_started_at),
+            "run_started_at": iso_or_none(self.run_started_at),
             "outcome": self.outcome.to_dict() if self.outcome is not None else None,
             "batch_id": self.batch_id,
             "partition": self.partition,
@@ -90,7 +85,7 @@ class Evaluation:
             passed=bool(data["passed"]),
             run_id=data.get("run_id") or "",
             run_status=data.get("run_status"),
-            run_started_at=_when(data.get("run_started_at")),
+            run_started_at=datetime_or_none(data.get("run_started_at")),
             outcome=CheckOutcome.from_dict(outcome) if outcome else None,
             batch_id=data.get("batch_id"),
             partition=data.get("partition"),
@@ -170,7 +165,7 @@ class BreakerTrip:
             "tripped_at": self.tripped_at.isoformat(),
             "reason": self.reason,
             "stopped": [s.to_dict() for s in self.stopped],
-            "rearmed_at": _iso(self.rearmed_at),
+            "rearmed_at": iso_or_none(self.rearmed_at),
             "rearmed_by": self.rearmed_by,
         }
 
@@ -181,7 +176,7 @@ class BreakerTrip:
             tripped_at=datetime.fromisoformat(data["tripped_at"]),
             reason=data["reason"],
             stopped=tuple(StoppedInstigator.from_dict(s) for s in data.get("stopped", ())),
-            rearmed_at=_when(data.get("rearmed_at")),
+            rearmed_at=datetime_or_none(data.get("rearmed_at")),
             rearmed_by=data.get("rearmed_by", ""),
         )
 

@@ -7,9 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+from guardrails._time import iso_or_none
 
 
 def _seconds(value: timedelta | None) -> float | None:
@@ -231,9 +229,9 @@ class Incident:
             "severity": self.severity,
             "started_at": self.started_at.isoformat(),
             "detected_at": self.detected_at.isoformat(),
-            "step_started_at": _iso(self.step_started_at),
-            "contained_at": _iso(self.contained_at),
-            "resolved_at": _iso(self.resolved_at),
+            "step_started_at": iso_or_none(self.step_started_at),
+            "contained_at": iso_or_none(self.contained_at),
+            "resolved_at": iso_or_none(self.resolved_at),
             "last_failure_at": self.last_failure_at.isoformat(),
             "time_to_detect_seconds": _seconds(self.time_to_detect),
             "time_to_contain_seconds": _seconds(self.time_to_contain),
@@ -274,7 +272,7 @@ class IncidentReport:
         return {
             "generated_at": self.generated_at.isoformat(),
             "asset": self.asset,
-            "since": _iso(self.since),
+            "since": iso_or_none(self.since),
             "open": len(self.open),
             "notes": list(self.notes),
             "incidents": [i.to_dict() for i in self.incidents],

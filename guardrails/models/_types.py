@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from guardrails._time import datetime_or_none, iso_or_none
+
 
 class VerdictStatus(StrEnum):
     """What the guardrails concluded about one model version."""
@@ -42,12 +44,6 @@ class ActionStatus(StrEnum):
     ERROR = "error"
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _when(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,7 +65,7 @@ class Verdict:
         return self.status is VerdictStatus.PASSED
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(asdict(self), status=self.status.value, checks=list(self.checks), at=_iso(self.at))
+        return dict(asdict(self), status=self.status.value, checks=list(self.checks), at=iso_or_none(self.at))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
@@ -77,7 +73,7 @@ class Verdict:
             status=VerdictStatus(data["status"]),
             checks=tuple(data.get("checks", ())),
             run_id=data.get("run_id"),
-            at=_when(data.get("at")),
+            at=datetime_or_none(data.get("at")),
             reason=data.get("reason", ""),
         )
 
@@ -103,7 +99,7 @@ class ModelVersionState:
             "status": self.status,
             "verdict": self.verdict.to_dict() if self.verdict else None,
             "run_id": self.run_id,
-            "created_at": _iso(self.created_at),
+            "created_at": iso_or_none(self.created_at),
         }
 
 
@@ -128,11 +124,11 @@ class Pin:
     history_id: str
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(asdict(self), at=_iso(self.at))
+        return dict(asdict(self), at=iso_or_none(self.at))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Pin:
-        return cls(**dict(data, at=_when(data["at"])))
+        return cls(**dict(data, at=datetime_or_none(data["at"])))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,11 +161,11 @@ class AliasMove:
         return self.from_version != self.to_version
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(asdict(self), action=self.action.value, at=_iso(self.at))
+        return dict(asdict(self), action=self.action.value, at=iso_or_none(self.at))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AliasMove:
-        return cls(**dict(data, action=MoveAction(data["action"]), at=_when(data["at"])))
+        return cls(**dict(data, action=MoveAction(data["action"]), at=datetime_or_none(data["at"])))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
