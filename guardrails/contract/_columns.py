@@ -15,6 +15,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pydantic
+from open_data_contract_standard.model import CustomProperty, EnumValue, SchemaProperty
+
 from guardrails.contract import _quality
 from guardrails.contract._quality import RuleDraft, check_pattern, did_you_mean, is_number, is_scalar
 from guardrails.contract._source import FieldPath, Problems, describe_value
@@ -89,7 +92,10 @@ _PHYSICAL_TO_LOGICAL = {
 
 
 class ColumnReader:
-    """Translates properties into `RuleDraft`s, recording every problem (and lint warning) in `problems`."""
+    """Translates validated ODCS properties into `RuleDraft`s, recording every problem (and lint warning) in `problems`.
+
+    `logicalTypeOptions` (a free mapping in the ODCS model) is the one part checked key by key here.
+    """
 
     def __init__(self, problems: Problems) -> None:
         self.problems = problems
@@ -97,7 +103,7 @@ class ColumnReader:
     def column(
         self,
         name: str,
-        prop: dict[str, Any],
+        prop: SchemaProperty,
         path: FieldPath,
         table: str,
         columns: dict[str, FieldPath],
@@ -106,16 +112,16 @@ class ColumnReader:
         logical = self._logical_type(prop, path)
         if logical is None:
             return []
-        options = prop.get("logicalTypeOptions") or {}
+        options = prop.logicalTypeOptions or {}
         opath = (*path, "logicalTypeOptions")
-        required = prop.get("required") is True
+        required = prop.required is True
         drafts = [
             RuleDraft(
                 ColumnTypeRule,
                 {
                     "column": name,
                     "logical_type": logical,
-                    "physical_type": prop.get("physicalType"),
+                    "physical_type": prop.physicalType,
                     "required": required,
                     "format": self._format(options.get("format"), logical, (*opath, "format")),
                     "description": f"{name} is a {logical.value}",
@@ -127,49 +133,49 @@ class ColumnReader:
         if required:
             not_null = {"column": name, "description": f"{name} is required"}
             drafts.append(RuleDraft(NotNullRule, not_null, (*path, "required"), name))
-        if prop.get("primaryKey") is True:
-            position = prop.get("primaryKeyPosition")
+        if prop.primaryKey is True:
+            position = prop.primaryKeyPosition
             keys.append((position if position is not None and position > 0 else NO_POSITION, len(keys), name, path))
             if not required:
                 not_null = {"column": name, "description": f"primary key {name} is not null"}
                 drafts.append(RuleDraft(NotNullRule, not_null, (*path, "primaryKey"), name))
-        elif prop.get("primaryKeyPosition") not in (None, -1):
+        elif prop.primaryKeyPosition not in (None, -1):
             self.problems.warn(
                 (*path, "primaryKeyPosition"), expected="primaryKey: true alongside a key position",
                 got="a position without primaryKey", hint="the column is not treated as a key",
             )
-        if prop.get("unique") is True:
+        if prop.unique is True:
             unique = {"column": name, "description": f"{name} is unique"}
             drafts.append(RuleDraft(UniqueRule, unique, (*path, "unique"), name))
         drafts += self._options(name, logical, options, opath)
-        drafts += self._enum(name, logical, prop.get("enum"), (*path, "enum"))
-        for qindex, item in enumerate(prop.get("quality") or []):
+        drafts += self._enum(name, logical, prop.enum, (*path, "enum"))
+        for qindex, item in enumerate(prop.quality or []):
             draft = _quality.translate_quality(
                 item, (*path, "quality", qindex), level="property", column=name, table=table, columns=columns,
                 problems=self.problems,
             )
             if draft is not None:
                 drafts.append(draft)
-        drafts += self._column_customs(name, logical, prop.get("customProperties"), (*path, "customProperties"))
-        for nested in ("properties", "items", "map"):
-            if prop.get(nested):
+        drafts += self._column_customs(name, logical, prop.customProperties, (*path, "customProperties"))
+        for nested, value in (("properties", prop.properties), ("items", prop.items), ("map", prop.map)):
+            if _given(value):
                 self.problems.warn(
                     (*path, nested), expected="a flat column", got=f"nested {nested}",
                     hint="only the column's own type and rules are checked, not its nested fields",
                 )
         return drafts
 
-    def _logical_type(self, prop: dict[str, Any], path: FieldPath) -> LogicalType | None:
-        word = prop.get("logicalType")
+    def _logical_type(self, prop: SchemaProperty, path: FieldPath) -> LogicalType | None:
+        word = prop.logicalType
         choices = _LOGICAL_TYPE_CHOICES
         if word is None:
-            physical = str(prop.get("physicalType") or "").lower().split("(")[0].strip()
+            physical = (prop.physicalType or "").lower().split("(")[0].strip()
             if physical in _PHYSICAL_TO_LOGICAL:
                 return _PHYSICAL_TO_LOGICAL[physical]
             self.problems.error(
                 (*path, "logicalType"), expected="one of " + choices, got="nothing",
                 hint="add logicalType (it could not be inferred from physicalType "
-                f"{prop.get('physicalType')!r})" if prop.get("physicalType") else "add logicalType",
+                f"{prop.physicalType!r})" if prop.physicalType else "add logicalType",
             )
             return None
         if word not in LogicalType._value2member_map_:
@@ -206,10 +212,7 @@ class ColumnReader:
             )
         return value
 
-    def _options(self, name: str, logical: LogicalType, options: Any, path: FieldPath) -> list[RuleDraft]:
-        if not isinstance(options, dict):
-            self.problems.error(path, expected="a mapping", got=describe_value(options))
-            return []
+    def _options(self, name: str, logical: LogicalType, options: dict[str, Any], path: FieldPath) -> list[RuleDraft]:
         supported = SUPPORTED_OPTIONS[logical]
         for key in options:
             if key in UNSUPPORTED_OPTIONS.get(logical, ()):
@@ -391,7 +394,7 @@ class ColumnReader:
         return None
 
     def _enum(
-        self, name: str, logical: LogicalType, entries: list[dict[str, Any]] | None, path: FieldPath
+        self, name: str, logical: LogicalType, entries: list[EnumValue] | None, path: FieldPath
     ) -> list[RuleDraft]:
         if not entries:
             if entries is not None:
@@ -400,7 +403,7 @@ class ColumnReader:
         values = []
         seen: set[tuple[type, Any]] = set()  # by type too: 1, 1.0 and true are three different values
         for index, entry in enumerate(entries):
-            value = entry.get("value")
+            value = entry.value
             if value is None or not is_scalar(value):
                 self.problems.error(
                     (*path, index, "value"), expected="an allowed value (a string, number or boolean)",
@@ -432,16 +435,16 @@ class ColumnReader:
     # --- customProperties --------------------------------------------------------------------------------
 
     def custom_properties(
-        self, entries: list[dict[str, Any]] | None, path: FieldPath, registry: dict[str, Any]
+        self, entries: list[CustomProperty] | None, path: FieldPath, registry: dict[str, Any]
     ) -> dict[str, Any]:
         """Validate our entries against `registry`; return {key: parsed value}. Other vendors' entries are skipped."""
         found: dict[str, Any] = {}
         for index, entry in enumerate(entries or []):
             epath = (*path, index)
-            vendor = entry.get("vendor")
+            vendor = entry.vendor
             if vendor not in (None, OUR_VENDOR):
                 continue
-            key = entry.get("property")
+            key = entry.property
             if key not in registry:
                 # A near miss of one of our keys (or an entry claiming to be ours) would silently skip a check, so
                 # it is an error; any other key is taken to be another tool's, as datacontract-cli contracts
@@ -458,24 +461,22 @@ class ColumnReader:
                 self.problems.error((*epath, "property"), expected="each customProperty once", got=f"{key!r} again")
                 continue
             try:
-                found[key] = registry[key](entry.get("value"))
+                found[key] = registry[key](entry.value)
             except CustomValueError as exc:
                 self.problems.error(
-                    (*epath, "value"), expected=exc.expected, got=describe_value(entry.get("value")), hint=exc.hint
+                    (*epath, "value"), expected=exc.expected, got=describe_value(entry.value), hint=exc.hint
                 )
         return found
 
-    def _column_customs(self, name: str, logical: LogicalType, entries: Any, path: FieldPath) -> list[RuleDraft]:
+    def _column_customs(
+        self, name: str, logical: LogicalType, entries: list[CustomProperty] | None, path: FieldPath
+    ) -> list[RuleDraft]:
         found = self.custom_properties(entries, path, COLUMN_PROPERTIES)
         if found and logical not in (LogicalType.TIMESTAMP, LogicalType.DATE):
             self.problems.error(path, expected="notInFuture / maxAge on a timestamp or date column",
                                 got=f"them on a {logical.value} column")
             return []
-        lines = {
-            e.get("property"): (*path, i)
-            for i, e in enumerate(entries or [])
-            if isinstance(e, dict) and e.get("vendor") in (None, OUR_VENDOR)
-        }
+        lines = {e.property: (*path, i) for i, e in enumerate(entries or []) if e.vendor in (None, OUR_VENDOR)}
         drafts = []
         if found.get("notInFuture") is not None:
             fields = {"column": name, "tolerance": found["notInFuture"], "description": f"{name} is not in the future"}
@@ -485,6 +486,13 @@ class ColumnReader:
             fields = {"column": name, "max_age": age, "description": f"{name} is at most {_human(age)} old"}
             drafts.append(RuleDraft(MaxAgeRule, fields, lines["maxAge"], name))
         return drafts
+
+
+def _given(nested: list[SchemaProperty] | pydantic.BaseModel | None) -> bool:
+    """Whether a nested ``properties`` / ``items`` / ``map`` says anything (``items: {}`` or ``[]`` does not)."""
+    if isinstance(nested, pydantic.BaseModel):
+        return bool(nested.model_fields_set)
+    return bool(nested)
 
 
 def _human(duration: timedelta) -> str:

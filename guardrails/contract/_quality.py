@@ -20,6 +20,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from open_data_contract_standard.model import DataQuality
+
 from guardrails.contract._patterns import engine_error, portability_findings
 from guardrails.contract._source import FieldPath, Problems, describe_value
 from guardrails.contract.model import (
@@ -83,7 +85,7 @@ def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
 
 
 def translate_quality(
-    raw: dict[str, Any],
+    item: DataQuality,
     path: FieldPath,
     *,
     level: str,
@@ -92,8 +94,13 @@ def translate_quality(
     columns: dict[str, FieldPath],
     problems: Problems,
 ) -> RuleDraft | None:
-    """One ``quality[]`` entry -> a `RuleDraft` (None for text rules and for entries with errors, recorded)."""
-    kind = raw.get("type") or "library"
+    """One validated ``quality[]`` entry -> a `RuleDraft` (None for text rules and entries with errors, recorded).
+
+    A key the file gives, even as null, is in the entry's ``model_fields_set``: that is how ``mustBe: null``
+    (an operator without a number) and ``metric: null`` are told from an absent key.
+    """
+    given = item.model_fields_set
+    kind = item.type or "library"
     if kind == "text":
         return None
     if kind in ("sql", "custom"):
@@ -106,8 +113,8 @@ def translate_quality(
         problems.error((*path, "type"), expected="one of " + ", ".join(QUALITY_TYPES), got=describe_value(kind))
         return None
 
-    metric_key = "metric" if "metric" in raw else "rule"  # `rule` is ODCS's deprecated name for `metric`
-    metric = raw.get(metric_key)
+    metric_key = "metric" if "metric" in given else "rule"  # `rule` is ODCS's deprecated name for `metric`
+    metric = item.metric if metric_key == "metric" else item.rule
     level_metrics = PROPERTY_METRICS if level == "property" else SCHEMA_METRICS
     if metric is None:
         problems.error(
@@ -130,14 +137,14 @@ def translate_quality(
         return None
 
     errors_before = len(problems.errors)
-    threshold = _threshold(raw, path, metric, problems)
-    severity = _severity(raw, path, problems)
-    arguments = _arguments(raw, path, metric, level, columns, problems)
-    explicit_id = _explicit_id(raw, path, problems)
+    threshold = _threshold(item, path, metric, problems)
+    severity = _severity(item.severity, path, problems)
+    arguments = _arguments(item.arguments or {}, path, metric, level, columns, problems)
+    explicit_id = _explicit_id(item, path, problems)
     if len(problems.errors) > errors_before or threshold is None or severity is None or arguments is None:
         return None
 
-    common = {"severity": severity, "description": raw.get("description") or f"{metric} {threshold.describe()}"}
+    common = {"severity": severity, "description": item.description or f"{metric} {threshold.describe()}"}
     if metric == "rowCount":
         return RuleDraft(RowCountRule, {**common, "threshold": threshold}, path, table, explicit_id)
     row_fields = {**common, "threshold": threshold}
@@ -163,8 +170,8 @@ def translate_quality(
     return RuleDraft(PatternRule, fields, path, column, explicit_id)
 
 
-def _threshold(raw: dict[str, Any], path: FieldPath, metric: str, problems: Problems) -> Threshold | None:
-    given = [op for op in OPERATORS if op in raw]
+def _threshold(item: DataQuality, path: FieldPath, metric: str, problems: Problems) -> Threshold | None:
+    given = [op for op in OPERATORS if op in item.model_fields_set]
     if len(given) != 1:
         problems.error(
             path, expected="exactly one operator: " + ", ".join(OPERATORS),
@@ -173,8 +180,8 @@ def _threshold(raw: dict[str, Any], path: FieldPath, metric: str, problems: Prob
         )
         return None
     operator = given[0]
-    value = raw[operator]
-    unit = raw.get("unit") or "rows"
+    value = getattr(item, operator)
+    unit = item.unit or "rows"
     ok = True
     if unit not in UNITS:
         problems.error((*path, "unit"), expected="rows or percent", got=describe_value(unit))
@@ -199,11 +206,10 @@ def _threshold(raw: dict[str, Any], path: FieldPath, metric: str, problems: Prob
     return Threshold(operator, value, unit) if ok else None  # type: ignore[arg-type]
 
 
-def _severity(raw: dict[str, Any], path: FieldPath, problems: Problems) -> Severity | None:
-    word = raw.get("severity")
+def _severity(word: str | None, path: FieldPath, problems: Problems) -> Severity | None:
     if word is None:
         return Severity.ERROR
-    severity = SEVERITIES.get(word.lower()) if isinstance(word, str) else None
+    severity = SEVERITIES.get(word.lower())
     if severity is None:
         problems.error(
             (*path, "severity"), expected="error, warning or info", got=describe_value(word),
@@ -218,9 +224,10 @@ def _severity(raw: dict[str, Any], path: FieldPath, problems: Problems) -> Sever
 
 
 def _arguments(
-    raw: dict[str, Any], path: FieldPath, metric: str, level: str, columns: dict[str, FieldPath], problems: Problems
+    arguments: dict[str, Any], path: FieldPath, metric: str, level: str, columns: dict[str, FieldPath],
+    problems: Problems,
 ) -> dict[str, Any] | None:
-    arguments = raw.get("arguments") or {}
+    """Check a metric's ``arguments`` (a free mapping in the ODCS model) key by key."""
     apath = (*path, "arguments")
     allowed = _ARGUMENTS[(metric, level)]
     unknown = [key for key in arguments if key not in allowed]
@@ -265,12 +272,11 @@ def _arguments(
     return arguments
 
 
-def _explicit_id(raw: dict[str, Any], path: FieldPath, problems: Problems) -> str | None:
-    for key in ("id", "name"):
-        value = raw.get(key)
+def _explicit_id(item: DataQuality, path: FieldPath, problems: Problems) -> str | None:
+    for key, value in (("id", item.id), ("name", item.name)):
         if value is None:
             continue
-        if not isinstance(value, str) or not value.strip():
+        if not value.strip():
             problems.error((*path, key), expected="a non-empty string (used as the rule id)", got=describe_value(value))
             return None
         return value.strip()

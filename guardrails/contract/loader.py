@@ -7,10 +7,11 @@ all of them in its `errors`, "... and N more" in its message):
 2. structure: the official `open_data_contract_standard` pydantic model, plus the keys the ODCS JSON schema
    (shipped in the same package) forbids but the pydantic model silently drops (``requird: true`` or
    ``mustBeAbout: 3`` would otherwise disable a check without a word);
-3. meaning: the standard's own fields become rules; our extras in ``customProperties`` are checked against a
-   registry (`guardrails.contract.custom_properties`), and the drift, parity and freshness settings are
-   parsed into the checks' typed settings (`Contract.drift`, `.parity`, `.freshness`), each refusal an error
-   on the line of its customProperty or SLA entry.
+3. meaning, read from the validated model objects (each field path built from the positions in their lists,
+   which are the YAML's, so every error keeps its line): the standard's own fields become rules; our extras
+   in ``customProperties`` are checked against a registry (`guardrails.contract.custom_properties`), and the
+   drift, parity and freshness settings are parsed into the checks' typed settings (`Contract.drift`,
+   `.parity`, `.freshness`), each refusal an error on the line of its customProperty or SLA entry.
 
 Standard field -> rule (rule id ``"<column>.<kind>"``, ``_2``, ``_3``... when repeated; a quality rule with an
 ``id`` or ``name`` keeps it):
@@ -51,7 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pydantic
-from open_data_contract_standard.model import OpenDataContractStandard
+from open_data_contract_standard.model import OpenDataContractStandard, SchemaObject, SchemaProperty
 
 from guardrails.contract import _quality
 from guardrails.contract._columns import NO_POSITION, ColumnReader, KeyColumn
@@ -154,43 +155,43 @@ class _Translator:
             return None
         StructureChecker(self.problems).unknown_keys(data)
         try:
-            # strict: pydantic's lax mode would accept `required: "yes"` while we read the raw value, and a
-            # check would silently vanish; JSON-schema types are exact, so strict is also what ODCS means.
-            OpenDataContractStandard.model_validate(data, strict=True)
+            # strict: pydantic's lax mode would turn `required: "yes"` into True, which ODCS refuses; JSON-schema
+            # types are exact, so strict is also what ODCS means.
+            odcs = OpenDataContractStandard.model_validate(data, strict=True)
         except pydantic.ValidationError as exc:
             StructureChecker(self.problems).pydantic_errors(exc)
             return None
         if self.problems.errors:
             return None
-        self._header(data)
-        selected = self._select_schema(data, table)
+        self._header(odcs)
+        selected = self._select_schema(odcs, table)
         if selected is None:
             return None
         index, schema = selected
-        return self._schema(data, index, schema)
+        return self._schema(odcs, index, schema)
 
-    def _header(self, data: dict[str, Any]) -> None:
-        api = data.get("apiVersion")
+    def _header(self, odcs: OpenDataContractStandard) -> None:
+        api = odcs.apiVersion
         if api is None:
             self.problems.error(("apiVersion",), expected="an ODCS v3 apiVersion such as v3.1.0", got="nothing")
-        elif not re.fullmatch(r"v3\.\d+\.\d+", str(api)):
+        elif not re.fullmatch(r"v3\.\d+\.\d+", api):
             self.problems.error(("apiVersion",), expected="an ODCS v3 apiVersion such as v3.1.0", got=repr(api))
-        if data.get("kind") != "DataContract":
-            got = "nothing" if data.get("kind") is None else repr(data.get("kind"))
+        if odcs.kind != "DataContract":
+            got = "nothing" if odcs.kind is None else repr(odcs.kind)
             self.problems.error(("kind",), expected="DataContract", got=got)
-        for key in ("id", "version"):
-            if not data.get(key):
+        for key, value in (("id", odcs.id), ("version", odcs.version)):
+            if not value:
                 self.problems.error((key,), expected="a non-empty string (ODCS requires it)", got="nothing")
 
-    def _select_schema(self, data: dict[str, Any], table: str | None) -> tuple[int, dict[str, Any]] | None:
-        schemas = data.get("schema")
+    def _select_schema(self, odcs: OpenDataContractStandard, table: str | None) -> tuple[int, SchemaObject] | None:
+        schemas = odcs.schema_
         if not schemas:
             self.problems.error(
                 ("schema",), expected="a list with at least one schema object (the table and its properties)",
                 got="nothing" if schemas is None else "an empty list",
             )
             return None
-        names = [s.get("name") for s in schemas]
+        names = [s.name for s in schemas]
         if table is None:
             if len(schemas) == 1:
                 return 0, schemas[0]
@@ -200,7 +201,7 @@ class _Translator:
             )
             return None
         for index, schema in enumerate(schemas):
-            if table in (schema.get("name"), schema.get("physicalName")):
+            if table in (schema.name, schema.physicalName):
                 return index, schema
         self.problems.error(
             ("schema",), expected=f"a schema object named {table!r}",
@@ -208,18 +209,18 @@ class _Translator:
         )
         return None
 
-    def _schema(self, data: dict[str, Any], index: int, schema: dict[str, Any]) -> Contract | None:
+    def _schema(self, odcs: OpenDataContractStandard, index: int, schema: SchemaObject) -> Contract | None:
         spath: FieldPath = ("schema", index)
-        table = schema.get("name")
-        if not isinstance(table, str) or not table:
+        table = schema.name
+        if not table:
             self.problems.error((*spath, "name"), expected="the table name", got="nothing")
             return None
         settings = dict(_CONTRACT_DEFAULTS)
         read = self.columns.custom_properties
-        settings |= read(data.get("customProperties"), ("customProperties",), CONTRACT_PROPERTIES)
-        settings |= read(schema.get("customProperties"), (*spath, "customProperties"), CONTRACT_PROPERTIES)
+        settings |= read(odcs.customProperties, ("customProperties",), CONTRACT_PROPERTIES)
+        settings |= read(schema.customProperties, (*spath, "customProperties"), CONTRACT_PROPERTIES)
 
-        properties = schema.get("properties") or []
+        properties = schema.properties or []
         if not properties:
             self.problems.error(
                 (*spath, "properties"), expected="a list of properties (the table's columns)", got="nothing"
@@ -227,8 +228,8 @@ class _Translator:
         columns: dict[str, FieldPath] = {}
         for pindex, prop in enumerate(properties):
             ppath = (*spath, "properties", pindex)
-            name = prop.get("name")
-            if not isinstance(name, str) or not name:
+            name = prop.name
+            if not name:
                 self.problems.error((*ppath, "name"), expected="a column name", got=describe_value(name))
             elif name in columns:
                 first_line = self.doc.line_of(columns[name])
@@ -244,32 +245,32 @@ class _Translator:
         for name, ppath in columns.items():
             prop = properties[ppath[-1]]
             drafts += self.columns.column(name, prop, ppath, table, columns, keys)
-        unique_columns = {n for n, p in columns.items() if properties[p[-1]].get("unique") is True}
+        unique_columns = {n for n, p in columns.items() if properties[p[-1]].unique is True}
         for draft in self._primary_key(keys, table, unique_columns):
             if draft.column == table:  # composite key: a table-wide rule, after the columns
                 drafts.append(draft)
             else:  # one-column key: next to that column's other rules
                 last = max(i for i, d in enumerate(drafts) if d.column == draft.column)
                 drafts.insert(last + 1, draft)
-        for qindex, item in enumerate(schema.get("quality") or []):
+        for qindex, item in enumerate(schema.quality or []):
             draft = _quality.translate_quality(
                 item, (*spath, "quality", qindex), level="schema", column=None, table=table, columns=columns,
                 problems=self.problems,
             )
             if draft is not None:
                 drafts.append(draft)
-        sla = self._sla(data, table, columns)
+        sla = self._sla(odcs, table, columns)
         custom = {k: v for k, v in settings.items() if k not in _CONTRACT_DEFAULTS}
         primary_key = tuple(name for _, _, name, _ in sorted(keys))
-        checks = self._check_settings(data, index, custom, sla, primary_key)
+        checks = self._check_settings(odcs, index, custom, sla, primary_key)
         rules, line_of = self._assign_ids(drafts)
         if self.problems.errors:
             return None  # lint findings about a contract that does not load would only be noise
         self._lint(rules, columns, properties, drafts)
         return Contract(
-            id=str(data["id"]),
-            version=str(data["version"]),
-            name=str(data.get("name") or table),
+            id=str(odcs.id),
+            version=str(odcs.version),
+            name=odcs.name or table,
             table=table,
             rules=tuple(rules),
             primary_key=primary_key,
@@ -305,20 +306,19 @@ class _Translator:
         return [RuleDraft(UniqueRule, {"column": ordered[0], "key_columns": ordered, "description": description},
                           first_path, table, kind_label="primary_key")]
 
-    def _sla(self, data: dict[str, Any], table: str, columns: dict[str, FieldPath]) -> dict[str, Any]:
+    def _sla(self, odcs: OpenDataContractStandard, table: str, columns: dict[str, FieldPath]) -> dict[str, Any]:
         sla: dict[str, Any] = {}
-        default_element = data.get("slaDefaultElement")
-        for index, entry in enumerate(data.get("slaProperties") or []):
+        for index, entry in enumerate(odcs.slaProperties or []):
             path = ("slaProperties", index)
-            key = entry.get("property")
-            if not isinstance(key, str) or not key:
+            key = entry.property
+            if not key:
                 self.problems.error((*path, "property"), expected="an SLA property name", got=describe_value(key))
                 continue
             if key in sla:
                 self.problems.error((*path, "property"), expected="each SLA property once", got=f"{key!r} again")
                 continue
-            element = entry.get("element") or default_element
-            sla[key] = {"property": key, "value": entry.get("value"), "unit": entry.get("unit"), "element": element}
+            element = entry.element or odcs.slaDefaultElement
+            sla[key] = {"property": key, "value": entry.value, "unit": entry.unit, "element": element}
             for part in str(element or "").split(","):
                 part = part.strip()
                 column = part.split(".", 1)[1] if part.startswith(f"{table}.") else part
@@ -327,7 +327,7 @@ class _Translator:
                                        hint=did_you_mean(column, list(columns)))
         return sla
 
-    def _check_settings(self, data: dict[str, Any], index: int, custom: dict[str, Any], sla: dict[str, Any],
+    def _check_settings(self, odcs: OpenDataContractStandard, index: int, custom: dict[str, Any], sla: dict[str, Any],
                         primary_key: tuple[str, ...]) -> CheckSettings | None:
         """The checks' typed settings (None: no check configured); each refusal is an error on its setting's line."""
         if not configures_checks(custom, sla):
@@ -336,7 +336,7 @@ class _Translator:
         from guardrails.checks._settings import read_check_settings
 
         checks = read_check_settings(custom, sla, primary_key=primary_key, source=self.doc.path)
-        lines = self._setting_lines(data, index)
+        lines = self._setting_lines(odcs, index)
         for error in checks.errors:
             self.problems.errors.append(ContractError(
                 self.doc.path, error.field, expected=error.expected, got=error.got, hint=error.hint,
@@ -344,16 +344,19 @@ class _Translator:
             ))
         return checks
 
-    def _setting_lines(self, data: dict[str, Any], index: int) -> dict[str, int | None]:
+    def _setting_lines(self, odcs: OpenDataContractStandard, index: int) -> dict[str, int | None]:
         """Line of each check setting: its customProperty entry (the schema object's wins) or its SLA entry."""
+        assert odcs.schema_ is not None  # the schema object at `index` was selected from it
+        places: tuple[tuple[FieldPath, str, list[Any] | None], ...] = (
+            (("slaProperties",), "slaProperties.", odcs.slaProperties),
+            (("customProperties",), "customProperties.", odcs.customProperties),
+            (("schema", index, "customProperties"), "customProperties.", odcs.schema_[index].customProperties),
+        )
         lines: dict[str, int | None] = {}
-        for place in (("slaProperties",), ("customProperties",), ("schema", index, "customProperties")):
-            node = data if len(place) == 1 else data["schema"][index]
-            key = "property"
-            for position, entry in enumerate(node.get(place[-1]) or []):
-                if isinstance(entry, dict) and isinstance(entry.get(key), str):
-                    prefix = "slaProperties." if place == ("slaProperties",) else "customProperties."
-                    lines[prefix + entry[key]] = self.doc.line_of((*place, position))
+        for place, prefix, entries in places:
+            for position, entry in enumerate(entries or []):
+                if entry.property is not None:
+                    lines[prefix + entry.property] = self.doc.line_of((*place, position))
         return lines
 
     def _assign_ids(self, drafts: list[RuleDraft]) -> tuple[list[Rule], dict[str, int]]:
@@ -394,7 +397,7 @@ class _Translator:
         self,
         rules: list[Rule],
         columns: dict[str, FieldPath],
-        properties: list[dict[str, Any]],
+        properties: list[SchemaProperty],
         drafts: list[RuleDraft],
     ) -> None:
         checked = {c for r in rules if not isinstance(r, ColumnTypeRule) for c in r.columns}
@@ -409,7 +412,7 @@ class _Translator:
             tolerates_nulls = draft.cls is NotNullRule and threshold is not None and threshold.accepts(one_null)
             if tolerates_nulls and draft.fields["column"] in columns:
                 prop = properties[columns[draft.fields["column"]][-1]]
-                if prop.get("required") is True:
+                if prop.required is True:
                     self.problems.warn(draft.path, expected="nullValues consistent with required: true",
                                        got="a threshold that tolerates nulls",
                                        hint="required: true already fails any null; drop one of the two")

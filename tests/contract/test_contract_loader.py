@@ -394,6 +394,28 @@ schema:
     assert contract.line_of["code.not_null_3"] == 14 and contract.line_of["code_shape"] == 16
 
 
+def test_deprecated_rule_key_and_empty_nested_fields_read_as_odcs_means(tmp_path: Path) -> None:
+    """`rule:` is read as `metric:`, and only a nested `items` that says something gets the flat-column warning."""
+    head = """\
+apiVersion: v3.1.0
+kind: DataContract
+id: n
+version: 1.0.0
+schema:
+  - name: t
+    properties:
+      - name: code
+        logicalType: string
+"""
+    deprecated = head + "        quality:\n          - rule: nullValues\n            mustBeLessThan: 2\n"
+    rule = rules_by_id(load_contract(write(tmp_path, deprecated)))["code.not_null"]
+    assert isinstance(rule, NotNullRule) and rule.threshold == Threshold("mustBeLessThan", 2, "rows")
+    empty = lint_contract(write(tmp_path, head + "        required: true\n        items: {}\n"))
+    assert empty.ok and not empty.warnings
+    nested = lint_contract(write(tmp_path, head + "        required: true\n        items: {logicalType: string}\n"))
+    assert [(w.field, w.line) for w in nested.warnings] == [("schema[0].properties[0].items", 11)]
+
+
 def test_other_vendors_custom_properties_are_left_alone(tmp_path: Path) -> None:
     """Another tool's customProperty loads (lint warns unless it names its `vendor`); one claiming to be ours fails."""
     base = """\
