@@ -8,12 +8,13 @@ DEMO_HOME := $(abspath $(or $(GUARDRAILS_HOME),.demo))
 
 .PHONY: install demo test test-oldest-dagster ui bench clean
 
+# '.[all,dev]': the example and the tests use every adapter; a user installs only the extras they use (README).
 # --compile-bytecode: machines that set PYTHONDONTWRITEBYTECODE would otherwise recompile dagster, mlflow and
 # pandas from source in every process (each test worker, and each server the tests start).
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[all,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,7 +26,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=20
 
 # The oldest Dagster that guardrails/dagster/_compat.py supports (SUPPORTED_DAGSTER), in a virtualenv of its own;
-# `make test` runs on the newest that pyproject.toml allows. Only the Dagster-facing tests run here.
+# `make test` runs on the newest that pyproject.toml allows. Only the Dagster-facing tests run here; they load
+# the example code location, which needs every extra in [all] (MLflow, scikit-learn, GX, pandera), not just [dagster].
 OLDEST_DAGSTER := dagster==1.12.20 dagster-webserver==1.12.20 dagster-postgres==0.28.20 dagster-dg-cli==1.12.20
 OLDEST_VENV := .venv-dagster-oldest
 OLDEST_STAMP := $(OLDEST_VENV)/.installed
@@ -33,7 +35,7 @@ OLDEST_STAMP := $(OLDEST_VENV)/.installed
 $(OLDEST_STAMP): pyproject.toml Makefile
 	test -x $(OLDEST_VENV)/bin/python || $(PYTHON) -m venv $(OLDEST_VENV)
 	$(OLDEST_VENV)/bin/python -m pip install --quiet --upgrade pip uv
-	$(OLDEST_VENV)/bin/uv pip install --quiet --compile-bytecode --python $(OLDEST_VENV)/bin/python -e '.[dev]' \
+	$(OLDEST_VENV)/bin/uv pip install --quiet --compile-bytecode --python $(OLDEST_VENV)/bin/python -e '.[all,dev]' \
 		$(OLDEST_DAGSTER)
 	touch $(OLDEST_STAMP)
 

@@ -3,6 +3,8 @@
 The package root is the orchestrator-agnostic core; `guardrails.dagster` and `guardrails.airflow` are adapters.
 """
 
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it, `guardrails --version` prints it
+
 from guardrails.errors import ContractError, GuardrailsError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
 
@@ -14,4 +16,5 @@ __all__ = [
     "GuardrailsError",
     "RuleResult",
     "Severity",
+    "__version__",
 ]

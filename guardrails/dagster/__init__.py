@@ -15,6 +15,10 @@ entry point, so ``dg list components`` shows `GuardrailsComponent`.
 - `ModelRegistryResource`, `build_model_pin_sensor`: pin the served model back when a check it depends on fails.
 """
 
+from guardrails._extras import require_extra
+
+require_extra("dagster", "dagster", "guardrails.dagster")
+
 from guardrails.dagster.asset import guarded_asset
 from guardrails.dagster.automation import guarded_automation_condition
 from guardrails.dagster.checks import build_contract_checks

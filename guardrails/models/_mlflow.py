@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from guardrails.models._registry import RegisteredModelRecord, RegistryError, SignatureInput, VersionRecord
+from guardrails._extras import require_extra
 
 T = TypeVar("T")
 
@@ -100,7 +101,7 @@ class MlflowModelRegistry:
             raise ValueError(f"timeout_seconds: expected a whole number of seconds >= 1, got {timeout_seconds!r}")
         if max_retries < 0:
             raise ValueError(f"max_retries: expected >= 0, got {max_retries!r}")
-        from mlflow import MlflowClient
+        MlflowClient = require_extra("mlflow", "mlflow", "guardrails.models.MlflowModelRegistry").MlflowClient
 
         self.tracking_uri = tracking_uri
         self.registry_uri = registry_uri or tracking_uri

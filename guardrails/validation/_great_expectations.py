@@ -31,6 +31,7 @@ import polars as pl
 from polars.exceptions import PanicException
 import pyarrow as pa
 
+from guardrails._extras import require_extra
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity, judge
 from guardrails._time import as_utc
@@ -44,7 +45,7 @@ _GX_SEVERITY = {"critical": Severity.ERROR, "warning": Severity.WARNING, "info":
 
 
 def _load_suite(suite: str | os.PathLike[str] | Mapping[str, Any]) -> tuple[Any, str]:
-    import great_expectations as gx
+    gx = require_extra("great_expectations", "gx", "validate_expectation_suite")
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     where = "<dict>"
@@ -164,7 +165,7 @@ def validate_expectation_suite(
     Raises:
         ContractError: the suite cannot be read or is not a valid GX suite.
     """
-    import pandas as pd
+    pd = require_extra("pandas", "gx", "validate_expectation_suite")
 
     started, clock = datetime.now(UTC), time.perf_counter()
     gx_suite, where = _load_suite(suite)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from guardrails._extras import require_extra
 from guardrails.contract.model import ColumnTypeRule, Contract, NO_FAILING_ROWS, RowCountRule, RowRule
 from guardrails.outcome import Severity
 from guardrails._time import as_utc
@@ -104,7 +105,8 @@ def to_pandera_schema(contract: Contract, *, as_of: datetime | None = None) -> "
         ...     print(exc.failure_cases["check"].to_list(), exc.failure_cases["failure_case"].to_list())
         ['x.range'] ['-2']
     """
-    import pandera.polars as pa  # imported on use: it costs a second that `validate` callers need not pay
+    # Imported on use: it costs a second that `validate` callers need not pay, and it is the [pandera] extra.
+    pa = require_extra("pandera.polars", "pandera", "to_pandera_schema")
 
     as_of = as_utc(as_of) if as_of is not None else datetime.now(UTC)
     declared = {rule.column: rule for rule in contract.columns}
