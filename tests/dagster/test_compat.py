@@ -52,9 +52,9 @@ def test_no_module_but_compat_touches_dagster_internals():
 
 
 def test_installed_dagster_is_in_the_supported_range_that_pyproject_pins():
-    """The running Dagster is one `SUPPORTED_DAGSTER` names, and pyproject.toml installs only that range."""
+    """The running Dagster is one `SUPPORTED_DAGSTER` names, and pyproject.toml's [dagster] extra pins it."""
     assert Version(dg.__version__) in SpecifierSet(host.SUPPORTED_DAGSTER)
-    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dagster"]
     assert f"dagster{host.SUPPORTED_DAGSTER}" in dependencies
     assert f"dagster-webserver{host.SUPPORTED_DAGSTER}" in dependencies
 
