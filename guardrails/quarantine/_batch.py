@@ -76,32 +76,20 @@ def load_path(path: str | os.PathLike[str]) -> LoadedBatch | str:
     except (OSError, ValueError, ImportError) as exc:  # missing file, unknown protocol, backend not installed
         return f"cannot open {source}: {type(exc).__name__}: {exc}"
     digest = sha256_hex(raw)
+
+    def kept_as_is(raw_format: DataFormat, error: str) -> LoadedBatch:
+        return LoadedBatch(table=None, content_hash=digest, content_hash_of="bytes", source=source, raw=raw,
+                           raw_format=raw_format, rows=parquet_rows(raw), error=error)
+
     try:
         problem = schema_problem(pq.read_schema(pa.BufferReader(raw)))
         # polars, not pq.read_table: 3-4x faster on strings, and the engine validates this very frame.
         frame = pl.read_parquet(io.BytesIO(raw)) if problem is None else None
     except Exception as exc:  # any parse failure is a property of the data: keep the bytes, report the cause
-        return LoadedBatch(
-            table=None,
-            content_hash=digest,
-            content_hash_of="bytes",
-            source=source,
-            raw=raw,
-            raw_format=DataFormat.RAW,
-            rows=parquet_rows(raw),
-            error=f"cannot read {source} as Parquet: {error_line(exc)}",
-        )
+        return kept_as_is(DataFormat.RAW, f"cannot read {source} as Parquet: {error_line(exc)}")
     if frame is None:  # valid Parquet the engine cannot read (a type polars cannot hold, duplicated names)
-        return LoadedBatch(
-            table=None,
-            content_hash=digest,
-            content_hash_of="bytes",
-            source=source,
-            raw=raw,
-            raw_format=DataFormat.PARQUET,  # pyarrow reads it back
-            rows=parquet_rows(raw),
-            error=f"cannot read {source}: {type(problem).__name__}: {problem}",
-        )
+        # DataFormat.PARQUET: pyarrow reads it back
+        return kept_as_is(DataFormat.PARQUET, f"cannot read {source}: {type(problem).__name__}: {problem}")
     return LoadedBatch(
         table=frame.to_arrow(),
         frame=frame,
