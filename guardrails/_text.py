@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -120,3 +121,17 @@ def markdown_cell(value: Any, limit: int = VALUE_CHARS) -> str:
     """
     text = cap_text("" if value is None else str(value), limit)
     return _MARKDOWN.sub(lambda m: "\\" + m.group(), visible(text.replace("\n", " "), keep=""))
+
+
+def fit_with_hash(text: str, limit: int, *, identity: str | None = None, separator: str = "-") -> str:
+    """`text` if it has at most `limit` characters; else a readable prefix, `separator` and 16 hex digits of the
+    sha256 of `identity` (default `text`), `limit` characters in all, so two long names never end up the same.
+
+    Example:
+        >>> fit_with_hash("short", 10), fit_with_hash("x" * 40, 30)
+        ('short', 'xxxxxxxxxxxxx-bd913ff68243d41b')
+    """
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256((text if identity is None else identity).encode()).hexdigest()[:16]
+    return f"{text[: limit - len(digest) - len(separator)]}{separator}{digest}"

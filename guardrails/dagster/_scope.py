@@ -7,13 +7,13 @@ of last March is held to last March's clock (``notInFuture``/``maxAge``), not to
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 import dagster as dg
 
+from guardrails._text import fit_with_hash
 from guardrails.quarantine import MAX_BATCH_ID
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -45,11 +45,7 @@ class AuditScope:
         if self.partition_key is not None:
             parts.append(self.partition_key)
         readable = ".".join(_UNSAFE.sub("_", part).strip("_.") or "_" for part in parts)
-        if len(readable) <= MAX_BATCH_ID:
-            return readable
-        # Too long for a file name: keep a readable prefix and tell partitions apart by a hash of the whole id.
-        digest = hashlib.sha256(readable.encode()).hexdigest()[:16]
-        return f"{readable[: MAX_BATCH_ID - len(digest) - 1]}-{digest}"
+        return fit_with_hash(readable, MAX_BATCH_ID)  # too long for a file name: a prefix and a hash of the whole
 
     @property
     def single_partition_key(self) -> str | None:

@@ -43,7 +43,6 @@ event guardrails writes exceeds 1 MiB. The quarantined data itself, and its mani
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -54,7 +53,7 @@ from typing import Any
 
 import dagster as dg
 
-from guardrails._text import EVENT_BYTES, MESSAGE_CHARS, SAMPLE_BYTES, VALUE_CHARS, cap_text
+from guardrails._text import EVENT_BYTES, MESSAGE_CHARS, SAMPLE_BYTES, VALUE_CHARS, cap_text, fit_with_hash
 from guardrails.outcome import CheckOutcome, CheckStatus, Severity, Verdict
 from guardrails.validation._sample import SAMPLE_DROPPED_METRIC, capped_sample
 
@@ -102,11 +101,7 @@ def tag_value(text: str) -> str:
         >>> len(tag_value("x" * 204))
         63
     """
-    safe = _TAG_UNSAFE.sub("_", text)
-    if len(safe) <= _TAG_CHARS:
-        return safe
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return f"{safe[: _TAG_CHARS - len(digest) - 1]}-{digest}"
+    return fit_with_hash(_TAG_UNSAFE.sub("_", text), _TAG_CHARS, identity=text)
 CUT_MARKER = "cut: "
 """Start of the text that replaces a metadata entry too large for an event."""
 EVENT_METADATA_BYTES = EVENT_BYTES - SAMPLE_BYTES

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from collections.abc import Mapping
@@ -11,6 +10,7 @@ from typing import Any
 
 import dagster as dg
 
+from guardrails._text import fit_with_hash
 from guardrails.contract.model import Contract
 from guardrails.dagster._scope import AuditScope
 from guardrails.dagster.asset import load_contract_for_definitions
@@ -29,19 +29,13 @@ def scores_metadata(metrics: Mapping[str, Any], prefix: str) -> dict[str, dg.Met
     """Every finite numeric metric as float metadata ``<prefix><name>`` (plotted over time by the UI); a name
     longer than `KEY_CHARS` (a column name from data) keeps a readable prefix and a hash, so keys stay distinct."""
     return {
-        f"{prefix}{_short(name)}": dg.MetadataValue.float(float(value))
+        f"{prefix}{fit_with_hash(name, KEY_CHARS, separator='~')}": dg.MetadataValue.float(float(value))
         for name, value in metrics.items()
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     }
 
 
 KEY_CHARS = 200
-
-
-def _short(name: str) -> str:
-    if len(name) <= KEY_CHARS:
-        return name
-    return f"{name[: KEY_CHARS - 17]}~{hashlib.sha256(name.encode()).hexdigest()[:16]}"
 
 
 def optional_float(value: float | None) -> float | None:
