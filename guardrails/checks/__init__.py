@@ -1,4 +1,4 @@
-"""Checks that judge a batch against a reference and return a `CheckOutcome`: drift, parity, freshness.
+"""Checks that judge a batch against a reference and return a `CheckOutcome`: drift, parity, freshness, fairness.
 
 Each module measures, judges against frozen settings (buildable from a contract), and returns an outcome;
 adapters (Dagster, Airflow, CLI) only translate. Contract validation lives in `guardrails.validation`.
@@ -16,6 +16,7 @@ from guardrails.checks.drift import (
     judge_scores,
     render_drift_markdown,
 )
+from guardrails.checks.fairness import FairnessReport, FairnessSpec, assess_fairness, load_fairness_spec
 from guardrails.checks.freshness import FreshnessSettings, check_freshness
 from guardrails.checks.parity import FeatureParity, ParityReport, ParitySettings, assess_parity, check_parity
 from guardrails.checks.statistics import ColumnScores, compare_columns
@@ -27,11 +28,14 @@ __all__ = [
     "DriftReport",
     "DriftSettings",
     "DriftThresholds",
+    "FairnessReport",
+    "FairnessSpec",
     "FeatureParity",
     "FreshnessSettings",
     "ParityReport",
     "ParitySettings",
     "assess_drift",
+    "assess_fairness",
     "assess_parity",
     "check_drift",
     "check_freshness",
@@ -39,5 +43,6 @@ __all__ = [
     "compare_columns",
     "judge_drift",
     "judge_scores",
+    "load_fairness_spec",
     "render_drift_markdown",
 ]
