@@ -159,7 +159,12 @@ class _Side:
                 found = None
             columns[name] = found
             if found is not None:
-                drawn[name] = resample(found.cells, spec.resamples, rng)
+                # Draw in an order fixed by the counts, not the labels: renaming segments, or reordering rows,
+                # changes no interval (segments with equal counts may only trade draws, which no gap can see).
+                order = np.lexsort(found.cells.T[::-1])
+                draws = np.empty((spec.resamples, *found.cells.shape), dtype=np.int64)
+                draws[:, order] = resample(found.cells[order], spec.resamples, rng)
+                drawn[name] = draws
         return cls(counts=counts, columns=columns, drawn=drawn, problems=problems)
 
     def eligible(self, name: str, metric: str, spec: FairnessSpec) -> np.ndarray:

@@ -8,7 +8,7 @@ Example (every key but ``prediction`` and ``segments`` has a default)::
       threshold: 0.75                  # omit for a boolean (or 0/1) prediction column
       label: is_fraud                  # needed for precision, recall and false_positive_rate
       segments: [country, channel]     # each column judged on its own (its values are the segments)
-      metrics: [selection_rate, precision, false_positive_rate]
+      metrics: [selection_rate, precision, false_positive_rate]   # default: all four (selection_rate without a label)
       tolerance: {difference: 0.05}    # and/or ratio: 0.8 (the smallest segment value / the largest)
       champion_tolerance: {difference: 0.01}   # how much a candidate may widen the champion's gap
       min_group_size: 200              # smaller segments are reported as too small, never judged or merged
@@ -85,7 +85,7 @@ class FairnessSpec:
     segments: tuple[str, ...]
     threshold: float | None = None
     label: str | None = None
-    metrics: tuple[str, ...] = METRICS
+    metrics: tuple[str, ...] = None  # type: ignore[assignment]  # all four with a label, else the selection rate
     tolerance: Tolerance = Tolerance()
     champion_tolerance: Tolerance = Tolerance(difference=0.01)
     min_group_size: int = 200
@@ -97,6 +97,8 @@ class FairnessSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "segments", tuple(self.segments))
+        if self.metrics is None:
+            object.__setattr__(self, "metrics", METRICS if self.label is not None else ("selection_rate",))
         object.__setattr__(self, "metrics", tuple(self.metrics))
         if not self.segments:
             raise ValueError("segments: name at least one segment column")
@@ -233,9 +235,9 @@ class _Reader:
                 self._bad((key, index), "a column name", item)
         return tuple(v for v in value if isinstance(v, str))
 
-    def metrics(self) -> tuple[str, ...]:
+    def metrics(self) -> tuple[str, ...] | None:
         if "metrics" not in self.body:
-            return METRICS
+            return None
         value = self.body["metrics"]
         if not isinstance(value, list) or not value:
             self._bad(("metrics",), f"a non-empty list of {list(METRICS)}", value)
