@@ -401,3 +401,13 @@ def test_renaming_segments_moves_values_with_their_names_and_changes_no_gap(fram
             new.verdict, new.difference, new.difference_lower, new.difference_upper, new.ratio)
     intervals = lambda report: sorted((s.metric, s.lower, s.upper) for s in report.segments)  # noqa: E731
     assert intervals(before) == intervals(after)
+
+
+@pytest.mark.parametrize("module", ["_assess", "_counts", "_render", "_spec"])
+def test_docstring_examples_run(module: str) -> None:
+    """Every docstring example in the fairness modules passes."""
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"guardrails.checks.fairness.{module}"))
+    assert result.failed == 0 and result.attempted > 0
