@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from guardrails.checks import FairnessReport, FairnessSpec, assess_fairness, load_fairness_spec
 from guardrails.checks.fairness import MAX_SEGMENTS, SegmentStatus, Tolerance, render_fairness_markdown
-from guardrails.checks.fairness._stats import Family, critical_value, parts
+from guardrails.checks.fairness._stats import Contrasts, Family, critical_value, parts
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckStatus, Severity, Verdict
 
@@ -239,6 +239,37 @@ def test_the_vectorized_rule_has_power_against_a_real_gap() -> None:
     assert np.mean(lower > 0.05) > 0.6
 
 
+def test_worst_segment_discovery_names_the_one_segment_that_is_off() -> None:
+    """Among 12 segments one has precision 0.35 (the rest 0.65): it alone is flagged low, with a tiny adjusted p."""
+    precision = [0.65] * 12
+    precision[7] = 0.35
+    report = assess_fairness(scored([3_000] * 12, precision, seed=12), PRECISION)
+    flags = {s.segment: s.flag for s in report.segments if s.flag}
+    assert flags == {"s07": "low"}
+    worst = next(s for s in report.segments if s.segment == "s07")
+    assert worst.p_adjusted is not None and worst.p_adjusted < 0.01
+    assert all(s.p_adjusted is not None and s.p_adjusted > 0.05 for s in report.segments if s.segment != "s07")
+
+
+def test_fifty_small_segments_raise_no_discovery_flag() -> None:
+    """50 equal 400-row segments: no segment is flagged, in several fixed-seed replicates."""
+    for seed in range(3):
+        report = assess_fairness(scored([400] * 50, [0.6] * 50, seed=seed), PRECISION)
+        assert not [s for s in report.segments if s.flag]
+
+
+@pytest.mark.slow  # about 2 s: 500 data sets x 200 resamples x 50 segments
+def test_the_false_discovery_rate_with_no_true_gap_is_at_most_alpha() -> None:
+    """At tolerance 0, 50 equal segments: a segment is flagged in at most 5 % + 2 SE of 500 data sets."""
+    rng = np.random.default_rng(21)
+    cells = rng.multinomial(400, [0.7 * 0.95, 0.3 * 0.4, 0.7 * 0.05, 0.3 * 0.6], size=(500, 50))
+    drawn = rng.poisson(cells[:, None], size=(500, 200, 50, 4))
+    contrasts = Contrasts.of(*parts(cells, "precision"), *parts(drawn, "precision"), log=False)
+    critical, _ = critical_value([contrasts.max_statistic()], 0.95)
+    flagged = (np.abs(contrasts.value) - critical[:, None] * contrasts.se > 0).any(axis=1)
+    assert flagged.mean() <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / 500)
+
+
 # --- the champion ------------------------------------------------------------------------------------------------
 
 
@@ -399,7 +430,9 @@ def test_renaming_segments_moves_values_with_their_names_and_changes_no_gap(fram
     for old, new in zip(before.gaps, after.gaps, strict=True):
         assert (old.verdict, old.difference, old.difference_lower, old.difference_upper, old.ratio) == (
             new.verdict, new.difference, new.difference_lower, new.difference_upper, new.ratio)
-    intervals = lambda report: sorted((s.metric, s.lower, s.upper) for s in report.segments)  # noqa: E731
+    def intervals(report: FairnessReport) -> list[tuple]:
+        return sorted((s.metric, s.lower is None, s.lower or 0.0, s.upper or 0.0) for s in report.segments)
+
     assert intervals(before) == intervals(after)
 
 

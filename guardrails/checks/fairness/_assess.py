@@ -36,7 +36,15 @@ from guardrails._text import MESSAGE_CHARS, cap_text
 from guardrails.checks.fairness._counts import ColumnCounts, ColumnTypeError, ConfusionCounts, confusion_counts
 from guardrails.checks.fairness._report import FairnessGap, FairnessReport, SegmentMetric, SegmentStatus
 from guardrails.checks.fairness._spec import FairnessSpec, load_fairness_spec
-from guardrails.checks.fairness._stats import Family, critical_value, parts, range_resamples, rate, resample
+from guardrails.checks.fairness._stats import (
+    Contrasts,
+    Family,
+    critical_value,
+    parts,
+    range_resamples,
+    rate,
+    resample,
+)
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity, Verdict, judge
 from guardrails.validation._frames import UnreadableBatchError, error_line, scan_parquet, to_polars
 
@@ -200,6 +208,8 @@ class _Gap:
     judged: np.ndarray | None = None  # indices of the judged segments
     difference: Family | None = None
     log: Family | None = None
+    versus_rest: Contrasts | None = None
+    log_versus_rest: Contrasts | None = None
     problem: str | None = None
 
 
@@ -215,16 +225,19 @@ def _judge(candidate: _Side, baseline: _Side | None, recorded: dict[str, float] 
                 continue
             work.append(_measure(found, candidate.drawn[name], metric, spec, alpha))
 
-    maxima = []
+    maxima, contrast_maxima = [], []
     for gap in work:
-        if gap.difference is not None and spec.tolerance.difference is not None:
+        if gap.difference is not None and gap.versus_rest is not None and spec.tolerance.difference is not None:
             maxima.append(gap.difference.max_statistic())
-        if gap.log is not None and spec.tolerance.ratio is not None:
+            contrast_maxima.append(gap.versus_rest.max_statistic())
+        if gap.log is not None and gap.log_versus_rest is not None and spec.tolerance.ratio is not None:
             maxima.append(gap.log.max_statistic())
-    critical, sorted_maxima = critical_value(maxima, spec.confidence) if maxima else (None, np.empty(0))
+            contrast_maxima.append(gap.log_versus_rest.max_statistic())
+    critical, _ = critical_value(maxima, spec.confidence) if maxima else (None, np.empty(0))
+    discovery = critical_value(contrast_maxima, spec.confidence) if contrast_maxima else (None, np.empty(0))
 
     champion = _champion_widening(work, candidate, baseline, recorded, spec)
-    gaps = tuple(_finish(gap, critical, sorted_maxima, spec, champion.get(f"{gap.column}.{gap.metric}"))
+    gaps = tuple(_finish(gap, critical, discovery, spec, champion.get(f"{gap.column}.{gap.metric}"))
                  for gap in work)
     segments = tuple(SegmentMetric(**row) for gap in work for row in gap.segments)
     outcome = _outcome(gaps, spec, check=check, started=started, as_of=as_of, counts=counts, critical=critical)
@@ -254,6 +267,8 @@ def _measure(found: ColumnCounts, drawn: np.ndarray, metric: str, spec: Fairness
         gap.judged = index
         gap.difference = Family.of(*args, log=False)
         gap.log = Family.of(*args, log=True)
+        gap.versus_rest = Contrasts.of(*args, log=False)
+        gap.log_versus_rest = Contrasts.of(*args, log=True)
     return gap
 
 
@@ -300,14 +315,15 @@ def _shown(segment: str | None) -> str:
     return "null" if segment is None else cap_text(segment, SEGMENT_CHARS)
 
 
-def _finish(gap: _Gap, critical: float | None, maxima: np.ndarray, spec: FairnessSpec,
+def _finish(gap: _Gap, critical: float | None, discovery: tuple[float | None, np.ndarray], spec: FairnessSpec,
             champion: dict[str, Any] | None) -> FairnessGap:
     too_small = sum(1 for s in gap.segments if s["status"] is SegmentStatus.TOO_SMALL)
     extra = {k: v for k, v in (champion or {}).items() if k != "why"}
     if gap.problem is not None:
         return FairnessGap(column=gap.column, metric=gap.metric, verdict=Verdict.ERROR, segments_judged=0,
                            segments_too_small=0, message=gap.problem, **extra)
-    if gap.judged is None or gap.difference is None or gap.log is None:
+    if (gap.judged is None or gap.difference is None or gap.log is None or gap.versus_rest is None
+            or gap.log_versus_rest is None):
         message = (f"{gap.metric} by {gap.column}: insufficient: {len(gap.segments) - too_small} segment(s) with "
                    f">= {spec.min_group_size} rows and >= {spec.min_metric_count} in the denominator "
                    f"({too_small} too small); a gap needs 2")
@@ -315,6 +331,8 @@ def _finish(gap: _Gap, critical: float | None, maxima: np.ndarray, spec: Fairnes
                            segments_judged=len(gap.segments) - too_small, segments_too_small=too_small,
                            message=message, **extra)
     assert critical is not None  # a judged family contributed its maxima
+    discovery_critical, maxima = discovery
+    assert discovery_critical is not None
     values = np.array([gap.segments[i]["value"] for i in gap.judged], dtype=np.float64)
     low, high = gap.judged[int(values.argmin())], gap.judged[int(values.argmax())]
     difference = float(values.max() - values.min())
@@ -329,7 +347,7 @@ def _finish(gap: _Gap, critical: float | None, maxima: np.ndarray, spec: Fairnes
     if tolerance.difference is not None:
         if lower > tolerance.difference:
             failed.append(f"difference {difference:.3g} (at least {lower:.3g}) > {tolerance.difference:g}")
-        is_low, is_high, p = gap.difference.discoveries(critical, tolerance.difference, maxima)
+        is_low, is_high, p = gap.versus_rest.discoveries(discovery_critical, tolerance.difference, maxima)
         flags_low |= is_low
         flags_high |= is_high
         p_adjusted = np.minimum(p_adjusted, p)
@@ -338,7 +356,7 @@ def _finish(gap: _Gap, critical: float | None, maxima: np.ndarray, spec: Fairnes
         if log_lower > bound:
             failed.append(f"ratio {ratio if ratio is not None else 0:.3g} (at most {math.exp(-log_lower):.3g}) "
                           f"< {tolerance.ratio:g}")
-        is_low, is_high, p = gap.log.discoveries(critical, bound, maxima)
+        is_low, is_high, p = gap.log_versus_rest.discoveries(discovery_critical, bound, maxima)
         flags_low |= is_low
         flags_high |= is_high
         p_adjusted = np.minimum(p_adjusted, p)

@@ -28,9 +28,9 @@ class SegmentMetric:
     """One segment's value of one metric, with the counts it comes from.
 
     `lower` / `upper` are the segment's own (marginal) bootstrap interval at the spec's confidence; `p_adjusted`
-    (judged segments of a judged gap) is the multiplicity-adjusted p-value of its most extreme pair exceeding the
-    tolerance; `flag` is ``"low"`` or ``"high"`` when the segment was shown lower or higher than another by more
-    than the tolerance (a discovered worst segment), else ``""``.
+    (judged segments of a judged gap) is the multiplicity-adjusted p-value of the segment differing from the rest of
+    its column by more than the tolerance; `flag` is ``"low"`` or ``"high"`` when it was shown below or above the
+    rest by more than the tolerance (a discovered worst segment), else ``""``.
     """
 
     column: str

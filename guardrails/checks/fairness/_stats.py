@@ -19,8 +19,11 @@ for every pair at once, so
 - a gate fails only when that lower bound exceeds the tolerance: then some pair is shown to be further apart than
   tolerated, and the chance of saying so when no pair is (a false alarm) is at most ``1 - confidence``, however
   many segments were searched (the single-step max-T method of Westfall and Young, by bootstrap);
-- the segments of such pairs are the discovered worst segments; each segment's adjusted p-value is the share of
-  resamples whose maximum reaches its own pair statistic ``(|m_i - m_j| - tolerance) / se_ij``.
+- worst-segment discovery compares each segment with the pooled rest of its column (`Contrasts`), with its own
+  max-statistic over every segment, metric and column: a segment is flagged ``low`` / ``high`` when it is shown
+  below / above the rest by more than the tolerance, and its adjusted p-value is the share of resamples whose
+  maximum reaches its own ``(|m_s - m_rest| - tolerance) / se_s``. Many small segments raise the critical value
+  instead of raising false flags.
 
 Standard errors are binomial with one added success and failure (``p~ = (x+1)/(n+2)``), so a segment whose rate
 happens to be 0 or 1 still has a width; ratios are judged on the log of half-count-smoothed rates
@@ -136,22 +139,49 @@ class Family:
         upper = np.where(off, d + half, -np.inf).max(axis=(-2, -1))
         return np.maximum(lower, 0.0), upper
 
+
+@dataclass(frozen=True, slots=True)
+class Contrasts:
+    """Worst-segment discovery: each judged segment against the pooled rest of its column (``m_s - m_rest``).
+
+    The same bootstrap-t as `Family`, over segments instead of pairs: one segment far off the others is found
+    as that one segment (a pairwise view would also call every other segment "high"). Shapes as in `Family`.
+    """
+
+    value: np.ndarray
+    se: np.ndarray
+    deviations: np.ndarray
+    drawn_se: np.ndarray
+
+    @classmethod
+    def of(cls, numerator: np.ndarray, denominator: np.ndarray, drawn_numerator: np.ndarray,
+           drawn_denominator: np.ndarray, *, log: bool) -> Contrasts:
+        def contrast(n: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            mine, mine_se = transformed(n, d, log)
+            rest, rest_se = transformed(n.sum(axis=-1, keepdims=True) - n, d.sum(axis=-1, keepdims=True) - d, log)
+            return mine - rest, np.sqrt(mine_se ** 2 + rest_se ** 2)
+
+        value, se = contrast(numerator, denominator)
+        drawn, drawn_se = contrast(drawn_numerator, drawn_denominator)
+        deviations = np.nan_to_num(drawn - value[..., None, :], nan=0.0)
+        return cls(value=value, se=se, deviations=deviations, drawn_se=drawn_se)
+
+    def max_statistic(self) -> np.ndarray:
+        """Per resample, the largest ``|c*_s - c_s| / se*_s`` over segments: shape (..., resamples)."""
+        return (np.abs(self.deviations) / self.drawn_se).max(axis=-1)
+
     def discoveries(self, critical: float, tolerance: float, maxima: np.ndarray) -> tuple[np.ndarray, np.ndarray,
                                                                                          np.ndarray]:
-        """Per segment (unbatched): shown lower than another by more than `tolerance`, shown higher, adjusted p.
+        """Per segment (unbatched): shown below the rest by more than `tolerance`, shown above, adjusted p-value.
 
-        `maxima` are the sorted per-resample maxima the critical value came from.
+        `maxima` are the sorted per-resample maxima `critical` came from; the adjusted p-value is the share of them
+        reaching the segment's own ``(|c_s| - tolerance) / se_s`` (single-step max-T).
         """
-        d = self.value[:, None] - self.value[None, :]  # d[i, j] = m_i - m_j
-        se = self.pair_se()
-        beyond = (d - critical * se) > tolerance  # i shown above j by more than the tolerance
-        np.fill_diagonal(beyond, False)
-        statistic = (np.abs(d) - tolerance) / se
-        np.fill_diagonal(statistic, -np.inf)
-        best = statistic.max(axis=1)
-        reached = maxima.size - np.searchsorted(maxima, best, side="left")
-        p_adjusted = (1 + reached) / (1 + maxima.size)
-        return beyond.any(axis=0), beyond.any(axis=1), np.minimum(p_adjusted, 1.0)
+        low = self.value + critical * self.se < -tolerance
+        high = self.value - critical * self.se > tolerance
+        statistic = (np.abs(self.value) - tolerance) / self.se
+        reached = maxima.size - np.searchsorted(maxima, statistic, side="left")
+        return low, high, np.minimum((1 + reached) / (1 + maxima.size), 1.0)
 
 
 def critical_value(maxima: Sequence[np.ndarray], confidence: float) -> tuple[Any, np.ndarray]:
