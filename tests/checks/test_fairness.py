@@ -350,6 +350,16 @@ def test_null_segments_are_their_own_segment_and_null_predictions_are_counted_ou
     assert sum(s.rows for s in report.segments) == 5_940
 
 
+def test_every_input_form_gives_the_same_report(tmp_path: Path) -> None:
+    """A polars, pandas or Arrow frame, a LazyFrame and a Parquet file of the same rows give the same report."""
+    frame = scored([3_000, 2_000, 100], [0.6, 0.5, 0.6], seed=5).with_columns(pl.lit("x").alias("unused"))
+    frame.write_parquet(tmp_path / "scored.parquet")
+    expected = _comparable(assess_fairness(frame, PRECISION))
+    for data in (frame.to_pandas(), frame.to_arrow(), frame.lazy(), tmp_path / "scored.parquet",
+                 str(tmp_path / "scored.parquet")):
+        assert _comparable(assess_fairness(data, PRECISION)) == expected, type(data).__name__
+
+
 def test_a_boolean_decision_needs_no_threshold_and_selection_rate_needs_no_label() -> None:
     """A boolean prediction column is the decision itself; a selection-rate-only spec reads no label."""
     frame = scored([4_000, 4_000], [0.6, 0.6], seed=2).with_columns((pl.col("score") > 0.5).alias("flagged"))
@@ -444,3 +454,16 @@ def test_docstring_examples_run(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(f"guardrails.checks.fairness.{module}"))
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_the_fairness_core_imports_no_orchestrator() -> None:
+    """No module of guardrails/checks/fairness imports Dagster, Airflow or MLflow (dependencies point inward)."""
+    import ast
+
+    import guardrails.checks.fairness as package
+
+    for source in Path(package.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not [n for n in names if n.split(".")[0] in ("dagster", "airflow", "mlflow")], source.name

@@ -56,7 +56,7 @@ class ConfusionCounts:
     unscored: int
 
 
-def _decision(frame: pl.LazyFrame, schema: pl.Schema, prediction: str, threshold: float | None) -> pl.Expr:
+def _decision(schema: pl.Schema, prediction: str, threshold: float | None) -> pl.Expr:
     dtype = schema[prediction]
     column = pl.col(prediction)
     if threshold is not None:
@@ -104,7 +104,7 @@ def confusion_counts(
         if needed not in schema:
             raise KeyError(needed)
     present = [s for s in segments if s in schema]
-    cell = (2 * _outcome(schema, label).cast(pl.Int8) + _decision(lazy, schema, prediction, threshold).cast(pl.Int8))
+    cell = (2 * _outcome(schema, label).cast(pl.Int8) + _decision(schema, prediction, threshold).cast(pl.Int8))
     joint = (
         lazy.select(*[pl.col(s) for s in present], cell.alias(CELL))
         .group_by([*present, CELL])
