@@ -4,7 +4,9 @@ Everything here works on counts (numpy arrays of shape ``(segments, 4)``), vecto
 
 **Resampling.** A Poisson bootstrap of the rows is a Poisson draw of each segment's cell counts: cell count ``c``
 becomes ``Poisson(c)``, independently (the rows of one column's segments are disjoint). One draw of shape
-``(resamples, segments, 4)`` per segment column gives every metric of every segment in every resample.
+``(resamples, segments, 4)`` per segment column gives every metric of every segment in every resample. Different
+columns are drawn independently although their rows are the same ones: the maximum over columns then comes out
+larger than it would with the columns moving together, so the critical value errs on the safe (wider) side.
 
 **Why a max-statistic.** The largest gap between k segments is the range of k noisy rates; with many small
 segments the range of pure noise is large (50 segments of 200 rows at a 10 % rate: about 0.12), so judging the
