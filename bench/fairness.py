@@ -137,9 +137,9 @@ SPEC_YAML = f"""fairness:
 """
 
 
-def measure_cli(path: Path, timeout: float = 1800) -> dict[str, Any]:
+def measure_cli(path: Path, data_dir: Path = DATA_DIR, timeout: float = 1800) -> dict[str, Any]:
     """`guardrails fairness SPEC DATA --json` in a fresh process: what a user waits for, imports included."""
-    spec_path = DATA_DIR / "bench.fairness.yaml"
+    spec_path = data_dir / "bench.fairness.yaml"
     spec_path.write_text(SPEC_YAML)
     command = [sys.executable, "-c", "from guardrails.cli import main; main()", "fairness", str(spec_path), str(path),
                "--json"]
@@ -173,15 +173,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows for guardrails alone")
     parser.add_argument("--small-rows", type=int, default=1_000_000, help="rows for the side-by-side run")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="where the generated Parquet files go")
     parser.add_argument("--worker", nargs=2, metavar=("IMPL", "DATA"), help=argparse.SUPPRESS)
     args = parser.parse_args([] if argv is None else argv)  # never the caller's argv (bench/run.py)
     if args.worker:
         worker(args.worker[0], Path(args.worker[1]))
         return {}
     figures: dict[str, Any] = {"load_average_before": os.getloadavg()[0], "cpus": os.cpu_count()}
-    large, small = ensure_data(args.rows), ensure_data(args.small_rows)
+    large, small = ensure_data(args.rows, args.data_dir), ensure_data(args.small_rows, args.data_dir)
     figures["guardrails_large"] = measure("guardrails", large)
-    figures["cli_large"] = measure_cli(large)
+    figures["cli_large"] = measure_cli(large, args.data_dir)
     figures["guardrails_small"] = measure("guardrails", small)
     figures["fairlearn_small"] = measure("fairlearn", small)
     ours, theirs = figures["guardrails_small"], figures["fairlearn_small"]
