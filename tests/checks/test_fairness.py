@@ -106,6 +106,18 @@ def test_every_problem_of_a_spec_is_reported_at_once(tmp_path: Path) -> None:
     assert str(raised.value).endswith("... and 2 more")
 
 
+def test_hostile_yaml_is_refused_by_the_bounded_reader(tmp_path: Path) -> None:
+    """An alias bomb or a recursive alias in a spec is refused while it is read, naming the line."""
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n" for i in range(6))
+    for text in (bomb, "fairness: &a [*a]\n"):
+        path = tmp_path / "hostile.fairness.yaml"
+        path.write_text(text)
+        with pytest.raises(ContractError) as raised:
+            load_fairness_spec(path)
+        assert raised.value.line is not None and "alias" in raised.value.expected
+
+
 def test_a_huge_or_missing_spec_file_is_refused(tmp_path: Path) -> None:
     """A spec over 1 MiB, or one that does not exist, is a `ContractError` on the document, not a crash."""
     big = tmp_path / "big.fairness.yaml"
