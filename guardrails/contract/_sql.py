@@ -73,27 +73,27 @@ def resolve_placeholders(query: str, *, table: str, column: str | None) -> str:
 
 
 def read_only_problem(query: str, duckdb: Any) -> str | None:
-    """Why `query` is not one read-only SELECT, by DuckDB's parser (`duckdb` is the imported module), or None."""
+    """What makes `query` other than one read-only SELECT (``"a DROP statement"``), by DuckDB's parser, or None.
+
+    `duckdb` is the imported module (the caller decides how a missing extra is reported).
+    """
     try:
         statements = duckdb.extract_statements(query)
     except duckdb.Error as exc:
-        return f"it does not parse: {_first_line(exc)}"
+        return f"SQL that does not parse: {_first_line(exc)}"
     if len(statements) != 1:
-        return f"expected exactly one statement, found {len(statements)}"
+        return f"{len(statements)} statements"
     kind = statements[0].type
     if kind != duckdb.StatementType.SELECT:
-        return f"only a SELECT (or WITH ... SELECT) may run, this is a {kind.name} statement"
+        return f"a {kind.name} statement"
     # The statement's syntax tree, by DuckDB's own serializer, on a throwaway connection that holds nothing.
     with duckdb.connect(":memory:") as parser:
         tree = json.loads(parser.execute("SELECT json_serialize_sql($1)", [query]).fetchone()[0])
     if tree.get("error"):
-        return f"it does not parse: {tree.get('error_message', 'unknown error')}"
+        return f"SQL that does not parse: {tree.get('error_message', 'unknown error')}"
     refused = sorted({f for f in _table_functions(tree) if f.lower() not in ALLOWED_TABLE_FUNCTIONS})
     if refused:
-        return (
-            "table functions may not run in a quality query (they read files, other databases or query text): "
-            + ", ".join(refused)
-        )
+        return "the table function " + ", ".join(refused) + " (table functions may read files, other databases or query text)"
     return None
 
 

@@ -127,7 +127,7 @@ def run_sql_rules(
 def _run_one(con: Any, duckdb: Any, rule: SqlRule, limits: SqlLimits) -> RuleResult:
     problem = read_only_problem(rule.query, duckdb)  # contracts built in code never went through the loader
     if problem is not None:
-        return _result(rule, CheckStatus.ERROR, message=f"refused: {problem}")
+        return _result(rule, CheckStatus.ERROR, message=f"refused: only one read-only SELECT may run, this is {problem}")
     timer = threading.Timer(limits.timeout_seconds, con.interrupt)
     timer.daemon = True
     timer.start()
