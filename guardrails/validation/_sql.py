@@ -77,7 +77,7 @@ def _message(exc: BaseException) -> str:
 def _scalar(rows: list[tuple[Any, ...]]) -> float | str:
     """The one number a query returned, or why it is not one."""
     if len(rows) != 1 or len(rows[0]) != 1:
-        shape = f"{len(rows)} rows" if len(rows) != 1 else f"{len(rows[0])} columns"
+        shape = "no row" if not rows else "more than one row" if len(rows) > 1 else f"{len(rows[0])} columns"
         return f"the query must return one row with one number, it returned {shape}"
     value = rows[0][0]
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
