@@ -140,6 +140,7 @@ def _run_one(con: Any, duckdb: Any, rule: SqlRule, limits: SqlLimits) -> RuleRes
         return _result(rule, CheckStatus.ERROR, message=_message(exc))
     finally:
         timer.cancel()
+        timer.join()  # a timer already firing finishes its interrupt now, never during the next rule's query
     scalar = _scalar(rows)
     if isinstance(scalar, str):
         return _result(rule, CheckStatus.ERROR, message=scalar)
