@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -72,11 +73,25 @@ def resolve_placeholders(query: str, *, table: str, column: str | None) -> str:
     return _PLACEHOLDER.sub(replace, query)
 
 
-def read_only_problem(query: str, duckdb: Any) -> str | None:
+def read_only_problem(query: str, duckdb: Any, connection: Any = None) -> str | None:
     """What makes `query` other than one read-only SELECT (``"a DROP statement"``), by DuckDB's parser, or None.
 
-    `duckdb` is the imported module (the caller decides how a missing extra is reported).
+    `duckdb` is the imported module (the caller decides how a missing extra is reported); `connection` is one to
+    parse on (the validation's sandbox), else a throwaway in-memory one. A verdict depends on the text alone, so
+    it is cached (`_cached_problem`): a query checked at load is not parsed again when it runs.
     """
+    if connection is None:
+        return _cached_problem(query, duckdb)
+    return _problem(query, duckdb, connection)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_problem(query: str, duckdb: Any) -> str | None:
+    with duckdb.connect(":memory:") as parser:  # a throwaway connection that holds nothing
+        return _problem(query, duckdb, parser)
+
+
+def _problem(query: str, duckdb: Any, connection: Any) -> str | None:
     try:
         statements = duckdb.extract_statements(query)
     except duckdb.Error as exc:
@@ -86,9 +101,8 @@ def read_only_problem(query: str, duckdb: Any) -> str | None:
     kind = statements[0].type
     if kind != duckdb.StatementType.SELECT:
         return f"a {kind.name} statement"
-    # The statement's syntax tree, by DuckDB's own serializer, on a throwaway connection that holds nothing.
-    with duckdb.connect(":memory:") as parser:
-        tree = json.loads(parser.execute("SELECT json_serialize_sql($1)", [query]).fetchone()[0])
+    # The statement's syntax tree, by DuckDB's own serializer.
+    tree = json.loads(connection.execute("SELECT json_serialize_sql($1)", [query]).fetchone()[0])
     if tree.get("error"):
         return f"SQL that does not parse: {tree.get('error_message', 'unknown error')}"
     refused = sorted({f for f in _table_functions(tree) if f.lower() not in ALLOWED_TABLE_FUNCTIONS})
