@@ -18,7 +18,7 @@ from polars.exceptions import PanicException
 
 from guardrails._text import visible
 from guardrails.cli.render import print_error, print_json, print_outcome
-from guardrails.cli.options import AsOfOption
+from guardrails.cli.options import AllowUnrunOption, AsOfOption
 from guardrails.contract import load_contract
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus
@@ -47,11 +47,7 @@ def validate_command(
         ),
     ] = None,
     all_rules: Annotated[bool, typer.Option("--all-rules", help="List passing rules too, not only failures.")] = False,
-    allow_unrun: Annotated[bool, typer.Option(
-        "--allow-unrun",
-        help="Record contract rules guardrails cannot run (type: custom for an engine such as soda) as warnings "
-        "instead of failing closed; the outcome still says the check is incomplete.",
-    )] = False,
+    allow_unrun: AllowUnrunOption = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Validate DATA against CONTRACT and print per-rule failing counts and a sample of failing rows."""
