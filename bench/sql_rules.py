@@ -20,7 +20,8 @@ from datetime import UTC, date, datetime
 import polars as pl
 
 from definitions.data import generate_transactions
-from guardrails.contract import SqlRule, Threshold, load_contract
+from guardrails.contract import Threshold, load_contract
+from guardrails.contract.model import SqlRule
 from guardrails.validation import validate
 from guardrails.validation._sql import connect, run_sql_rules
 

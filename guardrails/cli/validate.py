@@ -16,13 +16,15 @@ from typing import Annotated
 import typer
 from polars.exceptions import PanicException
 
-from guardrails._text import visible
 from guardrails.cli.render import print_error, print_json, print_outcome
-from guardrails.cli.options import AllowUnrunOption, AsOfOption
+from guardrails.cli.options import AsOfOption
 from guardrails.contract import load_contract
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus
 from guardrails.validation import error_line, read_parquet, validate, validate_expectation_suite
+
+from guardrails._text import visible  # noqa: I001 - kept apart from the imports above to ease merging
+from guardrails.cli.options import AllowUnrunOption
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -78,17 +80,6 @@ def validate_command(
     raise typer.Exit(exit_code(outcome))
 
 
-def _incomplete_line(outcome: CheckOutcome, allow_unrun: bool) -> str:
-    """One line saying the check is incomplete, which rules were not run, and the policy applied."""
-    unrun = outcome.unrun_rules
-    names = ", ".join(visible(r.rule_id, keep="") for r in unrun[:5]) + (f" and {len(unrun) - 5} more" if len(unrun) > 5 else "")
-    policy = (
-        "recorded as warnings (--allow-unrun)" if allow_unrun
-        else "failing closed; pass --allow-unrun to record them as warnings"
-    )
-    return f"validation incomplete: {len(unrun)} rule(s) not run ({names}): {policy}"
-
-
 def _run_suite(
     suite: Path, data: Path, *, as_of: datetime, parameters: dict[str, object], started: datetime
 ) -> CheckOutcome:
@@ -130,3 +121,14 @@ def _number_or_text(raw: str) -> object:
         except ValueError:
             pass  # not this kind; try the next, and keep the text if none fits
     return raw
+
+
+def _incomplete_line(outcome: CheckOutcome, allow_unrun: bool) -> str:
+    """One line saying the check is incomplete, which rules were not run, and the policy applied."""
+    unrun = outcome.unrun_rules
+    names = ", ".join(visible(r.rule_id, keep="") for r in unrun[:5]) + (f" and {len(unrun) - 5} more" if len(unrun) > 5 else "")
+    policy = (
+        "recorded as warnings (--allow-unrun)" if allow_unrun
+        else "failing closed; pass --allow-unrun to record them as warnings"
+    )
+    return f"validation incomplete: {len(unrun)} rule(s) not run ({names}): {policy}"

@@ -12,7 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from guardrails.contract import CustomRule, lint_contract, load_contract
+from guardrails.contract import lint_contract, load_contract
+from guardrails.contract.model import CustomRule
 from guardrails.contract.model import Contract
 from guardrails.outcome import ALLOW_UNRUN, FAIL_CLOSED, UNRUN_POLICY_KEY, UNRUN_RULES_KEY, CheckStatus, Severity
 from guardrails.quarantine import QuarantineStore, guard_batch

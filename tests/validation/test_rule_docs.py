@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guardrails.contract import Contract, NotNullRule, RangeRule, SqlRule, Threshold
+from guardrails.contract import Contract, NotNullRule, RangeRule, Threshold
+from guardrails.contract.model import SqlRule
 from guardrails.validation import validate
 
 MODULES = ["guardrails.outcome", "guardrails.contract._sql", "guardrails.validation._sql"]

@@ -15,7 +15,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from guardrails.contract import Contract, SqlRule, Threshold, load_contract
+from guardrails.contract import Contract, Threshold, load_contract
+from guardrails.contract.model import SqlRule
 from guardrails.contract._sql import check_query, resolve_placeholders
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckStatus, Severity
