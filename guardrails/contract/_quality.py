@@ -204,6 +204,12 @@ def _sql_rule(
         problems.error((*path, "query"), expected="placeholders this rule can fill", got=str(exc),
                        hint="use the property's name, or move the rule under the property's quality")
         return None
+    known = (*_sql.TABLE_PLACEHOLDERS, *_sql.COLUMN_PLACEHOLDERS)
+    for name in _sql.placeholders(resolved):  # the known ones are resolved: these are unknown
+        problems.error((*path, "query"), expected="placeholders " + ", ".join(f"{{{p}}}" for p in known),
+                       got=f"{{{name}}}", hint=did_you_mean(name, known))
+    if len(problems.errors) > errors_before:
+        return None
     try:
         _sql.check_query(resolved)
     except _sql.UnsafeQueryError as exc:
@@ -212,10 +218,6 @@ def _sql_rule(
         return None
     except ImportError:
         pass  # without duckdb the rule cannot run at all; validation says so ("needs the [duckdb] extra")
-    for name in _sql.placeholders(resolved):  # the known ones are resolved: these are unknown
-        problems.warn((*path, "query"), expected="placeholders " + ", ".join(
-            f"{{{p}}}" for p in (*_sql.TABLE_PLACEHOLDERS, *_sql.COLUMN_PLACEHOLDERS)), got=f"{{{name}}}",
-            hint="left as written; the query will likely fail to run")
     threshold = _threshold(item, path, "sql", problems)
     severity = _severity(item.severity, path, problems)
     explicit_id = _explicit_id(item, path, problems)

@@ -295,3 +295,12 @@ def test_without_duckdb_sql_rules_could_not_run_and_say_which_extra(monkeypatch:
     [result] = [r for r in outcome.rules if r.kind == "sql"]
     assert result.status is CheckStatus.ERROR and "needs the [duckdb] extra" in result.message
     assert outcome.status is CheckStatus.FAILED and outcome.blocks_publication
+
+
+def test_an_unknown_placeholder_is_refused_at_load(tmp_path: Path) -> None:
+    """``{tabel}`` is no placeholder the standard's tools fill: refused at load, suggesting the one meant."""
+    path = _contract(tmp_path, "- type: sql\n  query: SELECT COUNT(*) FROM {tabel}\n  mustBe: 5\n")
+    with pytest.raises(ContractError) as caught:
+        load_contract(path)
+    assert caught.value.field == "schema[0].quality[0].query" and caught.value.line == 16
+    assert "got {tabel} (did you mean 'table'?)" in str(caught.value)
