@@ -118,8 +118,12 @@ def run_sql_rules(
     except ImportError as exc:
         return [_result(rule, CheckStatus.ERROR, message=str(exc)) for rule in rules]
     try:
-        # The newest Arrow layout is polars' own (string views, not large strings): zero-copy, and DuckDB reads it.
-        con.register(table, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+        try:
+            # The newest Arrow layout is polars' own (string views, not large strings): zero-copy, DuckDB reads it.
+            con.register(table, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
+        except duckdb.Error as exc:  # a batch DuckDB cannot take (no column at all): no query can run on it
+            return [_result(rule, CheckStatus.ERROR, message=f"the batch cannot be read by DuckDB: {_message(exc)}")
+                    for rule in rules]
         return [_run_one(con, duckdb, rule, limits) for rule in rules]
     finally:
         con.close()

@@ -304,3 +304,26 @@ def test_an_unknown_placeholder_is_refused_at_load(tmp_path: Path) -> None:
         load_contract(path)
     assert caught.value.field == "schema[0].quality[0].query" and caught.value.line == 16
     assert "got {tabel} (did you mean 'table'?)" in str(caught.value)
+
+
+def test_a_batch_duckdb_cannot_take_errors_the_sql_rules_only() -> None:
+    """A frame with no column cannot be registered: each SQL rule could not run, saying why; nothing raises."""
+    [result] = run_sql_rules([_rule("SELECT 1")], pl.DataFrame(), table="orders")
+    assert result.status is CheckStatus.ERROR and "cannot be read by DuckDB" in result.message
+
+
+def test_types_polars_holds_reach_duckdb_intact() -> None:
+    """Nulls, categoricals, lists, zoned timestamps and decimals are queried as the values they hold."""
+    import datetime as dt
+
+    frame = pl.DataFrame({
+        "n": [None, None], "c": ["a", "b"], "l": [[1], [2, 3]], "d": [1.5, 2.5],
+        "t": [dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2026, 1, 2, tzinfo=dt.UTC)],
+    }).with_columns(pl.col("c").cast(pl.Categorical), pl.col("d").cast(pl.Decimal(10, 2)))
+    queries = {
+        "SELECT COUNT(*) FROM orders WHERE n IS NULL": 2, "SELECT COUNT(*) FROM orders WHERE c = 'a'": 1,
+        "SELECT SUM(len(l)) FROM orders": 3, "SELECT SUM(d) FROM orders": 4,
+        "SELECT COUNT(*) FROM orders WHERE t >= TIMESTAMPTZ '2026-01-02 00:00:00+00'": 1,
+    }
+    results = run_sql_rules([_rule(q, "mustBe", v) for q, v in queries.items()], frame, table="orders")
+    assert [(r.status, r.observed) for r in results] == [(CheckStatus.PASSED, float(v)) for v in queries.values()]
