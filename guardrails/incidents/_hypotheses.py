@@ -63,6 +63,8 @@ TITLES = {
 
 
 def _cause_of(rule: RuleResult, kind: CheckKind) -> tuple[Cause, float] | None:
+    if not rule.ran:  # a rule for an engine guardrails does not have says nothing about the data
+        return None
     if rule.status is CheckStatus.ERROR:
         return RULE_CAUSES["type"]  # the rule could not run on this batch's columns: a schema change
     return RULE_CAUSES.get(rule.kind) or KIND_CAUSES.get(kind)
