@@ -47,7 +47,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, Union
 
 from guardrails.contract.model import Contract
+from guardrails.models._lock import DEFAULT_LOCK_TIMEOUT_SECONDS, ModelLock, lock_for
 from guardrails.models._registry import ModelRegistry, RegisteredModelRecord, RegistryError
+from guardrails.models._settle import settle_alias
 from guardrails.models._signature import SIGNATURE_CHECK, check_signature
 from guardrails._text import cap_text
 from guardrails.models._tags import (
@@ -136,9 +138,9 @@ def _label(outcome: CheckOutcome) -> str:
 
 
 R = TypeVar("R", bound=ActionResult)
-Lock = Union[AbstractContextManager[Any], Callable[[], AbstractContextManager[Any]]]
-"""What `ModelGuard(lock=...)` takes: a context manager entered around every action (it must exclude other
-guards acting on the same model and be re-enterable one call after another), or a callable returning a fresh one."""
+Lock = Union[ModelLock, AbstractContextManager[Any], Callable[[], AbstractContextManager[Any]]]
+"""What `ModelGuard(lock=...)` takes: a `ModelLock` (``lock.acquire(model_name, timeout)``, see
+`guardrails.models._lock`), a context manager entered around every action, or a callable returning a fresh one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,9 +215,12 @@ class ModelGuard:
         alias: the serving alias the guard moves (default ``champion``).
         actor: who or what acts, recorded in history when a call gives no `by` (e.g. ``"dagster:model_sensor"``).
         clock: the current time, injectable for tests.
-        lock: excludes other guards acting on this model (see `Lock`); None acts without one.
+        lock: excludes other guards acting on this model (see `Lock`). Default: the registry's shared lock
+            (`guardrails.models._lock.lock_for`: a PostgreSQL advisory lock or a file lock). Pass
+            ``contextlib.nullcontext()`` to act without one.
+        lock_timeout: seconds to wait for the lock before the action ends ERROR having done nothing.
         settle_seconds: after a set-alias fails (a timeout may still land), how long to read the alias back
-            before reporting where it is.
+            before reporting where it is. Default: the registry's per-call budget (`call_budget_seconds`), else 5.
         sleep: how to wait between read-backs, injectable for tests.
 
     `status`, `history`, `lineage`, `versions_that_saw`, `record_verdict` and `record_lineage` raise
@@ -233,13 +238,16 @@ class ModelGuard:
         actor: str = "guardrails",
         clock: Callable[[], datetime] = _utcnow,
         lock: Lock | None = None,
-        settle_seconds: float = 5.0,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+        settle_seconds: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not name:
             raise ValueError("name: expected a registered model name, got ''")
         if not alias or alias.lower() == "latest":
             raise ValueError(f"alias: expected a serving alias such as 'champion', got {alias!r} (reserved or empty)")
+        if settle_seconds is None:
+            settle_seconds = float(getattr(registry, "call_budget_seconds", 5.0))
         if settle_seconds < 0:
             raise ValueError(f"settle_seconds: expected >= 0, got {settle_seconds!r}")
         self.registry = registry
@@ -247,7 +255,8 @@ class ModelGuard:
         self.alias = alias
         self.actor = actor
         self.clock = clock
-        self.lock = lock
+        self.lock = lock if lock is not None else lock_for(registry)
+        self.lock_timeout = lock_timeout
         self.settle_seconds = settle_seconds
         self.sleep = sleep
 
@@ -366,9 +375,12 @@ class ModelGuard:
         """Run `body` under the lock; turn registry trouble into an ERROR result that says what was observed."""
         with ExitStack() as stack:
             try:
-                lock = self.lock() if callable(self.lock) and not hasattr(self.lock, "__enter__") else self.lock
-                if lock is not None:
-                    stack.enter_context(lock)  # type: ignore[arg-type]
+                lock = self.lock
+                if isinstance(lock, ModelLock):
+                    lock = lock.acquire(self.name, timeout=self.lock_timeout)
+                elif callable(lock) and not hasattr(lock, "__enter__"):
+                    lock = lock()
+                stack.enter_context(lock)  # type: ignore[arg-type]
             except Exception as exc:  # noqa: BLE001 - any lock failure means: do not act
                 return make(ActionStatus.ERROR, f"could not take the lock on {self.name!r}; nothing done ({what})",
                             error=f"{type(exc).__name__}: {exc}")
@@ -383,16 +395,9 @@ class ModelGuard:
 
     def _settle(self, target: int | None) -> tuple[bool, int | None]:
         """Read the alias back until it shows `target` or `settle_seconds` pass: (could read, last value read)."""
-        deadline = time.monotonic() + self.settle_seconds
-        readable, observed = False, None
-        while True:
-            try:
-                observed, readable = self.registry.get_model(self.name).aliases.get(self.alias), True
-            except RegistryError:
-                pass  # still unreachable: keep trying until the window closes, then say we could not tell
-            if (readable and observed == target) or time.monotonic() >= deadline:
-                return readable, observed
-            self.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        seen = settle_alias(self.registry, self.name, self.alias, target=target, window_seconds=self.settle_seconds,
+                            sleep=self.sleep)
+        return seen.known, (target if seen.reached_target else seen.version)
 
     def _move(self, entry: AliasMove) -> None:
         """Set the alias to `entry.to_version` and record `entry`; on trouble, read back and raise `_Interrupted`.
