@@ -234,3 +234,53 @@ def test_a_pin_follows_when_its_version_is_condemned(guard: ModelGuard) -> None:
     guard.condemn(batch("2026-11-02"), reason="parity broke", check="parity")
     status = guard.status()
     assert status.alias_version == 1 and status.pin is not None and status.pin.version == 1
+
+
+class CountingLock:
+    """A lock that counts how often it is held, and can refuse (as a lock held elsewhere past its timeout)."""
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        self.entered = 0
+        self.inside = False
+        self.refuse = refuse
+
+    def __enter__(self) -> None:
+        if self.refuse:
+            raise RegistryError("lock", "m", "another guard held the lock for longer than 0s")
+        assert not self.inside
+        self.entered += 1
+        self.inside = True
+
+    def __exit__(self, *exc: object) -> None:
+        self.inside = False
+
+
+def test_every_action_runs_under_the_lock_and_none_without_it() -> None:
+    """Each guard action holds the given lock once; when the lock cannot be taken the action is ERROR and
+    nothing is written."""
+    from tests.models.memory import MemoryRegistry
+
+    registry = MemoryRegistry()
+    registry.create("m", 2)
+    lock = CountingLock()
+    guard = ModelGuard(registry, "m", lock=lock)
+    for version in (1, 2):
+        guard.record_verdict(version, passed())
+    actions = [lambda: guard.promote(2), lambda: guard.hold("bad", check="c", partitions=["p"]),
+               lambda: guard.release_hold("c", ["p"]), lambda: guard.fail_version(2, reason="canary"),
+               lambda: guard.condemn(batch("2026-11-01"), reason="drift"), lambda: guard.reconcile(),
+               lambda: guard.pin(1, reason="x"), lambda: guard.unpin(reason="y"), lambda: guard.unhold(reason="z")]
+    for action in actions:
+        assert action().status is not ActionStatus.ERROR
+    assert lock.entered == len(actions)
+    def state() -> tuple:
+        model = registry.models["m"]
+        return dict(model.tags), dict(model.aliases), {n: dict(t) for n, t in model.versions.items()}
+
+    before = state()
+    locked_out = ModelGuard(registry, "m", lock=CountingLock(refuse=True))
+    guard.record_verdict(1, passed())
+    before = state()
+    result = locked_out.fail_version(1, reason="canary")
+    assert result.status is ActionStatus.ERROR and "lock" in result.message
+    assert state() == before
