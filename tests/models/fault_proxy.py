@@ -130,6 +130,11 @@ class FaultProxy:
                     return rule
         return None
 
+    def faulted(self) -> list[Delivery]:
+        """The requests a fault was applied to (empty: the action failed before reaching the fault)."""
+        with self._lock:
+            return [d for d in self.log if d.fault is not None]
+
     def deliveries(self, method: str, path_contains: str) -> list[Delivery]:
         with self._lock:
             return [d for d in self.log if d.method == method and path_contains in d.path]

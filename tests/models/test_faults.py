@@ -29,9 +29,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("m
 
 ALIAS_PATH = "/registered-models/alias"
 MODEL_GET_PATH = "/registered-models/get"
-TIMEOUT_SECONDS = 1  # MLflow's smallest request timeout
+# Per request, through the proxy. MLflow's smallest is 1 s, but on a loaded 2-core machine an ordinary search can
+# take longer, and the action would then fail before reaching the fault.
+TIMEOUT_SECONDS = 2
 SETTLE_SECONDS = 1.0
-ROUNDS = 8
+ROUNDS = 6
 
 
 # --- one vocabulary over today's guard and the lineage-aware one ----------------------------------------------
@@ -179,7 +181,7 @@ def workers() -> Iterator[tuple[dict[str, multiprocessing.Queue], multiprocessin
     for queue in tasks.values():
         queue.put(None)
     for process in processes:
-        process.join(2)
+        process.join(1)
         if process.is_alive():
             process.kill()
 
@@ -187,7 +189,7 @@ def workers() -> Iterator[tuple[dict[str, multiprocessing.Queue], multiprocessin
 def test_concurrent_promote_fail_pin_from_processes(
     workers, mlflow_server: MlflowServer, source: tuple[str, str], request: pytest.FixtureRequest
 ) -> None:
-    """Promote v3, fail v3 and pin after v3 from three processes at once, 8 rounds: the alias ends on a passed
+    """Promote v3, fail v3 and pin after v3 from three processes at once, 6 rounds: the alias ends on a passed
     version (v2) every round, and the history ends where MLflow has the alias, with no unrecorded move."""
     tasks, results = workers
     bad_rounds: list[tuple[str, Verdict, list]] = []
@@ -244,6 +246,7 @@ def test_response_held_after_the_alias_moved_is_reported_as_moved(
     result = guard.promote(3, reason="candidate passed")
     elapsed = time.monotonic() - started
     proxy.release()
+    assert proxy.faulted(), (result.message, result.error)
     assert result.status in (ActionStatus.ERROR, ActionStatus.APPLIED), result.message
     assert elapsed < _budget(guard), elapsed
     assert actual_alias(mlflow_server, model) == 3
@@ -267,6 +270,7 @@ def test_request_that_never_arrives_moves_nothing_and_says_so(
     result = fail_version(guard, 2, "run-drop")
     elapsed = time.monotonic() - started
     proxy.release()
+    assert proxy.faulted(), (result.message, result.error)
     assert elapsed < _budget(guard), elapsed
     assert result.status is ActionStatus.ERROR, result.message
     assert actual_alias(mlflow_server, model) == 2
@@ -290,7 +294,7 @@ def test_registry_failing_after_promote_moved_reports_the_move(
     proxy.arm("GET", MODEL_GET_PATH, "drop", seconds=30, count=10, skip=passing_reads)
     result = guard.promote(3, reason="candidate passed")
     proxy.release()
-    assert proxy.deliveries("POST", ALIAS_PATH), [(d.method, d.path[:60]) for d in proxy.log]
+    assert proxy.faulted(), (result.message, result.error, [(d.method, d.path[:60]) for d in proxy.log])
     assert actual_alias(mlflow_server, model) == 3
     assert result.status in (ActionStatus.ERROR, ActionStatus.APPLIED), result.message
     if result.status is ActionStatus.ERROR:
@@ -315,6 +319,7 @@ def test_server_stopped_with_the_set_alias_in_its_queue(
         elapsed = time.monotonic() - started
     finally:
         mlflow_server.signal(signal.SIGCONT)
+    assert proxy.faulted(), (result.message, result.error)
     assert result.status is ActionStatus.ERROR, result.message
     assert elapsed < _budget(guard), elapsed
     assert observed_version(result) is None, result.message
@@ -340,6 +345,7 @@ def test_late_set_alias_onto_a_version_failed_meanwhile_is_repaired_and_recorded
     delay = SETTLE_SECONDS + TIMEOUT_SECONDS + 1.5  # after promote gave up, after the failure was recorded
     proxy.arm("POST", ALIAS_PATH, "delay", seconds=delay)
     promoted = sensor.promote(3, reason="candidate passed")
+    assert proxy.faulted(), (promoted.message, promoted.error)
     assert promoted.status is ActionStatus.ERROR, promoted.message
     assert actual_alias(mlflow_server, model) == 2
     evaluator = guard_for(mlflow_server.url, model, "evaluator", lock_url=lock_url(mlflow_server))
