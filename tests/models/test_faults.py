@@ -332,6 +332,20 @@ def test_server_stopped_with_the_set_alias_in_its_queue(
     assert judge(mlflow_server, model).problems == ()
 
 
+def test_a_timed_out_set_alias_is_sent_once(mlflow_server: MlflowServer, proxy: FaultProxy, model: str) -> None:
+    """Reads are retried, writes are not: a set-alias whose answer never comes reaches the server exactly once
+    (a retried copy could land later still), and the guard reads the alias back instead."""
+    registry = MlflowModelRegistry(proxy.url, timeout_seconds=TIMEOUT_SECONDS, max_retries=1,
+                                   lock_url=lock_url(mlflow_server))
+    guard = ModelGuard(registry, model, actor="sensor", settle_seconds=SETTLE_SECONDS)
+    proxy.arm("POST", ALIAS_PATH, "drop", seconds=30, count=5)
+    result = guard.promote(3, reason="candidate passed")
+    proxy.release()
+    assert result.status is ActionStatus.ERROR, result.message
+    assert len(proxy.deliveries("POST", ALIAS_PATH)) == 1
+    assert observed_version(result) == 2 == actual_alias(mlflow_server, model)
+
+
 # --- (c) a set-alias delivered late ----------------------------------------------------------------------------
 
 
