@@ -25,16 +25,20 @@ not involve the version it is written on.
 Ordering, since MLflow has no compare-and-set: a failure writes the verdict first, then reads the alias and moves
 it off; `promote` sets the alias, then re-reads verdict, lineage and pin and reverts if the version failed
 meanwhile. Whichever of the two runs second sees the other's write. Guards of one model also exclude each other
-through `lock` (see `guardrails.models._lock`) when one is given. After a failed set-alias the guard reads the
+through a lock they share (by default the registry's, see `guardrails.models._lock`), so in practice they do not
+interleave at all; the ordering is what keeps them right when the lock is absent or lost. After a failed set-alias the guard reads the
 alias back for `settle_seconds` and reports what it actually observed (and records the move if it happened);
 `reconcile` repairs an alias resting on a failed or unclean version and records moves nobody recorded as
 ``observed``.
 
 Example:
     >>> guard = ModelGuard(MlflowModelRegistry("sqlite:///mlflow.db"), "fraud")  # doctest: +SKIP
-    >>> guard.pin(3, reason="contract failed on 2026-01-01 batch", check="transactions/contract",
-    ...           run_id="abc").message  # doctest: +SKIP
-    "alias 'champion' of 'fraud' moved v3 -> v2 and pinned: contract failed on 2026-01-01 batch"
+    >>> guard.hold("contract failed; batch quarantined", check="clean_transactions:contract",
+    ...            partitions=["2026-11-03"]).message  # doctest: +SKIP
+    "promotion of 'fraud' held: clean_transactions:contract [2026-11-03] failed (...); alias 'champion' stays on v2"
+    >>> guard.condemn(BatchRef(asset="clean_transactions", partition="2026-11-01"), reason="PSI 0.4",
+    ...               check="drift").message  # doctest: +SKIP
+    "batch clean_transactions[2026-11-01] condemned; versions that saw it: v2; alias 'champion' moved v2 -> v1"
 """
 
 from __future__ import annotations
@@ -46,13 +50,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar, Union
 
+from guardrails._text import cap_text
+from guardrails._time import as_utc
 from guardrails.contract.model import Contract
 from guardrails.models._lock import DEFAULT_LOCK_TIMEOUT_SECONDS, ModelLock, lock_for
 from guardrails.models._registry import ModelRegistry, RegisteredModelRecord, RegistryError
 from guardrails.models._settle import read_alias, settle_alias
-from guardrails._time import as_utc
 from guardrails.models._signature import SIGNATURE_CHECK, check_signature
-from guardrails._text import cap_text
 from guardrails.models._tags import (
     HOLD_FAILING_PREFIX,
     HOLD_TAG,
