@@ -3,8 +3,8 @@
 It parses each request (stdlib `http.server`, keep-alive), decides by rule what to do with it, and forwards it
 to the server with `http.client`. The faults, each armed for the next `count` matching requests:
 
-- ``delay``: hold the request for `seconds`, then deliver it. The client times out first, and its request
-  reaches the server *afterwards* (a set-alias delivered late).
+- ``delay``: hold the request for `seconds` (or until `release()`), then deliver it. The client times out
+  first, and its request reaches the server *afterwards* (a set-alias delivered late).
 - ``hold_response``: deliver the request at once (the server applies it), but keep the response until
   `seconds` pass or `release()`. The client times out on a write that did happen.
 - ``drop``: never deliver the request; hang until `seconds` pass or `release()`, then close.
@@ -110,7 +110,7 @@ class FaultProxy:
             self._rules.clear()
 
     def release(self) -> None:
-        """Let every held response go and every dropped request close now."""
+        """Deliver every delayed request, let every held response go and close every dropped request, now."""
         self._released.set()
 
     def freeze(self) -> None:
@@ -179,7 +179,7 @@ class FaultProxy:
                         self.close_connection = True
                         return
                     if rule is not None and rule.fault == "delay":
-                        time.sleep(rule.seconds)
+                        proxy._released.wait(rule.seconds)
                     status, response_headers, payload = proxy._forward(self.command, self.path, headers, body)
                     record.delivered, record.status = time.monotonic(), status
                     if rule is not None and rule.fault == "hold_response":

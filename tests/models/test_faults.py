@@ -14,6 +14,7 @@ import multiprocessing
 import random
 import signal
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,7 +22,8 @@ import pytest
 from mlflow import MlflowClient
 
 from guardrails.models import ActionStatus, MlflowModelRegistry, ModelGuard, MoveAction
-from guardrails.models._tags import verdict_tags
+from guardrails.models import BatchRef, Lineage
+from guardrails.models._tags import lineage_tags, verdict_tags
 from tests.models.conftest import MlflowServer, passed
 from tests.models.fault_proxy import FaultProxy
 
@@ -34,6 +36,7 @@ MODEL_GET_PATH = "/registered-models/get"
 TIMEOUT_SECONDS = 2
 SETTLE_SECONDS = 1.0
 ROUNDS = 6
+BATCH_V3 = BatchRef(asset="clean_transactions", partition="2026-11-03", batch_id="b-3")  # only v3 saw it
 
 
 # --- one vocabulary over today's guard and the lineage-aware one ----------------------------------------------
@@ -88,12 +91,14 @@ def source(mlflow_server: MlflowServer) -> tuple[str, str]:
 
 
 def make_model(server: MlflowServer, source: tuple[str, str], name: str) -> None:
-    """`name` with three passed versions and the champion on v2; v3 is the candidate the faults fight over."""
+    """`name` with three passed versions and the champion on v2; v3 is the candidate the faults fight over, and
+    the only one whose lineage includes `BATCH_V3`."""
     client = MlflowClient(tracking_uri=server.url, registry_uri=server.url)
     client.create_registered_model(name)
-    # The passed verdict as tags of the new version: one request per version instead of six.
-    tags = dict(verdict_tags(passed()))
-    for _ in range(3):
+    # Verdict and lineage as tags of the new version: one request per version instead of a dozen.
+    for version in (1, 2, 3):
+        batch = BATCH_V3 if version == 3 else BatchRef(asset="clean_transactions", partition=f"2026-11-0{version}")
+        tags = dict(verdict_tags(passed())) | dict(lineage_tags(Lineage(trained_on=(batch,))))
         client.create_model_version(name, source=source[0], model_id=source[1], tags=tags, await_creation_for=0)
     assert guard_for(server.url, name, "setup", lock_url=lock_url(server)).promote(2).status is ActionStatus.APPLIED
 
@@ -143,23 +148,30 @@ def judge(server: MlflowServer, name: str) -> Verdict:
 
 def _worker(role: str, tasks: multiprocessing.Queue, results: multiprocessing.Queue,
             barrier: multiprocessing.synchronize.Barrier) -> None:  # type: ignore[name-defined]
+    """One process of the race. Even rounds: promote v3 / fail v3 / pin after v3. Odd rounds: promote v3 /
+    condemn the batch only v3 saw / reconcile (a sensor tick)."""
     rng = random.Random(role)
     while (task := tasks.get()) is not None:
-        url, lock, name = task
+        url, lock, name, round_no = task
         guard = guard_for(url, name, role, lock_url=lock)
         guard.registry.get_model(name)  # warm the connection so the race starts at the barrier
         barrier.wait(60)
         time.sleep(rng.uniform(0, 0.04))  # vary the interleaving from round to round
         try:
             if role == "promote":
-                result = guard.promote(3, reason="candidate passed", run_id=f"{name}-promote")
+                action, result = "promote", guard.promote(3, reason="candidate passed", run_id=f"{name}-promote")
+            elif role == "fail" and round_no % 2 == 0:
+                action, result = "fail", fail_version(guard, 3, f"{name}-fail")
             elif role == "fail":
-                result = fail_version(guard, 3, f"{name}-fail")
+                action, result = "condemn", guard.condemn(BATCH_V3, reason="labels contradict the batch",
+                                                          check="labels", run_id=f"{name}-condemn")
+            elif round_no % 2 == 0:
+                action, result = "pin", pin_version(guard, 3, f"{name}-pin")
             else:
-                result = pin_version(guard, 3, f"{name}-pin")
-            results.put((role, str(getattr(result, "status", "?")), getattr(result, "message", "")))
+                action, result = "reconcile", reconcile(guard)
+            results.put((action, str(getattr(result, "status", "?")), getattr(result, "message", "")))
         except Exception as exc:  # noqa: BLE001 - reported to the test, which fails on it
-            results.put((role, "raised", f"{type(exc).__name__}: {exc}"))
+            results.put((role, "raised", f"{type(exc).__name__}: {exc}"))  # noqa: B023
 
 
 @pytest.fixture(scope="session")
@@ -189,25 +201,29 @@ def workers() -> Iterator[tuple[dict[str, multiprocessing.Queue], multiprocessin
 def test_concurrent_promote_fail_pin_from_processes(
     workers, mlflow_server: MlflowServer, source: tuple[str, str], request: pytest.FixtureRequest
 ) -> None:
-    """Promote v3, fail v3 and pin after v3 from three processes at once, 6 rounds: the alias ends on a passed
-    version (v2) every round, and the history ends where MLflow has the alias, with no unrecorded move."""
+    """Three processes race on one model, 6 rounds (promote v3 against fail v3 and a pin, or against condemning
+    the batch v3 saw and a reconcile tick): the alias ends on a passed clean version every round, and the
+    history ends where MLflow has the alias, with no unrecorded move."""
     tasks, results = workers
     bad_rounds: list[tuple[str, Verdict, list]] = []
     on_failed = 0
+    seen: Counter[tuple[str, str]] = Counter()
     for round_no in range(ROUNDS):
         name = f"faults-race-{round_no}-{time.time_ns() % 10**9}"
         make_model(mlflow_server, source, name)
         for queue in tasks.values():
-            queue.put((mlflow_server.url, lock_url(mlflow_server), name))
+            queue.put((mlflow_server.url, lock_url(mlflow_server), name, round_no))
         outcomes = [results.get(timeout=90) for _ in tasks]
         assert not [o for o in outcomes if o[1] == "raised"], outcomes
+        seen.update((role, status) for role, status, _ in outcomes)
         verdict = judge(mlflow_server, name)
-        on_failed += not verdict.alias_passed
+        on_failed += not verdict.alias_passed or verdict.alias == 3
         if verdict.problems:
             bad_rounds.append((name, verdict, outcomes))
     request.node.user_properties.append(("race_rounds", ROUNDS))
     request.node.user_properties.append(("race_alias_on_failed", on_failed))
-    print(f"\nrace: {ROUNDS} rounds, alias on a failed version in {on_failed}, bad rounds {len(bad_rounds)}")
+    print(f"\nrace: {ROUNDS} rounds, alias on a failed version in {on_failed}, bad rounds {len(bad_rounds)}; "
+          f"outcomes {dict(seen)}")
     assert not bad_rounds, "\n".join(f"{n}: {v.problems} {o}" for n, v, o in bad_rounds)
 
 
@@ -356,20 +372,42 @@ def test_late_set_alias_onto_a_version_failed_meanwhile_is_repaired_and_recorded
     reconcile finds the alias on failed v3, records that move as observed and moves it back to v2."""
     sensor = guard_for(proxy.url, model, "promoter", lock_url=lock_url(mlflow_server), timeout=TIMEOUT_SECONDS,
                        retries=0)
-    delay = SETTLE_SECONDS + TIMEOUT_SECONDS + 1.5  # after promote gave up, after the failure was recorded
-    proxy.arm("POST", ALIAS_PATH, "delay", seconds=delay)
+    proxy.arm("POST", ALIAS_PATH, "delay", seconds=60)  # until released below
     promoted = sensor.promote(3, reason="candidate passed")
     assert proxy.faulted(), (promoted.message, promoted.error)
     assert promoted.status is ActionStatus.ERROR, promoted.message
-    assert actual_alias(mlflow_server, model) == 2
+    assert observed_version(promoted) == 2 == actual_alias(mlflow_server, model)
     evaluator = guard_for(mlflow_server.url, model, "evaluator", lock_url=lock_url(mlflow_server))
     failing = fail_version(evaluator, 3, "run-late")
     assert failing.status is not ActionStatus.ERROR, failing.message
+    proxy.release()  # the stale promote's set-alias reaches the server now
     late = proxy.deliveries("POST", ALIAS_PATH)
-    assert late and late[0].done.wait(delay + 10) and late[0].delivered is not None
+    assert late and late[0].done.wait(30) and late[0].delivered is not None
     assert actual_alias(mlflow_server, model) == 3  # the stale promote landed on a failed version
     reconcile(guard_for(mlflow_server.url, model, "tick", lock_url=lock_url(mlflow_server)))
     after = judge(mlflow_server, model)
     assert after.alias == 2 and after.problems == (), after
     history = guard_for(mlflow_server.url, model, "judge", lock_url=lock_url(mlflow_server)).history()
     assert any(e.to_version == 3 and e.action is getattr(MoveAction, "OBSERVED", None) for e in history), history
+
+
+def test_late_set_alias_onto_a_good_version_is_recorded_as_observed(
+    mlflow_server: MlflowServer, proxy: FaultProxy, model: str
+) -> None:
+    """v2 fails and the guard's set-alias to v3 arrives only after the guard reported ERROR (alias observed on
+    v2): once it lands, the next reconcile records the move to v3 as observed and leaves the alias there."""
+    guard = guard_for(proxy.url, model, "sensor", lock_url=lock_url(mlflow_server), timeout=TIMEOUT_SECONDS,
+                      retries=0)
+    proxy.arm("POST", ALIAS_PATH, "delay", seconds=60)
+    result = fail_version(guard, 2, "run-late-good")
+    assert proxy.faulted(), (result.message, result.error)
+    assert result.status is ActionStatus.ERROR and observed_version(result) == 2, result.message
+    proxy.release()
+    late = proxy.deliveries("POST", ALIAS_PATH)
+    assert late and late[0].done.wait(30) and actual_alias(mlflow_server, model) == 3
+    tick = guard_for(mlflow_server.url, model, "tick", lock_url=lock_url(mlflow_server))
+    reconcile(tick)
+    after = judge(mlflow_server, model)
+    assert after.alias == 3 and after.problems == (), after
+    last = tick.history()[-1]
+    assert (last.action, last.from_version, last.to_version) == (MoveAction.OBSERVED, 2, 3)
