@@ -228,6 +228,8 @@ class PostgresModelLock:
     Each acquisition opens one connection, sets ``lock_timeout`` and waits in ``pg_advisory_lock(key)``; release
     unlocks and closes it. If the holder dies, PostgreSQL ends its session and the lock with it. If the holder's
     connection is cut while it works, the lock is lost without it knowing (as with any lease): keep actions short.
+    Connect directly or through a session-pooling proxy: a transaction-pooling PgBouncer hands the session (and
+    with it the advisory lock) to other clients.
 
     Args:
         url: ``postgresql://user@host:port/db`` (any database every guard can connect to; the MLflow backend

@@ -11,6 +11,7 @@ Faults are injected by `tests.models.fault_proxy.FaultProxy`, a loopback HTTP pr
 from __future__ import annotations
 
 import multiprocessing
+import os
 import random
 import signal
 import time
@@ -35,7 +36,7 @@ MODEL_GET_PATH = "/registered-models/get"
 # take longer, and the action would then fail before reaching the fault.
 TIMEOUT_SECONDS = 2
 SETTLE_SECONDS = 1.0
-ROUNDS = 6
+ROUNDS = int(os.environ.get("GUARDRAILS_FAULT_ROUNDS", "6"))  # more for a soak run
 BATCH_V3 = BatchRef(asset="clean_transactions", partition="2026-11-03", batch_id="b-3")  # only v3 saw it
 
 
@@ -201,7 +202,7 @@ def workers() -> Iterator[tuple[dict[str, multiprocessing.Queue], multiprocessin
 def test_concurrent_promote_fail_pin_from_processes(
     workers, mlflow_server: MlflowServer, source: tuple[str, str], request: pytest.FixtureRequest
 ) -> None:
-    """Three processes race on one model, 6 rounds (promote v3 against fail v3 and a pin, or against condemning
+    """Three processes race on one model for several rounds (promote v3 against fail v3 and a pin, or against condemning
     the batch v3 saw and a reconcile tick): the alias ends on a passed clean version every round, and the
     history ends where MLflow has the alias, with no unrecorded move."""
     tasks, results = workers
