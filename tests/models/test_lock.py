@@ -126,3 +126,33 @@ def test_lock_for_store_picks_the_lock_by_store(tmp_path: Path, monkeypatch: pyt
     assert isinstance(lock_for_store("http://mlflow:5000"), PostgresModelLock)
     assert lock_for(object()) is not None
     assert advisory_key("a") != advisory_key("b") and -(2**63) <= advisory_key("a") < 2**63
+
+
+def test_guard_locked_out_moves_nothing_and_waits_its_turn(sqlite_uri: str, saved_model_dir: Path,
+                                                           model_name: str) -> None:
+    """With another holder on a SQLite store's model lock, promote ends ERROR after its lock timeout with the
+    alias unmoved; once the holder lets go, the same promote applies."""
+    from guardrails.models import ActionStatus, MlflowModelRegistry, ModelGuard
+    from tests.models.conftest import passed, register_versions
+
+    register_versions(sqlite_uri, model_name, saved_model_dir, 2)
+    registry = MlflowModelRegistry(sqlite_uri)
+    guard = ModelGuard(registry, model_name, lock_timeout=0.3)
+    for version in (1, 2):
+        guard.record_verdict(version, passed())
+    assert guard.promote(1).status is ActionStatus.APPLIED
+    holder = lock_for_store(sqlite_uri)  # what any other process on this host would build
+    assert isinstance(holder, FileModelLock) and holder.directory == registry.model_lock.directory
+    entered, release = threading.Event(), threading.Event()
+    thread = threading.Thread(target=_hold, args=(holder, model_name, entered, release))
+    thread.start()
+    try:
+        assert entered.wait(10)
+        locked_out = guard.promote(2)
+        assert locked_out.status is ActionStatus.ERROR and "lock" in locked_out.message, locked_out.message
+        assert guard.status().alias_version == 1
+    finally:
+        release.set()
+        thread.join(10)
+    assert guard.promote(2).status is ActionStatus.APPLIED
+    assert guard.status().alias_version == 2
