@@ -26,10 +26,10 @@ Ordering, since MLflow has no compare-and-set: a failure writes the verdict firs
 it off; `promote` sets the alias, then re-reads verdict, lineage and pin and reverts if the version failed
 meanwhile. Whichever of the two runs second sees the other's write. Guards of one model also exclude each other
 through a lock they share (by default the registry's, see `guardrails.models._lock`), so in practice they do not
-interleave at all; the ordering is what keeps them right when the lock is absent or lost. After a failed set-alias the guard reads the
-alias back for `settle_seconds` and reports what it actually observed (and records the move if it happened);
-`reconcile` repairs an alias resting on a failed or unclean version and records moves nobody recorded as
-``observed``.
+interleave at all; the ordering is what keeps them right when the lock is absent or lost. After a failed set-alias
+the guard reads the alias back for `settle_seconds` and reports what it actually observed (and records the move if
+it happened); `reconcile` repairs an alias resting on a failed or unclean version and records moves nobody
+recorded as ``observed``.
 
 Example:
     >>> guard = ModelGuard(MlflowModelRegistry("sqlite:///mlflow.db"), "fraud")  # doctest: +SKIP
@@ -50,7 +50,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar, Union
 
-from guardrails._text import cap_text
+from guardrails._text import MESSAGE_CHARS, cap_text
 from guardrails._time import as_utc
 from guardrails.contract.model import Contract
 from guardrails.models._lock import DEFAULT_LOCK_TIMEOUT_SECONDS, ModelLock, lock_for
@@ -529,8 +529,9 @@ class ModelGuard:
                               observed_version=snap.alias_version)
             wrote = current.verdict is None or current.verdict.passed
             if wrote:
-                self.record_verdict(version, Verdict(status=VerdictStatus.FAILED, checks=(check,) if check else (),
-                                                     run_id=run_id, at=self.clock(), reason=reason))
+                self.record_verdict(version, Verdict(
+                    status=VerdictStatus.FAILED, checks=(check,) if check else (), run_id=run_id, at=self.clock(),
+                    reason=cap_text(reason, MESSAGE_CHARS)))
             after = self._read()
             facts = {"reason": reason, "check": check, "run_id": run_id, "by": by}
             move, where = self._move_off_failed(after, MoveAction.FAIL, facts, excluding=(version,))
@@ -582,8 +583,9 @@ class ModelGuard:
             for number in saw:
                 current = snap.version(number)
                 if current is None or current.verdict is None or current.verdict.passed:
-                    self.record_verdict(number, Verdict(status=VerdictStatus.FAILED, checks=(check,) if check else (),
-                                                        run_id=run_id, at=self.clock(), reason=why))
+                    self.record_verdict(number, Verdict(
+                        status=VerdictStatus.FAILED, checks=(check,) if check else (), run_id=run_id, at=self.clock(),
+                        reason=cap_text(why, MESSAGE_CHARS)))
                     tagged.append(number)
             after = self._read()
             facts = {"reason": why, "check": check, "run_id": run_id, "by": by}
