@@ -622,7 +622,7 @@ class ModelGuard:
         entry per call that adds something). NO_OP when every pair is already held.
         """
         by = by or self.actor
-        pairs = tuple(dict.fromkeys(partitions or (None,)))
+        pairs = tuple(dict.fromkeys(_partition_list(partitions, "partitions")))
 
         def result(status: ActionStatus, message: str, **extra: object) -> HoldResult:
             return HoldResult(model=self.name, alias=self.alias, status=status, message=message,
@@ -672,7 +672,7 @@ class ModelGuard:
         dropped (a pass older than the failure does not clear it). NO_OP when not held or nothing matched.
         """
         by = by or self.actor
-        passed = set(partitions_passed or (None,))
+        passed = set(_partition_list(partitions_passed, "partitions_passed"))
 
         def result(status: ActionStatus, message: str, **extra: object) -> HoldResult:
             return HoldResult(model=self.name, alias=self.alias, status=status, message=message,
@@ -1007,3 +1007,12 @@ class ModelGuard:
                 error=str(exc),
             )
         return check_signature(contract, inputs, model=self.name, version=version, now=self.clock)
+
+
+def _partition_list(partitions: Sequence[str | None], field_name: str) -> tuple[str | None, ...]:
+    """The partitions as a tuple, ``(None,)`` for none (a check with no partition); a bare string is refused, since
+    iterating it would hold one partition per character."""
+    if isinstance(partitions, str):
+        raise TypeError(f"{field_name}: expected a list of partition keys, got the string {partitions!r}; "
+                        f"pass [{partitions!r}]")
+    return tuple(partitions) or (None,)

@@ -301,3 +301,15 @@ def test_a_pass_older_than_the_failure_does_not_release_the_hold() -> None:
     assert stale.status is ActionStatus.NO_OP and guard.status().held
     fresh = guard.release_hold("contract", ["2026-11-04"], at=(now + timedelta(hours=1)).replace(tzinfo=None))
     assert fresh.status is ActionStatus.APPLIED and not guard.status().held
+
+
+def test_a_partition_passed_as_a_bare_string_is_refused() -> None:
+    """`hold(partitions="2026-11-04")` raises instead of holding one partition per character."""
+    from tests.models.memory import MemoryRegistry
+
+    registry = MemoryRegistry()
+    registry.create("m", 1)
+    guard = ModelGuard(registry, "m")
+    with pytest.raises(TypeError, match=r"pass \['2026-11-04'\]"):
+        guard.hold("bad", check="contract", partitions="2026-11-04")  # type: ignore[arg-type]
+    assert not guard.status().held
