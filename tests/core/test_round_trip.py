@@ -20,7 +20,18 @@ from hypothesis import strategies as st
 from guardrails.checks.fairness import FairnessGap, FairnessReport, SegmentMetric, SegmentStatus
 from guardrails.contract.model import QuarantinePolicy
 from guardrails.incidents import BreakerTrip, Evaluation, StoppedInstigator
-from guardrails.models import AliasMove, MoveAction, Pin, Verdict, VerdictStatus
+from guardrails.models import (
+    AliasMove,
+    BatchRef,
+    Condemnation,
+    Hold,
+    HoldFailure,
+    Lineage,
+    MoveAction,
+    Pin,
+    Verdict,
+    VerdictStatus,
+)
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
 from guardrails.outcome import Verdict as CheckVerdict
 from guardrails.profile import Profile, build_profile
@@ -110,6 +121,12 @@ segment_metrics = st.builds(
     status=st.sampled_from(SegmentStatus), p_adjusted=optional_floats, flag=st.sampled_from(["", "low", "high"]),
 )
 
+batch_refs = st.builds(
+    BatchRef, asset=texts.filter(bool), partition=optional_texts, batch_id=optional_texts, content_hash=optional_texts,
+    contract_id=optional_texts, contract_version=optional_texts, run_id=optional_texts,
+)
+hold_failures = st.builds(HoldFailure, check=texts, partition=optional_texts, run_id=optional_texts,
+                          at=optional_moments)
 
 ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
     CheckOutcome: outcomes,
@@ -149,6 +166,14 @@ ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
         FairnessReport, outcome=outcomes, gaps=st.lists(fairness_gaps, max_size=3).map(tuple),
         segments=st.lists(segment_metrics, max_size=3).map(tuple), critical_value=optional_floats,
     ),
+    BatchRef: batch_refs,
+    Lineage: st.builds(Lineage, trained_on=st.lists(batch_refs, max_size=3).map(tuple),
+                       evaluated_on=st.lists(batch_refs, max_size=2).map(tuple)),
+    Condemnation: st.builds(Condemnation, batch=batch_refs, reason=texts, check=optional_texts, run_id=optional_texts,
+                            at=moments, by=texts),
+    HoldFailure: hold_failures,
+    Hold: st.builds(Hold, reason=texts, incident=optional_texts, run_id=optional_texts, at=moments, by=texts,
+                    failing=st.lists(hold_failures, max_size=3).map(tuple)),
 }
 
 
