@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from guardrails.models._lock import ModelLock, lock_for_store
 from guardrails.models._registry import RegisteredModelRecord, RegistryError, SignatureInput, VersionRecord
 from guardrails._extras import require_extra
 
@@ -80,6 +81,11 @@ class MlflowModelRegistry:
         registry_uri: a separate model registry URI, if any.
         timeout_seconds: HTTP connect/read timeout per request (MLflow takes whole seconds, at least 1).
         max_retries: retries per request after the first attempt, without backoff.
+        lock_url: where guards of this registry's models take their shared lock (`model_lock`): a
+            ``postgresql://`` URL for an advisory lock (needed when guards run on several hosts against an
+            HTTP server), or a directory for file locks. Default: ``$GUARDRAILS_MODEL_LOCK_URL``, else chosen
+            from the registry URI (see `guardrails.models._lock.lock_for_store`).
+        lock_directory: the directory for file locks when neither a lock URL nor a local store decides it.
 
     Every method raises `RegistryError` (with the MLflow or network exception chained) on any failure.
 
@@ -96,6 +102,8 @@ class MlflowModelRegistry:
         registry_uri: str | None = None,
         timeout_seconds: int = 5,
         max_retries: int = 1,
+        lock_url: str | None = None,
+        lock_directory: str | None = None,
     ) -> None:
         if timeout_seconds < 1:
             raise ValueError(f"timeout_seconds: expected a whole number of seconds >= 1, got {timeout_seconds!r}")
@@ -116,6 +124,20 @@ class MlflowModelRegistry:
             "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         }
         self._client = MlflowClient(tracking_uri=tracking_uri, registry_uri=self.registry_uri)
+        #: The lock every guard of this registry's models shares (`guardrails.models._lock.ModelLock`).
+        self.model_lock: ModelLock = lock_for_store(
+            self.registry_uri, lock_url=lock_url, lock_directory=lock_directory
+        )
+
+    @property
+    def call_budget_seconds(self) -> float:
+        """The longest one call can take before it raises: every attempt's connect and read timeout.
+
+        A call that raised after a timeout may still be applied later (the request can sit in a proxy or the
+        server's queue): MLflow has no way to cancel it. Read back with `read_alias` for a settle window of at
+        least this long before reporting what moved.
+        """
+        return float((self.max_retries + 1) * 2 * self.timeout_seconds)
 
     def __repr__(self) -> str:
         return f"MlflowModelRegistry({self.tracking_uri!r}, timeout_seconds={self.timeout_seconds})"
@@ -182,6 +204,28 @@ class MlflowModelRegistry:
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         self._call("set_alias", name, lambda: self._client.set_registered_model_alias(name, alias, str(version)))
+
+    def read_alias(self, name: str, alias: str) -> int | None:
+        """The version `alias` of `name` points at now, or None if the alias is not set (one small request).
+
+        Cheaper than `get_model` (which carries every model tag, the alias history among them); meant for the
+        settle read-back after a write that timed out.
+        """
+
+        def read() -> int | None:
+            from mlflow.exceptions import MlflowException
+
+            try:
+                return int(self._client.get_model_version_by_alias(name, alias).version)
+            except MlflowException as exc:
+                if exc.error_code not in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):
+                    raise
+            # An unset alias and a missing model answer with error codes that differ between stores; the
+            # model itself says which (and raises if it is the model that is missing).
+            aliases = self._client.get_registered_model(name).aliases or {}
+            return int(aliases[alias]) if alias in aliases else None
+
+        return self._call("read_alias", name, read)
 
     def get_signature_inputs(self, name: str, version: int) -> tuple[SignatureInput, ...] | None:
         def read() -> tuple[SignatureInput, ...] | None:
