@@ -443,6 +443,8 @@ def build_model_guard_sensor(
             raise fail(f"reconcile could not read the registry: {exc}") from exc
         if reconciled.status is ActionStatus.ERROR:
             raise fail(f"reconcile ended in error: {reconciled.message} ({reconciled.error})")
+        if reconciled.status is ActionStatus.REFUSED:  # the alias is on a failed version and nothing is eligible
+            context.log.error(reconciled.message)
         if reconciled.status is ActionStatus.APPLIED:
             context.log.warning(reconciled.message)
             events.append(action_observation(home, "reconcile", reconciled,
