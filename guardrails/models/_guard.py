@@ -47,7 +47,10 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, Union
 
 from guardrails.contract.model import Contract
+from guardrails.models._lock import DEFAULT_LOCK_TIMEOUT_SECONDS, ModelLock, lock_for
 from guardrails.models._registry import ModelRegistry, RegisteredModelRecord, RegistryError
+from guardrails.models._settle import read_alias, settle_alias
+from guardrails._time import as_utc
 from guardrails.models._signature import SIGNATURE_CHECK, check_signature
 from guardrails._text import cap_text
 from guardrails.models._tags import (
@@ -136,9 +139,9 @@ def _label(outcome: CheckOutcome) -> str:
 
 
 R = TypeVar("R", bound=ActionResult)
-Lock = Union[AbstractContextManager[Any], Callable[[], AbstractContextManager[Any]]]
-"""What `ModelGuard(lock=...)` takes: a context manager entered around every action (it must exclude other
-guards acting on the same model and be re-enterable one call after another), or a callable returning a fresh one."""
+Lock = Union[ModelLock, AbstractContextManager[Any], Callable[[], AbstractContextManager[Any]]]
+"""What `ModelGuard(lock=...)` takes: a `ModelLock` (``lock.acquire(model_name, timeout)``, see
+`guardrails.models._lock`), a context manager entered around every action, or a callable returning a fresh one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,9 +216,14 @@ class ModelGuard:
         alias: the serving alias the guard moves (default ``champion``).
         actor: who or what acts, recorded in history when a call gives no `by` (e.g. ``"dagster:model_sensor"``).
         clock: the current time, injectable for tests.
-        lock: excludes other guards acting on this model (see `Lock`); None acts without one.
+        lock: excludes other guards acting on this model (see `Lock`). Default: the registry's shared lock
+            (`guardrails.models._lock.lock_for`: a PostgreSQL advisory lock or a file lock). Pass
+            ``contextlib.nullcontext()`` to act without one.
+        lock_timeout: seconds to wait for the lock before the action ends ERROR having done nothing.
         settle_seconds: after a set-alias fails (a timeout may still land), how long to read the alias back
-            before reporting where it is.
+            before reporting where it is. Default: the registry's per-call budget (`call_budget_seconds`) for a
+            tracking server reached over HTTP, where a request can land after the client gave up; 1 s for a local
+            database, where a failed write is final.
         sleep: how to wait between read-backs, injectable for tests.
 
     `status`, `history`, `lineage`, `versions_that_saw`, `record_verdict` and `record_lineage` raise
@@ -233,13 +241,16 @@ class ModelGuard:
         actor: str = "guardrails",
         clock: Callable[[], datetime] = _utcnow,
         lock: Lock | None = None,
-        settle_seconds: float = 5.0,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+        settle_seconds: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not name:
             raise ValueError("name: expected a registered model name, got ''")
         if not alias or alias.lower() == "latest":
             raise ValueError(f"alias: expected a serving alias such as 'champion', got {alias!r} (reserved or empty)")
+        if settle_seconds is None:
+            settle_seconds = _default_settle(registry)
         if settle_seconds < 0:
             raise ValueError(f"settle_seconds: expected >= 0, got {settle_seconds!r}")
         self.registry = registry
@@ -247,7 +258,8 @@ class ModelGuard:
         self.alias = alias
         self.actor = actor
         self.clock = clock
-        self.lock = lock
+        self.lock = lock if lock is not None else lock_for(registry)
+        self.lock_timeout = lock_timeout
         self.settle_seconds = settle_seconds
         self.sleep = sleep
 
@@ -366,9 +378,12 @@ class ModelGuard:
         """Run `body` under the lock; turn registry trouble into an ERROR result that says what was observed."""
         with ExitStack() as stack:
             try:
-                lock = self.lock() if callable(self.lock) and not hasattr(self.lock, "__enter__") else self.lock
-                if lock is not None:
-                    stack.enter_context(lock)  # type: ignore[arg-type]
+                lock = self.lock
+                if isinstance(lock, ModelLock):
+                    lock = lock.acquire(self.name, timeout=self.lock_timeout)
+                elif callable(lock) and not hasattr(lock, "__enter__"):
+                    lock = lock()
+                stack.enter_context(lock)  # type: ignore[arg-type]
             except Exception as exc:  # noqa: BLE001 - any lock failure means: do not act
                 return make(ActionStatus.ERROR, f"could not take the lock on {self.name!r}; nothing done ({what})",
                             error=f"{type(exc).__name__}: {exc}")
@@ -378,21 +393,21 @@ class ModelGuard:
                 return make(ActionStatus.ERROR, exc.message, error=exc.error, move=exc.move,
                             observed_version=exc.observed)
             except RegistryError as exc:
-                return make(ActionStatus.ERROR, f"{what} of {self.name!r} did not complete; alias {self.alias!r} "
-                            "not moved by it", error=str(exc))
+                # No set-alias of ours was in flight (those raise _Interrupted), so one read says where it is.
+                try:
+                    observed: int | None = read_alias(self.registry, self.name, self.alias)
+                    seen = f"observed on {_v(observed)}"
+                except RegistryError:
+                    observed, seen = None, "could not be read back"
+                return make(ActionStatus.ERROR, f"{what} of {self.name!r} did not complete ({exc.operation} "
+                            f"failed); alias {self.alias!r} not moved by it, {seen}", error=str(exc),
+                            observed_version=observed)
 
     def _settle(self, target: int | None) -> tuple[bool, int | None]:
         """Read the alias back until it shows `target` or `settle_seconds` pass: (could read, last value read)."""
-        deadline = time.monotonic() + self.settle_seconds
-        readable, observed = False, None
-        while True:
-            try:
-                observed, readable = self.registry.get_model(self.name).aliases.get(self.alias), True
-            except RegistryError:
-                pass  # still unreachable: keep trying until the window closes, then say we could not tell
-            if (readable and observed == target) or time.monotonic() >= deadline:
-                return readable, observed
-            self.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        seen = settle_alias(self.registry, self.name, self.alias, target=target, window_seconds=self.settle_seconds,
+                            sleep=self.sleep)
+        return seen.known, (target if seen.reached_target else seen.version)
 
     def _move(self, entry: AliasMove) -> None:
         """Set the alias to `entry.to_version` and record `entry`; on trouble, read back and raise `_Interrupted`.
@@ -494,7 +509,12 @@ class ModelGuard:
         self._move(entry)
         # Re-read after the move: a failure that wrote its verdict before we set the alias is seen here; one that
         # writes it after will read the alias and move it off itself.
-        after = self._read()
+        try:
+            after = self._read()
+        except RegistryError as exc:
+            raise _Interrupted(f"alias {self.alias!r} of {self.name!r} moved {_v(entry.from_version)} -> v{version} "
+                               f"but could not be re-read to confirm v{version} still passes; the reconciler moves "
+                               "it off if it failed meanwhile", str(exc), move=entry, observed=version) from exc
         now = after.version(version)
         late_pin = after.pin
         if after.alias_version == version and ((now is not None and now.failed) or late_pin is not None):
@@ -706,7 +726,7 @@ class ModelGuard:
                 return result(ActionStatus.NO_OP, f"promotion of {self.name!r} is not held",
                               observed_version=snap.alias_version)
             cleared = [f for f in hold.failing if f.check == check and f.partition in passed
-                       and (at is None or f.at is None or f.at <= at)]
+                       and (at is None or f.at is None or f.at <= as_utc(at))]
             left = tuple(f for f in hold.failing if f not in cleared)
             for failure in cleared:
                 self.registry.delete_model_tag(self.name, hold_failing_key(failure.check, failure.partition))
@@ -845,12 +865,18 @@ class ModelGuard:
                     return self._pin(self._read(), failing_version, facts, result)
                 except (RegistryError, _Interrupted) as exc:
                     detail = exc.error if isinstance(exc, _Interrupted) else str(exc)
+                    seen = ""
+                    observed = exc.observed if isinstance(exc, _Interrupted) else None
+                    if "set_alias" in (first.operation, getattr(exc, "operation", None)):
+                        # A set-alias that errored may still land: read back before saying where the alias is.
+                        readable, observed = self._settle(snap.best(excluding=(failing_version,)))
+                        seen = f"; after the error it is {'observed on ' + _v(observed) if readable else 'unknown'}"
                     return result(
                         ActionStatus.ERROR,
                         f"pin of {self.name!r} after v{failing_version} failed interrupted; alias {self.alias!r} was "
-                        f"on {_v(snap.alias_version)} before; a retry completes or repeats it",
+                        f"on {_v(snap.alias_version)} before{seen}; a retry completes or repeats it",
                         error=f"{first}; retry: {detail}",
-                        observed_version=exc.observed if isinstance(exc, _Interrupted) else None,
+                        observed_version=observed,
                     )
 
         return self._act(result, "pin", body)
@@ -1041,6 +1067,14 @@ def _ineligible(name: str, number: int, version: ModelVersionState | None) -> st
     if not version.clean:
         return f"{name!r} v{number} is unclean: its {_why(version)}"
     return ""
+
+
+def _default_settle(registry: ModelRegistry) -> float:
+    budget = float(getattr(registry, "call_budget_seconds", 5.0))
+    uri = str(getattr(registry, "registry_uri", None) or getattr(registry, "tracking_uri", None) or "")
+    if uri and not uri.startswith(("http://", "https://", "databricks")):
+        return min(budget, 1.0)
+    return budget
 
 
 def _at(moment: datetime) -> str:
