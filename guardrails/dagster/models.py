@@ -94,6 +94,11 @@ class ModelRegistryResource(dg.ConfigurableResource):
         model_name: the registered model to guard.
         alias: the serving alias (default ``champion``).
         timeout_seconds / max_retries: bound every registry request, so a dead server cannot hang a tick.
+        lock_url: where guards of the model take their shared lock (a ``postgresql://`` URL: an advisory lock,
+            needed when guards run on several hosts; a directory otherwise). None: beside a local store, or the
+            PostgreSQL registry itself, or a per-host directory (see `guardrails.models._lock`).
+        lock_timeout_seconds: how long an action waits for another guard of the same model before it ends in
+            ``ERROR`` with nothing done.
     """
 
     tracking_uri: str = Field(description="MLflow tracking URI (e.g. from env var MLFLOW_TRACKING_URI).")
@@ -102,6 +107,9 @@ class ModelRegistryResource(dg.ConfigurableResource):
     alias: str = Field(default="champion", description="The serving alias the guard moves.")
     timeout_seconds: int = Field(default=5, ge=1, description="Seconds per registry request before giving up.")
     max_retries: int = Field(default=1, ge=0, description="Retries per registry request (no backoff).")
+    lock_url: str | None = Field(default=None, description="Shared lock for guards of this model on several "
+                                 "hosts (postgresql:// URL or a directory); None picks one from the registry URI.")
+    lock_timeout_seconds: float = Field(default=30.0, gt=0, description="Seconds an action waits for the lock.")
 
     def get_guard(self, actor: str = "dagster") -> ModelGuard:
         """A `ModelGuard` over the configured model, recording `actor` as who acted."""
@@ -112,8 +120,12 @@ class ModelRegistryResource(dg.ConfigurableResource):
             registry_uri=self.registry_uri,
             timeout_seconds=self.timeout_seconds,
             max_retries=self.max_retries,
+            lock_url=self.lock_url,
         )
-        return ModelGuard(registry, self.model_name, alias=self.alias, actor=actor)
+        name, timeout = self.model_name, self.lock_timeout_seconds
+        # A fresh context manager per action: guards of one model (sensors, runs, the CLI) exclude each other.
+        return ModelGuard(registry, name, alias=self.alias, actor=actor,
+                          lock=lambda: registry.model_lock.acquire(name, timeout=timeout))
 
 
 
