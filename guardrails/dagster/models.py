@@ -335,7 +335,9 @@ def _hold_text(hold: Any) -> str:
     return cap_text(f"{hold.reason} (failing: {failing or 'none'})", MESSAGE_CHARS)
 
 
-def _act(guard: ModelGuard, instance: dg.DagsterInstance, check: WatchedCheck, item: Classified) -> tuple[str, ActionResult]:
+def _act(
+    guard: ModelGuard, instance: dg.DagsterInstance, check: WatchedCheck, item: Classified
+) -> tuple[str, ActionResult]:
     """Ask the guard to do what the evaluation's class calls for; the action's name and result."""
     entry = item.entry
     run_id = entry.run_id or None
@@ -400,7 +402,8 @@ def build_model_guard_sensor(
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=default_status,
         description="Model guard: holds promotion on a quarantined or late batch, fails the versions that saw a "
-        f"condemned batch and a version that failed its own checks, and reconciles the alias. Watches {', '.join(labels)}.",
+        "condemned batch and a version that failed its own checks, and reconciles the alias. "
+        f"Watches {', '.join(labels)}.",
     )
     def _sensor(context: dg.SensorEvaluationContext, model_registry: ModelRegistryResource) -> dg.SensorResult:
         state = _load_cursor(context.cursor, checks)

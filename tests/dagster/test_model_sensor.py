@@ -201,8 +201,8 @@ def test_condemned_stored_batch_fails_exactly_the_versions_that_saw_it(
     cursor = two_good_days(instance, registry, resources)
     STATE["drift"] = True
     # Judge the stored batch again, later (the latest materialization of `features` is d2's).
-    judged = dg.materialize([transactions, features, drift], instance=instance, selection=dg.AssetSelection.checks(drift),
-                            resources=resources)
+    judged = dg.materialize([transactions, features, drift], instance=instance, resources=resources,
+                            selection=dg.AssetSelection.checks(drift))
     [evaluation] = judged.get_asset_check_evaluations()
     assert not evaluation.passed and evaluation.target_materialization_data is not None
 
