@@ -239,6 +239,23 @@ def test_model_evaluation_failure_fails_the_version_it_judged(
     assert "model:evaluation" in guard.status().version(3).verdict.reason
 
 
+def test_every_evaluation_since_the_cursor_is_handled_not_only_the_latest(
+    instance: dg.DagsterInstance, registry: ModelRegistryResource, resources: dict
+) -> None:
+    """A failed evaluation of v3 and, later, a quarantined batch reach one tick: v3 fails and promotion is held."""
+    guard = registry.get_guard()
+    cursor = two_good_days(instance, registry, resources)
+    STATE["auc"] = 0.5
+    assert run(instance, registry, resources, "d3").success
+    STATE["defect"] = {"d1": Defect.DUPLICATE_IDS}
+    assert not run(instance, registry, resources, "d1", only=[transactions.key]).success
+    result = tick(instance, registry, cursor)
+    assert [e.metadata[MODEL_ACTION_KIND_KEY].value for e in result.asset_events] == ["fail_version", "hold"]
+    status = guard.status()
+    assert status.alias_version == 2 and verdicts(registry) == {1: "passed", 2: "passed", 3: "failed"}  # noqa: PLR2004
+    assert [(f.check, f.partition) for f in status.hold.failing] == [(f"transactions:{CONTRACT_CHECK}", "d1")]
+
+
 def test_freshness_failure_holds_promotion_and_a_fresh_verdict_releases_it(
     instance: dg.DagsterInstance, registry: ModelRegistryResource, resources: dict
 ) -> None:
