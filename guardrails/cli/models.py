@@ -175,7 +175,8 @@ def _lineage_cell(version: ModelVersionState) -> str:
         return "UNCLEAN: " + ", ".join(b.label for b in version.tainted_by)
     if version.lineage is None:
         return "not recorded"
-    return f"clean ({len(version.lineage.batches)} batches)"
+    count = len(version.lineage.batches)
+    return f"clean ({count} batch{'es' if count != 1 else ''})"
 
 
 def _row(entry: AliasMove) -> tuple[str, ...]:

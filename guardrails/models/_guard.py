@@ -25,16 +25,20 @@ not involve the version it is written on.
 Ordering, since MLflow has no compare-and-set: a failure writes the verdict first, then reads the alias and moves
 it off; `promote` sets the alias, then re-reads verdict, lineage and pin and reverts if the version failed
 meanwhile. Whichever of the two runs second sees the other's write. Guards of one model also exclude each other
-through `lock` (see `guardrails.models._lock`) when one is given. After a failed set-alias the guard reads the
+through a lock they share (by default the registry's, see `guardrails.models._lock`), so in practice they do not
+interleave at all; the ordering is what keeps them right when the lock is absent or lost. After a failed set-alias the guard reads the
 alias back for `settle_seconds` and reports what it actually observed (and records the move if it happened);
 `reconcile` repairs an alias resting on a failed or unclean version and records moves nobody recorded as
 ``observed``.
 
 Example:
     >>> guard = ModelGuard(MlflowModelRegistry("sqlite:///mlflow.db"), "fraud")  # doctest: +SKIP
-    >>> guard.pin(3, reason="contract failed on 2026-01-01 batch", check="transactions/contract",
-    ...           run_id="abc").message  # doctest: +SKIP
-    "alias 'champion' of 'fraud' moved v3 -> v2 and pinned: contract failed on 2026-01-01 batch"
+    >>> guard.hold("contract failed; batch quarantined", check="clean_transactions:contract",
+    ...            partitions=["2026-11-03"]).message  # doctest: +SKIP
+    "promotion of 'fraud' held: clean_transactions:contract [2026-11-03] failed (...); alias 'champion' stays on v2"
+    >>> guard.condemn(BatchRef(asset="clean_transactions", partition="2026-11-01"), reason="PSI 0.4",
+    ...               check="drift").message  # doctest: +SKIP
+    "batch clean_transactions[2026-11-01] condemned; versions that saw it: v2; alias 'champion' moved v2 -> v1"
 """
 
 from __future__ import annotations
@@ -42,17 +46,27 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar, Union
 
+from guardrails._text import cap_text
+from guardrails._time import as_utc
 from guardrails.contract.model import Contract
 from guardrails.models._lock import DEFAULT_LOCK_TIMEOUT_SECONDS, ModelLock, lock_for
-from guardrails.models._registry import ModelRegistry, RegisteredModelRecord, RegistryError
+from guardrails.models._registry import ModelRegistry, RegistryError
 from guardrails.models._settle import read_alias, settle_alias
-from guardrails._time import as_utc
 from guardrails.models._signature import SIGNATURE_CHECK, check_signature
-from guardrails._text import cap_text
+from guardrails.models._snapshot import (
+    _at,
+    _default_settle,
+    _failing,
+    _ineligible,
+    _parts,
+    _Snapshot,
+    _v,
+    _why,
+)
 from guardrails.models._tags import (
     HOLD_FAILING_PREFIX,
     HOLD_TAG,
@@ -68,11 +82,9 @@ from guardrails.models._tags import (
     history_tag,
     hold_failing_key,
     hold_failing_tag,
-    hold_from_tags,
     hold_header_tag,
     lineage_from_tags,
     lineage_tags,
-    pin_from_tags,
     pin_tag,
     saw_suffixes,
     saw_tag,
@@ -142,61 +154,6 @@ R = TypeVar("R", bound=ActionResult)
 Lock = Union[ModelLock, AbstractContextManager[Any], Callable[[], AbstractContextManager[Any]]]
 """What `ModelGuard(lock=...)` takes: a `ModelLock` (``lock.acquire(model_name, timeout)``, see
 `guardrails.models._lock`), a context manager entered around every action, or a callable returning a fresh one."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
-    """One consistent-enough read of the model: tags, aliases, every version with verdict, lineage and taint."""
-
-    model: RegisteredModelRecord
-    versions: tuple[ModelVersionState, ...]
-    alias: str
-    condemned: dict[str, Condemnation] = field(default_factory=dict)
-
-    @property
-    def pin(self) -> Pin | None:
-        return pin_from_tags(self.model.tags)
-
-    @property
-    def hold(self) -> Hold | None:
-        return hold_from_tags(self.model.tags)
-
-    @property
-    def alias_version(self) -> int | None:
-        return self.model.aliases.get(self.alias)
-
-    @property
-    def history(self) -> tuple[AliasMove, ...]:
-        return history_from_tags(self.model.tags)
-
-    @property
-    def next_seq(self) -> int:
-        return max((e.seq for e in self.history), default=0) + 1
-
-    @property
-    def pin_complete(self) -> bool:
-        pin = self.pin
-        return (
-            pin is not None
-            and self.alias_version == pin.version
-            and any(e.id == pin.history_id for e in self.history)
-        )
-
-    def version(self, number: int) -> ModelVersionState | None:
-        return next((v for v in self.versions if v.version == number), None)
-
-    def best(self, *, excluding: Iterable[int] = ()) -> int | None:
-        """The highest READY version whose verdict passed and whose lineage is clean, or None."""
-        skip = set(excluding)
-        return max((v.version for v in self.versions if v.eligible and v.version not in skip), default=None)
-
-    @property
-    def alias_on_failed(self) -> bool:
-        """True when the alias rests on a version that failed or whose lineage includes a condemned batch."""
-        if self.alias_version is None:
-            return False
-        current = self.version(self.alias_version)
-        return current is not None and current.failed
 
 
 class _Interrupted(Exception):
@@ -1048,60 +1005,3 @@ class ModelGuard:
                 error=str(exc),
             )
         return check_signature(contract, inputs, model=self.name, version=version, now=self.clock)
-
-
-def _v(version: int | None) -> str:
-    return f"v{version}" if version is not None else "(unset)"
-
-
-def _ineligible(name: str, number: int, version: ModelVersionState | None) -> str:
-    """Why the alias may not point at this version, or '' if it may."""
-    if version is None:
-        return f"{name!r} has no version {number}"
-    if version.status != "READY":
-        return f"{name!r} v{number} is {version.status}, not READY"
-    if version.verdict is None:
-        return f"{name!r} v{number} has no guardrail verdict (unverified); record a passed verdict first"
-    if not version.verdict.passed:
-        return f"{name!r} v{number} failed its guardrails ({version.verdict.reason or 'no reason recorded'})"
-    if not version.clean:
-        return f"{name!r} v{number} is unclean: its {_why(version)}"
-    return ""
-
-
-def _default_settle(registry: ModelRegistry) -> float:
-    budget = float(getattr(registry, "call_budget_seconds", 5.0))
-    uri = str(getattr(registry, "registry_uri", None) or getattr(registry, "tracking_uri", None) or "")
-    if uri and not uri.startswith(("http://", "https://", "databricks")):
-        return min(budget, 1.0)
-    return budget
-
-
-def _at(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds") if moment != datetime.min else "(unknown)"
-
-
-def _parts(partitions: Iterable[str | None]) -> str:
-    names = [p if p is not None else "(no partition)" for p in partitions]
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    return f"[{shown}]"
-
-
-def _failing(hold: Hold) -> str:
-    if not hold.failing:
-        return "no failing partition recorded"
-    by_check: dict[str, list[str | None]] = {}
-    for failure in hold.failing:
-        by_check.setdefault(failure.check, []).append(failure.partition)
-    return "; ".join(f"{check} {_parts(parts)}" for check, parts in by_check.items())
-
-
-def _why(version: ModelVersionState | None) -> str:
-    """Why a version may not serve: its failed verdict's reason, or the condemned batches in its lineage."""
-    if version is None:
-        return "does not exist"
-    if version.tainted_by:
-        return "lineage includes condemned batch " + ", ".join(b.label for b in version.tainted_by)
-    if version.verdict is not None and not version.verdict.passed:
-        return f"failed: {version.verdict.reason or 'no reason recorded'}"
-    return "passed"

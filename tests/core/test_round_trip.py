@@ -19,7 +19,18 @@ from hypothesis import strategies as st
 
 from guardrails.contract.model import QuarantinePolicy
 from guardrails.incidents import BreakerTrip, Evaluation, StoppedInstigator
-from guardrails.models import AliasMove, MoveAction, Pin, Verdict, VerdictStatus
+from guardrails.models import (
+    AliasMove,
+    BatchRef,
+    Condemnation,
+    Hold,
+    HoldFailure,
+    Lineage,
+    MoveAction,
+    Pin,
+    Verdict,
+    VerdictStatus,
+)
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
 from guardrails.profile import Profile, build_profile
 from guardrails.quarantine import DataFormat, PublishedVia, PublishRecord, QuarantineManifest, QuarantineState, Transition
@@ -93,6 +104,13 @@ def profiles(draw: st.DrawFn) -> Profile:
     return build_profile(frame, categorical=["code"], bins=4, fine_bins=8)
 
 
+batch_refs = st.builds(
+    BatchRef, asset=texts.filter(bool), partition=optional_texts, batch_id=optional_texts, content_hash=optional_texts,
+    contract_id=optional_texts, contract_version=optional_texts, run_id=optional_texts,
+)
+hold_failures = st.builds(HoldFailure, check=texts, partition=optional_texts, run_id=optional_texts,
+                          at=optional_moments)
+
 ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
     CheckOutcome: outcomes,
     Transition: transitions,
@@ -127,6 +145,14 @@ ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
         stopped=st.lists(stopped_instigators, max_size=3).map(tuple), rearmed_at=optional_moments, rearmed_by=texts,
     ),
     Profile: profiles(),
+    BatchRef: batch_refs,
+    Lineage: st.builds(Lineage, trained_on=st.lists(batch_refs, max_size=3).map(tuple),
+                       evaluated_on=st.lists(batch_refs, max_size=2).map(tuple)),
+    Condemnation: st.builds(Condemnation, batch=batch_refs, reason=texts, check=optional_texts, run_id=optional_texts,
+                            at=moments, by=texts),
+    HoldFailure: hold_failures,
+    Hold: st.builds(Hold, reason=texts, incident=optional_texts, run_id=optional_texts, at=moments, by=texts,
+                    failing=st.lists(hold_failures, max_size=3).map(tuple)),
 }
 
 

@@ -8,6 +8,8 @@ to the server with `http.client`. The faults, each armed for the next `count` ma
 - ``hold_response``: deliver the request at once (the server applies it), but keep the response until
   `seconds` pass or `release()`. The client times out on a write that did happen.
 - ``drop``: never deliver the request; hang until `seconds` pass or `release()`, then close.
+- ``pass``: deliver as usual (with `before`, a hook run first: e.g. SIGSTOP the server so the request waits
+  in its socket buffer, a server frozen mid-call).
 - `freeze()` / `thaw()`: every request waits at the proxy until thawed, then is delivered (a frozen server
   as the client sees it).
 
@@ -27,10 +29,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Literal
 from urllib.parse import urlsplit
 
-Fault = Literal["delay", "hold_response", "drop"]
+Fault = Literal["delay", "hold_response", "drop", "pass"]
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 
@@ -41,6 +44,8 @@ class Rule:
     fault: Fault
     seconds: float
     count: int
+    skip: int = 0
+    before: Callable[[], None] | None = None
 
 
 @dataclass
@@ -92,11 +97,13 @@ class FaultProxy:
 
     # --- faults ----------------------------------------------------------------------------------------------
 
-    def arm(self, method: str, path_contains: str, fault: Fault, *, seconds: float, count: int = 1) -> None:
-        """Apply `fault` to the next `count` requests with this method whose path contains `path_contains`."""
+    def arm(self, method: str, path_contains: str, fault: Fault, *, seconds: float = 0.0, count: int = 1,
+            skip: int = 0, before: Callable[[], None] | None = None) -> None:
+        """Apply `fault` to the next `count` requests with this method whose path contains `path_contains`,
+        after letting `skip` of them through untouched; run `before` (if given) as each is handled."""
         with self._lock:
             self._released.clear()
-            self._rules.append(Rule(method.upper(), path_contains, fault, seconds, count))
+            self._rules.append(Rule(method.upper(), path_contains, fault, seconds, count, skip, before))
 
     def disarm(self) -> None:
         with self._lock:
@@ -116,9 +123,17 @@ class FaultProxy:
         with self._lock:
             for rule in self._rules:
                 if rule.count > 0 and rule.method == method and rule.path_contains in path:
+                    if rule.skip > 0:
+                        rule.skip -= 1
+                        return None
                     rule.count -= 1
                     return rule
         return None
+
+    def faulted(self) -> list[Delivery]:
+        """The requests a fault was applied to (empty: the action failed before reaching the fault)."""
+        with self._lock:
+            return [d for d in self.log if d.fault is not None]
 
     def deliveries(self, method: str, path_contains: str) -> list[Delivery]:
         with self._lock:
@@ -157,6 +172,8 @@ class FaultProxy:
                     proxy.log.append(record)
                 try:
                     proxy._thawed.wait(120)
+                    if rule is not None and rule.before is not None:
+                        rule.before()
                     if rule is not None and rule.fault == "drop":
                         proxy._released.wait(rule.seconds)
                         self.close_connection = True

@@ -110,7 +110,7 @@ def test_cli_shows_hold_and_lineage_and_unholds_and_reconciles(
 
     code, out = invoke(env, "status", model_name)
     assert code == EXIT_OK and "held" in out and "clean_transactions:contract[2026-11-03]" in out
-    assert "clean (1 batches)" in out and "not recorded" in out
+    assert "clean (1 batch)" in out and "not recorded" in out
     code, out = invoke(env, "promote", model_name, "2")
     assert code == EXIT_REFUSED and "held" in out
     code, out = invoke(env, "lineage", model_name, "3", "--json")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,15 +21,19 @@ import pytest
 from mlflow import MlflowClient
 
 from guardrails.models import ActionStatus, MlflowModelRegistry, ModelGuard, MoveAction
+from guardrails.models._tags import verdict_tags
 from tests.models.conftest import MlflowServer, passed
 from tests.models.fault_proxy import FaultProxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("mlflow_server")]
 
 ALIAS_PATH = "/registered-models/alias"
-TIMEOUT_SECONDS = 1  # MLflow's smallest request timeout
+MODEL_GET_PATH = "/registered-models/get"
+# Per request, through the proxy. MLflow's smallest is 1 s, but on a loaded 2-core machine an ordinary search can
+# take longer, and the action would then fail before reaching the fault.
+TIMEOUT_SECONDS = 2
 SETTLE_SECONDS = 1.0
-ROUNDS = 8
+ROUNDS = 6
 
 
 # --- one vocabulary over today's guard and the lineage-aware one ----------------------------------------------
@@ -36,8 +41,8 @@ ROUNDS = 8
 
 def fail_version(guard: ModelGuard, version: int, run_id: str) -> object:
     """``verdict failed`` on `version`: the model's own check failed; the alias must leave it."""
-    if hasattr(guard, "fail"):
-        return guard.fail(version, reason="evaluation failed", check="fraud/evaluation", run_id=run_id)
+    if hasattr(guard, "fail_version"):
+        return guard.fail_version(version, reason="evaluation failed", check="fraud/evaluation", run_id=run_id)
     return guard.pin(version, reason="evaluation failed", check="fraud/evaluation", run_id=run_id)
 
 
@@ -56,13 +61,18 @@ def observed_version(result: object) -> int | None:
     return getattr(result, "observed_version", None)
 
 
-def guard_for(url: str, name: str, actor: str, *, timeout: int = 5, retries: int = 1) -> ModelGuard:
-    registry = MlflowModelRegistry(url, timeout_seconds=timeout, max_retries=retries)
-    kwargs: dict[str, object] = {}
+def guard_for(url: str, name: str, actor: str, *, lock_url: str, timeout: int = 5, retries: int = 1) -> ModelGuard:
+    """A guard as a deployment would build it: through `url` (the server or the proxy), locking on the
+    server's own PostgreSQL database (the lock every host reaches)."""
+    registry = MlflowModelRegistry(url, timeout_seconds=timeout, max_retries=retries, lock_url=lock_url)
     try:
         return ModelGuard(registry, name, actor=actor, settle_seconds=SETTLE_SECONDS)  # type: ignore[call-arg]
-    except TypeError:
-        return ModelGuard(registry, name, actor=actor, **kwargs)  # type: ignore[arg-type]
+    except TypeError:  # today's guard (main), measured for the report: no settle window
+        return ModelGuard(registry, name, actor=actor)
+
+
+def lock_url(server: MlflowServer) -> str:
+    return f"postgresql://postgres@127.0.0.1:5432/{server.database}"
 
 
 # --- the model under test --------------------------------------------------------------------------------------
@@ -81,12 +91,11 @@ def make_model(server: MlflowServer, source: tuple[str, str], name: str) -> None
     """`name` with three passed versions and the champion on v2; v3 is the candidate the faults fight over."""
     client = MlflowClient(tracking_uri=server.url, registry_uri=server.url)
     client.create_registered_model(name)
+    # The passed verdict as tags of the new version: one request per version instead of six.
+    tags = dict(verdict_tags(passed()))
     for _ in range(3):
-        client.create_model_version(name, source=source[0], model_id=source[1])
-    guard = guard_for(server.url, name, "setup")
-    for version in (1, 2, 3):
-        guard.record_verdict(version, passed())
-    assert guard.promote(2).status is ActionStatus.APPLIED
+        client.create_model_version(name, source=source[0], model_id=source[1], tags=tags, await_creation_for=0)
+    assert guard_for(server.url, name, "setup", lock_url=lock_url(server)).promote(2).status is ActionStatus.APPLIED
 
 
 def actual_alias(server: MlflowServer, name: str) -> int | None:
@@ -108,7 +117,7 @@ class Verdict:
 
 def judge(server: MlflowServer, name: str) -> Verdict:
     """Compare MLflow's own state with the guard's verdicts and history."""
-    guard = guard_for(server.url, name, "judge")
+    guard = guard_for(server.url, name, "judge", lock_url=lock_url(server))
     status = guard.status()
     alias = actual_alias(server, name)
     version = status.version(alias) if hasattr(status, "version") and alias is not None else next(
@@ -132,11 +141,12 @@ def judge(server: MlflowServer, name: str) -> Verdict:
 # --- (a) several processes on one model ------------------------------------------------------------------------
 
 
-def _worker(url: str, role: str, tasks: multiprocessing.Queue, results: multiprocessing.Queue,
+def _worker(role: str, tasks: multiprocessing.Queue, results: multiprocessing.Queue,
             barrier: multiprocessing.synchronize.Barrier) -> None:  # type: ignore[name-defined]
     rng = random.Random(role)
-    while (name := tasks.get()) is not None:
-        guard = guard_for(url, name, role)
+    while (task := tasks.get()) is not None:
+        url, lock, name = task
+        guard = guard_for(url, name, role, lock_url=lock)
         guard.registry.get_model(name)  # warm the connection so the race starts at the barrier
         barrier.wait(60)
         time.sleep(rng.uniform(0, 0.04))  # vary the interleaving from round to round
@@ -152,15 +162,18 @@ def _worker(url: str, role: str, tasks: multiprocessing.Queue, results: multipro
             results.put((role, "raised", f"{type(exc).__name__}: {exc}"))
 
 
-@pytest.fixture(scope="module")
-def workers(mlflow_server: MlflowServer) -> Iterator[tuple[dict[str, multiprocessing.Queue], multiprocessing.Queue]]:
-    """Three long-lived processes (promote, fail, pin), each importing MLflow once and then racing per round."""
+@pytest.fixture(scope="session")
+def workers() -> Iterator[tuple[dict[str, multiprocessing.Queue], multiprocessing.Queue]]:
+    """Three long-lived processes (promote, fail, pin), each importing MLflow once and then racing per round.
+
+    Session-scoped and independent of the server, so their start overlaps the server's (tens of seconds).
+    """
     context = multiprocessing.get_context("spawn")
     roles = ("promote", "fail", "pin")
     barrier = context.Barrier(len(roles))
     results = context.Queue()
     tasks = {role: context.Queue() for role in roles}
-    processes = [context.Process(target=_worker, args=(mlflow_server.url, role, tasks[role], results, barrier),
+    processes = [context.Process(target=_worker, args=(role, tasks[role], results, barrier),
                                  daemon=True) for role in roles]
     for process in processes:
         process.start()
@@ -168,15 +181,15 @@ def workers(mlflow_server: MlflowServer) -> Iterator[tuple[dict[str, multiproces
     for queue in tasks.values():
         queue.put(None)
     for process in processes:
-        process.join(30)
+        process.join(1)
         if process.is_alive():
             process.kill()
 
 
 def test_concurrent_promote_fail_pin_from_processes(
-    mlflow_server: MlflowServer, source: tuple[str, str], workers, request: pytest.FixtureRequest
+    workers, mlflow_server: MlflowServer, source: tuple[str, str], request: pytest.FixtureRequest
 ) -> None:
-    """Promote v3, fail v3 and pin after v3 from three processes at once, 8 rounds: the alias ends on a passed
+    """Promote v3, fail v3 and pin after v3 from three processes at once, 6 rounds: the alias ends on a passed
     version (v2) every round, and the history ends where MLflow has the alias, with no unrecorded move."""
     tasks, results = workers
     bad_rounds: list[tuple[str, Verdict, list]] = []
@@ -185,7 +198,7 @@ def test_concurrent_promote_fail_pin_from_processes(
         name = f"faults-race-{round_no}-{time.time_ns() % 10**9}"
         make_model(mlflow_server, source, name)
         for queue in tasks.values():
-            queue.put(name)
+            queue.put((mlflow_server.url, lock_url(mlflow_server), name))
         outcomes = [results.get(timeout=90) for _ in tasks]
         assert not [o for o in outcomes if o[1] == "raised"], outcomes
         verdict = judge(mlflow_server, name)
@@ -226,12 +239,14 @@ def test_response_held_after_the_alias_moved_is_reported_as_moved(
 ) -> None:
     """The server applies promote's set-alias but its answer never comes: the guard ends ERROR in bounded time
     and reports the alias it actually observed (v3), and the history agrees with MLflow afterwards."""
-    guard = guard_for(proxy.url, model, "sensor", timeout=TIMEOUT_SECONDS, retries=0)
+    guard = guard_for(proxy.url, model, "sensor", lock_url=lock_url(mlflow_server), timeout=TIMEOUT_SECONDS,
+                      retries=0)
     proxy.arm("POST", ALIAS_PATH, "hold_response", seconds=30)
     started = time.monotonic()
     result = guard.promote(3, reason="candidate passed")
     elapsed = time.monotonic() - started
     proxy.release()
+    assert proxy.faulted(), (result.message, result.error)
     assert result.status in (ActionStatus.ERROR, ActionStatus.APPLIED), result.message
     assert elapsed < _budget(guard), elapsed
     assert actual_alias(mlflow_server, model) == 3
@@ -239,7 +254,7 @@ def test_response_held_after_the_alias_moved_is_reported_as_moved(
         # ERROR must say what moved: it was observed on v3, not "not moved".
         assert observed_version(result) == 3, (result.message, result.error)
         assert "not moved" not in result.message, result.message
-    reconcile(guard_for(mlflow_server.url, model, "tick"))
+    reconcile(guard_for(mlflow_server.url, model, "tick", lock_url=lock_url(mlflow_server)))
     assert judge(mlflow_server, model).problems == ()
 
 
@@ -248,19 +263,87 @@ def test_request_that_never_arrives_moves_nothing_and_says_so(
 ) -> None:
     """v2 fails while the server is unreachable for set-alias: ERROR in bounded time, alias observed on v2 (the
     failed version) and reported so; the next reconcile tick moves it to v1 and records the move."""
-    guard = guard_for(proxy.url, model, "sensor", timeout=TIMEOUT_SECONDS, retries=0)
+    guard = guard_for(proxy.url, model, "sensor", lock_url=lock_url(mlflow_server), timeout=TIMEOUT_SECONDS,
+                      retries=0)
     proxy.arm("POST", ALIAS_PATH, "drop", seconds=30, count=5)
     started = time.monotonic()
     result = fail_version(guard, 2, "run-drop")
     elapsed = time.monotonic() - started
     proxy.release()
+    assert proxy.faulted(), (result.message, result.error)
     assert elapsed < _budget(guard), elapsed
     assert result.status is ActionStatus.ERROR, result.message
     assert actual_alias(mlflow_server, model) == 2
     assert observed_version(result) == 2, (result.message, result.error)
-    reconcile(guard_for(mlflow_server.url, model, "tick"))
+    reconcile(guard_for(mlflow_server.url, model, "tick", lock_url=lock_url(mlflow_server)))
     after = judge(mlflow_server, model)
     assert after.alias in (1, 3) and after.problems == (), after
+
+
+@pytest.mark.parametrize("passing_reads", [pytest.param(2, id="history-write"), pytest.param(3, id="re-read")])
+def test_registry_failing_after_promote_moved_reports_the_move(
+    mlflow_server: MlflowServer, proxy: FaultProxy, model: str, passing_reads: int
+) -> None:
+    """Promote v3 sets the alias, then the registry stops answering (at the history write, or at the re-read):
+    the ERROR says the alias is on v3 (it is), never "not moved", and the history agrees with MLflow after the
+    next reconcile."""
+    guard = guard_for(proxy.url, model, "sensor", lock_url=lock_url(mlflow_server), timeout=TIMEOUT_SECONDS,
+                      retries=0)
+    # Model lookups before the fault: the guard's first read, MLflow's own lookup inside
+    # set_registered_model_alias, and (for the re-read) the one inside set_registered_model_tag.
+    proxy.arm("GET", MODEL_GET_PATH, "drop", seconds=30, count=10, skip=passing_reads)
+    result = guard.promote(3, reason="candidate passed")
+    proxy.release()
+    assert proxy.faulted(), (result.message, result.error, [(d.method, d.path[:60]) for d in proxy.log])
+    assert actual_alias(mlflow_server, model) == 3
+    assert result.status in (ActionStatus.ERROR, ActionStatus.APPLIED), result.message
+    if result.status is ActionStatus.ERROR:
+        assert observed_version(result) == 3, (result.message, result.error)
+        assert "not moved" not in result.message, result.message
+    reconcile(guard_for(mlflow_server.url, model, "tick", lock_url=lock_url(mlflow_server)))
+    assert judge(mlflow_server, model).problems == ()
+
+
+def test_server_stopped_with_the_set_alias_in_its_queue(
+    mlflow_server: MlflowServer, proxy: FaultProxy, model: str
+) -> None:
+    """The server is frozen (SIGSTOP) as promote's set-alias reaches it: ERROR within the budget, saying the
+    alias could not be read back rather than "not moved"; once the server resumes and applies the queued
+    request, the next reconcile records the move and the history agrees with MLflow."""
+    guard = guard_for(proxy.url, model, "sensor", lock_url=lock_url(mlflow_server), timeout=TIMEOUT_SECONDS,
+                      retries=0)
+    proxy.arm("POST", ALIAS_PATH, "pass", before=lambda: mlflow_server.signal(signal.SIGSTOP))
+    started = time.monotonic()
+    try:
+        result = guard.promote(3, reason="candidate passed")
+        elapsed = time.monotonic() - started
+    finally:
+        mlflow_server.signal(signal.SIGCONT)
+    assert proxy.faulted(), (result.message, result.error)
+    assert result.status is ActionStatus.ERROR, result.message
+    assert elapsed < _budget(guard), elapsed
+    assert observed_version(result) is None, result.message
+    assert "not moved" not in result.message or "could not be read" in result.message, result.message
+    mlflow_server.wait_ready(timeout=60)
+    queued = proxy.deliveries("POST", ALIAS_PATH)
+    assert queued and queued[0].done.wait(30)
+    assert actual_alias(mlflow_server, model) == 3  # the frozen server applied it once resumed
+    reconcile(guard_for(mlflow_server.url, model, "tick", lock_url=lock_url(mlflow_server)))
+    assert judge(mlflow_server, model).problems == ()
+
+
+def test_a_timed_out_set_alias_is_sent_once(mlflow_server: MlflowServer, proxy: FaultProxy, model: str) -> None:
+    """Reads are retried, writes are not: a set-alias whose answer never comes reaches the server exactly once
+    (a retried copy could land later still), and the guard reads the alias back instead."""
+    registry = MlflowModelRegistry(proxy.url, timeout_seconds=TIMEOUT_SECONDS, max_retries=1,
+                                   lock_url=lock_url(mlflow_server))
+    guard = ModelGuard(registry, model, actor="sensor", settle_seconds=SETTLE_SECONDS)
+    proxy.arm("POST", ALIAS_PATH, "drop", seconds=30, count=5)
+    result = guard.promote(3, reason="candidate passed")
+    proxy.release()
+    assert result.status is ActionStatus.ERROR, result.message
+    assert len(proxy.deliveries("POST", ALIAS_PATH)) == 1
+    assert observed_version(result) == 2 == actual_alias(mlflow_server, model)
 
 
 # --- (c) a set-alias delivered late ----------------------------------------------------------------------------
@@ -271,19 +354,22 @@ def test_late_set_alias_onto_a_version_failed_meanwhile_is_repaired_and_recorded
 ) -> None:
     """Promote v3's set-alias reaches the server after the guard gave up, and after v3 failed: the next
     reconcile finds the alias on failed v3, records that move as observed and moves it back to v2."""
-    sensor = guard_for(proxy.url, model, "promoter", timeout=TIMEOUT_SECONDS, retries=0)
-    delay = SETTLE_SECONDS + 3 * TIMEOUT_SECONDS + 1.5
+    sensor = guard_for(proxy.url, model, "promoter", lock_url=lock_url(mlflow_server), timeout=TIMEOUT_SECONDS,
+                       retries=0)
+    delay = SETTLE_SECONDS + TIMEOUT_SECONDS + 1.5  # after promote gave up, after the failure was recorded
     proxy.arm("POST", ALIAS_PATH, "delay", seconds=delay)
     promoted = sensor.promote(3, reason="candidate passed")
+    assert proxy.faulted(), (promoted.message, promoted.error)
     assert promoted.status is ActionStatus.ERROR, promoted.message
     assert actual_alias(mlflow_server, model) == 2
-    failing = fail_version(guard_for(mlflow_server.url, model, "evaluator"), 3, "run-late")
+    evaluator = guard_for(mlflow_server.url, model, "evaluator", lock_url=lock_url(mlflow_server))
+    failing = fail_version(evaluator, 3, "run-late")
     assert failing.status is not ActionStatus.ERROR, failing.message
     late = proxy.deliveries("POST", ALIAS_PATH)
     assert late and late[0].done.wait(delay + 10) and late[0].delivered is not None
     assert actual_alias(mlflow_server, model) == 3  # the stale promote landed on a failed version
-    reconcile(guard_for(mlflow_server.url, model, "tick"))
+    reconcile(guard_for(mlflow_server.url, model, "tick", lock_url=lock_url(mlflow_server)))
     after = judge(mlflow_server, model)
     assert after.alias == 2 and after.problems == (), after
-    history = guard_for(mlflow_server.url, model, "judge").history()
+    history = guard_for(mlflow_server.url, model, "judge", lock_url=lock_url(mlflow_server)).history()
     assert any(e.to_version == 3 and e.action is getattr(MoveAction, "OBSERVED", None) for e in history), history

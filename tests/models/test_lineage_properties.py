@@ -130,6 +130,7 @@ def play(guard: ModelGuard, register: callable, hand_move: callable,  # type: ig
         kind = item[0]
         versions = sorted(oracle.verdict)
         verdicts_before = dict(oracle.verdict)
+        alias_before = guard.status().alias_version
         if kind == "register":
             add(item[1], item[2])
         elif kind == "promote":
@@ -159,6 +160,13 @@ def play(guard: ModelGuard, register: callable, hand_move: callable,  # type: ig
         sync_verdicts()
         if kind in ("hold", "release", "unhold", "promote", "hand_move", "reconcile"):
             assert oracle.verdict == verdicts_before, (kind, "wrote a verdict")
+        if kind in ("hold", "release", "unhold", "fail", "condemn") and alias_before is not None:
+            # An automatic action moves the alias only off a version that is now failed or unclean.
+            alias_after = guard.status().alias_version
+            assert alias_after == alias_before or oracle.bad(alias_before), (kind, alias_before, alias_after)
+            if kind in ("fail", "condemn") and alias_after is not None and oracle.bad(alias_after):
+                # A failure moves the alias off any bad version it finds it on, if there is somewhere to go.
+                assert not any(oracle.eligible(v) for v in oracle.verdict), (kind, "left alias on bad", alias_after)
     check_reconcile()
     sync_verdicts()
 

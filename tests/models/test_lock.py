@@ -58,7 +58,8 @@ def test_file_lock_excludes_other_threads_and_is_reentrant(tmp_path: Path) -> No
     """A file lock excludes another thread on the same model, not on another model, and re-enters in its thread."""
     lock = FileModelLock(tmp_path / "locks")
     _exclusion(lock, FileModelLock(tmp_path / "locks"))
-    with lock.acquire("m", timeout=1), FileModelLock(tmp_path / "locks").acquire("m", timeout=1):
+    name = f"m-{uuid.uuid4().hex[:6]}"
+    with lock.acquire(name, timeout=1), FileModelLock(tmp_path / "locks").acquire(name, timeout=1):
         pass
 
 
@@ -67,7 +68,8 @@ def test_postgres_lock_excludes_other_sessions_and_is_reentrant() -> None:
     """An advisory lock excludes another session on the same model and re-enters in its own thread."""
     lock = PostgresModelLock(PG_ADMIN_DSN)
     _exclusion(lock, PostgresModelLock(PG_ADMIN_DSN))
-    with lock.acquire("m", timeout=1), lock.acquire("m", timeout=1):
+    name = f"m-{uuid.uuid4().hex[:6]}"  # advisory locks are per database: other runs must not share the key
+    with lock.acquire(name, timeout=1), lock.acquire(name, timeout=1):
         pass
 
 
@@ -95,9 +97,11 @@ def test_lock_excludes_processes(tmp_path: Path, kind: str) -> None:
     counter = tmp_path / "counter"
     counter.write_text("0")
     where = PG_ADMIN_DSN if kind == "pg" else str(tmp_path / "locks")
-    context = multiprocessing.get_context("spawn")
+    # fork: the children need nothing but the lock, and a spawned child would re-import the package (seconds).
+    context = multiprocessing.get_context("fork")
+    name = f"model-{uuid.uuid4().hex[:6]}"  # one model for all four processes, unique to this run
     processes = [
-        context.Process(target=_count_in_lock, args=(kind, where, "model-x", str(counter), 15)) for _ in range(4)
+        context.Process(target=_count_in_lock, args=(kind, where, name, str(counter), 15)) for _ in range(4)
     ]
     for process in processes:
         process.start()
