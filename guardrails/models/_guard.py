@@ -26,10 +26,10 @@ Ordering, since MLflow has no compare-and-set: a failure writes the verdict firs
 it off; `promote` sets the alias, then re-reads verdict, lineage and pin and reverts if the version failed
 meanwhile. Whichever of the two runs second sees the other's write. Guards of one model also exclude each other
 through a lock they share (by default the registry's, see `guardrails.models._lock`), so in practice they do not
-interleave at all; the ordering is what keeps them right when the lock is absent or lost. After a failed set-alias the guard reads the
-alias back for `settle_seconds` and reports what it actually observed (and records the move if it happened);
-`reconcile` repairs an alias resting on a failed or unclean version and records moves nobody recorded as
-``observed``.
+interleave at all; the ordering is what keeps them right when the lock is absent or lost. After a failed set-alias
+the guard reads the alias back for `settle_seconds` and reports what it actually observed (and records the move if
+it happened); `reconcile` repairs an alias resting on a failed or unclean version and records moves nobody
+recorded as ``observed``.
 
 Example:
     >>> guard = ModelGuard(MlflowModelRegistry("sqlite:///mlflow.db"), "fraud")  # doctest: +SKIP
@@ -50,7 +50,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar, Union
 
-from guardrails._text import cap_text
+from guardrails._text import MESSAGE_CHARS, cap_text
 from guardrails._time import as_utc
 from guardrails.contract.model import Contract
 from guardrails.models._lock import DEFAULT_LOCK_TIMEOUT_SECONDS, ModelLock, lock_for
@@ -529,8 +529,9 @@ class ModelGuard:
                               observed_version=snap.alias_version)
             wrote = current.verdict is None or current.verdict.passed
             if wrote:
-                self.record_verdict(version, Verdict(status=VerdictStatus.FAILED, checks=(check,) if check else (),
-                                                     run_id=run_id, at=self.clock(), reason=reason))
+                self.record_verdict(version, Verdict(
+                    status=VerdictStatus.FAILED, checks=(check,) if check else (), run_id=run_id, at=self.clock(),
+                    reason=cap_text(reason, MESSAGE_CHARS)))
             after = self._read()
             facts = {"reason": reason, "check": check, "run_id": run_id, "by": by}
             move, where = self._move_off_failed(after, MoveAction.FAIL, facts, excluding=(version,))
@@ -582,8 +583,9 @@ class ModelGuard:
             for number in saw:
                 current = snap.version(number)
                 if current is None or current.verdict is None or current.verdict.passed:
-                    self.record_verdict(number, Verdict(status=VerdictStatus.FAILED, checks=(check,) if check else (),
-                                                        run_id=run_id, at=self.clock(), reason=why))
+                    self.record_verdict(number, Verdict(
+                        status=VerdictStatus.FAILED, checks=(check,) if check else (), run_id=run_id, at=self.clock(),
+                        reason=cap_text(why, MESSAGE_CHARS)))
                     tagged.append(number)
             after = self._read()
             facts = {"reason": why, "check": check, "run_id": run_id, "by": by}
@@ -620,7 +622,7 @@ class ModelGuard:
         entry per call that adds something). NO_OP when every pair is already held.
         """
         by = by or self.actor
-        pairs = tuple(dict.fromkeys(partitions or (None,)))
+        pairs = tuple(dict.fromkeys(_partition_list(partitions, "partitions")))
 
         def result(status: ActionStatus, message: str, **extra: object) -> HoldResult:
             return HoldResult(model=self.name, alias=self.alias, status=status, message=message,
@@ -670,7 +672,7 @@ class ModelGuard:
         dropped (a pass older than the failure does not clear it). NO_OP when not held or nothing matched.
         """
         by = by or self.actor
-        passed = set(partitions_passed or (None,))
+        passed = set(_partition_list(partitions_passed, "partitions_passed"))
 
         def result(status: ActionStatus, message: str, **extra: object) -> HoldResult:
             return HoldResult(model=self.name, alias=self.alias, status=status, message=message,
@@ -1005,3 +1007,12 @@ class ModelGuard:
                 error=str(exc),
             )
         return check_signature(contract, inputs, model=self.name, version=version, now=self.clock)
+
+
+def _partition_list(partitions: Sequence[str | None], field_name: str) -> tuple[str | None, ...]:
+    """The partitions as a tuple, ``(None,)`` for none (a check with no partition); a bare string is refused, since
+    iterating it would hold one partition per character."""
+    if isinstance(partitions, str):
+        raise TypeError(f"{field_name}: expected a list of partition keys, got the string {partitions!r}; "
+                        f"pass [{partitions!r}]")
+    return tuple(partitions) or (None,)

@@ -146,8 +146,11 @@ class Condemnation:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Condemnation:
+        at = datetime_or_none(data["at"])
+        if at is None:
+            raise ValueError("at: a condemnation records when it was made, got none")
         return cls(batch=BatchRef.from_dict(data["batch"]), reason=data.get("reason", ""), check=data.get("check"),
-                   run_id=data.get("run_id"), at=datetime_or_none(data["at"]), by=data.get("by", ""))  # type: ignore[arg-type]
+                   run_id=data.get("run_id"), at=at, by=data.get("by", ""))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

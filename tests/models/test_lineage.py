@@ -284,3 +284,32 @@ def test_every_action_runs_under_the_lock_and_none_without_it() -> None:
     result = locked_out.fail_version(1, reason="canary")
     assert result.status is ActionStatus.ERROR and "lock" in result.message
     assert state() == before
+
+
+def test_a_pass_older_than_the_failure_does_not_release_the_hold() -> None:
+    """`release_hold(at=...)` clears only failures recorded before the passing evaluation, as an incident does."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.models.memory import MemoryRegistry
+
+    now = datetime(2026, 11, 4, 6, tzinfo=UTC)
+    registry = MemoryRegistry()
+    registry.create("m", 1)
+    guard = ModelGuard(registry, "m", clock=lambda: now)
+    guard.hold("contract failed", check="contract", partitions=["2026-11-04"])
+    stale = guard.release_hold("contract", ["2026-11-04"], at=now - timedelta(hours=1))
+    assert stale.status is ActionStatus.NO_OP and guard.status().held
+    fresh = guard.release_hold("contract", ["2026-11-04"], at=(now + timedelta(hours=1)).replace(tzinfo=None))
+    assert fresh.status is ActionStatus.APPLIED and not guard.status().held
+
+
+def test_a_partition_passed_as_a_bare_string_is_refused() -> None:
+    """`hold(partitions="2026-11-04")` raises instead of holding one partition per character."""
+    from tests.models.memory import MemoryRegistry
+
+    registry = MemoryRegistry()
+    registry.create("m", 1)
+    guard = ModelGuard(registry, "m")
+    with pytest.raises(TypeError, match=r"pass \['2026-11-04'\]"):
+        guard.hold("bad", check="contract", partitions="2026-11-04")  # type: ignore[arg-type]
+    assert not guard.status().held

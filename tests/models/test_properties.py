@@ -200,7 +200,9 @@ hold_strategy = st.builds(Hold, reason=texts, incident=st.none() | texts, run_id
 
 
 @given(lineage_strategy, hold_strategy, batch_strategy, times)
-def test_lineage_holds_and_condemnations_survive_json(lineage: Lineage, hold: Hold, batch: BatchRef, at) -> None:  # noqa: ANN001
+def test_lineage_holds_and_condemnations_survive_json(
+    lineage: Lineage, hold: Hold, batch: BatchRef, at: datetime
+) -> None:
     """Lineage, holds, condemnations and a condemn result come back equal from JSON."""
     assert Lineage.from_dict(json.loads(json.dumps(lineage.to_dict()))) == lineage
     assert Hold.from_dict(json.loads(json.dumps(hold.to_dict()))) == hold
