@@ -671,13 +671,14 @@ class ModelGuard:
             have = {(f.check, f.partition): f for f in existing.failing} if existing else {}
             new = [p for p in pairs if (check, p) not in have]
             if existing is not None and not new:
-                later = [replace(f, run_id=run_id, at=failed_at) for p in pairs
-                         if (f := have[(check, p)]).at is not None and failed_at is not None and failed_at > f.at]
-                for failure in later:
-                    self.registry.set_model_tag(self.name, *hold_failing_tag(failure))
-                kept = replace(existing, failing=tuple(
-                    next((n for n in later if (n.check, n.partition) == (f.check, f.partition)), f)
-                    for f in existing.failing))
+                # A repeat failure evaluated later moves its pair's time forward: an older pass must not release it.
+                latest = dict(have)
+                for p in pairs if failed_at is not None else ():
+                    held = have[(check, p)]
+                    if held.at is not None and failed_at > as_utc(held.at):  # type: ignore[operator]
+                        latest[(check, p)] = replace(held, run_id=run_id or held.run_id, at=failed_at)
+                        self.registry.set_model_tag(self.name, *hold_failing_tag(latest[(check, p)]))
+                kept = replace(existing, failing=tuple(latest[(f.check, f.partition)] for f in existing.failing))
                 return result(ActionStatus.NO_OP, f"promotion of {self.name!r} already held for {check} "
                               f"{_parts(pairs)}", hold=kept, observed_version=snap.alias_version)
             now = self.clock()
@@ -730,7 +731,7 @@ class ModelGuard:
                 return result(ActionStatus.NO_OP, f"promotion of {self.name!r} is not held",
                               observed_version=snap.alias_version)
             cleared = [f for f in hold.failing if f.check == check and f.partition in passed
-                       and (at is None or f.at is None or f.at <= as_utc(at))]
+                       and (at is None or f.at is None or as_utc(f.at) <= as_utc(at))]
             left = tuple(f for f in hold.failing if f not in cleared)
             for failure in cleared:
                 self.registry.delete_model_tag(self.name, hold_failing_key(failure.check, failure.partition))
