@@ -60,7 +60,7 @@ LockUrl = Annotated[
     str | None,
     typer.Option("--lock-url", envvar="GUARDRAILS_MODEL_LOCK_URL",
                  help="The lock guards of the model share: a postgresql:// URL (advisory lock, for guards on several "
-                 "hosts) or a directory (env GUARDRAILS_MODEL_LOCK_URL; default: chosen from the tracking URI)."),
+                 "hosts) or a directory (default: chosen from the tracking URI)."),
 ]
 
 
