@@ -1,10 +1,11 @@
-"""Checks that judge a batch against a reference and return a `CheckOutcome`: drift, parity, freshness.
+"""Checks that judge a batch against a reference and return a `CheckOutcome`: drift, parity, freshness, canary.
 
 Each module measures, judges against frozen settings (buildable from a contract), and returns an outcome;
 adapters (Dagster, Airflow, CLI) only translate. Contract validation lives in `guardrails.validation`.
 """
 
 from guardrails.checks.band import Band
+from guardrails.checks.canary import CanaryReport, CanarySpec, assess_canary, load_canary_spec
 from guardrails.checks.drift import (
     ColumnDrift,
     DriftReport,
@@ -22,6 +23,8 @@ from guardrails.checks.statistics import ColumnScores, compare_columns
 
 __all__ = [
     "Band",
+    "CanaryReport",
+    "CanarySpec",
     "ColumnDrift",
     "ColumnScores",
     "DriftReport",
@@ -31,6 +34,7 @@ __all__ = [
     "FreshnessSettings",
     "ParityReport",
     "ParitySettings",
+    "assess_canary",
     "assess_drift",
     "assess_parity",
     "check_drift",
@@ -39,5 +43,6 @@ __all__ = [
     "compare_columns",
     "judge_drift",
     "judge_scores",
+    "load_canary_spec",
     "render_drift_markdown",
 ]

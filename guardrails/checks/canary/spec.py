@@ -111,6 +111,14 @@ class MetricSpec:
     quantile: float | None = None
     critical: bool = False
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", MetricKind(self.kind))
+        object.__setattr__(self, "direction", Direction(self.direction))
+        if self.kind is MetricKind.RATE and (self.column is None) == (self.successes is None or self.trials is None):
+            raise ValueError(f"rate {self.name!r}: give `column`, or `successes` and `trials`")
+        if self.kind is MetricKind.CONTINUOUS and self.column is None:
+            raise ValueError(f"continuous metric {self.name!r} needs a column")
+
     @property
     def columns(self) -> tuple[str, ...]:
         return tuple(c for c in (self.column, self.successes, self.trials) if c is not None)
