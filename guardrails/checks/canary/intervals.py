@@ -99,19 +99,24 @@ def _weighted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unique, counts.astype(np.float64)
 
 
-def kth_pairwise_difference(x: np.ndarray, y: np.ndarray, ks: list[int]) -> list[float]:
-    """The k-th smallest (1-based) of the ``len(x) * len(y)`` differences ``y_j - x_i``, for each k in `ks`."""
+def kth_pairwise_difference(x: np.ndarray, y: np.ndarray, ks: list[int], *, materialise: int = _MATERIALISE,
+                            bracket: int = _BRACKET) -> list[float]:
+    """The k-th smallest (1-based) of the ``len(x) * len(y)`` differences ``y_j - x_i``, for each k in `ks`.
+
+    Up to `materialise` (distinct-value) pairs are sorted outright; above, a bisection on the value narrows
+    each k to at most `bracket` pairs, which are then sorted.
+    """
     xu, xw = _weighted(np.asarray(x, dtype=np.float64))
     yu, yw = _weighted(np.asarray(y, dtype=np.float64))
-    if len(xu) * len(yu) <= _MATERIALISE:
+    if len(xu) * len(yu) <= materialise:
         diffs = (yu[:, None] - xu[None, :]).ravel()
         order = np.argsort(diffs)
         cumulative = np.cumsum(np.multiply.outer(yw, xw).ravel()[order])
         return [float(diffs[order][int(np.searchsorted(cumulative, k - 0.5))]) for k in ks]
-    return [_select(xu, xw, yu, yw, k) for k in ks]
+    return [_select(xu, xw, yu, yw, k, bracket) for k in ks]
 
 
-def _select(xu: np.ndarray, xw: np.ndarray, yu: np.ndarray, yw: np.ndarray, k: int) -> float:
+def _select(xu: np.ndarray, xw: np.ndarray, yu: np.ndarray, yw: np.ndarray, k: int, bracket: int) -> float:
     # x_i >= y_j - d  <=>  y_j - x_i <= d: pairs at or below d are, per y_j, a suffix of the sorted x.
     tail = np.concatenate([np.cumsum(xw[::-1])[::-1], [0.0]])  # weight of xu[i:]
 
@@ -123,7 +128,7 @@ def _select(xu: np.ndarray, xw: np.ndarray, yu: np.ndarray, yw: np.ndarray, k: i
     c_lo, s_lo = below(lo)
     c_hi, s_hi = below(hi)
     side = 0
-    while int((s_lo - s_hi).sum()) > _BRACKET:
+    while int((s_lo - s_hi).sum()) > bracket:
         # Regula falsi on the counts (Illinois variant), falling back to halving if it stalls.
         mid = lo + (hi - lo) * (k - 0.5 - c_lo) / max(c_hi - c_lo, 1.0)
         if not lo < mid < hi:

@@ -18,26 +18,31 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import gammaln
 
-__all__ = ["CONCENTRATION", "srm_p_value"]
+__all__ = ["CONCENTRATION", "srm_p_value", "srm_p_values"]
 
 CONCENTRATION = 1000.0
 
 
-def _log_beta(v: np.ndarray) -> float:
-    return float(gammaln(v).sum() - gammaln(v.sum()))
+def _log_beta(v: np.ndarray) -> np.ndarray:
+    return gammaln(v).sum(axis=-1) - gammaln(v.sum(axis=-1))
 
 
-def srm_p_value(counts: Sequence[float], expected: Sequence[float], *, concentration: float = CONCENTRATION) -> float:
-    """The anytime-valid p-value that units split as `expected` (proportions summing to 1), given `counts`."""
+def srm_p_values(counts: np.ndarray, expected: Sequence[float], *,
+                 concentration: float = CONCENTRATION) -> np.ndarray:
+    """`srm_p_value` over the last axis of `counts` (many canaries or looks at once)."""
     n = np.asarray(counts, dtype=np.float64)
     theta = np.asarray(expected, dtype=np.float64)
     theta = theta / theta.sum()
     prior = concentration * theta
-    log_bf = _log_beta(prior + n) - _log_beta(prior) - float((n * np.log(theta)).sum())
-    return float(min(1.0, math.exp(-log_bf))) if log_bf > -700 else 1.0
+    log_bf = _log_beta(prior + n) - _log_beta(prior) - (n * np.log(theta)).sum(axis=-1)
+    return np.minimum(1.0, np.exp(-np.maximum(log_bf, -700.0)))
+
+
+def srm_p_value(counts: Sequence[float], expected: Sequence[float], *, concentration: float = CONCENTRATION) -> float:
+    """The anytime-valid p-value that units split as `expected` (proportions summing to 1), given `counts`."""
+    return float(srm_p_values(np.asarray(counts, dtype=np.float64), expected, concentration=concentration))
