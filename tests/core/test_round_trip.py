@@ -17,10 +17,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from guardrails.checks.canary import CanaryReport, Direction, Interval, MetricKind, MetricResult
 from guardrails.contract.model import QuarantinePolicy
 from guardrails.incidents import BreakerTrip, Evaluation, StoppedInstigator
 from guardrails.models import AliasMove, MoveAction, Pin, Verdict, VerdictStatus
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
+from guardrails.outcome import Verdict as CheckVerdict
 from guardrails.profile import Profile, build_profile
 from guardrails.quarantine import DataFormat, PublishedVia, PublishRecord, QuarantineManifest, QuarantineState, Transition
 from guardrails.quarantine._manifest import data_file_name
@@ -93,6 +95,22 @@ def profiles(draw: st.DrawFn) -> Profile:
     return build_profile(frame, categorical=["code"], bins=4, fine_bins=8)
 
 
+optional_floats = st.none() | finite_floats
+intervals = st.builds(Interval, lower=optional_floats, upper=optional_floats, alpha=finite_floats, method=texts)
+metric_results = st.builds(
+    MetricResult, name=texts, kind=st.sampled_from(MetricKind), statistic=texts, direction=st.sampled_from(Direction),
+    critical=st.booleans(), verdict=st.sampled_from(CheckVerdict), control=optional_floats, candidate=optional_floats,
+    estimate=optional_floats, margin=optional_floats, margin_spec=texts, sequential=intervals, fixed_n=intervals,
+    units=counts, units_control=counts, units_candidate=counts, events_control=finite_floats,
+    events_candidate=finite_floats, units_needed=st.none() | counts, message=texts,
+)
+canary_reports = st.builds(
+    CanaryReport, outcome=outcomes, metrics=st.lists(metric_results, max_size=3).map(tuple), units=counts,
+    units_control=counts, units_candidate=counts, units_immature=counts, srm_p_value=optional_floats,
+    alpha=finite_floats, power=finite_floats, min_units=counts,
+)
+
+
 ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
     CheckOutcome: outcomes,
     Transition: transitions,
@@ -127,6 +145,8 @@ ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
         stopped=st.lists(stopped_instigators, max_size=3).map(tuple), rearmed_at=optional_moments, rearmed_by=texts,
     ),
     Profile: profiles(),
+    MetricResult: metric_results,
+    CanaryReport: canary_reports,
 }
 
 
