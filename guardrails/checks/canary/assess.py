@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -56,7 +56,6 @@ from guardrails.validation._frames import error_line, to_polars
 
 __all__ = ["CanaryReport", "Interval", "MetricResult", "assess_canary"]
 
-_ARM = "__guardrails_arm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,17 +212,11 @@ def assess_canary(
         listed = ", ".join(repr(cap_text(c, 100)) for c in missing[:5])
         return could_not_run(f"missing column(s) {listed}", "the canary observations lack columns the spec reads")
     try:
-        frame, immature = _matured(frame, spec, as_of)
-        arm = pl.col(spec.variant_column).cast(pl.String)
-        frame = frame.with_columns(
-            pl.when(arm == str(spec.control)).then(0).when(arm == str(spec.candidate)).then(1).otherwise(None)
-            .cast(pl.Int8).alias(_ARM)).filter(pl.col(_ARM).is_not_null())
-        sizes = frame.get_column(_ARM).value_counts()
-        by_arm = dict(zip(sizes.get_column(_ARM).to_list(), sizes.get_column("count").to_list(), strict=True))
-        n_control, n_candidate = int(by_arm.get(0, 0)), int(by_arm.get(1, 0))
+        data = _Data.of(frame, spec, as_of)
+        n_control, n_candidate = data.units
         srm = srm_p_value([n_control, n_candidate], spec.expected_split)
         counts = {"units": n_control + n_candidate, "units_control": n_control, "units_candidate": n_candidate,
-                  "units_immature": immature, "srm_p_value": srm}
+                  "units_immature": data.immature, "srm_p_value": srm}
         if srm < spec.srm_alpha:
             expected = n_control + n_candidate
             return could_not_run(
@@ -231,27 +224,82 @@ def assess_canary(
                 f"{spec.expected_split[0]:.0%} / {spec.expected_split[1]:.0%} of {expected:,} were expected "
                 f"(sequential p = {srm:.2g} < {spec.srm_alpha:g})",
                 "the traffic split is not the one configured, so the arms are not comparable", **counts)
-        results = _judge_metrics(frame, spec)
+        results = _judge_metrics(data, spec)
     except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:  # a column of the wrong type
         return could_not_run(error_line(exc), "the canary observations could not be measured")
     return _report(name, spec, results, counts, started, as_of)
 
 
-def _matured(frame: pl.DataFrame, spec: CanarySpec, as_of: datetime) -> tuple[pl.DataFrame, int]:
+def _matured(frame: pl.DataFrame, spec: CanarySpec, as_of: datetime) -> pl.Expr:
+    """True for the units that count: matured (or every unit when the spec has no maturity)."""
     maturity = spec.maturity
     if maturity is None:
-        return frame, 0
+        return pl.lit(True)
     if maturity.column is not None:
-        ready = pl.col(maturity.column).cast(pl.Boolean).fill_null(False)
-    else:
-        column = pl.col(maturity.timestamp)  # type: ignore[arg-type]
-        dtype = frame.schema[maturity.timestamp]  # type: ignore[index]
-        cutoff = as_of - maturity.delay
-        if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
-            cutoff = cutoff.astimezone(UTC).replace(tzinfo=None)  # naive timestamps are read as UTC
-        ready = (column <= pl.lit(cutoff)).fill_null(False)
-    kept = frame.filter(ready)
-    return kept, frame.height - kept.height
+        return pl.col(maturity.column).cast(pl.Boolean).fill_null(False)
+    dtype = frame.schema[maturity.timestamp]  # type: ignore[index]
+    cutoff = as_of - maturity.delay
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
+        cutoff = cutoff.astimezone(UTC).replace(tzinfo=None)  # naive timestamps are read as UTC
+    return (pl.col(maturity.timestamp) <= pl.lit(cutoff)).fill_null(False)  # type: ignore[arg-type]
+
+
+def _is(column: str, dtype: pl.DataType, value: Any) -> pl.Expr:
+    """``column == value``, compared in the column's own type where it can be (no 10M-string cast)."""
+    if isinstance(value, int) and dtype.is_integer():
+        return pl.col(column) == value
+    if dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum):
+        if isinstance(dtype, pl.Enum) and str(value) not in dtype.categories.to_list():
+            return pl.lit(False)
+        return pl.col(column) == str(value)
+    return pl.col(column).cast(pl.String) == str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Data:
+    """The observations as numpy: 0/1 masks of each arm's matured units, their indices, and column values.
+
+    A rate's sums per arm are einsum products with the masks (one pass, nothing copied per arm); continuous
+    metrics gather each arm's values once (the quantiles and the Hodges-Lehmann interval need them).
+    """
+
+    frame: pl.DataFrame
+    masks: tuple[np.ndarray, np.ndarray]  # float64 0/1 per row: control, candidate (matured units only)
+    units: tuple[int, int]
+    immature: int
+    indices: tuple[np.ndarray, np.ndarray]  # the rows of each arm's matured units
+    columns: dict[Any, np.ndarray] = field(default_factory=dict)  # values read so far, by column (and arm)
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, spec: CanarySpec, as_of: datetime) -> _Data:
+        dtype = frame.schema[spec.variant_column]
+        matured = _matured(frame, spec, as_of)
+        codes = frame.select(
+            (_is(spec.variant_column, dtype, spec.control) & matured).fill_null(False).alias("c"),
+            (_is(spec.variant_column, dtype, spec.candidate) & matured).fill_null(False).alias("t"),
+            (~matured).sum().alias("immature"))
+        masks = (codes.get_column("c").cast(pl.Float64).to_numpy(), codes.get_column("t").cast(pl.Float64).to_numpy())
+        indices = (np.flatnonzero(masks[0]), np.flatnonzero(masks[1]))
+        units = (len(indices[0]), len(indices[1]))
+        return cls(frame, masks, units, int(codes.get_column("immature")[0]) if spec.maturity else 0, indices)
+
+    def values(self, column: str) -> np.ndarray:
+        """The column as float64 (read once); null and NaN are NaN."""
+        if column not in self.columns:
+            series = self.frame.get_column(column)
+            if series.null_count() == 0 and (series.dtype.is_numeric() or series.dtype == pl.Boolean):
+                values = series.to_numpy().astype(np.float64, copy=False)  # numpy's cast: no second copy
+            else:
+                values = series.cast(pl.Float64).to_numpy()  # nulls become NaN
+            self.columns[column] = values
+        return self.columns[column]
+
+    def arm(self, column: str, arm: int) -> np.ndarray:
+        """The finite values of `column` for one arm's matured units (gathered once)."""
+        if (column, arm) not in self.columns:
+            values = self.values(column)[self.indices[arm]]
+            self.columns[(column, arm)] = values[~np.isnan(values)]
+        return self.columns[(column, arm)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,12 +318,11 @@ class _Arms:
     sequential_method: str
 
 
-def _judge_metrics(frame: pl.DataFrame, spec: CanarySpec) -> list[MetricResult]:
+def _judge_metrics(data: _Data, spec: CanarySpec) -> list[MetricResult]:
     k = len(spec.metrics)
     levels = spec.alpha / np.arange(1, k + 1, dtype=np.float64)  # Holm's levels alpha / r
     rho = optimal_rho(spec.min_units, spec.alpha)
-    aggregates = _aggregate(frame, spec)
-    measured = [_measure(frame, spec, metric, aggregates, levels, rho) for metric in spec.metrics]
+    measured = [_measure(data, spec, metric, levels, rho) for metric in spec.metrics]
     margins = []
     for metric, arms in zip(spec.metrics, measured, strict=True):
         m = metric.margin.absolute(arms.control) if arms.control is not None else math.nan
@@ -320,79 +367,67 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _values(metric: MetricSpec) -> tuple[pl.Expr, pl.Expr]:
-    """(successes or value, trials) as Float64 expressions; NaN counts as missing."""
-    value = pl.col(metric.successes or metric.column).cast(pl.Float64).fill_nan(None)  # type: ignore[arg-type]
-    trials = pl.col(metric.trials).cast(pl.Float64).fill_nan(None) if metric.trials else pl.lit(1.0)
-    return value, trials
-
-
-def _aggregate(frame: pl.DataFrame, spec: CanarySpec) -> dict[str, list[float]]:
-    """One group-by over the two arms for every metric's sums (the quantiles read their columns separately)."""
-    exprs: list[pl.Expr] = []
-    for j, metric in enumerate(spec.metrics):
-        value, trials = _values(metric)
-        if metric.kind is MetricKind.RATE:
-            ok = value.is_not_null() & trials.is_not_null()
-            s, t = value.filter(ok), trials.filter(ok)
-            exprs += [ok.sum().alias(f"{j}.n"), s.sum().alias(f"{j}.s"), t.sum().alias(f"{j}.t"),
-                      (s * s).sum().alias(f"{j}.ss"), (t * t).sum().alias(f"{j}.tt"),
-                      (s * t).sum().alias(f"{j}.st")]
-        elif metric.quantile is None:
-            exprs += [value.count().alias(f"{j}.n"), value.mean().alias(f"{j}.mean"),
-                      value.var().alias(f"{j}.var"), (value != 0).sum().alias(f"{j}.nonzero")]
-        else:
-            exprs += [value.count().alias(f"{j}.n"), (value != 0).sum().alias(f"{j}.nonzero")]
-    table = frame.group_by(_ARM).agg(exprs)
-    rows = {int(row[_ARM]): row for row in table.iter_rows(named=True)}
-    empty = dict.fromkeys(table.columns, 0)
-    return {name: [rows.get(a, empty)[name] for a in (0, 1)] for name in table.columns if name != _ARM}
-
-
-def _measure(frame: pl.DataFrame, spec: CanarySpec, metric: MetricSpec, agg: dict[str, list[Any]],
-             levels: np.ndarray, rho: float) -> _Arms:
-    j = spec.metrics.index(metric)
+def _measure(data: _Data, spec: CanarySpec, metric: MetricSpec, levels: np.ndarray, rho: float) -> _Arms:
     sign = 1.0 if metric.direction is Direction.HIGHER_IS_BETTER else -1.0
-    n = [int(v or 0) for v in agg[f"{j}.n"]]
-    total = n[0] + n[1]
-    nothing = np.full((len(levels), 2), [-math.inf, math.inf])
     if metric.kind is MetricKind.CONTINUOUS and metric.quantile is not None:
-        return _measure_quantile(frame, spec, metric, n, sign, levels, agg[f"{j}.nonzero"])
-    if metric.kind is MetricKind.RATE:
-        s, t = [float(v or 0) for v in agg[f"{j}.s"]], [float(v or 0) for v in agg[f"{j}.t"]]
+        return _measure_quantile(data, spec, metric, sign, levels)
+    if metric.kind is MetricKind.CONTINUOUS:
+        # The Hodges-Lehmann interval gathers each arm's values anyway: the moments come from them (two-pass).
+        arms_values = [data.arm(metric.column, a) for a in (0, 1)]  # type: ignore[arg-type]
+        n = [len(v) for v in arms_values]
+        est = [float(v.mean()) if len(v) else None for v in arms_values]
+        var = [float(v.var(ddof=1)) / len(v) if len(v) >= 2 else math.inf for v in arms_values]
+        events = tuple(float(np.count_nonzero(v)) for v in arms_values)
+    else:
+        value = data.values(metric.successes or metric.column)  # type: ignore[arg-type]
+        trials = data.values(metric.trials) if metric.trials else None
+        # NaN anywhere makes the sum NaN: one reduction, no mask, in the usual case of none.
+        if math.isnan(float(value.sum())) or (trials is not None and math.isnan(float(trials.sum()))):
+            bad = np.isnan(value) if trials is None else np.isnan(value) | np.isnan(trials)
+            value = np.where(bad, 0.0, value)
+            trials = None if trials is None else np.where(bad, 0.0, trials)
+            arms = (np.where(bad, 0.0, data.masks[0]), np.where(bad, 0.0, data.masks[1]))
+        else:
+            arms = data.masks
+        n = [int(round(float(m.sum()))) for m in arms] if arms is not data.masks else list(data.units)
+
+        def moment(*factors: np.ndarray) -> tuple[float, float]:
+            """Per arm, the sum of the product of `factors` (einsum: one pass, nothing allocated)."""
+            subscripts = ",".join("i" * (len(factors) + 1)) + "->"
+            return (float(np.einsum(subscripts, *factors, arms[0])), float(np.einsum(subscripts, *factors, arms[1])))
+
+        s = moment(value)
+        s2 = s if data.frame.schema[metric.successes or metric.column] == pl.Boolean else moment(value, value)
+        if trials is None:  # one trial per unit
+            t = (float(n[0]), float(n[1]))
+            st, t2 = s, t
+        else:
+            t, t2, st = moment(trials), moment(trials, trials), moment(value, trials)
         est = [s[a] / t[a] if t[a] > 0 else None for a in (0, 1)]
         var = []
         for a in (0, 1):
-            if est[a] is None or n[a] < 2:
+            r = est[a]
+            if r is None or n[a] < 2:
                 var.append(math.inf)
                 continue
-            r = est[a]
-            resid = float(agg[f"{j}.ss"][a] or 0) - 2 * r * float(agg[f"{j}.st"][a] or 0) + r * r * float(
-                agg[f"{j}.tt"][a] or 0)
-            unit_var = max(resid, 0.0) / (n[a] - 1)
-            delta_var = unit_var / (n[a] * (t[a] / n[a]) ** 2)
+            # Delta method for the ratio S/T: Var = sum((s_i - r t_i)^2) / (n - 1) / (n * mean(t)^2).
+            unit_var = max(s2[a] - 2 * r * st[a] + r * r * t2[a], 0.0) / (n[a] - 1)
             smoothed = (s[a] + 1) / (t[a] + 2)  # a floor, so that zero events never give a zero-width interval
-            var.append(max(delta_var, smoothed * (1 - smoothed) / t[a]))
+            var.append(max(unit_var / (n[a] * (t[a] / n[a]) ** 2), smoothed * (1 - smoothed) / t[a]))
         events = tuple(min(s[a], t[a] - s[a]) for a in (0, 1))
-        binary = metric.column is not None
-    else:
-        mean = [agg[f"{j}.mean"][a] if n[a] else None for a in (0, 1)]
-        est = [float(m) if m is not None else None for m in mean]
-        var = [float(agg[f"{j}.var"][a]) / n[a] if n[a] >= 2 and agg[f"{j}.var"][a] is not None else math.inf
-               for a in (0, 1)]
-        events = tuple(float(v or 0) for v in agg[f"{j}.nonzero"])
-        binary = False
     sparse = min(events) < spec.min_events
     if est[0] is None or est[1] is None:
         fixed = Interval(None, None, spec.alpha, "none (an arm has no units)")
-        return _Arms(est[0], est[1], None, None, (n[0], n[1]), events, True, nothing, fixed, "normal mixture")
+        nothing = np.full((len(levels), 2), [-math.inf, math.inf])
+        return _Arms(est[0], est[1], None, None, (n[0], n[1]), tuple(events), True, nothing, fixed, "normal mixture")
     estimate = sign * (est[1] - est[0])
-    variance = var[0] + var[1]
-    sigma = math.sqrt(total * variance) if math.isfinite(variance) else math.inf
-    half = half_width(total, sigma, rho, levels) if math.isfinite(sigma) else np.full(len(levels), math.inf)
+    variance = max(var[0], 0.0) + max(var[1], 0.0)
+    total_units = n[0] + n[1]
+    sigma = math.sqrt(total_units * variance) if math.isfinite(variance) else math.inf
+    half = half_width(total_units, sigma, rho, levels) if math.isfinite(sigma) else np.full(len(levels), math.inf)
     bounds = np.stack([estimate - half, estimate + half], axis=-1)
     if metric.kind is MetricKind.RATE:
-        if binary:
+        if metric.column is not None:
             lo, hi = newcombe(s[1], t[1], s[0], t[0], spec.alpha)
             lo, hi = (lo, hi) if sign > 0 else (-hi, -lo)
             fixed = Interval(lo, hi, spec.alpha, "newcombe")
@@ -400,18 +435,13 @@ def _measure(frame: pl.DataFrame, spec: CanarySpec, metric: MetricSpec, agg: dic
             lo, hi = delta_wald(estimate, variance, spec.alpha)
             fixed = Interval(_finite(lo), _finite(hi), spec.alpha, "delta_method_wald")
     else:
-        fixed = _hodges_lehmann(frame, metric, sign, spec.alpha)
-    return _Arms(est[0], est[1], estimate, sigma, (n[0], n[1]), events, sparse, bounds, fixed,
+        fixed = _hodges_lehmann(data, metric, sign, spec.alpha)
+    return _Arms(est[0], est[1], estimate, sigma, (n[0], n[1]), tuple(events), sparse, bounds, fixed,
                  "normal mixture (Howard et al. 2021)")
 
 
-def _arm_values(frame: pl.DataFrame, metric: MetricSpec, arm: int) -> np.ndarray:
-    value, _ = _values(metric)
-    return frame.filter(pl.col(_ARM) == arm).select(value.alias("v")).get_column("v").drop_nulls().to_numpy()
-
-
-def _hodges_lehmann(frame: pl.DataFrame, metric: MetricSpec, sign: float, alpha: float) -> Interval:
-    control, candidate = _arm_values(frame, metric, 0), _arm_values(frame, metric, 1)
+def _hodges_lehmann(data: _Data, metric: MetricSpec, sign: float, alpha: float) -> Interval:
+    control, candidate = data.arm(metric.column, 0), data.arm(metric.column, 1)  # type: ignore[arg-type]
     if sign < 0:  # lower is better: the shift of control - candidate
         control, candidate = candidate, control
     shift, lo, hi, method = hodges_lehmann(control, candidate, alpha)
@@ -419,19 +449,20 @@ def _hodges_lehmann(frame: pl.DataFrame, metric: MetricSpec, sign: float, alpha:
                                                                    else ""))
 
 
-def _measure_quantile(frame: pl.DataFrame, spec: CanarySpec, metric: MetricSpec, n: list[int], sign: float,
-                      levels: np.ndarray, nonzero: list[Any]) -> _Arms:
+def _measure_quantile(data: _Data, spec: CanarySpec, metric: MetricSpec, sign: float, levels: np.ndarray) -> _Arms:
     p = float(metric.quantile)  # type: ignore[arg-type]
     design = spec.min_units * min(spec.expected_split)
-    arms = [_arm_values(frame, metric, a) for a in (0, 1)]
-    # Each arm's sequence at alpha / 2 (Bonferroni over the two arms), for every Holm level.
-    stats = [quantile_bounds(v, p, levels / 2, design, spec.alpha / 2) for v in arms]
-    events = tuple(float(v or 0) for v in nonzero)
+    arms = [data.arm(metric.column, a) for a in (0, 1)]  # type: ignore[arg-type]
+    n = [len(v) for v in arms]
+    events = tuple(float(np.count_nonzero(v)) for v in arms)
+    method = "quantile confidence sequence (Howard & Ramdas 2022), Bonferroni over arms"
     if n[0] == 0 or n[1] == 0:
         nothing = np.full((len(levels), 2), [-math.inf, math.inf])
         fixed = Interval(None, None, spec.alpha, "none (an arm has no units)")
-        return _Arms(stats[0][0] if n[0] else None, stats[1][0] if n[1] else None, None, None, (n[0], n[1]),
-                     events, True, nothing, fixed, "quantile confidence sequence (Howard & Ramdas 2022)")
+        points = [quantile_bounds(v, p, levels / 2, design, spec.alpha / 2)[0] if len(v) else None for v in arms]
+        return _Arms(points[0], points[1], None, None, (n[0], n[1]), events, True, nothing, fixed, method)
+    # Each arm's sequence at alpha / 2 (Bonferroni over the two arms), for every Holm level.
+    stats = [quantile_bounds(v, p, levels / 2, design, spec.alpha / 2) for v in arms]
     (q0, lo0, hi0), (q1, lo1, hi1) = stats
     if sign > 0:
         estimate, lower, upper = q1 - q0, lo1 - hi0, hi1 - lo0
@@ -445,9 +476,9 @@ def _measure_quantile(frame: pl.DataFrame, spec: CanarySpec, metric: MetricSpec,
         rank = ranks(n[a], p, np.array([spec.alpha / 2]), design, spec.alpha / 2)[0]
         spread = (hi[0] - lo[0]) / max((rank[1] - rank[0]) / n[a], 1e-12)
         sigma_sq += total * p * (1 - p) * spread**2 / n[a] if math.isfinite(spread) else math.inf
-    fixed = _hodges_lehmann(frame, metric, sign, spec.alpha)
+    fixed = _hodges_lehmann(data, metric, sign, spec.alpha)
     return _Arms(q0, q1, estimate, math.sqrt(sigma_sq), (n[0], n[1]), events, min(events) < spec.min_events,
-                 bounds, fixed, "quantile confidence sequence (Howard & Ramdas 2022), Bonferroni over arms")
+                 bounds, fixed, method)
 
 
 def _units_needed(metric: MetricSpec, arms: _Arms, m: float, spec: CanarySpec, rho: float) -> int | None:
