@@ -227,3 +227,29 @@ def test_hostile_yaml_is_refused_by_the_bounded_reader(tmp_path: Path) -> None:
     path.write_text(bomb)
     with pytest.raises(ContractError, match="alias"):
         load_canary_spec(path)
+
+
+def test_holm_needs_more_evidence_when_there_are_more_metrics() -> None:
+    """A rate whose upper bound is below -m at alpha but not at alpha / 3 fails alone, not among three metrics."""
+    from guardrails.checks.canary.boundaries import half_width, optimal_rho
+
+    n, control, m = 50_000, 5_000, 0.002
+    rho = optimal_rho(1000, 0.05)
+
+    def upper(successes: int, alpha: float) -> float:
+        pc, pt = control / n, successes / n
+        sigma = (2 * n * (pc * (1 - pc) + pt * (1 - pt)) / n) ** 0.5
+        return pt - pc + float(half_width(2 * n, sigma, rho, alpha))
+
+    candidate = next(x for x in range(control, 0, -1) if upper(x, 0.05) < -m)
+    assert upper(candidate, 0.05 / 3) > -m  # borderline by construction
+    frame = pl.DataFrame({"variant": ["control"] * n + ["candidate"] * n,
+                          "hit": [True] * control + [False] * (n - control) + [True] * candidate
+                          + [False] * (n - candidate), "other": [True, False] * n})
+    hit = MetricSpec(name="hit", kind="rate", column="hit", direction="higher_is_better", margin=Margin("absolute", m))
+    others = tuple(MetricSpec(name=f"o{i}", kind="rate", column="other", direction="higher_is_better",
+                              margin=Margin("absolute", m)) for i in range(2))
+    assert assess_canary(frame, CanarySpec(metrics=(hit,))).verdict is Verdict.FAIL
+    among_three = assess_canary(frame, CanarySpec(metrics=(hit, *others)))
+    assert among_three.metrics[0].verdict is Verdict.INCONCLUSIVE
+    assert "not after Holm over 3 metrics" in among_three.metrics[0].message

@@ -221,3 +221,26 @@ def test_hodges_lehmann_is_the_median_pairwise_difference_with_mann_whitney_ends
 def test_hodges_lehmann_handles_all_tied_values() -> None:
     """Identical values in both arms (Kayenta's crash) give a zero shift and a zero-width interval, no error."""
     assert hodges_lehmann(np.full(500, 3.0), np.full(400, 3.0), 0.05)[:3] == (0.0, 0.0, 0.0)
+
+
+def test_holm_keeps_the_family_wise_false_fail_rate_below_alpha() -> None:
+    """Three metrics, all as good as the control (margin 0): Holm's step-down fails some metric in at most alpha."""
+    rng = np.random.default_rng(8)
+    k, per_look, p = 3, 2500, 0.05
+    rho = optimal_rho(1000, ALPHA)
+    n_arm = per_look * np.arange(1, LOOKS + 1, dtype=float)
+    levels = ALPHA / np.arange(1, k + 1)
+    uppers = []
+    for _ in range(k):
+        c = rng.binomial(per_look, p, size=(CANARIES, LOOKS)).cumsum(axis=1) / n_arm
+        t = rng.binomial(per_look, p, size=(CANARIES, LOOKS)).cumsum(axis=1) / n_arm
+        sigma = np.sqrt(2 * n_arm * (c * (1 - c) + t * (1 - t)) / n_arm)
+        half = np.stack([half_width(2 * n_arm, sigma, rho, a) for a in levels], axis=-1)
+        uppers.append((t - c)[..., None] + half)  # (canaries, looks, levels)
+    upper = np.stack(uppers, axis=-2)  # (canaries, looks, metrics, levels)
+    failed = np.zeros(upper.shape[:3], dtype=bool)
+    for _ in range(k):  # the step-down: with r not yet failed, fail those below 0 at alpha / r
+        remaining = k - failed.sum(axis=-1, keepdims=True)
+        at_level = np.take_along_axis(upper, np.clip(remaining - 1, 0, k - 1)[..., None].repeat(k, -2), axis=-1)
+        failed |= at_level[..., 0] < 0
+    assert _within(failed.any(axis=(1, 2)).mean(), ALPHA)
