@@ -47,7 +47,7 @@ import polars as pl
 
 from guardrails._text import MESSAGE_CHARS, cap_text
 from guardrails.checks.canary.boundaries import half_width, optimal_rho, sequential_units
-from guardrails.checks.canary.intervals import delta_wald, hodges_lehmann, newcombe
+from guardrails.checks.canary.intervals import HL_MAX_UNITS, delta_wald, hodges_lehmann, newcombe
 from guardrails.checks.canary.quantiles import quantile_bounds, ranks
 from guardrails.checks.canary.spec import CanarySpec, Direction, MetricKind, MetricSpec, load_canary_spec
 from guardrails.checks.canary.srm import srm_p_value
@@ -255,16 +255,26 @@ def _is(column: str, dtype: pl.DataType, value: Any) -> pl.Expr:
     return pl.col(column).cast(pl.String) == str(value)
 
 
+def moment(*factors: np.ndarray) -> float:
+    """The sum of the elementwise product of `factors` in float64, in one pass that allocates nothing.
+
+    numpy's einsum casts chunk by chunk (bool and integer columns are never copied to float64) and runs its own
+    single-threaded loop, so it never waits for BLAS threads on a busy machine.
+    """
+    subscripts = ",".join("i" * len(factors)) + "->"
+    return float(np.einsum(subscripts, *factors, dtype=np.float64, casting="unsafe"))
+
+
 @dataclass(frozen=True, slots=True)
 class _Data:
-    """The observations as numpy: 0/1 masks of each arm's matured units, their indices, and column values.
+    """The observations as numpy: boolean masks of each arm's matured units, their rows, and column values.
 
-    A rate's sums per arm are einsum products with the masks (one pass, nothing copied per arm); continuous
-    metrics gather each arm's values once (the quantiles and the Hodges-Lehmann interval need them).
+    Sums per arm are products with the masks (`moment`: one pass, nothing copied per arm); a quantile gathers its
+    arms' values, and the Hodges-Lehmann interval at most `HL_MAX_UNITS` seeded sampled rows per arm.
     """
 
     frame: pl.DataFrame
-    masks: tuple[np.ndarray, np.ndarray]  # float64 0/1 per row: control, candidate (matured units only)
+    masks: tuple[np.ndarray, np.ndarray]  # bool per row: control, candidate (matured units only)
     units: tuple[int, int]
     immature: int
     indices: tuple[np.ndarray, np.ndarray]  # the rows of each arm's matured units
@@ -278,28 +288,39 @@ class _Data:
             (_is(spec.variant_column, dtype, spec.control) & matured).fill_null(False).alias("c"),
             (_is(spec.variant_column, dtype, spec.candidate) & matured).fill_null(False).alias("t"),
             (~matured).sum().alias("immature"))
-        masks = (codes.get_column("c").cast(pl.Float64).to_numpy(), codes.get_column("t").cast(pl.Float64).to_numpy())
+        masks = (codes.get_column("c").to_numpy(), codes.get_column("t").to_numpy())
         indices = (np.flatnonzero(masks[0]), np.flatnonzero(masks[1]))
         units = (len(indices[0]), len(indices[1]))
         return cls(frame, masks, units, int(codes.get_column("immature")[0]) if spec.maturity else 0, indices)
 
     def values(self, column: str) -> np.ndarray:
-        """The column as float64 (read once); null and NaN are NaN."""
+        """The column as numpy (read once): booleans and integers as they are, or float64 with NaN for null."""
         if column not in self.columns:
             series = self.frame.get_column(column)
             if series.null_count() == 0 and (series.dtype.is_numeric() or series.dtype == pl.Boolean):
-                values = series.to_numpy().astype(np.float64, copy=False)  # numpy's cast: no second copy
+                values = series.to_numpy()
             else:
                 values = series.cast(pl.Float64).to_numpy()  # nulls become NaN
             self.columns[column] = values
         return self.columns[column]
 
     def arm(self, column: str, arm: int) -> np.ndarray:
-        """The finite values of `column` for one arm's matured units (gathered once)."""
+        """The finite values of `column` for one arm's matured units, as float64 (gathered once)."""
         if (column, arm) not in self.columns:
-            values = self.values(column)[self.indices[arm]]
+            values = self.values(column)[self.indices[arm]].astype(np.float64, copy=False)
             self.columns[(column, arm)] = values[~np.isnan(values)]
         return self.columns[(column, arm)]
+
+    def sample(self, column: str, arm: int, limit: int) -> tuple[np.ndarray, bool]:
+        """At most `limit` finite values of one arm (a seeded sample when it has more), and whether sampled."""
+        if (column, arm) in self.columns or len(self.indices[arm]) <= limit:
+            values = self.arm(column, arm)
+            if len(values) <= limit:
+                return values, False
+            return np.random.default_rng(arm).choice(values, size=limit, replace=False), True
+        rows = np.random.default_rng(arm).choice(self.indices[arm], size=limit, replace=False)
+        values = self.values(column)[rows].astype(np.float64, copy=False)
+        return values[~np.isnan(values)], True
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,38 +392,47 @@ def _measure(data: _Data, spec: CanarySpec, metric: MetricSpec, levels: np.ndarr
     sign = 1.0 if metric.direction is Direction.HIGHER_IS_BETTER else -1.0
     if metric.kind is MetricKind.CONTINUOUS and metric.quantile is not None:
         return _measure_quantile(data, spec, metric, sign, levels)
+    value = data.values(metric.successes or metric.column)  # type: ignore[arg-type]
+    trials = data.values(metric.trials) if metric.trials else None
+    arms = data.masks
+    n = list(data.units)
+    # NaN anywhere makes a float column's sum NaN: one reduction, no mask, in the usual case of none.
+    floats = [v for v in (value, trials) if v is not None and v.dtype.kind == "f"]
+    if any(math.isnan(float(v.sum())) for v in floats):
+        bad = np.zeros(len(value), dtype=bool)
+        for v in floats:
+            bad |= np.isnan(v)
+        value = np.where(bad, 0.0, value)
+        trials = None if trials is None else np.where(bad, 0.0, trials)
+        arms = (data.masks[0] & ~bad, data.masks[1] & ~bad)
+        n = [int(np.count_nonzero(m)) for m in arms]
+
+    def per_arm(*factors: np.ndarray) -> tuple[float, float]:
+        return moment(*factors, arms[0]), moment(*factors, arms[1])
+
     if metric.kind is MetricKind.CONTINUOUS:
-        # The Hodges-Lehmann interval gathers each arm's values anyway: the moments come from them (two-pass).
-        arms_values = [data.arm(metric.column, a) for a in (0, 1)]  # type: ignore[arg-type]
-        n = [len(v) for v in arms_values]
-        est = [float(v.mean()) if len(v) else None for v in arms_values]
-        var = [float(v.var(ddof=1)) / len(v) if len(v) >= 2 else math.inf for v in arms_values]
-        events = tuple(float(np.count_nonzero(v)) for v in arms_values)
+        total = per_arm(value)
+        est = [total[a] / n[a] if n[a] else None for a in (0, 1)]
+        square = per_arm(value, value)
+        var = []
+        for a in (0, 1):
+            if n[a] < 2:
+                var.append(math.inf)
+                continue
+            spread = max(square[a] - total[a] ** 2 / n[a], 0.0) / (n[a] - 1)
+            if spread <= 1e-9 * (total[a] / n[a]) ** 2:  # cancellation possible: the two-pass form instead
+                spread = float(data.arm(metric.column, a).var(ddof=1))  # type: ignore[arg-type]
+            var.append(spread / n[a])
+        nonzero = value != 0
+        events = tuple(float(np.count_nonzero(nonzero & arms[a])) for a in (0, 1))
     else:
-        value = data.values(metric.successes or metric.column)  # type: ignore[arg-type]
-        trials = data.values(metric.trials) if metric.trials else None
-        # NaN anywhere makes the sum NaN: one reduction, no mask, in the usual case of none.
-        if math.isnan(float(value.sum())) or (trials is not None and math.isnan(float(trials.sum()))):
-            bad = np.isnan(value) if trials is None else np.isnan(value) | np.isnan(trials)
-            value = np.where(bad, 0.0, value)
-            trials = None if trials is None else np.where(bad, 0.0, trials)
-            arms = (np.where(bad, 0.0, data.masks[0]), np.where(bad, 0.0, data.masks[1]))
-        else:
-            arms = data.masks
-        n = [int(round(float(m.sum()))) for m in arms] if arms is not data.masks else list(data.units)
-
-        def moment(*factors: np.ndarray) -> tuple[float, float]:
-            """Per arm, the sum of the product of `factors` (einsum: one pass, nothing allocated)."""
-            subscripts = ",".join("i" * (len(factors) + 1)) + "->"
-            return (float(np.einsum(subscripts, *factors, arms[0])), float(np.einsum(subscripts, *factors, arms[1])))
-
-        s = moment(value)
-        s2 = s if data.frame.schema[metric.successes or metric.column] == pl.Boolean else moment(value, value)
+        s = per_arm(value)
+        s2 = s if value.dtype == np.bool_ else per_arm(value, value)
         if trials is None:  # one trial per unit
             t = (float(n[0]), float(n[1]))
             st, t2 = s, t
         else:
-            t, t2, st = moment(trials), moment(trials, trials), moment(value, trials)
+            t, t2, st = per_arm(trials), per_arm(trials, trials), per_arm(value, trials)
         est = [s[a] / t[a] if t[a] > 0 else None for a in (0, 1)]
         var = []
         for a in (0, 1):
@@ -441,10 +471,12 @@ def _measure(data: _Data, spec: CanarySpec, metric: MetricSpec, levels: np.ndarr
 
 
 def _hodges_lehmann(data: _Data, metric: MetricSpec, sign: float, alpha: float) -> Interval:
-    control, candidate = data.arm(metric.column, 0), data.arm(metric.column, 1)  # type: ignore[arg-type]
+    (control, cut), (candidate, cut_too) = (data.sample(metric.column, a, HL_MAX_UNITS) for a in (0, 1))  # type: ignore[arg-type]
     if sign < 0:  # lower is better: the shift of control - candidate
         control, candidate = candidate, control
     shift, lo, hi, method = hodges_lehmann(control, candidate, alpha)
+    if cut or cut_too:
+        method += f" (on a seeded sample of at most {HL_MAX_UNITS:,} units per arm)"
     return Interval(_finite(lo), _finite(hi), alpha, method + (f", shift {shift:.6g}" if math.isfinite(shift)
                                                                    else ""))
 
