@@ -308,7 +308,9 @@ class _Data:
         """The finite values of `column` for one arm's matured units, as float64 (gathered once)."""
         if (column, arm) not in self.columns:
             values = self.values(column)[self.indices[arm]].astype(np.float64, copy=False)
-            self.columns[(column, arm)] = values[~np.isnan(values)]
+            if math.isnan(float(values.sum())):  # one reduction; the copy only when there is a NaN
+                values = values[~np.isnan(values)]
+            self.columns[(column, arm)] = values
         return self.columns[(column, arm)]
 
     def sample(self, column: str, arm: int, limit: int) -> tuple[np.ndarray, bool]:
@@ -353,11 +355,10 @@ def _judge_metrics(data: _Data, spec: CanarySpec) -> list[MetricResult]:
     # Holm's step-down over the fail hypotheses "Delta >= -m": with r not yet rejected, reject every metric
     # whose sequence at level alpha / r lies wholly below -m; repeat until none is added.
     failed: set[int] = set()
-    while True:
-        r = k - len(failed)
+    while (r := k - len(failed)) > 0:
         added = {j for j in range(k) if j not in failed and eligible[j]
                  and measured[j].bounds[r - 1, 1] < -margins[j]}
-        if not added or r == 0:
+        if not added:
             break
         failed |= added
     results = []

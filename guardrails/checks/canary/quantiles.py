@@ -42,7 +42,8 @@ def quantile_bounds(values: np.ndarray, p: float, alphas: np.ndarray, design_uni
                     design_alpha: float = 0.05) -> tuple[float, np.ndarray, np.ndarray]:
     """(estimate, lower bounds, upper bounds) of the `p`-quantile of `values`, one bound per level in `alphas`.
 
-    One ``np.partition`` finds every order statistic needed (O(n)); unbounded ends are -inf / +inf.
+    One in-place ``partition`` finds every order statistic needed (O(n)): `values` is reordered, not copied.
+    Unbounded ends are -inf / +inf.
     """
     n = len(values)
     if n == 0:
@@ -50,7 +51,8 @@ def quantile_bounds(values: np.ndarray, p: float, alphas: np.ndarray, design_uni
     bracket = ranks(n, p, alphas, design_units, design_alpha)
     point = max(int(np.ceil(n * p)), 1)
     wanted = sorted({point - 1, *(int(r) - 1 for r in bracket.ravel() if 1 <= r <= n)})
-    ordered = np.partition(values, wanted)
+    values.partition(wanted)
+    ordered = values
     lower = np.where(bracket[:, 0] >= 1, ordered[np.clip(bracket[:, 0] - 1, 0, n - 1)], -np.inf)
     upper = np.where(bracket[:, 1] <= n, ordered[np.clip(bracket[:, 1] - 1, 0, n - 1)], np.inf)
     return float(ordered[point - 1]), lower, upper
