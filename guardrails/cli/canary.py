@@ -7,16 +7,19 @@ mismatch), 3 inconclusive (not enough evidence yet; run it again as outcomes mat
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
-from guardrails.cli.options import AsOfOption
 from guardrails.cli.render import console, line, print_error, print_json, styled, table
 from guardrails.errors import ContractError
 from guardrails.outcome import Verdict
+
+if TYPE_CHECKING:
+    from guardrails.checks.canary import CanaryReport
 
 EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 EXIT_CODES = {Verdict.PASS: EXIT_PASS, Verdict.FAIL: EXIT_FAIL, Verdict.ERROR: EXIT_ERROR,
@@ -28,10 +31,17 @@ VERDICT_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "mag
 def canary_command(
     spec: Annotated[Path, typer.Argument(help="A canary spec (expectations/*.canary.yaml).")],
     data: Annotated[Path, typer.Argument(help="Per-unit observations: a Parquet file or a directory of them.")],
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option("--as-of", parser=datetime.fromisoformat, metavar="ISO-TIME",
+                     help="The time a maturity delay counts back from (default: now, UTC)."),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Judge the candidate against the control in DATA as SPEC says: pass, fail or inconclusive, per metric."""
+    """Judge the candidate against the control in DATA as SPEC says: pass, fail or inconclusive, per metric.
+
+    Exit 0 pass, 1 fail, 2 could not run (bad spec, unreadable data, a sample-ratio mismatch), 3 inconclusive.
+    """
     from guardrails.checks.canary import assess_canary, load_canary_spec
 
     try:
@@ -61,7 +71,7 @@ def _interval(lower: float | None, upper: float | None) -> str:
     return f"[{'-inf' if lower is None else _number(lower)}, {'+inf' if upper is None else _number(upper)}]"
 
 
-def _print(report, name: str) -> None:  # type: ignore[no-untyped-def]
+def _print(report: CanaryReport, name: str) -> None:
     verdict = report.verdict
     console.print(line(styled(verdict.value, VERDICT_STYLE[verdict]),
                        f"  {name}  ·  {report.units:,} matured units ({report.units_control:,} control, "
