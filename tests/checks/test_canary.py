@@ -253,3 +253,39 @@ def test_holm_needs_more_evidence_when_there_are_more_metrics() -> None:
     among_three = assess_canary(frame, CanarySpec(metrics=(hit, *others)))
     assert among_three.metrics[0].verdict is Verdict.INCONCLUSIVE
     assert "not after Holm over 3 metrics" in among_three.metrics[0].message
+
+
+def test_a_ratio_with_one_trial_per_unit_is_the_plain_rate() -> None:
+    """successes/trials with every unit at one trial gives the rate's estimate and sequential interval."""
+    frame = traffic(20_000).with_columns(pl.col("clicked").cast(pl.Int64).alias("hits"), pl.lit(1).alias("one"))
+    plain = MetricSpec(name="ctr", kind="rate", column="clicked", direction="higher_is_better",
+                       margin=Margin("absolute", 0.01))
+    ratio = MetricSpec(name="ctr", kind="rate", successes="hits", trials="one", direction="higher_is_better",
+                       margin=Margin("absolute", 0.01))
+    a, b = (assess_canary(frame, CanarySpec(metrics=(m,))).metrics[0] for m in (plain, ratio))
+    assert b.estimate == pytest.approx(a.estimate, abs=1e-15)
+    assert (b.sequential.lower, b.sequential.upper) == pytest.approx((a.sequential.lower, a.sequential.upper),
+                                                                     rel=1e-3)
+
+
+def test_row_order_does_not_change_the_report() -> None:
+    """Shuffling the rows leaves every verdict, estimate and interval as it was (the API is order-free)."""
+    frame = traffic(8_000, worse=0.05)
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=3)
+    a, b = assess_canary(frame, EXAMPLE), assess_canary(shuffled, EXAMPLE)
+    for x, y in zip(a.metrics, b.metrics, strict=True):
+        assert (x.verdict, x.units, x.units_needed) == (y.verdict, y.units, y.units_needed)
+        assert x.estimate == pytest.approx(y.estimate, rel=1e-12, abs=1e-12)
+        for one, two in ((x.sequential, y.sequential), (x.fixed_n, y.fixed_n)):
+            assert (one.lower, one.upper) == pytest.approx((two.lower, two.upper), rel=1e-9, abs=1e-12)
+
+
+def test_integer_and_enum_variant_columns_are_compared_in_their_own_type() -> None:
+    """Variants coded 0/1, or as an Enum, select the same arms as text does."""
+    base = pl.DataFrame({"variant": ["control", "candidate"] * 2000, "error": [True, False, False, False] * 1000})
+    coded = base.with_columns(pl.col("variant").replace_strict({"control": 0, "candidate": 1}).alias("variant"))
+    enum = base.with_columns(pl.col("variant").cast(pl.Enum(["control", "candidate", "other"])))
+    expected = assess_canary(base, rate_spec()).metrics[0]
+    assert assess_canary(enum, rate_spec()).metrics[0] == expected
+    numeric = assess_canary(coded, rate_spec(control=0, candidate=1)).metrics[0]
+    assert (numeric.units_control, numeric.estimate) == (expected.units_control, expected.estimate)
