@@ -277,7 +277,6 @@ class _Data:
     masks: tuple[np.ndarray, np.ndarray]  # bool per row: control, candidate (matured units only)
     units: tuple[int, int]
     immature: int
-    indices: tuple[np.ndarray, np.ndarray]  # the rows of each arm's matured units
     columns: dict[Any, np.ndarray] = field(default_factory=dict)  # values read so far, by column (and arm)
 
     @classmethod
@@ -289,9 +288,14 @@ class _Data:
             (_is(spec.variant_column, dtype, spec.candidate) & matured).fill_null(False).alias("t"),
             (~matured).sum().alias("immature"))
         masks = (codes.get_column("c").to_numpy(), codes.get_column("t").to_numpy())
-        indices = (np.flatnonzero(masks[0]), np.flatnonzero(masks[1]))
-        units = (len(indices[0]), len(indices[1]))
-        return cls(frame, masks, units, int(codes.get_column("immature")[0]) if spec.maturity else 0, indices)
+        units = (int(np.count_nonzero(masks[0])), int(np.count_nonzero(masks[1])))
+        return cls(frame, masks, units, int(codes.get_column("immature")[0]) if spec.maturity else 0)
+
+    def rows(self, arm: int) -> np.ndarray:
+        """The row numbers of one arm's matured units (found once, only for metrics that gather)."""
+        if ("rows", arm) not in self.columns:
+            self.columns[("rows", arm)] = np.flatnonzero(self.masks[arm])
+        return self.columns[("rows", arm)]
 
     def values(self, column: str) -> np.ndarray:
         """The column as numpy (read once): booleans and integers as they are, or float64 with NaN for null."""
@@ -307,7 +311,7 @@ class _Data:
     def arm(self, column: str, arm: int) -> np.ndarray:
         """The finite values of `column` for one arm's matured units, as float64 (gathered once)."""
         if (column, arm) not in self.columns:
-            values = self.values(column)[self.indices[arm]].astype(np.float64, copy=False)
+            values = self.values(column)[self.rows(arm)].astype(np.float64, copy=False)
             if math.isnan(float(values.sum())):  # one reduction; the copy only when there is a NaN
                 values = values[~np.isnan(values)]
             self.columns[(column, arm)] = values
@@ -315,12 +319,12 @@ class _Data:
 
     def sample(self, column: str, arm: int, limit: int) -> tuple[np.ndarray, bool]:
         """At most `limit` finite values of one arm (a seeded sample when it has more), and whether sampled."""
-        if (column, arm) in self.columns or len(self.indices[arm]) <= limit:
+        if (column, arm) in self.columns or self.units[arm] <= limit:
             values = self.arm(column, arm)
             if len(values) <= limit:
                 return values, False
             return np.random.default_rng(arm).choice(values, size=limit, replace=False), True
-        rows = np.random.default_rng(arm).choice(self.indices[arm], size=limit, replace=False)
+        rows = np.random.default_rng(arm).choice(self.rows(arm), size=limit, replace=False)
         values = self.values(column)[rows].astype(np.float64, copy=False)
         return values[~np.isnan(values)], True
 
