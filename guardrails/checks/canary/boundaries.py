@@ -26,11 +26,12 @@ Example:
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import lambertw
-from scipy.stats import norm
+
+_NORMAL = NormalDist()  # the standard normal's quantiles (stdlib: the canary never needs scipy.stats)
 
 __all__ = [
     "half_width",
@@ -91,7 +92,7 @@ def sequential_units(gap: float, sigma: float, rho: float, alpha: float, power: 
         return None
     if sigma <= 0:
         return 1
-    z = float(norm.ppf(power))
+    z = _NORMAL.inv_cdf(power)
 
     def excess(log_n: float) -> float:
         n = math.exp(log_n)
@@ -101,4 +102,8 @@ def sequential_units(gap: float, sigma: float, rho: float, alpha: float, power: 
         return None
     if excess(0.0) <= 0:
         return 1
-    return math.ceil(math.exp(brentq(excess, 0.0, math.log(max_units), xtol=1e-9)))
+    lo, hi = 0.0, math.log(max_units)  # excess(lo) > 0 >= excess(hi): bisect on log n
+    while hi - lo > 1e-9:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if excess(mid) > 0 else (lo, mid)
+    return math.ceil(math.exp(hi))

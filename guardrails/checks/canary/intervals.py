@@ -24,9 +24,9 @@ Example:
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
-from scipy.stats import norm
 
 __all__ = ["HL_MAX_UNITS", "delta_wald", "hodges_lehmann", "kth_pairwise_difference", "mann_whitney_critical",
            "newcombe"]
@@ -59,7 +59,7 @@ def newcombe(count1: float, nobs1: float, count2: float, nobs2: float, alpha: fl
         >>> [round(v, 4) for v in newcombe(56, 70, 48, 80, 0.05)]
         [0.0524, 0.3339]
     """
-    z = float(norm.ppf(1 - alpha / 2))
+    z = NormalDist().inv_cdf(1 - alpha / 2)
     p1, p2 = count1 / nobs1, count2 / nobs2
     l1, u1 = _wilson(count1, nobs1, z)
     l2, u2 = _wilson(count2, nobs2, z)
@@ -69,7 +69,7 @@ def newcombe(count1: float, nobs1: float, count2: float, nobs2: float, alpha: fl
 
 def delta_wald(estimate: float, variance: float, alpha: float) -> tuple[float, float]:
     """``estimate +/- z * sqrt(variance)``: the Wald interval with a delta-method variance."""
-    half = float(norm.ppf(1 - alpha / 2)) * math.sqrt(max(variance, 0.0))
+    half = NormalDist().inv_cdf(1 - alpha / 2) * math.sqrt(max(variance, 0.0))
     return estimate - half, estimate + half
 
 
@@ -96,7 +96,7 @@ def mann_whitney_critical(n1: int, n2: int, alpha: float, tie_sum: float = 0.0) 
     n = n1 + n2
     mean = n1 * n2 / 2
     var = n1 * n2 / 12 * ((n + 1) - tie_sum / (n * (n - 1)))
-    z = float(norm.ppf(1 - alpha / 2))
+    z = NormalDist().inv_cdf(1 - alpha / 2)
     return int(math.floor(mean - z * math.sqrt(max(var, 0.0)) - 0.5))
 
 
