@@ -289,3 +289,12 @@ def test_integer_and_enum_variant_columns_are_compared_in_their_own_type() -> No
     assert assess_canary(enum, rate_spec()).metrics[0] == expected
     numeric = assess_canary(coded, rate_spec(control=0, candidate=1)).metrics[0]
     assert (numeric.units_control, numeric.estimate) == (expected.units_control, expected.estimate)
+
+
+def test_no_units_yet_is_inconclusive_and_a_text_metric_column_could_not_run() -> None:
+    """An empty log is inconclusive (nothing to judge yet); a metric column of text means the canary could not run."""
+    empty = assess_canary(traffic(10).head(0), EXAMPLE)
+    assert empty.verdict is Verdict.INCONCLUSIVE and all("no matured unit" in m.message for m in empty.metrics)
+    text = pl.DataFrame({"variant": ["control", "candidate"] * 5, "error": ["a", "b"] * 5})
+    report = assess_canary(text, rate_spec())
+    assert report.verdict is Verdict.ERROR and "error" in (report.outcome.error or "")

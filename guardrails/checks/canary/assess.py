@@ -285,11 +285,11 @@ class _Data:
         matured = _matured(frame, spec, as_of)
         codes = frame.select(
             (_is(spec.variant_column, dtype, spec.control) & matured).fill_null(False).alias("c"),
-            (_is(spec.variant_column, dtype, spec.candidate) & matured).fill_null(False).alias("t"),
-            (~matured).sum().alias("immature"))
+            (_is(spec.variant_column, dtype, spec.candidate) & matured).fill_null(False).alias("t"))
         masks = (codes.get_column("c").to_numpy(), codes.get_column("t").to_numpy())
         units = (int(np.count_nonzero(masks[0])), int(np.count_nonzero(masks[1])))
-        return cls(frame, masks, units, int(codes.get_column("immature")[0]) if spec.maturity else 0)
+        immature = int(frame.select((~matured).sum()).item()) if spec.maturity else 0
+        return cls(frame, masks, units, immature)
 
     def rows(self, arm: int) -> np.ndarray:
         """The row numbers of one arm's matured units (found once, only for metrics that gather)."""
