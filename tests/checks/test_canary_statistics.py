@@ -244,3 +244,28 @@ def test_holm_keeps_the_family_wise_false_fail_rate_below_alpha() -> None:
         at_level = np.take_along_axis(upper, np.clip(remaining - 1, 0, k - 1)[..., None].repeat(k, -2), axis=-1)
         failed |= at_level[..., 0] < 0
     assert _within(failed.any(axis=(1, 2)).mean(), ALPHA)
+
+
+def test_assess_canary_uses_the_sequence_the_simulations_check() -> None:
+    """For a 0/1 rate, `assess_canary`'s sequential interval is the one the simulations above evaluate."""
+    import polars as pl
+
+    from guardrails.checks import CanarySpec, assess_canary
+    from guardrails.checks.canary import Margin, MetricSpec
+
+    n, control, candidate = 30_000, 1_500, 1_410
+    frame = pl.DataFrame({"variant": ["control"] * n + ["candidate"] * n,
+                          "hit": [True] * control + [False] * (n - control) + [True] * candidate
+                          + [False] * (n - candidate)})
+    metric = MetricSpec(name="hit", kind="rate", column="hit", direction="higher_is_better",
+                        margin=Margin("absolute", 0.001))
+    got = assess_canary(frame, CanarySpec(metrics=(metric,))).metrics[0].sequential
+    pc, pt = control / n, candidate / n
+
+    def var(x: int) -> float:  # as in `_simulate_rate`: the binomial variance, floored by the smoothed rate's
+        rate, smoothed = x / n, (x + 1) / (n + 2)
+        return max(rate * (1 - rate) * n / (n - 1), smoothed * (1 - smoothed)) / n
+
+    sigma = math.sqrt(2 * n * (var(control) + var(candidate)))
+    half = float(half_width(2 * n, sigma, optimal_rho(1000, ALPHA), ALPHA))
+    assert (got.lower, got.upper) == pytest.approx((pt - pc - half, pt - pc + half), rel=1e-9)
