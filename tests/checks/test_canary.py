@@ -298,3 +298,24 @@ def test_no_units_yet_is_inconclusive_and_a_text_metric_column_could_not_run() -
     text = pl.DataFrame({"variant": ["control", "candidate"] * 5, "error": ["a", "b"] * 5})
     report = assess_canary(text, rate_spec())
     assert report.verdict is Verdict.ERROR and "error" in (report.outcome.error or "")
+
+
+def test_every_spec_field_is_documented_and_refuses_a_wrong_value(tmp_path: Path) -> None:
+    """Each key the parser accepts is in the module docstring, and a wrong value there is refused naming it."""
+    import yaml
+
+    import guardrails.checks.canary.spec as spec_module
+
+    base = yaml.safe_load(EXAMPLE.read_text())
+    places = [("canary", key) for key in spec_module._TOP] + [("metric", key) for key in spec_module._METRIC]
+    for where, key in places:
+        assert f"{key}:" in (spec_module.__doc__ or ""), key
+        data = yaml.safe_load(yaml.safe_dump(base))
+        target = data["canary"] if where == "canary" else data["canary"]["metrics"][2]
+        target[key] = [1, 2]
+        path = tmp_path / f"{where}-{key}.canary.yaml"
+        path.write_text(yaml.safe_dump(data))
+        with pytest.raises(ContractError) as caught:
+            load_canary_spec(path)
+        prefix = f"canary.{key}" if where == "canary" else "canary.metrics[2]"
+        assert any(e.field.startswith(prefix) and e.line for e in caught.value.errors), (key, str(caught.value))

@@ -4,6 +4,7 @@ Every mistake is reported at once, each with file, line and field (`ContractErro
 file is read with the bounded YAML reader contracts use (alias bombs, recursion and deep nesting refused).
 
     canary:
+      name: fraud_model            # optional; default: the file name without .canary.yaml
       variant_column: variant
       variants: {control: control, candidate: candidate}
       expected_split: {control: 0.5, candidate: 0.5}
