@@ -11,7 +11,7 @@ file is read with the bounded YAML reader contracts use (alias bombs, recursion 
       alpha: 0.05                  # error rate of each decision (pass, fail), whenever it is looked at
       power: 0.8                   # for the units still needed
       min_units: 1000              # matured units (both arms) before a non-critical metric is decided
-      min_events: 10               # per arm: below it a metric is "too sparse" and never passes
+      min_events: 10               # per arm, at least 1: below it a metric is "too sparse" and never passes
       srm_alpha: 0.001             # the sample-ratio check; a mismatch means the canary could not run
       maturity: {column: matured}  # or {timestamp: served_at, delay: 1h}: only matured units count
       metrics:
@@ -149,6 +149,8 @@ class CanarySpec:
             raise ValueError("a canary needs at least one metric")
         if not (0 < self.alpha < 0.5 and 0 < self.power < 1 and 0 < self.srm_alpha < 1):
             raise ValueError("alpha must be in (0, 0.5), power and srm_alpha in (0, 1)")
+        if self.min_units < 1 or self.min_events < 1:
+            raise ValueError("min_units and min_events must be at least 1 (0 events would let an all-zero metric pass)")
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "<spec>") -> CanarySpec:
@@ -261,7 +263,7 @@ def _parse(doc: SourceDocument) -> CanarySpec:
     power = read.number(top, "power", at, 0.8, low=0, high=1, words="a number strictly between 0 and 1")
     srm_alpha = read.number(top, "srm_alpha", at, 0.001, low=0, high=1, words="a number strictly between 0 and 1")
     min_units = read.count(top, "min_units", at, 1000, 1)
-    min_events = read.count(top, "min_events", at, 10, 0)
+    min_events = read.count(top, "min_events", at, 10, 1)  # 0 would let an all-zero metric pass
     name = top.get("name", Path(doc.path).name.removesuffix(".canary.yaml") if doc.path != "<spec>" else "canary")
     if not isinstance(name, str) or not name:
         read.bad((*at, "name"), "a non-empty name", name)
