@@ -96,9 +96,8 @@ def run_cli(path: Path, spec: Path) -> dict[str, Any]:
     """`guardrails canary SPEC DATA --json` as a fresh process: wall time, exit code and its children's peak RSS."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", "from guardrails.cli import main; main()", "canary", str(spec), str(path),
-                           "--json"],
-                          capture_output=True, text=True, check=False)
+    command = [sys.executable, "-c", "from guardrails.cli import main; main()", "canary", str(spec), str(path), "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     verdict = json.loads(done.stdout)["verdict"] if done.stdout.strip().startswith("{") else None

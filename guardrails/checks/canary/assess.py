@@ -476,7 +476,8 @@ def _measure(data: _Data, spec: CanarySpec, metric: MetricSpec, levels: np.ndarr
 
 
 def _hodges_lehmann(data: _Data, metric: MetricSpec, sign: float, alpha: float) -> Interval:
-    (control, cut), (candidate, cut_too) = (data.sample(metric.column, a, HL_MAX_UNITS) for a in (0, 1))  # type: ignore[arg-type]
+    column: str = metric.column  # type: ignore[assignment]  # a continuous metric always has one
+    (control, cut), (candidate, cut_too) = (data.sample(column, a, HL_MAX_UNITS) for a in (0, 1))
     if sign < 0:  # lower is better: the shift of control - candidate
         control, candidate = candidate, control
     shift, lo, hi, method = hodges_lehmann(control, candidate, alpha)

@@ -142,15 +142,16 @@ def _select(xu: np.ndarray, xw: np.ndarray, yu: np.ndarray, yw: np.ndarray, k: i
     sample = np.sort(yu[pick_y] - xu[pick_x])
     share = (k - 0.5) / total
     spread = 5 * math.sqrt(max(share * (1 - share), 1e-12) / 20_000) + 2 / 20_000
-    for guess_lo, guess_hi in ((np.quantile(sample, max(share - spread, 0.0)), np.quantile(sample, min(share + spread, 1.0))),):
-        if lo < guess_lo:
-            c_guess, s_guess = below(float(guess_lo))
-            if c_guess < k:
-                lo, c_lo, s_lo = float(guess_lo), c_guess, s_guess
-        if guess_hi < hi:
-            c_guess, s_guess = below(float(guess_hi))
-            if c_guess >= k:
-                hi, c_hi, s_hi = float(guess_hi), c_guess, s_guess
+    guess_lo = float(np.quantile(sample, max(share - spread, 0.0)))
+    guess_hi = float(np.quantile(sample, min(share + spread, 1.0)))
+    if lo < guess_lo:
+        c_guess, s_guess = below(guess_lo)
+        if c_guess < k:
+            lo, c_lo, s_lo = guess_lo, c_guess, s_guess
+    if guess_hi < hi:
+        c_guess, s_guess = below(guess_hi)
+        if c_guess >= k:
+            hi, c_hi, s_hi = guess_hi, c_guess, s_guess
     side = 0
     while int((s_lo - s_hi).sum()) > bracket:
         # Regula falsi on the counts (Illinois variant), falling back to halving if it stalls.
