@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from polars.exceptions import PanicException
 
 from guardrails._text import MESSAGE_CHARS, cap_text
 from guardrails.checks.canary.boundaries import half_width, optimal_rho, sequential_units
@@ -205,7 +206,7 @@ def assess_canary(
     wanted = list(dict.fromkeys(wanted))
     try:
         frame = to_polars(observations, wanted)
-    except Exception as exc:  # unreadable input of any kind is "could not run", failing closed
+    except (Exception, PanicException) as exc:  # unreadable input of any kind is "could not run", failing closed
         return could_not_run(error_line(exc), "the canary observations could not be read")
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
@@ -225,7 +226,7 @@ def assess_canary(
                 f"(sequential p = {srm:.2g} < {spec.srm_alpha:g})",
                 "the traffic split is not the one configured, so the arms are not comparable", **counts)
         results = _judge_metrics(data, spec)
-    except (pl.exceptions.PolarsError, TypeError, ValueError) as exc:  # a column of the wrong type
+    except (pl.exceptions.PolarsError, PanicException, TypeError, ValueError) as exc:  # a column of the wrong type
         return could_not_run(error_line(exc), "the canary observations could not be measured")
     return _report(name, spec, results, counts, started, as_of)
 
