@@ -79,6 +79,7 @@ class CheckKind(StrEnum):
     PARITY = "parity"
     MODEL = "model"
     FAIRNESS = "fairness"
+    CANARY = "canary"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,10 +1,11 @@
-"""Checks that judge a batch against a reference and return a `CheckOutcome`: drift, parity, freshness, fairness.
+"""Checks that judge data against a reference and return a `CheckOutcome`: drift, parity, freshness, fairness, canary.
 
 Each module measures, judges against frozen settings (buildable from a contract), and returns an outcome;
 adapters (Dagster, Airflow, CLI) only translate. Contract validation lives in `guardrails.validation`.
 """
 
 from guardrails.checks.band import Band
+from guardrails.checks.canary import CanaryReport, CanarySpec, assess_canary, load_canary_spec
 from guardrails.checks.drift import (
     ColumnDrift,
     DriftReport,
@@ -23,6 +24,8 @@ from guardrails.checks.statistics import ColumnScores, compare_columns
 
 __all__ = [
     "Band",
+    "CanaryReport",
+    "CanarySpec",
     "ColumnDrift",
     "ColumnScores",
     "DriftReport",
@@ -34,6 +37,7 @@ __all__ = [
     "FreshnessSettings",
     "ParityReport",
     "ParitySettings",
+    "assess_canary",
     "assess_drift",
     "assess_fairness",
     "assess_parity",
@@ -44,5 +48,6 @@ __all__ = [
     "judge_drift",
     "judge_scores",
     "load_fairness_spec",
+    "load_canary_spec",
     "render_drift_markdown",
 ]

@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from guardrails.checks.fairness import FairnessGap, FairnessReport, SegmentMetric, SegmentStatus
+from guardrails.checks.canary import CanaryReport, Direction, Interval, MetricKind, MetricResult
 from guardrails.contract.model import QuarantinePolicy
 from guardrails.incidents import BreakerTrip, Evaluation, StoppedInstigator
 from guardrails.models import (
@@ -127,6 +128,20 @@ batch_refs = st.builds(
 )
 hold_failures = st.builds(HoldFailure, check=texts, partition=optional_texts, run_id=optional_texts,
                           at=optional_moments)
+intervals = st.builds(Interval, lower=optional_floats, upper=optional_floats, alpha=finite_floats, method=texts)
+metric_results = st.builds(
+    MetricResult, name=texts, kind=st.sampled_from(MetricKind), statistic=texts, direction=st.sampled_from(Direction),
+    critical=st.booleans(), verdict=st.sampled_from(CheckVerdict), control=optional_floats, candidate=optional_floats,
+    estimate=optional_floats, margin=optional_floats, margin_spec=texts, sequential=intervals, fixed_n=intervals,
+    units=counts, units_control=counts, units_candidate=counts, events_control=finite_floats,
+    events_candidate=finite_floats, units_needed=st.none() | counts, message=texts,
+)
+canary_reports = st.builds(
+    CanaryReport, outcome=outcomes, metrics=st.lists(metric_results, max_size=3).map(tuple), units=counts,
+    units_control=counts, units_candidate=counts, units_immature=counts, srm_p_value=optional_floats,
+    alpha=finite_floats, power=finite_floats, min_units=counts,
+)
+
 
 ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
     CheckOutcome: outcomes,
@@ -174,6 +189,8 @@ ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
     HoldFailure: hold_failures,
     Hold: st.builds(Hold, reason=texts, incident=optional_texts, run_id=optional_texts, at=moments, by=texts,
                     failing=st.lists(hold_failures, max_size=3).map(tuple)),
+    MetricResult: metric_results,
+    CanaryReport: canary_reports,
 }
 
 

@@ -39,8 +39,15 @@ Parity
     `build_parity_check(serving_asset, offline=features_asset, online=loader, contract=...)` joins the offline
     (training) features with the served ones on the contract's parity keys: per-feature match rate, missing
     keys on either side, distribution skew, and a sample of mismatched pairs.
+
+Canary
+    `build_canary_check(asset, spec="expectations/fraud_model.canary.yaml")` judges a candidate model against
+    the control on the per-unit observations of live traffic (the asset's value or an `observations` loader):
+    pass, fail, inconclusive (a WARN failure) or could not run, with a per-metric table of intervals and
+    units still needed (``guardrails/canary_metrics``).
 """
 
+from guardrails.dagster.ml._canary import CANARY_METRICS_KEY, CANARY_VERDICT_KEY, build_canary_check
 from guardrails.dagster.ml._drift import (
     DRIFT_COLUMNS_KEY,
     DRIFT_REPORT_KEY,
@@ -75,6 +82,8 @@ from guardrails.dagster.ml._verdicts import (
 )
 
 __all__ = [
+    "CANARY_METRICS_KEY",
+    "CANARY_VERDICT_KEY",
     "DRIFT_COLUMNS_KEY",
     "DRIFT_REPORT_KEY",
     "DRIFT_SCORE_PREFIX",
@@ -85,6 +94,7 @@ __all__ = [
     "PROFILES_RESOURCE_KEY",
     "MaterializationVerdict",
     "ReferenceProfilesResource",
+    "build_canary_check",
     "build_drift_checks",
     "build_fairness_checks",
     "build_freshness_checks",
