@@ -78,6 +78,7 @@ class CheckKind(StrEnum):
     DRIFT = "drift"
     PARITY = "parity"
     MODEL = "model"
+    PERFORMANCE = "performance"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,170 @@
+"""Delayed labels joined to logged predictions: which units are mature, their outcome, label coverage and delay.
+
+A unit is *mature* when ``as_of - prediction_time >= label_maturity``. Its outcome is its label when one arrived
+within the maturity window, else negative (for fraud, negatives never arrive: no chargeback after 30 days means
+no fraud). A label that arrived after the window (`label_time` known) is ignored and counted as late, so a
+period's realized value is fixed once it is mature and never changes when a straggler arrives. Immature units
+are never judged: a missing label there means "not yet", not "negative".
+
+One polars pass: a left join on the key, then expressions; no Python loop over rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from guardrails.checks.performance._spec import PerformanceSpec
+
+PERIOD, SCORE, OUTCOME, MATURE, LABELLED = "__period", "__score", "__outcome", "__mature", "__labelled"
+ALL_PERIODS = "all"
+
+
+class PreparationError(ValueError):
+    """The predictions or labels cannot be used (a column missing or of the wrong type): the check cannot run."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LabelStats:
+    """What arrived: predictions, labels joined, their delay, and the units the spec lets us judge."""
+
+    predictions: int
+    duplicate_keys: int
+    labelled: int
+    late_labels: int
+    unmatched_labels: int
+    mature: int
+    median_delay_seconds: float | None
+    p90_delay_seconds: float | None
+
+    @property
+    def coverage(self) -> float:
+        """Labels joined per prediction (positives only, for fraud-style labels)."""
+        return self.labelled / self.predictions if self.predictions else 0.0
+
+
+def _utc(frame: pl.DataFrame, column: str, what: str) -> pl.Expr:
+    dtype = frame.schema[column]
+    if isinstance(dtype, pl.Datetime):
+        expr = pl.col(column)
+        return expr.dt.replace_time_zone("UTC") if dtype.time_zone is None else expr.dt.convert_time_zone("UTC")
+    if isinstance(dtype, pl.Date):
+        return pl.col(column).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    raise PreparationError(f"{what} column {column!r} is {dtype}, expected a datetime or date")
+
+
+def _require(frame: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise PreparationError(f"{what} lack the column(s) {', '.join(map(repr, missing))} the spec names "
+                               f"(have: {', '.join(frame.columns[:20])})")
+
+
+def _outcome_expr(frame: pl.DataFrame, column: str) -> pl.Expr:
+    dtype = frame.schema[column]
+    if dtype == pl.Boolean:
+        return pl.col(column).cast(pl.Int8)
+    if dtype.is_numeric():
+        bad = frame.filter(pl.col(column).is_not_null() & ~pl.col(column).is_in([0, 1])).height
+        if bad:
+            raise PreparationError(f"label column {column!r} has {bad:,} value(s) other than 0, 1 or null")
+        return pl.col(column).cast(pl.Int8)
+    raise PreparationError(f"label column {column!r} is {dtype}, expected boolean or 0/1")
+
+
+def prepare(predictions: pl.DataFrame, labels: pl.DataFrame | None, spec: PerformanceSpec,
+            as_of: datetime) -> tuple[pl.DataFrame, LabelStats]:
+    """One frame of units (`PERIOD`, `SCORE`, `OUTCOME` (null: unknown yet), `MATURE`, `LABELLED`) and the stats.
+
+    `labels` None: the label (and label time) columns are read from `predictions`.
+    """
+    _require(predictions, (spec.key, spec.prediction, spec.prediction_time), "the predictions")
+    if not predictions.schema[spec.prediction].is_numeric():
+        raise PreparationError(f"prediction column {spec.prediction!r} is {predictions.schema[spec.prediction]}, "
+                               "expected a probability (a number in [0, 1])")
+    label_columns = (spec.key, spec.label) + ((spec.label_time,) if spec.label_time else ())
+    if labels is None:
+        _require(predictions, label_columns[1:], "the predictions (no labels given)")
+        source = predictions
+    else:
+        _require(labels, label_columns, "the labels")
+        source = labels
+    outcome = _outcome_expr(source, spec.label)
+    label_time = _utc(source, spec.label_time, "label time") if spec.label_time else None
+
+    units = predictions.select(
+        pl.col(spec.key),
+        pl.col(spec.prediction).cast(pl.Float64).alias(SCORE),
+        _utc(predictions, spec.prediction_time, "prediction time").alias("__at"),
+    )
+    out_of_range = units.filter(pl.col(SCORE).is_null() | ~pl.col(SCORE).is_between(0.0, 1.0)).height
+    if out_of_range:
+        raise PreparationError(f"prediction column {spec.prediction!r} has {out_of_range:,} value(s) outside [0, 1] "
+                               "or null: a probability of the positive class is expected")
+    rows = units.height
+    units = units.unique(subset=[spec.key], keep="first", maintain_order=True)
+    duplicates = rows - units.height
+
+    arrived = source.select(pl.col(spec.key), outcome.alias("__label"),
+                            *([label_time.alias("__label_at")] if label_time is not None else []))
+    arrived = arrived.filter(pl.col("__label").is_not_null())
+    if labels is not None:
+        if label_time is not None:
+            arrived = arrived.sort("__label_at", nulls_last=True)
+        arrived = arrived.unique(subset=[spec.key], keep="first", maintain_order=True)
+        unmatched = arrived.join(units.select(spec.key), on=spec.key, how="anti").height
+        joined = units.join(arrived, on=spec.key, how="left", coalesce=True)
+    else:
+        unmatched = 0
+        joined = units.join(arrived, on=spec.key, how="left", coalesce=True)  # same frame: aligned by key
+
+    maturity = pl.lit(spec.label_maturity)
+    mature = (pl.lit(as_of) - pl.col("__at")) >= maturity
+    if label_time is not None:
+        delay = pl.col("__label_at") - pl.col("__at")
+        in_window = pl.col("__label").is_not_null() & (delay <= maturity) & (pl.col("__label_at") <= pl.lit(as_of))
+        late = pl.col("__label").is_not_null() & (delay > maturity)
+    else:
+        delay = pl.lit(None, dtype=pl.Duration("us"))
+        in_window = pl.col("__label").is_not_null()
+        late = pl.lit(False)
+    if spec.period is None:
+        period = pl.lit(ALL_PERIODS)
+    else:
+        every = f"{int(spec.period.total_seconds())}s"
+        period = pl.col("__at").dt.truncate(every).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if spec.period % timedelta(days=1) == timedelta(0):
+            period = pl.col("__at").dt.truncate(every).dt.strftime("%Y-%m-%d")
+    frame = joined.select(
+        period.alias(PERIOD),
+        pl.col(SCORE),
+        pl.when(in_window).then(pl.col("__label")).when(mature).then(pl.lit(0, pl.Int8))
+        .otherwise(pl.lit(None, pl.Int8)).alias(OUTCOME),
+        mature.alias(MATURE),
+        in_window.alias(LABELLED),
+        late.alias("__late"),
+        delay.dt.total_seconds(fractional=True).alias("__delay") if label_time is not None else delay.alias("__delay"),
+    )
+    summary = frame.select(
+        pl.col(LABELLED).sum().alias("labelled"), pl.col("__late").sum().alias("late"),
+        pl.col(MATURE).sum().alias("mature"),
+        pl.col("__delay").filter(pl.col(LABELLED)).median().alias("median"),
+        pl.col("__delay").filter(pl.col(LABELLED)).quantile(0.9, "nearest").alias("p90"),
+    ).row(0, named=True)
+    stats = LabelStats(
+        predictions=units.height, duplicate_keys=duplicates, labelled=int(summary["labelled"] or 0),
+        late_labels=int(summary["late"] or 0), unmatched_labels=unmatched, mature=int(summary["mature"] or 0),
+        median_delay_seconds=_seconds(summary["median"]), p90_delay_seconds=_seconds(summary["p90"]),
+    )
+    return frame.select(PERIOD, SCORE, OUTCOME, MATURE, LABELLED), stats
+
+
+def _seconds(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)

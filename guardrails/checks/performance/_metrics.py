@@ -1,0 +1,272 @@
+"""Metrics per period from confusion counts and score histograms computed in polars, with their intervals.
+
+One routine serves the realized metrics (the positive weight of a unit is its outcome, 0 or 1) and the
+label-free estimate (its calibrated probability): the confusion matrix is ``sum(w)`` and ``sum(1 - w)`` over
+predicted positives and negatives, the ROC AUC is the Mann-Whitney sum over distinct scores (ties count half,
+as scikit-learn's trapezoidal ``roc_auc_score``). Python loops only over periods and small count tables.
+
+Intervals (`IntervalMethod`), at the spec's confidence:
+
+- precision, recall: Wilson score interval on the confusion counts (realized);
+- ROC AUC: Hanley-McNeil standard error (analytic, normal; realized);
+- log loss: normal interval from the per-unit losses' standard deviation (central limit theorem);
+- F1 and ECE: percentile bootstrap, 2,000 multinomial resamples of the confusion cells (F1) or of the
+  score-bin x outcome cells (ECE; a unit's score is its cell's mean score), seed 0, so results repeat exactly;
+- estimated precision, recall, F1: the spread of the realized value if outcomes follow the calibrated
+  probabilities (Poisson-binomial counts, delta method); it does not include the calibration's own error.
+  Estimated ROC AUC has no interval.
+
+ECE uses 10 equal-width bins with scikit-learn's `calibration_curve` edges (``linspace(0, 1 + 1e-8, 11)``, a
+score on an inner edge goes to the lower bin), weighted by bin size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import polars as pl
+from scipy.stats import norm
+
+from guardrails.checks.performance._labels import OUTCOME, PERIOD, SCORE
+from guardrails.checks.performance._spec import Metric
+
+WEIGHT = "__weight"
+BOOTSTRAP_DRAWS = 2000
+BINS = 10
+_EDGES = np.linspace(0.0, 1.0 + 1e-8, BINS + 1)
+_EPS = 1e-15  # scikit-learn's log_loss clips at the dtype's eps; 1e-15 keeps log(0) finite the same way
+
+
+class IntervalMethod(StrEnum):
+    """How an interval was computed (each value says it in the report)."""
+
+    WILSON = "wilson"
+    HANLEY_MCNEIL = "hanley_mcneil"
+    NORMAL = "normal"
+    BOOTSTRAP = "bootstrap"
+    POISSON_BINOMIAL = "poisson_binomial"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricValue:
+    """One metric on one period: its value (None: undefined, e.g. no predicted positive), interval and method."""
+
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+    method: IntervalMethod = IntervalMethod.NONE
+    n: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "method", IntervalMethod(self.method))
+
+
+def _z(confidence: float) -> float:
+    return float(norm.ppf(0.5 + confidence / 2))
+
+
+def wilson(successes: float, trials: float, confidence: float) -> tuple[float, float]:
+    """Wilson score interval of a proportion.
+
+    Example:
+        >>> [round(x, 4) for x in wilson(80, 100, 0.95)]
+        [0.7112, 0.8666]
+    """
+    z = _z(confidence)
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def hanley_mcneil(auc: float, positives: float, negatives: float, confidence: float) -> tuple[float, float]:
+    """Hanley & McNeil (1982) normal interval of a ROC AUC, clipped to [0, 1]."""
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    variance = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) / (
+        positives * negatives)
+    half = _z(confidence) * math.sqrt(max(variance, 0.0))
+    return max(0.0, auc - half), min(1.0, auc + half)
+
+
+def _percentile(draws: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
+    finite = draws[np.isfinite(draws)]
+    if finite.size == 0:
+        return None, None
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(finite, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """Confusion counts of one period (floats: the estimate's are expected counts)."""
+
+    tp: float
+    fp: float
+    fn: float
+    tn: float
+    var_tp: float = 0.0  # estimate only: the Poisson-binomial variance of the counts among predicted positives
+    var_fn: float = 0.0  # ... and among predicted negatives
+
+
+def confusion_by_period(frame: pl.DataFrame, weight: pl.Expr, threshold: float) -> dict[str, _Counts]:
+    """Expected (or realized, for 0/1 weights) confusion counts per period, one polars aggregation."""
+    predicted = pl.col(SCORE) >= threshold
+    table = frame.lazy().with_columns(weight.alias(WEIGHT)).group_by(PERIOD).agg(
+        tp=pl.col(WEIGHT).filter(predicted).sum(),
+        fp=(1 - pl.col(WEIGHT)).filter(predicted).sum(),
+        fn=pl.col(WEIGHT).filter(~predicted).sum(),
+        tn=(1 - pl.col(WEIGHT)).filter(~predicted).sum(),
+        var_tp=(pl.col(WEIGHT) * (1 - pl.col(WEIGHT))).filter(predicted).sum(),
+        var_fn=(pl.col(WEIGHT) * (1 - pl.col(WEIGHT))).filter(~predicted).sum(),
+    ).collect()
+    return {row[PERIOD]: _Counts(**{k: float(row[k] or 0.0) for k in ("tp", "fp", "fn", "tn", "var_tp", "var_fn")})
+            for row in table.iter_rows(named=True)}
+
+
+def auc_by_period(frame: pl.DataFrame, weight: pl.Expr) -> dict[str, tuple[float | None, float, float]]:
+    """ROC AUC per period (None when a class is absent), with its positive and negative weights.
+
+    Over distinct scores in ascending order: AUC = sum(pos_s * (neg_below_s + neg_s / 2)) / (P * N).
+    """
+    table = (
+        frame.lazy().with_columns(weight.alias(WEIGHT))
+        .group_by(PERIOD, SCORE).agg(pos=pl.col(WEIGHT).sum(), neg=(1 - pl.col(WEIGHT)).sum())
+        .sort(PERIOD, SCORE)
+        .with_columns(below=pl.col("neg").cum_sum().over(PERIOD) - pl.col("neg"))
+        .group_by(PERIOD).agg(
+            pairs=(pl.col("pos") * (pl.col("below") + pl.col("neg") / 2)).sum(),
+            positives=pl.col("pos").sum(), negatives=pl.col("neg").sum(),
+        ).collect()
+    )
+    out = {}
+    for row in table.iter_rows(named=True):
+        p, n = float(row["positives"]), float(row["negatives"])
+        out[row[PERIOD]] = (row["pairs"] / (p * n) if p > 0 and n > 0 else None, p, n)
+    return out
+
+
+def _loss() -> pl.Expr:
+    p = pl.col(SCORE).clip(_EPS, 1 - _EPS)
+    return -(pl.col(OUTCOME) * p.log() + (1 - pl.col(OUTCOME)) * (1 - p).log())
+
+
+def realized_by_period(frame: pl.DataFrame, threshold: float, confidence: float) -> dict[str, dict[Metric, MetricValue]]:
+    """Every metric on the mature units of each period (`frame` holds only mature units, `OUTCOME` 0/1)."""
+    outcome = pl.col(OUTCOME).cast(pl.Float64)
+    counts = confusion_by_period(frame, outcome, threshold)
+    aucs = auc_by_period(frame, outcome)
+    losses = {row[PERIOD]: row for row in frame.group_by(PERIOD).agg(
+        mean=_loss().mean(), std=_loss().std(), n=pl.len()).iter_rows(named=True)}
+    bins = pl.Series(_EDGES[1:-1]).search_sorted(frame[SCORE], side="left").alias("__bin")
+    cells = (frame.select(PERIOD, OUTCOME, SCORE).with_columns(bins)
+             .group_by(PERIOD, "__bin", OUTCOME).agg(n=pl.len(), score=pl.col(SCORE).sum()))
+    rng = np.random.default_rng(0)
+    out: dict[str, dict[Metric, MetricValue]] = {}
+    for period, c in counts.items():
+        n = int(round(c.tp + c.fp + c.fn + c.tn))
+        values: dict[Metric, MetricValue] = {}
+        for metric, hits, trials in ((Metric.PRECISION, c.tp, c.tp + c.fp), (Metric.RECALL, c.tp, c.tp + c.fn)):
+            if trials > 0:
+                low, high = wilson(hits, trials, confidence)
+                values[metric] = MetricValue(value=hits / trials, low=low, high=high, method=IntervalMethod.WILSON,
+                                             n=int(round(trials)))
+            else:
+                values[metric] = MetricValue(value=None, n=0)
+        values[Metric.F1] = _f1(c, n, rng, confidence)
+        auc, positives, negatives = aucs.get(period, (None, 0.0, 0.0))
+        if auc is None:
+            values[Metric.ROC_AUC] = MetricValue(value=None, n=n)
+        else:
+            low, high = hanley_mcneil(auc, positives, negatives, confidence)
+            values[Metric.ROC_AUC] = MetricValue(value=auc, low=low, high=high, method=IntervalMethod.HANLEY_MCNEIL,
+                                                 n=n)
+        loss = losses[period]
+        half = _z(confidence) * (loss["std"] or 0.0) / math.sqrt(loss["n"])
+        values[Metric.LOG_LOSS] = MetricValue(value=loss["mean"], low=max(0.0, loss["mean"] - half),
+                                              high=loss["mean"] + half, method=IntervalMethod.NORMAL, n=loss["n"])
+        values[Metric.ECE] = _ece(cells.filter(pl.col(PERIOD) == period), n, rng, confidence)
+        out[period] = values
+    return out
+
+
+def _f1(c: _Counts, n: int, rng: np.random.Generator, confidence: float) -> MetricValue:
+    value = _ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn)
+    if value is None or n == 0:
+        return MetricValue(value=value, n=n)
+    draws = rng.multinomial(n, np.array([c.tp, c.fp, c.fn, c.tn]) / n, size=BOOTSTRAP_DRAWS).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = 2 * draws[:, 0] / (2 * draws[:, 0] + draws[:, 1] + draws[:, 2])
+    low, high = _percentile(f1, confidence)
+    return MetricValue(value=value, low=low, high=high, method=IntervalMethod.BOOTSTRAP, n=n)
+
+
+def _ece(cells: pl.DataFrame, n: int, rng: np.random.Generator, confidence: float) -> MetricValue:
+    """ECE from (bin, outcome) cells: sum over bins of |positives - sum of scores| / n."""
+    bins = cells["__bin"].to_numpy()
+    outcome = cells[OUTCOME].to_numpy().astype(np.float64)
+    counts = cells["n"].to_numpy().astype(np.float64)
+    scores = cells["score"].to_numpy()
+
+    def ece(weights: np.ndarray) -> np.ndarray:  # weights: (draws, cells) counts
+        per_unit = scores / counts
+        gap = np.zeros((weights.shape[0], BINS))
+        for column in range(len(bins)):  # cells, at most 2 x BINS
+            gap[:, bins[column]] += weights[:, column] * (outcome[column] - per_unit[column])
+        return np.abs(gap).sum(axis=1) / weights.sum(axis=1)
+
+    value = float(ece(counts[None, :])[0])
+    draws = rng.multinomial(n, counts / counts.sum(), size=BOOTSTRAP_DRAWS).astype(np.float64)
+    low, high = _percentile(ece(draws), confidence)
+    return MetricValue(value=value, low=low, high=high, method=IntervalMethod.BOOTSTRAP, n=n)
+
+
+def estimated_by_period(frame: pl.DataFrame, calibrated: str, threshold: float,
+                        confidence: float) -> dict[str, dict[Metric, MetricValue]]:
+    """Precision, recall, F1 and ROC AUC expected from calibrated probabilities (column `calibrated`), per period."""
+    weight = pl.col(calibrated)
+    counts = confusion_by_period(frame, weight, threshold)
+    aucs = auc_by_period(frame, weight)
+    z = _z(confidence)
+    out: dict[str, dict[Metric, MetricValue]] = {}
+    for period, c in counts.items():
+        n = int(round(c.tp + c.fp + c.fn + c.tn))
+        values: dict[Metric, MetricValue] = {}
+        predicted = c.tp + c.fp  # fixed by the scores: only TP among them is random
+        precision = _ratio(c.tp, predicted)
+        sd = math.sqrt(c.var_tp) / predicted if predicted > 0 else 0.0
+        values[Metric.PRECISION] = _normal(precision, sd, z, n)
+        positives = c.tp + c.fn
+        recall = _ratio(c.tp, positives)
+        sd = math.sqrt(c.fn ** 2 * c.var_tp + c.tp ** 2 * c.var_fn) / positives ** 2 if positives > 0 else 0.0
+        values[Metric.RECALL] = _normal(recall, sd, z, n)
+        denominator = c.tp + predicted + c.fn
+        f1 = _ratio(2 * c.tp, denominator)
+        sd = (2 * math.sqrt((predicted + c.fn) ** 2 * c.var_tp + c.tp ** 2 * c.var_fn) / denominator ** 2
+              if denominator > 0 else 0.0)
+        values[Metric.F1] = _normal(f1, sd, z, n)
+        auc = aucs.get(period, (None, 0.0, 0.0))[0]
+        values[Metric.ROC_AUC] = MetricValue(value=auc, n=n)
+        out[period] = values
+    return out
+
+
+def _normal(value: float | None, sd: float, z: float, n: int) -> MetricValue:
+    if value is None:
+        return MetricValue(value=None, n=n)
+    return MetricValue(value=value, low=max(0.0, value - z * sd), high=min(1.0, value + z * sd),
+                       method=IntervalMethod.POISSON_BINOMIAL, n=n)
+
+
+def label_rates(frame: pl.DataFrame, weight: pl.Expr) -> dict[str, tuple[float, int]]:
+    """Mean positive weight (the label rate, realized or expected) and units per period."""
+    table = frame.group_by(PERIOD).agg(rate=weight.mean(), n=pl.len())
+    return {row[PERIOD]: (float(row["rate"]), int(row["n"])) for row in table.iter_rows(named=True)}
