@@ -18,6 +18,7 @@ from guardrails.checks.drift import (
 )
 from guardrails.checks.freshness import FreshnessSettings, check_freshness
 from guardrails.checks.parity import FeatureParity, ParityReport, ParitySettings, assess_parity, check_parity
+from guardrails.checks.performance import PerformanceReport, PerformanceSpec, assess_performance, load_performance_spec
 from guardrails.checks.statistics import ColumnScores, compare_columns
 
 __all__ = [
@@ -31,13 +32,17 @@ __all__ = [
     "FreshnessSettings",
     "ParityReport",
     "ParitySettings",
+    "PerformanceReport",
+    "PerformanceSpec",
     "assess_drift",
     "assess_parity",
+    "assess_performance",
     "check_drift",
     "check_freshness",
     "check_parity",
     "compare_columns",
     "judge_drift",
     "judge_scores",
+    "load_performance_spec",
     "render_drift_markdown",
 ]

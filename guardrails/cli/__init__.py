@@ -15,6 +15,7 @@ from guardrails.cli.contract import app as contract_app
 from guardrails.cli.history import history_command
 from guardrails.cli.incident import app as incident_app
 from guardrails.cli.models import app as models_app
+from guardrails.cli.performance import performance_command
 from guardrails.cli.quarantine import app as quarantine_app
 from guardrails.cli.validate import validate_command
 
@@ -48,6 +49,7 @@ app.add_typer(quarantine_app, name="quarantine")
 app.command("history")(history_command)
 app.add_typer(models_app, name="models")
 app.add_typer(incident_app, name="incident")
+app.command("performance")(performance_command)
 
 
 def main() -> None:

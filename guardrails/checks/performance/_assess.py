@@ -156,12 +156,13 @@ def assess_performance(
             value = realized.get(period, {}).get(metric) if count else None
             in_spec = metric in spec.metrics
             bound = spec.margin.bound(metric, reference_value) if reference_value is not None else None
-            status_of = None
+            status_of = severity_of = None
             if judged and in_spec:
-                status_of = _judge_metric(metric, value, bound)
+                status_of, severity_of = _judge_metric(metric, value, bound)
             results.append(MetricResult(
                 metric=metric, reference=reference_value, bound=bound, realized=value,
-                estimated=estimated.get(period, {}).get(metric) if metric in ESTIMABLE else None, status=status_of))
+                estimated=estimated.get(period, {}).get(metric) if metric in ESTIMABLE else None, status=status_of,
+                severity=severity_of))
         expected = expected_rates.get(period)
         diagnosis, evidence = Diagnosis.NOT_JUDGED, ()
         if judged:
@@ -203,17 +204,29 @@ def _reference_frame(reference_data: Any, spec: PerformanceSpec) -> pl.DataFrame
     return frame
 
 
-def _judge_metric(metric: Metric, value: MetricValue | None, bound: float | None) -> CheckStatus:
+def _judge_metric(metric: Metric, value: MetricValue | None, bound: float | None) -> tuple[CheckStatus, Severity]:
+    """Failed at error when the whole interval is worse than the bound (a fall beyond noise, at the spec's
+    confidence); failed at warning when only the point value is (below the margin, within noise) or the metric is
+    undefined on a judged period (no predicted positive, one class only); else passed.
+
+    Why not the point value alone: a period has hundreds of labels, not millions, and the periods x metrics
+    judged every day would raise false alarms at the rate the noise crosses the margin (a 5-point margin on 300
+    predicted positives is under two standard errors). The warning still shows the dip without blocking.
+    """
     if value is None or value.value is None or bound is None:
-        return CheckStatus.FAILED  # undefined on a judged period (no predicted positive, one class only)
+        return CheckStatus.FAILED, Severity.WARNING
     worse = value.value < bound if metric.higher_is_better else value.value > bound
-    return CheckStatus.FAILED if worse else CheckStatus.PASSED
+    if not worse:
+        return CheckStatus.PASSED, Severity.ERROR
+    edge = value.high if metric.higher_is_better else value.low
+    beyond = edge is None or (edge < bound if metric.higher_is_better else edge > bound)
+    return CheckStatus.FAILED, Severity.ERROR if beyond else Severity.WARNING
 
 
 def _diagnose(period: str, results: list[MetricResult], spec: PerformanceSpec, rate: float | None, count: int,
               expected: tuple[float, int] | None, reference_rate: float | None,
               reference_values: dict[Metric, float], drift: CheckOutcome | None) -> tuple[Diagnosis, tuple[str, ...]]:
-    compared = {m for m in spec.metrics if m in ESTIMABLE} or {Metric.ROC_AUC}
+    compared = tuple(m for m in spec.metrics if m in ESTIMABLE) or (Metric.ROC_AUC,)
     by_metric = {r.metric: r for r in results}
     if expected is not None:
         baseline, baseline_name = expected[0], "expected from the calibrated scores"
@@ -227,12 +240,22 @@ def _diagnose(period: str, results: list[MetricResult], spec: PerformanceSpec, r
     evidence = PeriodEvidence(
         reference={m: reference_values[m] for m in compared if m in reference_values},
         realized={m: (by_metric[m].realized.value if by_metric[m].realized else None) for m in Metric},
+        fell={m: _fell(m, by_metric[m]) for m in compared},
         estimated={m: (by_metric[m].estimated.value if by_metric[m].estimated else None) for m in Metric}
         if estimated_any else None,
         label_rate=rate or 0.0, baseline_label_rate=baseline or 0.0, baseline=baseline_name,
         label_rate_changed=changed,
     )
     return diagnose(evidence, spec.margin, drift, ranking_reference=reference_values.get(Metric.ROC_AUC))
+
+
+def _fell(metric: Metric, result: MetricResult) -> bool:
+    """Realized beyond the bound, with the whole interval (a fall beyond noise)."""
+    if result.bound is None:
+        return False
+    status, severity = _judge_metric(metric, result.realized, result.bound)
+    return status is CheckStatus.FAILED and severity is Severity.ERROR and result.realized is not None \
+        and result.realized.value is not None
 
 
 def _fmt(value: float | None) -> str:
@@ -252,7 +275,7 @@ def _outcome(name: str, spec: PerformanceSpec, periods: list[PeriodPerformance],
                         if m.realized and m.realized.low is not None and m.realized.high is not None else "")
             rules.append(RuleResult(
                 rule_id=f"performance.{m.metric.value}.{p.period}", kind="performance", columns=(spec.prediction,),
-                severity=Severity.ERROR if value is not None else Severity.WARNING, status=m.status,
+                severity=m.severity or Severity.ERROR, status=m.status,
                 failing_rows=0, observed=value,
                 expected=f"{direction} {m.bound:.4g} (reference {m.reference:.4g}, margin {spec.margin.describe()})",
                 message=f"{m.metric.value} {_fmt(value)}{interval} on {p.mature:,} mature units of {p.period}"))
@@ -288,7 +311,10 @@ def _outcome(name: str, spec: PerformanceSpec, periods: list[PeriodPerformance],
         failed = [r for r in rules if r.status is not CheckStatus.PASSED]
         if failed:
             worst = "; ".join(f"{r.message.split(' on ')[0]} vs {r.expected.split(' (')[0]} in "
-                              f"{r.rule_id.rsplit('.', 1)[-1]}" for r in failed[:3])
+                              f"{r.rule_id.rsplit('.', 1)[-1]}"
+                              + (" (within noise)" if r.severity is Severity.WARNING else "") for r in failed[:3])
+            if len(failed) > 3:
+                worst += f" ... and {len(failed) - 3} more"
             message = f"realized performance below the margin: {worst}"
         else:
             message = f"realized performance within the margin in {len(judged)} period(s)"

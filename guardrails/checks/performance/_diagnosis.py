@@ -70,12 +70,14 @@ CONTAINMENT = {
 class PeriodEvidence:
     """What the diagnosis of one period reads: reference, estimated and realized values per metric, label rates.
 
-    `baseline_label_rate` is the rate the realized `label_rate` is compared with, `baseline` says which (the
+    `fell` says, per compared metric, whether the realized value fell beyond the bound with its whole interval
+    (a dip within noise is not a fall). `baseline_label_rate` is the rate the realized `label_rate` is compared with, `baseline` says which (the
     rate expected from the calibrated scores, or the reference's), `label_rate_changed` the comparison's result.
     """
 
     reference: Mapping[Metric, float]
     realized: Mapping[Metric, float | None]
+    fell: Mapping[Metric, bool]
     estimated: Mapping[Metric, float | None] | None
     label_rate: float
     baseline_label_rate: float
@@ -106,7 +108,7 @@ def diagnose(evidence: PeriodEvidence, margin: Margin, drift: CheckOutcome | Non
         if realized is None:
             continue
         bound = margin.bound(metric, reference)
-        fell = realized < bound if metric.higher_is_better else realized > bound
+        fell = evidence.fell.get(metric, False)
         estimate = evidence.estimated.get(metric) if evidence.estimated is not None else None
         if estimate is None:
             if not fell:
@@ -123,8 +125,11 @@ def diagnose(evidence: PeriodEvidence, margin: Margin, drift: CheckOutcome | Non
         width = margin.width(reference)
         held = abs(estimate - reference) <= width
         followed = abs(realized - estimate) <= width
+        moved_from_reference = abs(realized - reference) > width
         if held and not fell:
             verdicts[metric] = Diagnosis.HEALTHY
+        elif not held and followed and not moved_from_reference:
+            verdicts[metric] = Diagnosis.HEALTHY  # both within a margin of the reference, on either side
         elif held and fell:
             verdicts[metric] = Diagnosis.CONCEPT_DRIFT
             notes.append(f"{metric.value}: estimate {estimate:.3f} held near the reference {reference:.3f}, "

@@ -28,7 +28,7 @@ from enum import StrEnum
 
 import numpy as np
 import polars as pl
-from scipy.stats import norm
+from statistics import NormalDist
 
 from guardrails.checks.performance._labels import OUTCOME, PERIOD, SCORE
 from guardrails.checks.performance._spec import Metric
@@ -66,7 +66,7 @@ class MetricValue:
 
 
 def _z(confidence: float) -> float:
-    return float(norm.ppf(0.5 + confidence / 2))
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
 def wilson(successes: float, trials: float, confidence: float) -> tuple[float, float]:

@@ -15,7 +15,7 @@ from guardrails.checks.performance._estimate import EstimateStatus
 from guardrails.checks.performance._labels import LabelStats
 from guardrails.checks.performance._metrics import MetricValue
 from guardrails.checks.performance._spec import Metric
-from guardrails.outcome import CheckOutcome, CheckStatus, Verdict
+from guardrails.outcome import CheckOutcome, CheckStatus, Severity, Verdict
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,7 +23,8 @@ class MetricResult:
     """One metric in one period: reference, the worst acceptable value, realized and estimated values, status.
 
     `status` is None when the metric was not judged (not among the spec's metrics, or the period had too few
-    mature labels); `estimated` is None when the estimate did not run or does not cover the metric.
+    mature labels); `severity` (of a failure) is error when the whole interval is beyond the bound, warning when
+    only the value is (within noise) or the metric is undefined; `estimated` is None when the estimate did not run or does not cover the metric.
     """
 
     metric: Metric
@@ -32,11 +33,14 @@ class MetricResult:
     realized: MetricValue | None
     estimated: MetricValue | None
     status: CheckStatus | None
+    severity: Severity | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metric", Metric(self.metric))
         if self.status is not None:
             object.__setattr__(self, "status", CheckStatus(self.status))
+        if self.severity is not None:
+            object.__setattr__(self, "severity", Severity(self.severity))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

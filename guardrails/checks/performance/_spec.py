@@ -183,7 +183,7 @@ class PerformanceSpec:
 
 
 def load_performance_spec(path: str | Path) -> PerformanceSpec:
-    """Read ``expectations/<name>.performance.yaml``; the spec's name defaults to the file's stem.
+    """Read ``expectations/<name>.performance.yaml`` (its check name is the spec's `name`, default ``performance``).
 
     Raises:
         ContractError: the file is not a valid spec (file, line and field of every problem).
