@@ -24,6 +24,7 @@ from guardrails.checks.performance._labels import (
     SCORE,
     LabelStats,
     PreparationError,
+    period_label,
     prepare,
 )
 from guardrails.checks.performance._metrics import (
@@ -99,8 +100,10 @@ def assess_performance(
                                  labels=stats, confidence=spec.confidence)
 
     try:
-        frame, stats = prepare(
-            to_polars(predictions), None if labels is None else to_polars(labels), spec, as_of)
+        label_columns = [spec.key, spec.label, *([spec.label_time] if spec.label_time else [])]
+        wanted = [spec.key, spec.prediction, spec.prediction_time, *(label_columns[1:] if labels is None else [])]
+        frame, stats = prepare(  # a Parquet path is read for these columns only
+            to_polars(predictions, wanted), None if labels is None else to_polars(labels, label_columns), spec, as_of)
         reference = _reference_frame(reference_data, spec)
     except (PreparationError, TypeError, OSError, pl.exceptions.PolarsError) as exc:
         return could_not_run(str(exc))
@@ -110,8 +113,8 @@ def assess_performance(
     reference_values = dict(spec.reference_metrics)
     reference_rate: float | None = None
     if reference is not None:
-        pooled = reference.with_columns(pl.lit("reference").alias(PERIOD))
-        computed = realized_by_period(pooled, spec.threshold, spec.confidence)["reference"]
+        pooled = reference.with_columns(pl.lit(0, pl.Int64).alias(PERIOD))
+        computed = realized_by_period(pooled, spec.threshold, spec.confidence)[0]
         for metric, measured in computed.items():
             if metric not in reference_values and measured.value is not None:
                 reference_values[metric] = measured.value
@@ -128,8 +131,8 @@ def assess_performance(
                                           labelled=pl.col("__labelled").sum()).sort(PERIOD)
     judged_periods = {p for p, (_, n) in mature_rates.items() if n >= spec.min_labels}
 
-    estimated: dict[str, dict[Metric, MetricValue]] = {}
-    expected_rates: dict[str, tuple[float, int]] = {}
+    estimated: dict[int, dict[Metric, MetricValue]] = {}
+    expected_rates: dict[int, tuple[float, int]] = {}
     if reference is None:
         status = EstimateStatus(ran=False, reason="no labelled reference_data to calibrate on")
     else:
@@ -147,7 +150,7 @@ def assess_performance(
 
     periods = []
     for row in everyone.iter_rows(named=True):
-        period = row[PERIOD]
+        period, label = row[PERIOD], period_label(spec, row[PERIOD])
         rate, count = mature_rates.get(period, (None, 0))
         judged = period in judged_periods
         results = []
@@ -166,12 +169,12 @@ def assess_performance(
         expected = expected_rates.get(period)
         diagnosis, evidence = Diagnosis.NOT_JUDGED, ()
         if judged:
-            diagnosis, evidence = _diagnose(period, results, spec, rate, count, expected, reference_rate,
+            diagnosis, evidence = _diagnose(results, spec, rate, count, expected, reference_rate,
                                             reference_values, drift)
         reason = "" if judged else (
             f"{count:,} mature units < min_labels {spec.min_labels:,}" if count < spec.min_labels else "")
         periods.append(PeriodPerformance(
-            period=period, predictions=row["n"], mature=count, labelled=row["labelled"],
+            period=label, predictions=row["n"], mature=count, labelled=row["labelled"],
             positives=int(round((rate or 0.0) * count)), label_rate=rate,
             expected_label_rate=expected[0] if expected else None, judged=judged, reason=reason,
             metrics=tuple(results), diagnosis=diagnosis, evidence=evidence))
@@ -188,7 +191,7 @@ def _reference_frame(reference_data: Any, spec: PerformanceSpec) -> pl.DataFrame
     """The labelled reference as (`SCORE`, `OUTCOME`) rows, unlabelled rows dropped."""
     if reference_data is None:
         return None
-    raw = to_polars(reference_data)
+    raw = to_polars(reference_data, [spec.prediction, spec.label])
     missing = [c for c in (spec.prediction, spec.label) if c not in raw.columns]
     if missing:
         raise PreparationError(f"the reference data lack the column(s) {', '.join(map(repr, missing))} "
@@ -223,7 +226,7 @@ def _judge_metric(metric: Metric, value: MetricValue | None, bound: float | None
     return CheckStatus.FAILED, Severity.ERROR if beyond else Severity.WARNING
 
 
-def _diagnose(period: str, results: list[MetricResult], spec: PerformanceSpec, rate: float | None, count: int,
+def _diagnose(results: list[MetricResult], spec: PerformanceSpec, rate: float | None, count: int,
               expected: tuple[float, int] | None, reference_rate: float | None,
               reference_values: dict[Metric, float], drift: CheckOutcome | None) -> tuple[Diagnosis, tuple[str, ...]]:
     compared = tuple(m for m in spec.metrics if m in ESTIMABLE) or (Metric.ROC_AUC,)

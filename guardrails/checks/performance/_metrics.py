@@ -117,7 +117,7 @@ class _Counts:
     var_fn: float = 0.0  # ... and among predicted negatives
 
 
-def confusion_by_period(frame: pl.DataFrame, weight: pl.Expr, threshold: float) -> dict[str, _Counts]:
+def confusion_by_period(frame: pl.DataFrame, weight: pl.Expr, threshold: float) -> dict[int, _Counts]:
     """Expected (or realized, for 0/1 weights) confusion counts per period, one polars aggregation."""
     predicted = pl.col(SCORE) >= threshold
     table = frame.lazy().with_columns(weight.alias(WEIGHT)).group_by(PERIOD).agg(
@@ -132,25 +132,72 @@ def confusion_by_period(frame: pl.DataFrame, weight: pl.Expr, threshold: float) 
             for row in table.iter_rows(named=True)}
 
 
-def auc_by_period(frame: pl.DataFrame, weight: pl.Expr) -> dict[str, tuple[float | None, float, float]]:
-    """ROC AUC per period (None when a class is absent), with its positive and negative weights.
+def _dense_periods(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's period as an index 0..K-1, and the period numbers in index order (one pass, no sort)."""
+    numbers = frame[PERIOD].to_numpy()
+    low, high = int(numbers.min()), int(numbers.max())
+    if high - low < 1_000_000:
+        present = np.flatnonzero(np.bincount(numbers - low, minlength=high - low + 1))
+        lookup = np.full(high - low + 1, -1, dtype=np.int64)
+        lookup[present] = np.arange(len(present))
+        return lookup[numbers - low], present + low
+    periods, index = np.unique(numbers, return_inverse=True)  # periods scattered over a huge range: sort once
+    return index, periods
 
-    Over distinct scores in ascending order: AUC = sum(pos_s * (neg_below_s + neg_s / 2)) / (P * N).
+
+def auc_by_period(frame: pl.DataFrame) -> dict[int, tuple[float | None, float, float]]:
+    """Exact ROC AUC per period from 0/1 outcomes (None when a class is absent), with positives and negatives.
+
+    Only the negatives are sorted, on one float key (the period's index x 2 + score orders by period, then
+    score); each positive finds the negatives below and tied with it by binary search: AUC = sum(neg below + tied
+    / 2) / (P * N), ties counted half as scikit-learn's `roc_auc_score` does. Within the first period the key is
+    the score itself; in later ones scores closer than about 1e-13 may tie, far below anything a probability means.
     """
-    table = (
-        frame.lazy().with_columns(weight.alias(WEIGHT))
-        .group_by(PERIOD, SCORE).agg(pos=pl.col(WEIGHT).sum(), neg=(1 - pl.col(WEIGHT)).sum())
-        .sort(PERIOD, SCORE)
-        .with_columns(below=pl.col("neg").cum_sum().over(PERIOD) - pl.col("neg"))
-        .group_by(PERIOD).agg(
-            pairs=(pl.col("pos") * (pl.col("below") + pl.col("neg") / 2)).sum(),
-            positives=pl.col("pos").sum(), negatives=pl.col("neg").sum(),
-        ).collect()
-    )
+    if frame.height == 0:
+        return {}
+    index, periods = _dense_periods(frame)
+    key = index * 2.0 + frame[SCORE].to_numpy()
+    positive = frame[OUTCOME].to_numpy().astype(bool)
+    negatives_sorted = pl.Series(key[~positive]).sort().to_numpy()  # polars sorts in parallel
+    positive_key = np.sort(key[positive])  # sorted queries: the binary searches walk memory in order (30x faster)
+    positive_period = (positive_key // 2).astype(np.int64)
+    below = np.searchsorted(negatives_sorted, positive_key, side="left")
+    through = np.searchsorted(negatives_sorted, positive_key, side="right")
+    start = np.searchsorted(negatives_sorted, np.arange(len(periods)) * 2.0, side="left")
+    pairs = np.bincount(positive_period, weights=(below - start[positive_period]) + (through - below) / 2,
+                        minlength=len(periods))
+    p = np.bincount(positive_period, minlength=len(periods)).astype(np.float64)
+    n = np.bincount(index[~positive], minlength=len(periods)).astype(np.float64)
+    return {int(period): (float(pairs[i] / (p[i] * n[i])) if p[i] > 0 and n[i] > 0 else None, float(p[i]),
+                          float(n[i])) for i, period in enumerate(periods)}
+
+
+AUC_CELLS = 1 << 22  # score bins x periods for the estimated AUC: 65,536 bins a period up to 64 periods
+
+
+def expected_auc_by_period(frame: pl.DataFrame, calibrated: str) -> dict[int, tuple[float | None, float]]:
+    """The ROC AUC expected from calibrated probabilities, per period, and the bound of its binning error.
+
+    Every unit is a positive with weight p and a negative with weight 1 - p (p its calibrated probability),
+    ranked by its score. Scores are binned (65,536 bins a period, fewer with many periods): pairs inside one bin
+    count half, so the value is within `error` (sum over bins of pos x neg / (2 P N), returned) of the unbinned one.
+    """
+    if frame.height == 0:
+        return {}
+    index, periods = _dense_periods(frame)
+    bins = int(min(65_536, max(256, AUC_CELLS // len(periods))))
+    cell = index * bins + np.minimum((frame[SCORE].to_numpy() * bins).astype(np.int64), bins - 1)
+    weight = frame[calibrated].to_numpy()
+    pos = np.bincount(cell, weights=weight, minlength=len(periods) * bins).reshape(len(periods), bins)
+    neg = np.bincount(cell, weights=1 - weight, minlength=len(periods) * bins).reshape(len(periods), bins)
+    below = np.cumsum(neg, axis=1) - neg
+    pairs = (pos * (below + neg / 2)).sum(axis=1)
+    inside = (pos * neg).sum(axis=1) / 2
+    total_pos, total_neg = pos.sum(axis=1), neg.sum(axis=1)
     out = {}
-    for row in table.iter_rows(named=True):
-        p, n = float(row["positives"]), float(row["negatives"])
-        out[row[PERIOD]] = (row["pairs"] / (p * n) if p > 0 and n > 0 else None, p, n)
+    for i, period in enumerate(periods):
+        both = total_pos[i] * total_neg[i]
+        out[int(period)] = ((float(pairs[i] / both), float(inside[i] / both)) if both > 0 else (None, 0.0))
     return out
 
 
@@ -159,18 +206,19 @@ def _loss() -> pl.Expr:
     return -(pl.col(OUTCOME) * p.log() + (1 - pl.col(OUTCOME)) * (1 - p).log())
 
 
-def realized_by_period(frame: pl.DataFrame, threshold: float, confidence: float) -> dict[str, dict[Metric, MetricValue]]:
+def realized_by_period(frame: pl.DataFrame, threshold: float, confidence: float) -> dict[int, dict[Metric, MetricValue]]:
     """Every metric on the mature units of each period (`frame` holds only mature units, `OUTCOME` 0/1)."""
     outcome = pl.col(OUTCOME).cast(pl.Float64)
     counts = confusion_by_period(frame, outcome, threshold)
-    aucs = auc_by_period(frame, outcome)
-    losses = {row[PERIOD]: row for row in frame.group_by(PERIOD).agg(
-        mean=_loss().mean(), std=_loss().std(), n=pl.len()).iter_rows(named=True)}
-    bins = pl.Series(_EDGES[1:-1]).search_sorted(frame[SCORE], side="left").alias("__bin")
+    aucs = auc_by_period(frame)
+    losses = {row[PERIOD]: row for row in frame.lazy().select(PERIOD, _loss().alias("__loss")).group_by(PERIOD).agg(
+        mean=pl.col("__loss").mean(), std=pl.col("__loss").std(), n=pl.len()).collect().iter_rows(named=True)}
+    bins = pl.Series("__bin", np.searchsorted(_EDGES[1:-1], frame[SCORE].to_numpy(), side="left"))
     cells = (frame.select(PERIOD, OUTCOME, SCORE).with_columns(bins)
              .group_by(PERIOD, "__bin", OUTCOME).agg(n=pl.len(), score=pl.col(SCORE).sum()))
+    cells_of = cells.partition_by(PERIOD, as_dict=True)
     rng = np.random.default_rng(0)
-    out: dict[str, dict[Metric, MetricValue]] = {}
+    out: dict[int, dict[Metric, MetricValue]] = {}
     for period, c in counts.items():
         n = int(round(c.tp + c.fp + c.fn + c.tn))
         values: dict[Metric, MetricValue] = {}
@@ -193,7 +241,7 @@ def realized_by_period(frame: pl.DataFrame, threshold: float, confidence: float)
         half = _z(confidence) * (loss["std"] or 0.0) / math.sqrt(loss["n"])
         values[Metric.LOG_LOSS] = MetricValue(value=loss["mean"], low=max(0.0, loss["mean"] - half),
                                               high=loss["mean"] + half, method=IntervalMethod.NORMAL, n=loss["n"])
-        values[Metric.ECE] = _ece(cells.filter(pl.col(PERIOD) == period), n, rng, confidence)
+        values[Metric.ECE] = _ece(cells_of[(period,)], n, rng, confidence)
         out[period] = values
     return out
 
@@ -230,13 +278,13 @@ def _ece(cells: pl.DataFrame, n: int, rng: np.random.Generator, confidence: floa
 
 
 def estimated_by_period(frame: pl.DataFrame, calibrated: str, threshold: float,
-                        confidence: float) -> dict[str, dict[Metric, MetricValue]]:
+                        confidence: float) -> dict[int, dict[Metric, MetricValue]]:
     """Precision, recall, F1 and ROC AUC expected from calibrated probabilities (column `calibrated`), per period."""
     weight = pl.col(calibrated)
     counts = confusion_by_period(frame, weight, threshold)
-    aucs = auc_by_period(frame, weight)
+    aucs = expected_auc_by_period(frame, calibrated)
     z = _z(confidence)
-    out: dict[str, dict[Metric, MetricValue]] = {}
+    out: dict[int, dict[Metric, MetricValue]] = {}
     for period, c in counts.items():
         n = int(round(c.tp + c.fp + c.fn + c.tn))
         values: dict[Metric, MetricValue] = {}
@@ -253,7 +301,7 @@ def estimated_by_period(frame: pl.DataFrame, calibrated: str, threshold: float,
         sd = (2 * math.sqrt((predicted + c.fn) ** 2 * c.var_tp + c.tp ** 2 * c.var_fn) / denominator ** 2
               if denominator > 0 else 0.0)
         values[Metric.F1] = _normal(f1, sd, z, n)
-        auc = aucs.get(period, (None, 0.0, 0.0))[0]
+        auc = aucs.get(period, (None, 0.0))[0]
         values[Metric.ROC_AUC] = MetricValue(value=auc, n=n)
         out[period] = values
     return out
@@ -266,7 +314,7 @@ def _normal(value: float | None, sd: float, z: float, n: int) -> MetricValue:
                        method=IntervalMethod.POISSON_BINOMIAL, n=n)
 
 
-def label_rates(frame: pl.DataFrame, weight: pl.Expr) -> dict[str, tuple[float, int]]:
+def label_rates(frame: pl.DataFrame, weight: pl.Expr) -> dict[int, tuple[float, int]]:
     """Mean positive weight (the label rate, realized or expected) and units per period."""
     table = frame.group_by(PERIOD).agg(rate=weight.mean(), n=pl.len())
     return {row[PERIOD]: (float(row["rate"]), int(row["n"])) for row in table.iter_rows(named=True)}
