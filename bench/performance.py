@@ -28,7 +28,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ import polars as pl
 
 HERE = Path(__file__).resolve().parent
 DATA_DIR = HERE / ".data" / "performance"
-START = datetime(2026, 10, 1)
+START = datetime(2026, 10, 1, tzinfo=UTC)
 INTERCEPT, WEIGHT_1, WEIGHT_2 = -2.5, 1.5, 1.0
 
 SPEC = """performance:
@@ -69,7 +69,7 @@ def simulate(rows: int, *, seed: int, day: datetime = START, days: int = 1, shif
         flip: the outcome follows ``-x1`` instead of ``x1`` (concept drift; the inputs are unchanged).
         positive_rate: resample to this label rate keeping P(x | y) (prior shift); None: as generated.
 
-    Columns: transaction_id, score (the model's calibrated probability on the reference), event_time,
+    Columns: transaction_id, score (the model's calibrated probability on the reference), event_time (UTC),
     is_fraud, label_time (event time + an exponential delay), x1, x2.
     """
     rng = np.random.default_rng(seed)
@@ -87,12 +87,13 @@ def simulate(rows: int, *, seed: int, day: datetime = START, days: int = 1, shif
         keep = rng.permutation(keep)
         x1, x2, score, outcome = x1[keep], x2[keep], score[keep], outcome[keep]
     offsets = (np.sort(rng.integers(0, days * 86_400, rows)) * 1_000_000).astype("timedelta64[us]")
-    event_time = np.datetime64(day, "us") + offsets
+    naive = day.astimezone(UTC).replace(tzinfo=None) if day.tzinfo else day
+    event_time = np.datetime64(naive, "us") + offsets
     delay = (rng.exponential(mean_delay_days, rows) * 86_400e6).astype("timedelta64[us]")
     return pl.DataFrame({
         "transaction_id": np.arange(first_key, first_key + rows, dtype=np.int64), "score": score,
         "event_time": event_time, "is_fraud": outcome, "label_time": event_time + delay, "x1": x1, "x2": x2,
-    })
+    }).with_columns(pl.col("event_time", "label_time").dt.replace_time_zone("UTC"))
 
 
 def write_inputs(rows: int, directory: Path, *, days: int = 30) -> dict[str, Path]:
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     paths = write_inputs(args.rows, DATA_DIR)
-    as_of = (START + timedelta(days=61)).isoformat() + "+00:00"
+    as_of = (START + timedelta(days=61)).isoformat()
     records = []
     for estimate in (False, True):
         runs = [run_cli(paths, estimate=estimate, as_of=as_of) for _ in range(args.repeat)]

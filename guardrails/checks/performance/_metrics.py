@@ -148,28 +148,31 @@ def _dense_periods(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def auc_by_period(frame: pl.DataFrame) -> dict[int, tuple[float | None, float, float]]:
     """Exact ROC AUC per period from 0/1 outcomes (None when a class is absent), with positives and negatives.
 
-    Only the negatives are sorted, on one float key (the period's index x 2 + score orders by period, then
-    score); each positive finds the negatives below and tied with it by binary search: AUC = sum(neg below + tied
-    / 2) / (P * N), ties counted half as scikit-learn's `roc_auc_score` does. Within the first period the key is
-    the score itself; in later ones scores closer than about 1e-13 may tie, far below anything a probability means.
+    Units are grouped by period with a radix sort on the period's index (linear), then in each period only the
+    negatives' scores are sorted and each positive finds the negatives below and tied with it by binary search
+    (its queries sorted too, so the searches walk memory in order): AUC = sum(neg below + tied / 2) / (P * N),
+    ties counted half as scikit-learn's `roc_auc_score` does. Python loops over periods only.
     """
     if frame.height == 0:
         return {}
     index, periods = _dense_periods(frame)
-    key = index * 2.0 + frame[SCORE].to_numpy()
+    score = frame[SCORE].to_numpy()
     positive = frame[OUTCOME].to_numpy().astype(bool)
-    negatives_sorted = pl.Series(key[~positive]).sort().to_numpy()  # polars sorts in parallel
-    positive_key = np.sort(key[positive])  # sorted queries: the binary searches walk memory in order (30x faster)
-    positive_period = (positive_key // 2).astype(np.int64)
-    below = np.searchsorted(negatives_sorted, positive_key, side="left")
-    through = np.searchsorted(negatives_sorted, positive_key, side="right")
-    start = np.searchsorted(negatives_sorted, np.arange(len(periods)) * 2.0, side="left")
-    pairs = np.bincount(positive_period, weights=(below - start[positive_period]) + (through - below) / 2,
-                        minlength=len(periods))
-    p = np.bincount(positive_period, minlength=len(periods)).astype(np.float64)
-    n = np.bincount(index[~positive], minlength=len(periods)).astype(np.float64)
-    return {int(period): (float(pairs[i] / (p[i] * n[i])) if p[i] > 0 and n[i] > 0 else None, float(p[i]),
-                          float(n[i])) for i, period in enumerate(periods)}
+    counts = np.bincount(index, minlength=len(periods))
+    if len(periods) > 1:
+        order = np.argsort(index.astype(np.uint16 if len(periods) <= 65_536 else np.int64), kind="stable")
+        score, positive = score[order], positive[order]
+    out = {}
+    for i, (first, last) in enumerate(zip(np.cumsum(counts) - counts, np.cumsum(counts), strict=True)):
+        scores, positives = score[first:last], positive[first:last]
+        negatives = pl.Series(scores[~positives]).sort().to_numpy()  # polars sorts in parallel
+        queries = np.sort(scores[positives])
+        below = np.searchsorted(negatives, queries, side="left")
+        through = np.searchsorted(negatives, queries, side="right")
+        p, n = float(queries.size), float(negatives.size)
+        pairs = float(below.sum() + (through - below).sum() / 2)
+        out[int(periods[i])] = (pairs / (p * n) if p > 0 and n > 0 else None, p, n)
+    return out
 
 
 AUC_CELLS = 1 << 22  # score bins x periods for the estimated AUC: 65,536 bins a period up to 64 periods
@@ -202,8 +205,9 @@ def expected_auc_by_period(frame: pl.DataFrame, calibrated: str) -> dict[int, tu
 
 
 def _loss() -> pl.Expr:
-    p = pl.col(SCORE).clip(_EPS, 1 - _EPS)
-    return -(pl.col(OUTCOME) * p.log() + (1 - pl.col(OUTCOME)) * (1 - p).log())
+    """Per-unit log loss, one logarithm a unit: -log(p) for a positive, -log(1 - p) for a negative."""
+    p = pl.col(SCORE).clip(_EPS, 1 - _EPS)  # clipped first, as scikit-learn's log_loss does
+    return -pl.when(pl.col(OUTCOME) == 1).then(p).otherwise(1 - p).log()
 
 
 def realized_by_period(frame: pl.DataFrame, threshold: float, confidence: float) -> dict[int, dict[Metric, MetricValue]]:
