@@ -17,6 +17,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from guardrails.checks.performance import (
+    Diagnosis,
+    EstimateStatus,
+    IntervalMethod,
+    LabelStats,
+    Metric,
+    MetricResult,
+    MetricValue,
+    PerformanceReport,
+    PeriodPerformance,
+)
 from guardrails.contract.model import QuarantinePolicy
 from guardrails.incidents import BreakerTrip, Evaluation, StoppedInstigator
 from guardrails.models import AliasMove, MoveAction, Pin, Verdict, VerdictStatus
@@ -93,6 +104,31 @@ def profiles(draw: st.DrawFn) -> Profile:
     return build_profile(frame, categorical=["code"], bins=4, fine_bins=8)
 
 
+optional_floats = st.none() | finite_floats
+metric_values = st.builds(MetricValue, value=optional_floats, low=optional_floats, high=optional_floats,
+                          method=st.sampled_from(IntervalMethod), n=counts)
+metric_results = st.builds(
+    MetricResult, metric=st.sampled_from(Metric), reference=optional_floats, bound=optional_floats,
+    realized=st.none() | metric_values, estimated=st.none() | metric_values,
+    status=st.none() | st.sampled_from(CheckStatus), severity=st.none() | st.sampled_from(Severity),
+)
+performance_reports = st.builds(
+    PerformanceReport, outcome=outcomes,
+    periods=st.lists(st.builds(
+        PeriodPerformance, period=texts, predictions=counts, mature=counts, labelled=counts, positives=counts,
+        label_rate=optional_floats, expected_label_rate=optional_floats, judged=st.booleans(), reason=texts,
+        metrics=st.lists(metric_results, max_size=3).map(tuple), diagnosis=st.sampled_from(Diagnosis),
+        evidence=st.lists(texts, max_size=2).map(tuple),
+    ), max_size=2).map(tuple),
+    diagnosis=st.sampled_from(Diagnosis), evidence=st.lists(texts, max_size=2).map(tuple), containment=texts,
+    estimate=st.builds(EstimateStatus, ran=st.booleans(), reason=texts, calibration=texts, reference_rows=counts,
+                       reference_ece=optional_floats, covers=st.lists(st.sampled_from(Metric), max_size=3).map(tuple)),
+    labels=st.none() | st.builds(LabelStats, predictions=counts, duplicate_keys=counts, labelled=counts,
+                                 late_labels=counts, unmatched_labels=counts, mature=counts,
+                                 median_delay_seconds=optional_floats, p90_delay_seconds=optional_floats),
+    confidence=st.floats(0.5, 0.999),
+)
+
 ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
     CheckOutcome: outcomes,
     Transition: transitions,
@@ -127,6 +163,7 @@ ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
         stopped=st.lists(stopped_instigators, max_size=3).map(tuple), rearmed_at=optional_moments, rearmed_by=texts,
     ),
     Profile: profiles(),
+    PerformanceReport: performance_reports,
 }
 
 

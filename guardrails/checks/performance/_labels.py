@@ -100,6 +100,8 @@ def prepare(predictions: pl.DataFrame, labels: pl.DataFrame | None, spec: Perfor
     """
     as_of = as_utc(as_of)
     _require(predictions, (spec.key, spec.prediction, spec.prediction_time), "the predictions")
+    if predictions.height == 0:
+        raise PreparationError("no predictions: 0 rows")
     if not predictions.schema[spec.prediction].is_numeric():
         raise PreparationError(f"prediction column {spec.prediction!r} is {predictions.schema[spec.prediction]}, "
                                "expected a probability (a number in [0, 1])")
