@@ -56,6 +56,12 @@ from guardrails.dagster.ml._freshness import (
     record_freshness,
 )
 from guardrails.dagster.ml._parity import PARITY_FEATURES_KEY, build_parity_check
+from guardrails.dagster.ml._performance import (
+    PERFORMANCE_DIAGNOSIS_KEY,
+    PERFORMANCE_METRICS_KEY,
+    build_performance_check,
+    performance_metadata,
+)
 from guardrails.dagster.ml._verdicts import (
     MaterializationVerdict,
     last_passing_materialization,
@@ -67,6 +73,8 @@ __all__ = [
     "DRIFT_REPORT_KEY",
     "DRIFT_SCORE_PREFIX",
     "PARITY_FEATURES_KEY",
+    "PERFORMANCE_DIAGNOSIS_KEY",
+    "PERFORMANCE_METRICS_KEY",
     "PROFILES_RESOURCE_KEY",
     "MaterializationVerdict",
     "ReferenceProfilesResource",
@@ -74,6 +82,7 @@ __all__ = [
     "build_freshness_checks",
     "build_freshness_sensor",
     "build_parity_check",
+    "build_performance_check",
     "build_reference_profile_asset",
     "drift_metadata",
     "evaluate_drift",
@@ -81,6 +90,7 @@ __all__ = [
     "freshness_policy_for",
     "last_passing_materialization",
     "materialization_verdicts",
+    "performance_metadata",
     "record_freshness",
     "reference_profile_key",
 ]
