@@ -244,6 +244,8 @@ def _diagnose(results: list[MetricResult], spec: PerformanceSpec, rate: float | 
         reference={m: reference_values[m] for m in compared if m in reference_values},
         realized={m: (by_metric[m].realized.value if by_metric[m].realized else None) for m in Metric},
         fell={m: _fell(m, by_metric[m]) for m in compared},
+        intervals={m: (r.realized.low, r.realized.high) for m, r in by_metric.items()
+                   if r.realized is not None and r.realized.low is not None and r.realized.high is not None},
         estimated={m: (by_metric[m].estimated.value if by_metric[m].estimated else None) for m in Metric}
         if estimated_any else None,
         label_rate=rate or 0.0, baseline_label_rate=baseline or 0.0, baseline=baseline_name,
@@ -289,6 +291,8 @@ def _outcome(name: str, spec: PerformanceSpec, periods: list[PeriodPerformance],
         "duplicate_keys": stats.duplicate_keys, "periods": len(periods), "periods_judged": len(judged),
         "diagnosis": diagnosis.value, "estimate": "ran" if estimate.ran else "could not run",
     }
+    if diagnosis not in (Diagnosis.HEALTHY, Diagnosis.NOT_JUDGED):
+        metrics["containment"] = CONTAINMENT[diagnosis]  # for incident reports, which read outcomes only
     for key, value in (("median_label_delay_s", stats.median_delay_seconds),
                        ("p90_label_delay_s", stats.p90_delay_seconds), ("reference_ece", estimate.reference_ece)):
         if value is not None:

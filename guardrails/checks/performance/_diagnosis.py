@@ -5,8 +5,8 @@ and the margin:
 
 - estimate held, realized held: `healthy`;
 - estimate held, realized fell: `concept_drift` (the inputs look as before, the outcome no longer follows them);
-- estimate moved and realized followed it (within the margin of the estimate): `covariate_shift` (the inputs
-  moved; the relation to the outcome did not);
+- estimate moved and realized followed it (the estimate within a margin of the realized value's interval):
+  `covariate_shift` (the inputs moved; the relation to the outcome did not);
 - the label rate changed while the ranking held (ROC AUC within its margin): `prior_shift`. "Changed" is
   measured against the label rate the calibrated scores expect on the same units when there is an estimate (a
   covariate shift moves both alike), else against the reference's; a change in the label rate alone leaves the
@@ -71,13 +71,15 @@ class PeriodEvidence:
     """What the diagnosis of one period reads: reference, estimated and realized values per metric, label rates.
 
     `fell` says, per compared metric, whether the realized value fell beyond the bound with its whole interval
-    (a dip within noise is not a fall). `baseline_label_rate` is the rate the realized `label_rate` is compared with, `baseline` says which (the
+    (a dip within noise is not a fall); `intervals` the realized values' intervals (the realized value "followed"
+    the estimate when the estimate is within a margin of that interval). `baseline_label_rate` is the rate the realized `label_rate` is compared with, `baseline` says which (the
     rate expected from the calibrated scores, or the reference's), `label_rate_changed` the comparison's result.
     """
 
     reference: Mapping[Metric, float]
     realized: Mapping[Metric, float | None]
     fell: Mapping[Metric, bool]
+    intervals: Mapping[Metric, tuple[float, float]]
     estimated: Mapping[Metric, float | None] | None
     label_rate: float
     baseline_label_rate: float
@@ -124,12 +126,10 @@ def diagnose(evidence: PeriodEvidence, margin: Margin, drift: CheckOutcome | Non
             continue
         width = margin.width(reference)
         held = abs(estimate - reference) <= width
-        followed = abs(realized - estimate) <= width
-        moved_from_reference = abs(realized - reference) > width
+        low, high = evidence.intervals.get(metric, (realized, realized))
+        followed = min(low, realized) - width <= estimate <= max(high, realized) + width
         if held and not fell:
             verdicts[metric] = Diagnosis.HEALTHY
-        elif not held and followed and not moved_from_reference:
-            verdicts[metric] = Diagnosis.HEALTHY  # both within a margin of the reference, on either side
         elif held and fell:
             verdicts[metric] = Diagnosis.CONCEPT_DRIFT
             notes.append(f"{metric.value}: estimate {estimate:.3f} held near the reference {reference:.3f}, "
