@@ -1,0 +1,23 @@
+"""The performance check's docstring examples run as written."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "guardrails.checks.performance._spec",
+    "guardrails.checks.performance._labels",
+    "guardrails.checks.performance._metrics",
+    "guardrails.checks.performance._assess",
+    "guardrails.dagster.ml._performance",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_run(name: str) -> None:
+    """Every example in the module's docstrings gives the output it shows."""
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
