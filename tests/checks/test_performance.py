@@ -72,6 +72,15 @@ def test_labels_may_come_with_the_predictions() -> None:
     assert report.labels.labelled == 2
 
 
+def test_a_prediction_without_a_time_is_counted_and_left_out() -> None:
+    """A null prediction time gives the unit neither a period nor maturity: counted apart, the rest judged."""
+    frame = predictions([0.9, 0.8, 0.2, 0.1]).with_columns(
+        at=pl.Series([T0, None, T0, T0], dtype=pl.Datetime("us", "UTC")))
+    report = assess_performance(frame, SPEC, labels([(0, True, T0)]), as_of=T0 + timedelta(days=31))
+    assert report.labels.missing_times == 1 and report.labels.predictions == 3
+    assert report.outcome.metrics["missing_prediction_times"] == 1 and report.periods[0].mature == 3
+
+
 @pytest.mark.parametrize(
     ("frame", "reason"),
     [

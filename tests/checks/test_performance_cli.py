@@ -108,3 +108,21 @@ def test_a_missing_file_exits_two(files: dict[str, Path], tmp_path: Path) -> Non
     """A predictions path that does not exist exits 2 with one line naming it."""
     result = invoke(files["spec"], tmp_path / "nope.parquet")
     assert result.exit_code == 2 and "nope.parquet: no such file" in result.output
+
+
+def test_an_input_drift_outcome_is_read_as_evidence(files: dict[str, Path], tmp_path: Path) -> None:
+    """``--drift`` takes a drift check's outcome as JSON; a passing one is named in the concept-drift evidence."""
+    from guardrails.checks import check_drift
+    from guardrails.profile import build_profile
+
+    reference = simulate(5_000, seed=4).select("x1", "x2")
+    outcome = check_drift(simulate(5_000, seed=5).select("x1", "x2"), build_profile(reference))
+    drift = tmp_path / "drift.json"
+    drift.write_text(outcome.to_json())
+    result = invoke(files["spec"], files["predictions"], files["labels"], "--reference-data", files["reference"],
+                    "--drift", drift, "--as-of", MATURE, "--json")
+    report = PerformanceReport.from_dict(json.loads(result.stdout))
+    assert any("input drift check passed" in line for line in report.evidence)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{}")
+    assert invoke(files["spec"], files["predictions"], "--drift", broken).exit_code == 2

@@ -125,7 +125,8 @@ performance_reports = st.builds(
                        reference_ece=optional_floats, covers=st.lists(st.sampled_from(Metric), max_size=3).map(tuple)),
     labels=st.none() | st.builds(LabelStats, predictions=counts, duplicate_keys=counts, labelled=counts,
                                  late_labels=counts, unmatched_labels=counts, mature=counts,
-                                 median_delay_seconds=optional_floats, p90_delay_seconds=optional_floats),
+                                 median_delay_seconds=optional_floats, p90_delay_seconds=optional_floats,
+                                 missing_times=counts),
     confidence=st.floats(0.5, 0.999),
 )
 

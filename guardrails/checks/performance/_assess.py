@@ -108,7 +108,7 @@ def assess_performance(
     except (PreparationError, TypeError, OSError, pl.exceptions.PolarsError) as exc:
         return could_not_run(str(exc))
     if stats.predictions == 0:
-        return could_not_run("no predictions: 0 rows", stats)
+        return could_not_run("no prediction has a prediction time", stats)
 
     reference_values = dict(spec.reference_metrics)
     reference_rate: float | None = None
@@ -288,7 +288,7 @@ def _outcome(name: str, spec: PerformanceSpec, periods: list[PeriodPerformance],
     metrics: dict[str, Any] = {
         "predictions": stats.predictions, "label_coverage": round(stats.coverage, 6), "mature": stats.mature,
         "late_labels": stats.late_labels, "unmatched_labels": stats.unmatched_labels,
-        "duplicate_keys": stats.duplicate_keys, "periods": len(periods), "periods_judged": len(judged),
+        "duplicate_keys": stats.duplicate_keys, "missing_prediction_times": stats.missing_times, "periods": len(periods), "periods_judged": len(judged),
         "diagnosis": diagnosis.value, "estimate": "ran" if estimate.ran else "could not run",
     }
     if diagnosis not in (Diagnosis.HEALTHY, Diagnosis.NOT_JUDGED):

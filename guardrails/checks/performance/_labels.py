@@ -46,7 +46,11 @@ class PreparationError(ValueError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LabelStats:
-    """What arrived: predictions, labels joined, their delay, and the units the spec lets us judge."""
+    """What arrived: predictions, labels joined, their delay, and the units the spec lets us judge.
+
+    `predictions` counts units with a prediction time (each key once); `missing_times` those left out for having
+    none; `duplicate_keys` the repeated logs of a key (its first counts).
+    """
 
     predictions: int
     duplicate_keys: int
@@ -56,6 +60,7 @@ class LabelStats:
     mature: int
     median_delay_seconds: float | None
     p90_delay_seconds: float | None
+    missing_times: int = 0
 
     @property
     def coverage(self) -> float:
@@ -120,6 +125,9 @@ def prepare(predictions: pl.DataFrame, labels: pl.DataFrame | None, spec: Perfor
         pl.col(spec.prediction).cast(pl.Float64).alias(SCORE),
         _utc(predictions, spec.prediction_time, "prediction time").alias("__at"),
     )
+    untimed = units["__at"].null_count()
+    if untimed:  # no prediction time: neither a period nor maturity; counted, never judged
+        units = units.filter(pl.col("__at").is_not_null())
     out_of_range = units.filter(pl.col(SCORE).is_null() | ~pl.col(SCORE).is_between(0.0, 1.0)).height
     if out_of_range:
         raise PreparationError(f"prediction column {spec.prediction!r} has {out_of_range:,} value(s) outside [0, 1] "
@@ -177,7 +185,8 @@ def prepare(predictions: pl.DataFrame, labels: pl.DataFrame | None, spec: Perfor
         pl.col("__delay").filter(pl.col(LABELLED)).quantile(0.9, "nearest").alias("p90"),
     ).row(0, named=True)
     stats = LabelStats(
-        predictions=units.height, duplicate_keys=duplicates, labelled=int(summary["labelled"] or 0),
+        predictions=units.height, missing_times=untimed, duplicate_keys=duplicates,
+        labelled=int(summary["labelled"] or 0),
         late_labels=int(summary["late"] or 0), unmatched_labels=unmatched, mature=int(summary["mature"] or 0),
         median_delay_seconds=_seconds(summary["median"]), p90_delay_seconds=_seconds(summary["p90"]),
     )
