@@ -145,7 +145,8 @@ def _dense_periods(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return index, periods
 
 
-def auc_by_period(frame: pl.DataFrame) -> dict[int, tuple[float | None, float, float]]:
+def auc_by_period(frame: pl.DataFrame, dense: tuple[np.ndarray, np.ndarray] | None = None,
+                  ) -> dict[int, tuple[float | None, float, float]]:
     """Exact ROC AUC per period from 0/1 outcomes (None when a class is absent), with positives and negatives.
 
     Units are grouped by period with a radix sort on the period's index (linear), then in each period only the
@@ -155,7 +156,7 @@ def auc_by_period(frame: pl.DataFrame) -> dict[int, tuple[float | None, float, f
     """
     if frame.height == 0:
         return {}
-    index, periods = _dense_periods(frame)
+    index, periods = dense if dense is not None else _dense_periods(frame)
     score = frame[SCORE].to_numpy()
     positive = frame[OUTCOME].to_numpy().astype(bool)
     counts = np.bincount(index, minlength=len(periods))
@@ -214,13 +215,18 @@ def realized_by_period(frame: pl.DataFrame, threshold: float, confidence: float)
     """Every metric on the mature units of each period (`frame` holds only mature units, `OUTCOME` 0/1)."""
     outcome = pl.col(OUTCOME).cast(pl.Float64)
     counts = confusion_by_period(frame, outcome, threshold)
-    aucs = auc_by_period(frame)
+    dense = _dense_periods(frame) if frame.height else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    aucs = auc_by_period(frame, dense)
     losses = {row[PERIOD]: row for row in frame.lazy().select(PERIOD, _loss().alias("__loss")).group_by(PERIOD).agg(
         mean=pl.col("__loss").mean(), std=pl.col("__loss").std(), n=pl.len()).collect().iter_rows(named=True)}
-    bins = pl.Series("__bin", np.searchsorted(_EDGES[1:-1], frame[SCORE].to_numpy(), side="left"))
-    cells = (frame.select(PERIOD, OUTCOME, SCORE).with_columns(bins)
-             .group_by(PERIOD, "__bin", OUTCOME).agg(n=pl.len(), score=pl.col(SCORE).sum()))
-    cells_of = cells.partition_by(PERIOD, as_dict=True)
+    # ECE cells (period x score bin x outcome): counts and score sums by one bincount each, no hashing.
+    index, periods = dense
+    score = frame[SCORE].to_numpy()
+    cell = (index * BINS + np.searchsorted(_EDGES[1:-1], score, side="left")) * 2 + frame[OUTCOME].to_numpy()
+    size = len(periods) * BINS * 2
+    cell_counts = np.bincount(cell, minlength=size).reshape(len(periods), BINS * 2).astype(np.float64)
+    cell_scores = np.bincount(cell, weights=score, minlength=size).reshape(len(periods), BINS * 2)
+    row_of = {int(p): i for i, p in enumerate(periods)}
     rng = np.random.default_rng(0)
     out: dict[int, dict[Metric, MetricValue]] = {}
     for period, c in counts.items():
@@ -245,7 +251,7 @@ def realized_by_period(frame: pl.DataFrame, threshold: float, confidence: float)
         half = _z(confidence) * (loss["std"] or 0.0) / math.sqrt(loss["n"])
         values[Metric.LOG_LOSS] = MetricValue(value=loss["mean"], low=max(0.0, loss["mean"] - half),
                                               high=loss["mean"] + half, method=IntervalMethod.NORMAL, n=loss["n"])
-        values[Metric.ECE] = _ece(cells_of[(period,)], n, rng, confidence)
+        values[Metric.ECE] = _ece(cell_counts[row_of[period]], cell_scores[row_of[period]], n, rng, confidence)
         out[period] = values
     return out
 
@@ -261,18 +267,19 @@ def _f1(c: _Counts, n: int, rng: np.random.Generator, confidence: float) -> Metr
     return MetricValue(value=value, low=low, high=high, method=IntervalMethod.BOOTSTRAP, n=n)
 
 
-def _ece(cells: pl.DataFrame, n: int, rng: np.random.Generator, confidence: float) -> MetricValue:
-    """ECE from (bin, outcome) cells: sum over bins of |positives - sum of scores| / n."""
-    bins = cells["__bin"].to_numpy()
-    outcome = cells[OUTCOME].to_numpy().astype(np.float64)
-    counts = cells["n"].to_numpy().astype(np.float64)
-    scores = cells["score"].to_numpy()
+def _ece(counts: np.ndarray, scores: np.ndarray, n: int, rng: np.random.Generator,
+         confidence: float) -> MetricValue:
+    """ECE from one period's (bin, outcome) cells, cell j being bin j // 2 and outcome j % 2: the sum over bins of
+    |positives - sum of scores| / n. The bootstrap resamples cell counts; a unit keeps its cell's mean score."""
+    present = np.flatnonzero(counts)
+    counts, scores = counts[present], scores[present]
+    bins, outcome = present // 2, (present % 2).astype(np.float64)
+    gap_per_unit = outcome - scores / counts
 
     def ece(weights: np.ndarray) -> np.ndarray:  # weights: (draws, cells) counts
-        per_unit = scores / counts
         gap = np.zeros((weights.shape[0], BINS))
         for column in range(len(bins)):  # cells, at most 2 x BINS
-            gap[:, bins[column]] += weights[:, column] * (outcome[column] - per_unit[column])
+            gap[:, bins[column]] += weights[:, column] * gap_per_unit[column]
         return np.abs(gap).sum(axis=1) / weights.sum(axis=1)
 
     value = float(ece(counts[None, :])[0])
