@@ -11,7 +11,9 @@ Intervals (`IntervalMethod`), at the spec's confidence:
 - ROC AUC: Hanley-McNeil standard error (analytic, normal; realized);
 - log loss: normal interval from the per-unit losses' standard deviation (central limit theorem);
 - F1 and ECE: percentile bootstrap, 2,000 multinomial resamples of the confusion cells (F1) or of the
-  score-bin x outcome cells (ECE; a unit's score is its cell's mean score), seed 0, so results repeat exactly;
+  score-bin x outcome cells (ECE; a unit's score is its cell's mean score), seed 0, so results repeat exactly.
+  The plug-in ECE is biased upward (noise never cancels inside |.|), so when the true ECE is near zero its
+  percentile interval can sit just above the value;
 - estimated precision, recall, F1: the spread of the realized value if outcomes follow the calibrated
   probabilities (Poisson-binomial counts, delta method); it does not include the calibration's own error.
   Estimated ROC AUC has no interval.

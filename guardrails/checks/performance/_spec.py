@@ -157,11 +157,6 @@ class PerformanceSpec:
         if problems:
             raise ValueError("; ".join(problems))
 
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """The prediction-side columns the check reads (the label too, when labels come with the predictions)."""
-        return (self.key, self.prediction, self.prediction_time)
-
     @classmethod
     def from_text(cls, text: str, source: str = "<performance spec>") -> PerformanceSpec:
         """Parse a spec document; raise `ContractError` naming the file, line and field of every problem."""
