@@ -68,7 +68,7 @@ def performance_command(
         print_error(report.outcome.message)
     if json_output:
         print_json(report.to_dict())
-    else:
+    elif report.outcome.status is not CheckStatus.ERROR:  # could not run: the one line above says why
         _print(report)
     raise typer.Exit(EXIT_CODES[report.verdict])
 

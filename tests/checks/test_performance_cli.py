@@ -126,3 +126,13 @@ def test_an_input_drift_outcome_is_read_as_evidence(files: dict[str, Path], tmp_
     broken = tmp_path / "broken.json"
     broken.write_text("{}")
     assert invoke(files["spec"], files["predictions"], "--drift", broken).exit_code == 2
+
+
+def test_text_from_the_spec_is_shown_escaped(files: dict[str, Path], tmp_path: Path) -> None:
+    """A column name carrying a terminal escape, named in the could-not-run line, prints as ``\\x1b``, never raw."""
+    spec = tmp_path / "hostile.performance.yaml"
+    spec.write_text(SPEC.replace("prediction: score", 'prediction: "\\e[31mscore"'))
+    result = invoke(spec, files["predictions"], files["labels"], "--as-of", MATURE)
+    assert result.exit_code == 2
+    assert "\x1b" not in result.output and "\\x1b[31mscore" in result.output
+    assert result.output.count("could not be measured") == 1
