@@ -1,4 +1,4 @@
-"""Checks that judge a batch against a reference and return a `CheckOutcome`: drift, parity, freshness.
+"""Checks that judge a batch against a reference and return a `CheckOutcome`: drift, parity, freshness, fairness.
 
 Each module measures, judges against frozen settings (buildable from a contract), and returns an outcome;
 adapters (Dagster, Airflow, CLI) only translate. Contract validation lives in `guardrails.validation`.
@@ -16,6 +16,7 @@ from guardrails.checks.drift import (
     judge_scores,
     render_drift_markdown,
 )
+from guardrails.checks.fairness import FairnessReport, FairnessSpec, assess_fairness, load_fairness_spec
 from guardrails.checks.freshness import FreshnessSettings, check_freshness
 from guardrails.checks.parity import FeatureParity, ParityReport, ParitySettings, assess_parity, check_parity
 from guardrails.checks.performance import PerformanceReport, PerformanceSpec, assess_performance, load_performance_spec
@@ -28,6 +29,8 @@ __all__ = [
     "DriftReport",
     "DriftSettings",
     "DriftThresholds",
+    "FairnessReport",
+    "FairnessSpec",
     "FeatureParity",
     "FreshnessSettings",
     "ParityReport",
@@ -35,6 +38,7 @@ __all__ = [
     "PerformanceReport",
     "PerformanceSpec",
     "assess_drift",
+    "assess_fairness",
     "assess_parity",
     "assess_performance",
     "check_drift",
@@ -43,6 +47,7 @@ __all__ = [
     "compare_columns",
     "judge_drift",
     "judge_scores",
+    "load_fairness_spec",
     "load_performance_spec",
     "render_drift_markdown",
 ]

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from guardrails.cli.contract import app as contract_app
+from guardrails.cli.fairness import fairness_command
 from guardrails.cli.history import history_command
 from guardrails.cli.incident import app as incident_app
 from guardrails.cli.models import app as models_app
@@ -49,6 +50,7 @@ app.add_typer(quarantine_app, name="quarantine")
 app.command("history")(history_command)
 app.add_typer(models_app, name="models")
 app.add_typer(incident_app, name="incident")
+app.command("fairness")(fairness_command)
 app.command("performance")(performance_command)
 
 

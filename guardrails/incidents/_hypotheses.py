@@ -69,6 +69,8 @@ TITLES = {
 
 
 def _cause_of(rule: RuleResult, kind: CheckKind, diagnosis: object = None) -> tuple[Cause, float] | None:
+    if not rule.ran:  # a rule for an engine guardrails does not have says nothing about the data
+        return None
     if rule.status is CheckStatus.ERROR:
         return RULE_CAUSES["type"]  # the rule could not run on this batch's columns: a schema change
     if kind is CheckKind.PERFORMANCE:  # realized performance fell: which drift, the check's diagnosis says

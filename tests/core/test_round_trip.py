@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from guardrails.checks.fairness import FairnessGap, FairnessReport, SegmentMetric, SegmentStatus
 from guardrails.checks.performance import (
     Diagnosis,
     EstimateStatus,
@@ -32,6 +33,7 @@ from guardrails.contract.model import QuarantinePolicy
 from guardrails.incidents import BreakerTrip, Evaluation, StoppedInstigator
 from guardrails.models import AliasMove, MoveAction, Pin, Verdict, VerdictStatus
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
+from guardrails.outcome import Verdict as CheckVerdict
 from guardrails.profile import Profile, build_profile
 from guardrails.quarantine import DataFormat, PublishedVia, PublishRecord, QuarantineManifest, QuarantineState, Transition
 from guardrails.quarantine._manifest import data_file_name
@@ -105,6 +107,21 @@ def profiles(draw: st.DrawFn) -> Profile:
 
 
 optional_floats = st.none() | finite_floats
+fairness_gaps = st.builds(
+    FairnessGap, column=texts, metric=texts, verdict=st.sampled_from(CheckVerdict), segments_judged=counts,
+    segments_too_small=counts, difference=optional_floats, difference_lower=optional_floats,
+    difference_upper=optional_floats, ratio=optional_floats, ratio_lower=optional_floats, ratio_upper=optional_floats,
+    low_segment=optional_texts, high_segment=optional_texts, message=texts, champion_difference=optional_floats,
+    widening=optional_floats, widening_lower=optional_floats, widening_upper=optional_floats,
+    champion_verdict=st.none() | st.sampled_from(CheckVerdict),
+)
+segment_metrics = st.builds(
+    SegmentMetric, column=texts, segment=optional_texts, metric=texts, rows=counts, numerator=counts,
+    denominator=counts, value=optional_floats, lower=optional_floats, upper=optional_floats,
+    status=st.sampled_from(SegmentStatus), p_adjusted=optional_floats, flag=st.sampled_from(["", "low", "high"]),
+)
+
+
 metric_values = st.builds(MetricValue, value=optional_floats, low=optional_floats, high=optional_floats,
                           method=st.sampled_from(IntervalMethod), n=counts)
 metric_results = st.builds(
@@ -164,6 +181,10 @@ ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
         stopped=st.lists(stopped_instigators, max_size=3).map(tuple), rearmed_at=optional_moments, rearmed_by=texts,
     ),
     Profile: profiles(),
+    FairnessReport: st.builds(
+        FairnessReport, outcome=outcomes, gaps=st.lists(fairness_gaps, max_size=3).map(tuple),
+        segments=st.lists(segment_metrics, max_size=3).map(tuple), critical_value=optional_floats,
+    ),
     PerformanceReport: performance_reports,
 }
 

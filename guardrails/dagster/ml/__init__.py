@@ -30,6 +30,11 @@ Freshness
     for "fresh *and* passing". They agree when every materialization passes; when they disagree, the check is
     the stricter one. A quarantined `guarded_asset` batch is no materialization, so neither treats it as fresh.
 
+Fairness
+    `build_fairness_checks(scored_assets, spec="expectations/transactions.fairness.yaml", champion=...)` judges the
+    per-segment gaps of a scored asset (`guardrails.checks.assess_fairness`); metadata: a table per gap, a table per
+    segment and metric (flagged and too-small first), a Markdown report and every gap as a float.
+
 Parity
     `build_parity_check(serving_asset, offline=features_asset, online=loader, contract=...)` joins the offline
     (training) features with the served ones on the contract's parity keys: per-feature match rate, missing
@@ -47,6 +52,13 @@ from guardrails.dagster.ml._drift import (
     drift_metadata,
     evaluate_drift,
     reference_profile_key,
+)
+from guardrails.dagster.ml._fairness import (
+    FAIRNESS_GAPS_KEY,
+    FAIRNESS_REPORT_KEY,
+    FAIRNESS_SEGMENTS_KEY,
+    build_fairness_checks,
+    fairness_metadata,
 )
 from guardrails.dagster.ml._freshness import (
     build_freshness_checks,
@@ -72,6 +84,9 @@ __all__ = [
     "DRIFT_COLUMNS_KEY",
     "DRIFT_REPORT_KEY",
     "DRIFT_SCORE_PREFIX",
+    "FAIRNESS_GAPS_KEY",
+    "FAIRNESS_REPORT_KEY",
+    "FAIRNESS_SEGMENTS_KEY",
     "PARITY_FEATURES_KEY",
     "PERFORMANCE_DIAGNOSIS_KEY",
     "PERFORMANCE_METRICS_KEY",
@@ -79,6 +94,7 @@ __all__ = [
     "MaterializationVerdict",
     "ReferenceProfilesResource",
     "build_drift_checks",
+    "build_fairness_checks",
     "build_freshness_checks",
     "build_freshness_sensor",
     "build_parity_check",
@@ -87,6 +103,7 @@ __all__ = [
     "drift_metadata",
     "evaluate_drift",
     "evaluate_freshness",
+    "fairness_metadata",
     "freshness_policy_for",
     "last_passing_materialization",
     "materialization_verdicts",
