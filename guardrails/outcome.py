@@ -80,6 +80,7 @@ class CheckKind(StrEnum):
     MODEL = "model"
     FAIRNESS = "fairness"
     CANARY = "canary"
+    PERFORMANCE = "performance"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,6 +17,7 @@ from guardrails.cli.fairness import fairness_command
 from guardrails.cli.history import history_command
 from guardrails.cli.incident import app as incident_app
 from guardrails.cli.models import app as models_app
+from guardrails.cli.performance import performance_command
 from guardrails.cli.quarantine import app as quarantine_app
 from guardrails.cli.validate import validate_command
 
@@ -52,6 +53,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(incident_app, name="incident")
 app.command("fairness")(fairness_command)
 app.command("canary")(canary_command)
+app.command("performance")(performance_command)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from guardrails.checks import CanaryReport, CanarySpec, assess_canary, load_canary_spec
-from guardrails.checks.canary import Margin, Maturity, MetricResult, MetricSpec
+from guardrails.checks.canary import Margin, Maturity, CanaryMetricResult, MetricSpec
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckStatus, Severity, Verdict
 
@@ -179,7 +179,7 @@ def test_report_survives_json() -> None:
     report = assess_canary(traffic(600), EXAMPLE)
     again = CanaryReport.from_dict(json.loads(json.dumps(report.to_dict(), allow_nan=False)))
     assert again == report and again.verdict is Verdict.INCONCLUSIVE
-    assert isinstance(again.metrics[0], MetricResult)
+    assert isinstance(again.metrics[0], CanaryMetricResult)
 
 
 @pytest.mark.parametrize(("text", "line", "field"), [

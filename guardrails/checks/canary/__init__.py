@@ -7,7 +7,7 @@ Modules: `boundaries` (Howard et al. 2021), `quantiles` (Howard & Ramdas 2022), 
 `intervals` (fixed-n, reported only), `spec`, `assess`.
 """
 
-from guardrails.checks.canary.assess import CanaryReport, Interval, MetricResult, assess_canary
+from guardrails.checks.canary.assess import CanaryReport, Interval, CanaryMetricResult, assess_canary
 from guardrails.checks.canary.spec import (
     CanarySpec,
     Direction,
@@ -26,7 +26,7 @@ __all__ = [
     "Margin",
     "Maturity",
     "MetricKind",
-    "MetricResult",
+    "CanaryMetricResult",
     "MetricSpec",
     "assess_canary",
     "load_canary_spec",

@@ -55,7 +55,7 @@ from guardrails.checks.canary.srm import srm_p_value
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity, Verdict, judge
 from guardrails.validation._frames import error_line, to_polars
 
-__all__ = ["CanaryReport", "Interval", "MetricResult", "assess_canary"]
+__all__ = ["CanaryReport", "Interval", "CanaryMetricResult", "assess_canary"]
 
 
 
@@ -70,7 +70,7 @@ class Interval:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MetricResult:
+class CanaryMetricResult:
     """One metric's estimates, intervals and verdict.
 
     `control` and `candidate` are the arms' values (a rate, a mean or a quantile; None without units);
@@ -111,19 +111,19 @@ class MetricResult:
                           expected=f"Delta above {threshold} (margin {self.margin_spec})", message=self.message)
 
     def to_dict(self) -> dict[str, Any]:
-        return _adapter(MetricResult).dump_python(self, mode="json")  # type: ignore[no-any-return]
+        return _adapter(CanaryMetricResult).dump_python(self, mode="json")  # type: ignore[no-any-return]
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> MetricResult:
-        return _adapter(MetricResult).validate_python(dict(data))  # type: ignore[no-any-return]
+    def from_dict(cls, data: Mapping[str, Any]) -> CanaryMetricResult:
+        return _adapter(CanaryMetricResult).validate_python(dict(data))  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CanaryReport:
-    """A canary look: the common outcome, the verdict, the split, and one `MetricResult` per metric."""
+    """A canary look: the common outcome, the verdict, the split, and one `CanaryMetricResult` per metric."""
 
     outcome: CheckOutcome
-    metrics: tuple[MetricResult, ...]
+    metrics: tuple[CanaryMetricResult, ...]
     units: int
     units_control: int
     units_candidate: int
@@ -147,7 +147,7 @@ class CanaryReport:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CanaryReport:
         return cls(outcome=CheckOutcome.from_dict(data["outcome"]),
-                   metrics=tuple(MetricResult.from_dict(m) for m in data["metrics"]),
+                   metrics=tuple(CanaryMetricResult.from_dict(m) for m in data["metrics"]),
                    **{k: data[k] for k in ("units", "units_control", "units_candidate", "units_immature",
                                            "srm_p_value", "alpha", "power", "min_units")})
 
@@ -346,7 +346,7 @@ class _Arms:
     sequential_method: str
 
 
-def _judge_metrics(data: _Data, spec: CanarySpec) -> list[MetricResult]:
+def _judge_metrics(data: _Data, spec: CanarySpec) -> list[CanaryMetricResult]:
     k = len(spec.metrics)
     levels = spec.alpha / np.arange(1, k + 1, dtype=np.float64)  # Holm's levels alpha / r
     rho = optimal_rho(spec.min_units, spec.alpha)
@@ -372,7 +372,7 @@ def _judge_metrics(data: _Data, spec: CanarySpec) -> list[MetricResult]:
         passes = eligible[j] and not arms.sparse and lower > -m
         verdict = Verdict.FAIL if j in failed else Verdict.PASS if passes else Verdict.INCONCLUSIVE
         needed = 0 if verdict is not Verdict.INCONCLUSIVE else _units_needed(metric, arms, m, spec, rho)
-        results.append(MetricResult(
+        results.append(CanaryMetricResult(
             name=metric.name, kind=metric.kind, statistic=_statistic(metric), direction=metric.direction,
             critical=metric.critical, verdict=verdict, control=arms.control, candidate=arms.candidate,
             estimate=arms.estimate, margin=m if math.isfinite(m) else None, margin_spec=metric.margin.describe(),
@@ -564,7 +564,7 @@ def _message(metric: MetricSpec, verdict: Verdict, arms: _Arms, m: float, lower:
     return f"{name}: inconclusive ({interval}{'; ' if reasons else ''}{'; '.join(reasons)}); more units: {more}"
 
 
-def _report(name: str, spec: CanarySpec, results: Sequence[MetricResult], counts: dict[str, Any],
+def _report(name: str, spec: CanarySpec, results: Sequence[CanaryMetricResult], counts: dict[str, Any],
             started: datetime, as_of: datetime) -> CanaryReport:
     rules = [r.to_rule() for r in results]
     status, severity = judge(rules)

@@ -75,6 +75,12 @@ from guardrails.dagster.ml._freshness import (
     record_freshness,
 )
 from guardrails.dagster.ml._parity import PARITY_FEATURES_KEY, build_parity_check
+from guardrails.dagster.ml._performance import (
+    PERFORMANCE_DIAGNOSIS_KEY,
+    PERFORMANCE_METRICS_KEY,
+    build_performance_check,
+    performance_metadata,
+)
 from guardrails.dagster.ml._verdicts import (
     MaterializationVerdict,
     last_passing_materialization,
@@ -91,6 +97,8 @@ __all__ = [
     "FAIRNESS_REPORT_KEY",
     "FAIRNESS_SEGMENTS_KEY",
     "PARITY_FEATURES_KEY",
+    "PERFORMANCE_DIAGNOSIS_KEY",
+    "PERFORMANCE_METRICS_KEY",
     "PROFILES_RESOURCE_KEY",
     "MaterializationVerdict",
     "ReferenceProfilesResource",
@@ -100,6 +108,7 @@ __all__ = [
     "build_freshness_checks",
     "build_freshness_sensor",
     "build_parity_check",
+    "build_performance_check",
     "build_reference_profile_asset",
     "drift_metadata",
     "evaluate_drift",
@@ -108,6 +117,7 @@ __all__ = [
     "freshness_policy_for",
     "last_passing_materialization",
     "materialization_verdicts",
+    "performance_metadata",
     "record_freshness",
     "reference_profile_key",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from guardrails.checks.canary import CanaryReport, CanarySpec, MetricResult, assess_canary, load_canary_spec
+from guardrails.checks.canary import CanaryReport, CanarySpec, CanaryMetricResult, assess_canary, load_canary_spec
 from guardrails.dagster._scope import AuditScope
 from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of, asset_check
 from guardrails.dagster.ml._common import check_result, error_outcome, optional_float, scores_metadata
@@ -112,7 +112,7 @@ def canary_metadata(report: CanaryReport) -> dict[str, dg.MetadataValue]:
             **scores_metadata(report.outcome.metrics, CANARY_SCORE_PREFIX)}
 
 
-def canary_metrics_table(metrics: Sequence[MetricResult]) -> dg.TableMetadataValue:
+def canary_metrics_table(metrics: Sequence[CanaryMetricResult]) -> dg.TableMetadataValue:
     """One row per metric, in the spec's order."""
     records = [
         dg.TableRecord({
