@@ -79,6 +79,8 @@ class CheckKind(StrEnum):
     PARITY = "parity"
     MODEL = "model"
     FAIRNESS = "fairness"
+    CANARY = "canary"
+    PERFORMANCE = "performance"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,7 +17,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from guardrails.checks.canary import CanaryMetricResult, CanaryReport, Direction, Interval, MetricKind
 from guardrails.checks.fairness import FairnessGap, FairnessReport, SegmentMetric, SegmentStatus
+from guardrails.checks.performance import (
+    Diagnosis,
+    EstimateStatus,
+    IntervalMethod,
+    LabelStats,
+    Metric,
+    MetricResult,
+    MetricValue,
+    PerformanceReport,
+    PeriodPerformance,
+)
 from guardrails.contract.model import QuarantinePolicy
 from guardrails.incidents import BreakerTrip, Evaluation, StoppedInstigator
 from guardrails.models import (
@@ -127,6 +139,45 @@ batch_refs = st.builds(
 )
 hold_failures = st.builds(HoldFailure, check=texts, partition=optional_texts, run_id=optional_texts,
                           at=optional_moments)
+intervals = st.builds(Interval, lower=optional_floats, upper=optional_floats, alpha=finite_floats, method=texts)
+canary_metric_results = st.builds(
+    CanaryMetricResult, name=texts, kind=st.sampled_from(MetricKind), statistic=texts, direction=st.sampled_from(Direction),
+    critical=st.booleans(), verdict=st.sampled_from(CheckVerdict), control=optional_floats, candidate=optional_floats,
+    estimate=optional_floats, margin=optional_floats, margin_spec=texts, sequential=intervals, fixed_n=intervals,
+    units=counts, units_control=counts, units_candidate=counts, events_control=finite_floats,
+    events_candidate=finite_floats, units_needed=st.none() | counts, message=texts,
+)
+canary_reports = st.builds(
+    CanaryReport, outcome=outcomes, metrics=st.lists(canary_metric_results, max_size=3).map(tuple), units=counts,
+    units_control=counts, units_candidate=counts, units_immature=counts, srm_p_value=optional_floats,
+    alpha=finite_floats, power=finite_floats, min_units=counts,
+)
+
+
+metric_values = st.builds(MetricValue, value=optional_floats, low=optional_floats, high=optional_floats,
+                          method=st.sampled_from(IntervalMethod), n=counts)
+metric_results = st.builds(
+    MetricResult, metric=st.sampled_from(Metric), reference=optional_floats, bound=optional_floats,
+    realized=st.none() | metric_values, estimated=st.none() | metric_values,
+    status=st.none() | st.sampled_from(CheckStatus), severity=st.none() | st.sampled_from(Severity),
+)
+performance_reports = st.builds(
+    PerformanceReport, outcome=outcomes,
+    periods=st.lists(st.builds(
+        PeriodPerformance, period=texts, predictions=counts, mature=counts, labelled=counts, positives=counts,
+        label_rate=optional_floats, expected_label_rate=optional_floats, judged=st.booleans(), reason=texts,
+        metrics=st.lists(metric_results, max_size=3).map(tuple), diagnosis=st.sampled_from(Diagnosis),
+        evidence=st.lists(texts, max_size=2).map(tuple),
+    ), max_size=2).map(tuple),
+    diagnosis=st.sampled_from(Diagnosis), evidence=st.lists(texts, max_size=2).map(tuple), containment=texts,
+    estimate=st.builds(EstimateStatus, ran=st.booleans(), reason=texts, calibration=texts, reference_rows=counts,
+                       reference_ece=optional_floats, covers=st.lists(st.sampled_from(Metric), max_size=3).map(tuple)),
+    labels=st.none() | st.builds(LabelStats, predictions=counts, duplicate_keys=counts, labelled=counts,
+                                 late_labels=counts, unmatched_labels=counts, mature=counts,
+                                 median_delay_seconds=optional_floats, p90_delay_seconds=optional_floats,
+                                 missing_times=counts),
+    confidence=st.floats(0.5, 0.999),
+)
 
 ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
     CheckOutcome: outcomes,
@@ -174,6 +225,9 @@ ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
     HoldFailure: hold_failures,
     Hold: st.builds(Hold, reason=texts, incident=optional_texts, run_id=optional_texts, at=moments, by=texts,
                     failing=st.lists(hold_failures, max_size=3).map(tuple)),
+    CanaryMetricResult: canary_metric_results,
+    CanaryReport: canary_reports,
+    PerformanceReport: performance_reports,
 }
 
 

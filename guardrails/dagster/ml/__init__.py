@@ -39,8 +39,15 @@ Parity
     `build_parity_check(serving_asset, offline=features_asset, online=loader, contract=...)` joins the offline
     (training) features with the served ones on the contract's parity keys: per-feature match rate, missing
     keys on either side, distribution skew, and a sample of mismatched pairs.
+
+Canary
+    `build_canary_check(asset, spec="expectations/fraud_model.canary.yaml")` judges a candidate model against
+    the control on the per-unit observations of live traffic (the asset's value or an `observations` loader):
+    pass, fail, inconclusive (a WARN failure) or could not run, with a per-metric table of intervals and
+    units still needed (``guardrails/canary_metrics``).
 """
 
+from guardrails.dagster.ml._canary import CANARY_METRICS_KEY, CANARY_VERDICT_KEY, build_canary_check
 from guardrails.dagster.ml._drift import (
     DRIFT_COLUMNS_KEY,
     DRIFT_REPORT_KEY,
@@ -68,6 +75,12 @@ from guardrails.dagster.ml._freshness import (
     record_freshness,
 )
 from guardrails.dagster.ml._parity import PARITY_FEATURES_KEY, build_parity_check
+from guardrails.dagster.ml._performance import (
+    PERFORMANCE_DIAGNOSIS_KEY,
+    PERFORMANCE_METRICS_KEY,
+    build_performance_check,
+    performance_metadata,
+)
 from guardrails.dagster.ml._verdicts import (
     MaterializationVerdict,
     last_passing_materialization,
@@ -75,6 +88,8 @@ from guardrails.dagster.ml._verdicts import (
 )
 
 __all__ = [
+    "CANARY_METRICS_KEY",
+    "CANARY_VERDICT_KEY",
     "DRIFT_COLUMNS_KEY",
     "DRIFT_REPORT_KEY",
     "DRIFT_SCORE_PREFIX",
@@ -82,14 +97,18 @@ __all__ = [
     "FAIRNESS_REPORT_KEY",
     "FAIRNESS_SEGMENTS_KEY",
     "PARITY_FEATURES_KEY",
+    "PERFORMANCE_DIAGNOSIS_KEY",
+    "PERFORMANCE_METRICS_KEY",
     "PROFILES_RESOURCE_KEY",
     "MaterializationVerdict",
     "ReferenceProfilesResource",
+    "build_canary_check",
     "build_drift_checks",
     "build_fairness_checks",
     "build_freshness_checks",
     "build_freshness_sensor",
     "build_parity_check",
+    "build_performance_check",
     "build_reference_profile_asset",
     "drift_metadata",
     "evaluate_drift",
@@ -98,6 +117,7 @@ __all__ = [
     "freshness_policy_for",
     "last_passing_materialization",
     "materialization_verdicts",
+    "performance_metadata",
     "record_freshness",
     "reference_profile_key",
 ]
