@@ -132,7 +132,7 @@ def upgrade_pre_v3_fields(data: dict[str, Any], problems: Problems) -> None:
 
     Example:
         >>> from guardrails.contract._source import parse_yaml
-        >>> doc = parse_yaml("schema:\n  - name: t\n    properties:\n      - {name: id, isNullable: false}\n", "c")
+        >>> doc = parse_yaml("schema: [{name: t, properties: [{name: id, isNullable: false}]}]", "c")
         >>> problems = Problems(doc)
         >>> upgrade_pre_v3_fields(doc.data, problems)
         >>> doc.data["schema"][0]["properties"][0], problems.warnings[0].hint
