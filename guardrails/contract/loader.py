@@ -231,6 +231,13 @@ class _Translator:
                 (), expected="a mapping of ODCS fields (apiVersion, kind, id, version, schema, ...)", got=got
             )
             return None
+        api = data.get("apiVersion")
+        if isinstance(api, str) and not re.fullmatch(r"v3\.\d+\.\d+", api):
+            # another major version: its fields would only bury this one error under dozens of "unknown field"
+            self.problems.error(("apiVersion",), expected="an ODCS v3 apiVersion such as v3.1.0", got=repr(api),
+                                hint="an ODCS v2 file: migrate it to v3, where dataset[].columns[] became schema[].properties[]"
+                                if api.startswith("v2") else "")
+            return None
         upgrade_pre_v3_fields(data, self.problems)
         StructureChecker(self.problems).unknown_keys(data)
         try:
