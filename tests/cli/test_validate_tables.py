@@ -41,7 +41,7 @@ def test_without_table_a_multi_table_contract_exits_two_naming_its_tables(tmp_pa
     result = runner.invoke(app, ["validate", str(SENSORS), str(readings(tmp_path, 21.5))])
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        f"guardrails: {SENSORS}:26: schema: expected --table naming the table DATA holds, got 2 tables: devices, readings"
+        f"guardrails: {SENSORS}:27: schema: expected --table naming the table DATA holds, got 2 tables: devices, readings"
     ]
     assert result.stdout == ""
 
