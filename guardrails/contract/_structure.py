@@ -142,6 +142,26 @@ def upgrade_pre_v3_fields(data: dict[str, Any], problems: Problems) -> None:
     for sindex, schema in enumerate(schemas if isinstance(schemas, list) else []):
         if isinstance(schema, dict):
             _upgrade_properties(schema.get("properties"), ("schema", sindex, "properties"), problems)
+    _upgrade_team_comments(data, problems)
+
+
+def _upgrade_team_comments(data: dict[str, Any], problems: Problems) -> None:
+    """A team member's ``comment`` (ODCS v3.0) is its ``description`` since v3.1: valid in a v3.0 file, a warning
+    in a later one (the standard's own full example, written for v3.0, has one)."""
+    team = data.get("team")
+    members, path = (team, ("team",)) if isinstance(team, list) else (None, ())
+    if isinstance(team, dict):
+        members, path = team.get("members"), ("team", "members")
+    since_v3_1 = not str(data.get("apiVersion", "")).startswith("v3.0.")
+    for index, member in enumerate(members if isinstance(members, list) else []):
+        if not isinstance(member, dict) or "comment" not in member:
+            continue
+        comment = member.pop("comment")
+        if since_v3_1:
+            problems.warn((*path, index, "comment"), expected="description (a team member's comment until ODCS v3.1)",
+                          got=f"comment: {describe_value(comment)}", hint="read as its description; rename it")
+        if "description" not in member:
+            member["description"] = comment
 
 
 def _upgrade_properties(properties: Any, path: FieldPath, problems: Problems) -> None:

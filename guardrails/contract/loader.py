@@ -365,10 +365,10 @@ class _Translator:
             )
             if draft is not None:
                 drafts.append(draft)
-        sla = self._sla(odcs, schema, columns)
+        sla, checked_sla = self._sla(odcs, schema, columns, properties)
         custom = {k: v for k, v in settings.items() if k not in _CONTRACT_DEFAULTS}
         primary_key = tuple(name for _, _, name, _ in sorted(keys))
-        checks = self._check_settings(odcs, index, custom, sla, primary_key)
+        checks = self._check_settings(odcs, index, custom, checked_sla, primary_key)
         rules, line_of = self._assign_ids(drafts)
         if len(self.problems.errors) > errors_before:
             return None  # lint findings about a table that does not load would only be noise
@@ -413,20 +413,25 @@ class _Translator:
         return [RuleDraft(UniqueRule, {"column": ordered[0], "key_columns": ordered, "description": description},
                           first_path, table, kind_label="primary_key")]
 
-    def _sla(self, odcs: OpenDataContractStandard, schema: SchemaObject, columns: dict[str, FieldPath]) -> dict[str, Any]:
-        """This table's SLA: every entry except those whose ``element`` names only other tables of the file.
+    def _sla(self, odcs: OpenDataContractStandard, schema: SchemaObject, columns: dict[str, FieldPath],
+             properties: list[SchemaProperty]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """This table's SLA, and the part of it the freshness check can hold a batch to.
 
-        One entry per property: when several drivers (or elements) promise the same freshness property, the
-        strictest, since a batch has to keep every one of those promises; for other properties the first.
+        Every entry counts except those whose ``element`` names only other tables of the file. One entry per
+        property: when several drivers (or elements) promise the same freshness property, the strictest, since
+        a batch has to keep every one of those promises; for other properties the first. A latency or freshness
+        promise about no date or timestamp column of this table (an API's response time, a whole table, an
+        object column) is recorded but not checked, with a warning: it is a promise, not a malformed file.
         """
         mine = {n for n in (schema.name, schema.physicalName) if n}
         others = {n for s in odcs.schema_ or [] if s is not schema for n in (s.name, s.physicalName) if n} - mine
         found: dict[str, list[dict[str, Any]]] = {}
+        checkable: dict[str, list[dict[str, Any]]] = {}
         for index, entry in enumerate(odcs.slaProperties or []):
             path = ("slaProperties", index)
             element = entry.element or odcs.slaDefaultElement
             parts = [p.strip() for p in str(element or "").split(",") if p.strip()]
-            owners = {p.split(".", 1)[0] for p in parts if "." in p}
+            owners = {p.split(".", 1)[0] if "." in p else p for p in parts} & (mine | others)
             if owners and owners <= others:
                 continue  # another table's promise
             value = {"property": entry.property, "value": entry.value, "unit": entry.unit, "element": element}
@@ -438,7 +443,30 @@ class _Translator:
                 if column and owner in mine and column not in columns:
                     self.problems.warn((*path, "element"), expected=f"a column of {schema.name}", got=repr(part),
                                        hint=did_you_mean(column, list(columns)))
-        return {key: _strictest(key, entries) for key, entries in found.items()}
+            why_not = self._unchecked_freshness(entry.property, parts, mine, columns, properties)
+            if why_not:
+                self.problems.warn((*path, "element"), expected=f"the date or timestamp column a {entry.property} "
+                                   "SLA is measured on", got=why_not, hint="recorded in the contract, not checked")
+            else:
+                checkable.setdefault(str(entry.property), []).append(value)
+        return ({key: _strictest(key, entries) for key, entries in found.items()},
+                {key: _strictest(key, entries) for key, entries in checkable.items()})
+
+    @staticmethod
+    def _unchecked_freshness(prop: str | None, parts: list[str], mine: set[str], columns: dict[str, FieldPath],
+                             properties: list[SchemaProperty]) -> str:
+        """Why a latency/freshness entry names no column the freshness check can read ("" when it does, or when
+        the entry is another property)."""
+        if prop not in ("latency", "freshness") or not parts:
+            return ""  # frequency needs no column; no element at all is refused by the check itself
+        owner, _, column = parts[0].rpartition(".")
+        if not owner and column in mine:
+            return f"the table {column!r} itself"
+        if column in columns:
+            logical = properties[columns[column][-1]].logicalType
+            if logical is not None and logical not in ("date", "timestamp"):
+                return f"{column!r}, a column of logical type {logical}"
+        return ""
 
     def _check_settings(self, odcs: OpenDataContractStandard, index: int, custom: dict[str, Any], sla: dict[str, Any],
                         primary_key: tuple[str, ...]) -> CheckSettings | None:

@@ -143,6 +143,30 @@ def test_a_v3_field_next_to_its_pre_v3_name_wins(tmp_path: Path) -> None:
     assert warning.hint == "required wins; remove isNullable"
 
 
+def test_an_sla_about_no_date_or_timestamp_column_is_recorded_not_checked() -> None:
+    """An API's 300 ms latency (about the table itself) and a freshness on an object column stay in `sla`, configure
+    no freshness check, and lint says why; a v3.0 team member's comment is not an unknown field."""
+    path = CORPUS / "api_response_sla_v3_0.odcs.yaml"
+    contract = load_contract(path)
+    assert contract.sla["latency"]["unit"] == "ms" and contract.freshness is None
+    warnings = {w.field: w.got for w in lint_contract(path).warnings}
+    assert warnings["slaProperties[0].element"] == "the table 'exchange_rates' itself"
+    assert warnings["slaProperties[1].element"] == "'quote', a column of logical type object"
+    assert not any("comment" in field for field in warnings)
+
+
+def test_a_team_member_comment_after_v3_0_is_read_as_its_description_with_a_warning(tmp_path: Path) -> None:
+    """ODCS v3.1 renamed a team member's comment to description: a v3.1 file with one loads, with a warning."""
+    path = tmp_path / "team.odcs.yaml"
+    path.write_text("apiVersion: v3.1.0\nkind: DataContract\nid: t\nversion: 1.0.0\nteam:\n  members:\n"
+                    "    - {username: ana, comment: keeper}\nschema:\n  - name: t\n    properties:\n"
+                    "      - {name: id, logicalType: string, required: true}\n")
+    report = lint_contract(path)
+    assert report.ok
+    [warning] = [w for w in report.warnings if w.field == "team.members[0].comment"]
+    assert warning.line == 7 and warning.expected.startswith("description")
+
+
 def test_a_table_without_properties_loads_with_a_warning_and_no_rules() -> None:
     """A drafted table has no column rules; lint says so on its line, and the other table is unaffected."""
     path = CORPUS / "draft_table_without_properties.odcs.yaml"
