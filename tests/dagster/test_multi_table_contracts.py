@@ -1,4 +1,4 @@
-"""GuardrailsComponent over a contract file with several tables: one guardrail per table from one entry."""
+"""Contract files with several tables in the Dagster adapter: one guardrail per table, checks naming their table."""
 
 from __future__ import annotations
 
@@ -99,3 +99,11 @@ def test_a_multi_table_file_without_a_table_fails_the_definitions_listing_them()
         build_contract_checks(["iot/readings"], contract=SENSORS)
     [check] = build_contract_checks(["iot/readings"], contract=SENSORS, table="iot.readings")
     assert check.check_key.name == "readings_contract"
+
+
+def test_incident_reports_find_a_multi_table_contract_by_its_id(tmp_path):
+    """The contracts directory scan that names a contract's file in incident reports reads multi-table files."""
+    from guardrails.dagster.incidents import contract_paths
+
+    shutil.copy(SENSORS, tmp_path / "sensors.odcs.yaml")
+    assert contract_paths(tmp_path) == {"iot-sensor-readings": str(tmp_path / "sensors.odcs.yaml")}
