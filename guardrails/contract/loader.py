@@ -29,8 +29,15 @@ Standard field -> rule (rule id ``"<column>.<kind>"``, ``_2``, ``_3``... when re
 ``enum: [{value: ...}]``                                     `AllowedValuesRule`
 ``quality`` library metrics                                  see `guardrails.contract._quality`
 ``customProperties`` notInFuture / maxAge                    `NotInFutureRule` / `MaxAgeRule`
-``slaProperties``                                            `Contract.sla` (plain dicts by property name)
+``slaProperties``                                            `Contract.sla` (plain dicts by property name; of
+                                                             one property's several drivers, the strictest
+                                                             latency/freshness, else the first)
 ==========================================================  ==============================================
+
+A file may describe several tables (one ``schema[]`` object each): `load_contract` translates the one `table=`
+names (or the file's only one), `load_contract_file` all of them into a `ContractFile`. The document's fields
+(``id``, ``version``, ``customProperties``, ``slaProperties``) apply to every table; an SLA entry whose
+``element`` names only other tables of the file is left out of this one's.
 
 Example:
     >>> contract = load_contract("expectations/transactions.odcs.yaml")
