@@ -241,9 +241,9 @@ class _Translator:
         api = data.get("apiVersion")
         if isinstance(api, str) and not re.fullmatch(r"v3\.\d+\.\d+", api):
             # another major version: its fields would only bury this one error under dozens of "unknown field"
+            v2 = "an ODCS v2 file: migrate it to v3, where dataset[].columns[] became schema[].properties[]"
             self.problems.error(("apiVersion",), expected="an ODCS v3 apiVersion such as v3.1.0", got=repr(api),
-                                hint="an ODCS v2 file: migrate it to v3, where dataset[].columns[] became schema[].properties[]"
-                                if api.startswith("v2") else "")
+                                hint=v2 if api.startswith("v2") else "")
             return None
         upgrade_pre_v3_fields(data, self.problems)
         StructureChecker(self.problems).unknown_keys(data)
@@ -307,9 +307,10 @@ class _Translator:
             key = (entry.property, entry.driver, entry.element or odcs.slaDefaultElement)
             if key in seen:
                 driver = f" and driver {entry.driver!r}" if entry.driver else ""
+                first = self.doc.line_of(("slaProperties", seen[key]))
                 self.problems.error(
                     (*path, "property"), expected="each SLA property once per driver and element",
-                    got=f"{entry.property!r}{driver} again (first on line {self.doc.line_of(('slaProperties', seen[key]))})",
+                    got=f"{entry.property!r}{driver} again (first on line {first})",
                     hint="give each entry its own driver (regulatory, analytics, operational) or drop the copy",
                 )
             else:

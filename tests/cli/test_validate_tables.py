@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from guardrails.cli import app
 
-SENSORS = Path(__file__).resolve().parents[1] / "contract" / "fixtures" / "odcs_corpus" / "sensor_readings_v3_2.odcs.yaml"
+CORPUS = Path(__file__).resolve().parents[1] / "contract" / "fixtures" / "odcs_corpus"
+SENSORS = CORPUS / "sensor_readings_v3_2.odcs.yaml"
 AS_OF = "2026-11-30T13:00:00+00:00"
 
 runner = CliRunner()
@@ -41,7 +42,8 @@ def test_without_table_a_multi_table_contract_exits_two_naming_its_tables(tmp_pa
     result = runner.invoke(app, ["validate", str(SENSORS), str(readings(tmp_path, 21.5))])
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        f"guardrails: {SENSORS}:27: schema: expected --table naming the table DATA holds, got 2 tables: devices, readings"
+        f"guardrails: {SENSORS}:27: schema: expected --table naming the table DATA holds, "
+        "got 2 tables: devices, readings"
     ]
     assert result.stdout == ""
 

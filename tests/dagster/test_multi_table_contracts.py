@@ -16,7 +16,8 @@ from guardrails.dagster import GuardrailsComponent, build_contract_checks
 from guardrails.errors import ContractError
 from tests.dagster.conftest import stored
 
-SENSORS = Path(__file__).resolve().parents[1] / "contract" / "fixtures" / "odcs_corpus" / "sensor_readings_v3_2.odcs.yaml"
+CORPUS = Path(__file__).resolve().parents[1] / "contract" / "fixtures" / "odcs_corpus"
+SENSORS = CORPUS / "sensor_readings_v3_2.odcs.yaml"
 
 
 @dg.asset(key=["iot", "devices"])
