@@ -1,4 +1,4 @@
-"""Run every benchmark in one go: `make bench` (or `python -m bench.run contract e2e drift parity`).
+"""Run every benchmark in one go: `make bench` (or `python -m bench.run contract e2e drift parity canary`).
 
 Each benchmark module exposes `main(argv) -> dict` and prints its own table; each engine inside it runs in a
 fresh subprocess so peak-memory figures are its own.
@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("contract", "e2e", "drift", "parity")
+BENCHMARKS = ("contract", "e2e", "drift", "parity", "fairness", "canary", "performance")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,9 +10,10 @@ zone, bad in a named way when asked to (run config ``defect``, or ``GUARDRAILS_D
 `clean_transactions` audits that file against ``expectations/transactions.odcs.yaml`` before anything is
 stored: a good batch goes to the IO manager, a bad one (including an unreadable file) goes to the quarantine
 store, the run fails, and nothing downstream runs on it.
-`fraud_model` registers each day's model with a guardrail verdict and promotes it only through the model guard;
-the pin sensors (`MODEL_PIN_SENSORS`) move ``champion`` back to the last version that passed when a bad batch
-lands upstream or the serving model fails its evaluation, and hold it there until someone unpins.
+`fraud_model` registers each day's model with its lineage (the feature batch it was trained and evaluated on) and
+a guardrail verdict, and promotes it only through the model guard. The model guard sensor (`definitions.ml`)
+acts on what each failure means: a quarantined or late batch holds promotion and blames no version; a stored
+feature batch condemned later fails the versions that saw it; a failed evaluation fails the version it judged.
 """
 
 # No `from __future__ import annotations` here: Dagster reads the annotations of asset functions (config
@@ -41,13 +42,14 @@ from guardrails.checks import FreshnessSettings
 from guardrails.contract import load_contract
 from guardrails.dagster import (
     ContractsResource,
-    build_model_pin_sensor,
     guarded_asset,
     guarded_automation_condition,
 )
+from guardrails.dagster.lineage import materialized_batch
 from guardrails.dagster.metadata import outcome_metadata
 from guardrails.dagster.ml import freshness_policy_for
-from guardrails.models import SIGNATURE_CHECK, ActionStatus, verdict_from_outcomes
+from guardrails.dagster.models import MODEL_VERSION_KEY
+from guardrails.models import SIGNATURE_CHECK, ActionStatus, Lineage, verdict_from_outcomes
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
 
 daily = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START)
@@ -163,6 +165,17 @@ def evaluation_outcome(trained: TrainedModel, version: int, started: datetime) -
     )
 
 
+def training_lineage(context: dg.AssetExecutionContext, contract_id: str, contract_version: str) -> Lineage:
+    """The day's `transaction_features` batch the model is trained on (its earlier share) and evaluated on (the
+    latest share), named as `materialized_batch` names it, so a condemnation of that batch finds this version."""
+    batch = materialized_batch(context.instance, "transaction_features", context.partition_key,
+                               contract_id=contract_id, contract_version=contract_version)
+    if batch is None:  # the input was loaded, so it was materialized: a missing record is the instance's fault
+        raise dg.Failure(f"no materialization of transaction_features[{context.partition_key}] recorded; the model's "
+                         "lineage cannot be named, so no model is trained")
+    return Lineage(trained_on=(batch,), evaluated_on=(batch,))
+
+
 @dg.asset(
     partitions_def=daily,
     group_name=GROUP,
@@ -173,7 +186,7 @@ def evaluation_outcome(trained: TrainedModel, version: int, started: datetime) -
             EVALUATION_CHECK,
             asset="fraud_model",
             description=f"The serving model, after this run, has ROC AUC of at least {MIN_ROC_AUC} on the day's "
-            "latest transactions (failing pins it back to the last good version).",
+            "latest transactions (failing fails that version: the alias moves to the highest passed clean one).",
         ),
         dg.AssetCheckSpec(
             SIGNATURE_CHECK,
@@ -190,15 +203,21 @@ def fraud_model(
 ) -> dg.MaterializeResult:
     """Retrain the fraud model on the day's features, register it in MLflow, and promote it if its guardrails pass.
 
-    The new version gets a guardrail verdict (its evaluation and its signature against the features contract);
-    `ModelGuard.promote` moves ``champion`` to it only if that verdict passed and the model is not pinned. The
-    evaluation check then judges whatever serves after this run on the day's latest transactions: if even that
-    fails, the pin sensor moves ``champion`` back to the last version that passed.
+    The new version records its lineage first: the `transaction_features` batch of the day it was trained on and
+    evaluated on (asset, partition, data version, file hash, features contract, run), so a later check that
+    condemns that batch fails exactly the versions that saw it. Then it gets a guardrail verdict (its evaluation
+    and its signature against the features contract); `ModelGuard.promote` moves ``champion`` to it only if that
+    verdict passed, its lineage is clean and promotion is neither held nor pinned. The evaluation check then
+    judges whatever serves after this run on the day's latest transactions (metadata ``guardrails/model_version``
+    names it): if even that fails, the model guard sensor fails that version and moves ``champion`` to the
+    highest passed clean one.
     """
     import mlflow
     from mlflow.models import infer_signature
 
     started = datetime.now(UTC)
+    features_contract = contracts.load(FEATURES_CONTRACT_FILE)
+    lineage = training_lineage(context, features_contract.id, features_contract.version)
     trained = train_fraud_model(transaction_features)
     experiment_id = model_registry.activate()
     name = model_registry.model_name
@@ -217,7 +236,8 @@ def fraud_model(
     mlflow.MlflowClient().set_model_version_tag(name, str(version), "partition", context.partition_key)
 
     guard = model_registry.get_guard(actor=f"dagster:run/{context.run.run_id}")
-    signature = guard.check_signature(version, contracts.load(FEATURES_CONTRACT_FILE))
+    guard.record_lineage(version, lineage)  # before the verdict: once it can be promoted, its lineage is searchable
+    signature = guard.check_signature(version, features_contract)
     verdict = verdict_from_outcomes(
         [evaluation_outcome(trained, version, started), signature], run_id=context.run.run_id, at=datetime.now(UTC)
     )
@@ -250,6 +270,7 @@ def fraud_model(
             "promoted_to": model_registry.alias if promoted else "none",
             "promotion": outcome,
             "serving_version": serving if serving is not None else "none",
+            "lineage": dg.MetadataValue.json(lineage.to_dict()),
             **{metric: float(value) for metric, value in trained.metrics.items()},
         },
         check_results=[
@@ -261,6 +282,7 @@ def fraud_model(
                 metadata={
                     "roc_auc": serving_auc,
                     "minimum": MIN_ROC_AUC,
+                    MODEL_VERSION_KEY: judged,  # the version the model guard fails if this check fails
                     "model_version": judged,
                     "candidate_version": version,
                     "candidate_roc_auc": trained.metrics["roc_auc"],
@@ -317,17 +339,6 @@ def scored_transactions(
             "served_features": dg.MetadataValue.path(str(log_path)),
         },
     )
-
-
-# The model guard: when a check the serving model depends on fails, `champion` goes back to the last version
-# whose verdict passed and stays pinned there until someone releases it (`guardrails models unpin`).
-pin_model_on_bad_batch = build_model_pin_sensor(
-    asset=clean_transactions.key, check_name=next(iter(clean_transactions.check_keys)).name
-)
-"""A bad batch upstream of the model: its contract check failed (the batch is in quarantine)."""
-pin_model_on_failed_evaluation = build_model_pin_sensor(asset=fraud_model.key, check_name=EVALUATION_CHECK)
-"""The serving model scored below the minimum ROC AUC on the day's latest transactions."""
-MODEL_PIN_SENSORS = [pin_model_on_bad_batch, pin_model_on_failed_evaluation]
 
 
 daily_pipeline = dg.define_asset_job(

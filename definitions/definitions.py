@@ -34,7 +34,7 @@ def build_definitions(settings: DemoSettings | None = None) -> dg.Definitions:
             *ml.ML_ASSETS,
         ],
         asset_checks=ml.ML_CHECKS,
-        sensors=[*ml.ML_SENSORS, *assets.MODEL_PIN_SENSORS, incident_sensor(settings)],
+        sensors=[*ml.ML_SENSORS, incident_sensor(settings)],
         jobs=[assets.daily_pipeline],
         schedules=[dg.build_schedule_from_partitioned_job(assets.daily_pipeline, hour_of_day=2)],
         resources={

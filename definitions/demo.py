@@ -9,11 +9,12 @@ MLflow store of `DemoSettings`, and tells the story in three chapters:
 2. A bad day (2026-11-03): the payments system starts sending a merchant category the contract does not know
    (``crypto``). The guard quarantines the batch before anything is stored, the run fails (so alerting would
    fire), and nothing downstream runs on it. The demo prints the failed rules and where the batch is kept. The
-   model pin sensor ticks (evaluated here as the daemon would) and pins ``champion`` back to the previous
-   version that passed, so nothing is promoted until someone looks.
+   model guard sensor ticks (evaluated here as the daemon would): no model ever saw the quarantined batch, so no
+   version is blamed and ``champion`` stays on v2; automatic promotion is **held** until the day passes.
 3. The fix: ``crypto`` is a real new category, so the contract learns it (v1.3.0). Releasing the kept batch
    re-validates it against the new contract and publishes it exactly once, through the pipeline's IO manager;
-   the model is unpinned and the rest of the day runs, promoting the day's model.
+   the sensor ticks again and the hold releases itself (the held day passed), then the rest of the day runs,
+   promoting the day's model.
 
 Running it again on the same home resumes rather than replays: each chapter first reads what the instance, the
 quarantine store and MLflow already record for its day and does only what is missing (a day already scored is
@@ -44,7 +45,7 @@ from definitions.data import Defect
 from definitions.settings import DEFECT_ENV, DemoSettings
 
 PREVIOUS_DAY = "2026-11-01"
-"""Trained first, so the pin has an earlier good version to fall back to."""
+"""Trained first, so the model has an earlier good version (the guard would fall back to it if v2 failed)."""
 GOOD_DAY = "2026-11-02"
 BAD_DAY = "2026-11-03"
 BAD_DAY_DEFECT = Defect.UNKNOWN_CATEGORIES
@@ -122,16 +123,17 @@ class Demo:
         self.job = self.defs.resolve_job_def(assets.daily_pipeline.name)
         self.steps = ["raw_transactions", "clean_transactions", *DOWNSTREAM]
         self.log = settings.home / "demo.log"
+        self.cursors: dict[str, str | None] = {}
 
     def run(self) -> int:
         with self.dg.DagsterInstance.get() as instance:
             self.instance = instance
             good = self.good_day()
             quarantined = self.bad_day()
-            pinned = self.pin_tick(quarantined) if quarantined else False
+            held = self.hold_tick(quarantined) if quarantined else False
             released = self.release(quarantined) if quarantined else False
             self.summary()
-        if good and quarantined and pinned and released:
+        if good and quarantined and held and released:
             self.console.print(
                 "\n[bold green]The guardrails behaved as expected.[/] "
                 "Open the UI on the same instance: [bold]make ui[/] (http://127.0.0.1:3000)."
@@ -213,36 +215,58 @@ class Demo:
         )
         return str(batch_id)
 
-    def pin_tick(self, batch_id: str) -> bool:
-        """Evaluate the bad-batch pin sensor once, as the daemon would; True if `champion` is now pinned.
+    def hold_tick(self, batch_id: str) -> bool:
+        """Evaluate the model guard sensor once, as the daemon would; True if promotion is now held, `champion` did
+        not move and no version was blamed.
 
-        Not evaluated once the batch is released: its passing evaluation is the latest, nothing is left to pin on.
+        Not evaluated once the batch is released: its passing evaluation came later, so there is nothing to hold.
         """
         from guardrails.quarantine import QuarantineState
 
-        sensor = self.defs.resolve_sensor_def(self.assets.pin_model_on_bad_batch.name)
+        sensor = self.model_guard_sensor()
         if self.store().show(batch_id).state is QuarantineState.RELEASED:
-            self.console.print(f"Pin sensor {sensor.name} not ticked: {batch_id} is released, so no failing batch "
-                               "is left to pin on.")
+            self.console.print(f"Model guard sensor {sensor.name} not ticked: {batch_id} is released, so no failing "
+                               "batch is left to hold promotion on.")
             return True
-        context = self.dg.build_sensor_context(
-            instance=self.instance, definitions=self.defs, resources=self.defs.resources
-        )
-        with self.log.open("a") as log, contextlib.redirect_stderr(log):  # the sensor's own log line goes to demo.log
-            tick = sensor.evaluate_tick(context)
-        for event in tick.asset_events:  # the daemon records the sensor's observation (the alias move) like this
-            self.instance.report_runless_asset_event(event)
         guard = self.guard()
-        status = guard.status()  # read back from the MLflow store: the alias really moved
-        if status.pin is None:
-            self.console.print(f"[red]Pin sensor {sensor.name}: {tick.skip_message or 'no pin'}[/]")
+        before = guard.status()
+        tick = self.tick(sensor)
+        status = guard.status()  # read back from the MLflow store: what the guard really did
+        if status.hold is None:
+            self.console.print(f"[red]Model guard sensor {sensor.name}: {escape(tick.skip_message or 'no hold')}[/]")
             return False
-        self.console.print(f"Pin sensor [bold]{sensor.name}[/] ticked: [bold]@{guard.alias}[/] of {guard.name} "
-                           f"pinned on v{status.pin.version} (the last version that passed); promotion held.")
-        for move in guard.history()[-2:]:
+        was_failed = {v.version for v in before.versions if v.failed}
+        blamed = [v.version for v in status.versions if v.failed and v.version not in was_failed]
+        self.console.print(
+            f"Model guard sensor [bold]{sensor.name}[/] ticked: no model saw the quarantined batch, so no version is "
+            f"blamed and [bold]@{guard.alias}[/] of {guard.name} stays on v{status.alias_version}; promotion is "
+            f"[bold]held[/]."
+        )
+        self.console.print(f"  hold reason: {escape(_short_ids(status.hold.reason))}")
+        for move in guard.history()[-1:]:
             self.console.print(f"  alias history #{move.seq}: {move.action.value} v{move.from_version} -> "
                                f"v{move.to_version} by {_short_ids(move.by)}")
-        return status.pin is not None and status.alias_version == status.pin.version
+        return status.alias_version == before.alias_version and not blamed
+
+    def model_guard_sensor(self) -> Any:
+        from definitions import ml
+
+        return self.defs.resolve_sensor_def(ml.model_guard_sensor.name)
+
+    def tick(self, sensor: Any) -> Any:
+        """One evaluation of `sensor`, its observations recorded as the daemon records them; the cursor is kept
+        for the next tick of the same demo (a new process starts from none, and the sensor then replays the
+        history to the same state)."""
+        context = self.dg.build_sensor_context(
+            instance=self.instance, definitions=self.defs, resources=self.defs.resources,
+            cursor=self.cursors.get(sensor.name),
+        )
+        with self.log.open("a") as log, contextlib.redirect_stderr(log):  # the sensor's log lines go to demo.log
+            tick = sensor.evaluate_tick(context)
+        for event in tick.asset_events:  # the daemon records the sensor's observations (the guard's actions) so
+            self.instance.report_runless_asset_event(event)
+        self.cursors[sensor.name] = tick.cursor
+        return tick
 
     def guard(self) -> Any:
         return self.defs.resources["model_registry"].get_guard(actor="demo")
@@ -281,9 +305,17 @@ class Demo:
         else:
             self.console.print(f"[red]Release of {batch_id} {released.status.value}: {escape(released.message)}[/]")
             return False
-        if self.guard().status().pin is not None:
-            unpinned = self.guard().unpin(reason=f"{batch_id} released after the contract fix")
-            self.console.print(f"Model guard: {unpinned.message}.")
+        if self.guard().status().hold is not None:
+            sensor = self.model_guard_sensor()
+            self.tick(sensor)
+            status = self.guard().status()
+            if status.hold is not None:
+                self.console.print(f"[red]Model guard sensor {sensor.name}: promotion still held "
+                                   f"({escape(_short_ids(status.hold.reason))})[/]")
+                return False
+            [unhold] = [m for m in self.guard().history() if m.action.value == "unhold"][-1:]
+            self.console.print(f"Model guard sensor [bold]{sensor.name}[/] ticked: the hold released itself, "
+                               f"{escape(unhold.reason)}; @{self.guard().alias} on v{status.alias_version}.")
         if self.print_earlier(BAD_DAY):
             return self.earlier(BAD_DAY).get("promoted_to") == self.guard().alias  # type: ignore[union-attr]
         downstream = [self.dg.AssetKey(name) for name in DOWNSTREAM]

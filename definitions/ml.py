@@ -7,6 +7,9 @@
                           transaction_features__reference_profile
                           (accepted days only; drift compares the next day with it)
 
+The model guard sensor (`model_guard`) watches these checks, the transactions contract and the model's evaluation,
+and acts on what each failure means for the model (see `guardrails.dagster.models`).
+
 Settings come from the contracts: freshness from the transactions contract's ``slaProperties`` (latency 26 h on
 ``event_time``, a new passing batch every day), drift and parity from ``expectations/transaction_features.odcs.yaml``
 (``customProperties``: drift columns and PSI bands; parity key, features and mismatch bands). Reference profiles
@@ -18,10 +21,12 @@ from __future__ import annotations
 import dagster as dg
 
 from definitions.assets import (
+    EVALUATION_CHECK,
     GROUP,
     TRANSACTIONS_CONTRACT,
     clean_transactions,
     daily_pipeline,
+    fraud_model,
     scored_transactions,
     transaction_features,
 )
@@ -34,6 +39,7 @@ from guardrails.dagster.ml import (
     build_parity_check,
     build_reference_profile_asset,
 )
+from guardrails.dagster.models import WatchedCheck, build_model_guard_sensor
 
 FEATURES_CONTRACT = DemoSettings.from_env().contracts_dir / "transaction_features.odcs.yaml"
 """Drift and parity settings of the model features (read when the code location loads)."""
@@ -75,6 +81,23 @@ freshness_sensor = build_freshness_sensor(
     minimum_interval_seconds=15 * 60,
 )
 
+# The model guard. A quarantined batch (contract) or a late one (freshness) holds promotion, blaming no version,
+# until its partition passes again; drift on the stored features, or a parity failure of the features served
+# with them, condemns that feature batch (the versions trained on it fail); a failed evaluation fails the version
+# it judged. Every tick also reconciles the alias.
+[contract_check] = clean_transactions.check_keys
+model_guard_sensor = build_model_guard_sensor(
+    data_checks=[
+        contract_check,
+        dg.AssetCheckKey(clean_transactions.key, FRESHNESS_CHECK),
+        *(key for checks in drift_checks for key in checks.check_keys),
+        WatchedCheck(parity_check.check_key, batch_of=transaction_features.key),
+    ],
+    model_checks=[dg.AssetCheckKey(fraud_model.key, EVALUATION_CHECK)],
+    model_asset=fraud_model.key,
+    name="model_guard",
+)
+
 ML_ASSETS = [features_reference_profile]
 ML_CHECKS = [*freshness_checks, *drift_checks, parity_check]
-ML_SENSORS = [freshness_sensor]
+ML_SENSORS = [freshness_sensor, model_guard_sensor]

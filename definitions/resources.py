@@ -72,7 +72,7 @@ class ModelRegistry(ModelRegistryResource):
     """The guard's registry settings (store, model, serving alias) plus where the example logs its training runs.
 
     One resource, under the model guard's key (``model_registry``): the assets train, register and promote through
-    it, and the pin sensors guard the same model and alias.
+    it, and the model guard sensor guards the same model and alias.
     """
 
     artifact_location: str

@@ -78,6 +78,9 @@ class CheckKind(StrEnum):
     DRIFT = "drift"
     PARITY = "parity"
     MODEL = "model"
+    FAIRNESS = "fairness"
+    CANARY = "canary"
+    PERFORMANCE = "performance"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,6 +89,10 @@ class RuleResult:
 
     `observed` is the measured value the threshold judged (a row count, a percentage, a row total, a
     statistic); `expected` describes the threshold in words (e.g. ``"= 0 rows"``, ``"between 1000 and 5000"``).
+
+    `ran` is False for a rule that was *not run* at all: the contract names an engine guardrails does not have
+    (``type: custom`` with ``engine: soda``). Such a rule has status ``error`` (it was not evaluated) and its
+    message gives the reason; build it with `not_run`, which applies the caller's policy for unrun rules.
     """
 
     rule_id: str
@@ -97,12 +104,51 @@ class RuleResult:
     observed: float | None = None
     expected: str = ""
     message: str = ""
+    ran: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", str(self.kind))  # a contract's `RuleKind` travels as its plain string
         object.__setattr__(self, "columns", tuple(self.columns))
         object.__setattr__(self, "severity", Severity(self.severity))
         object.__setattr__(self, "status", CheckStatus(self.status))
+
+
+UNRUN_POLICY_KEY = "unrun_policy"
+"""Outcome metric naming the policy an outcome with unrun rules was judged under: `FAIL_CLOSED` or `ALLOW_UNRUN`."""
+UNRUN_RULES_KEY = "unrun_rules"
+"""Outcome metric: how many rules were not run (present only when some were)."""
+FAIL_CLOSED, ALLOW_UNRUN = "fail_closed", "allow_unrun"
+
+
+def not_run(
+    rule_id: str, kind: str, columns: tuple[str, ...], severity: Severity, reason: str, *, allow_unrun: bool
+) -> RuleResult:
+    """The result of a rule guardrails cannot run at all (an engine it does not have), under the unrun policy.
+
+    Fail closed (the default): the rule keeps its severity, so an error-severity rule that was not run fails its
+    check at error (`judge`) and blocks publication, exactly as a rule that could not run. `allow_unrun=True`
+    (``guardrails validate --allow-unrun``): the rule is recorded at warning severity, so the check is reported
+    incomplete (failed at warning, never green) but does not block. Either way ``ran`` is False, status is
+    ``error`` and the message gives the reason and the policy, so history shows which policy judged the batch.
+
+    Example:
+        >>> r = not_run("orders.soda", "custom", (), Severity.ERROR, "engine 'soda' is not supported",
+        ...             allow_unrun=True)
+        >>> r.status.value, r.severity.value, r.ran
+        ('error', 'warning', False)
+        >>> [s.value for s in judge([r])]
+        ['failed', 'warning']
+    """
+    if allow_unrun and severity is Severity.ERROR:
+        severity, policy = Severity.WARNING, "; allowed by allow_unrun: recorded as a warning, not blocking"
+    elif allow_unrun:
+        policy = ""
+    else:
+        policy = "; fails closed (allow_unrun to accept)" if severity is Severity.ERROR else ""
+    return RuleResult(
+        rule_id=rule_id, kind=kind, columns=columns, severity=severity, status=CheckStatus.ERROR,
+        message=f"not run: {reason}{policy}", ran=False,
+    )
 
 
 def judge(rules: Iterable[RuleResult], *, could_run: bool = True) -> tuple[CheckStatus, Severity]:
@@ -122,6 +168,10 @@ def judge(rules: Iterable[RuleResult], *, could_run: bool = True) -> tuple[Check
     two diagnoses depending on which check saw it. The rule keeps status ``error`` (and its message says why),
     so reports still tell "could not be evaluated" from "evaluated and broken", and it keeps its own severity:
     a warning rule that cannot run warns, as it would have had it run and failed.
+
+    A rule that was *not run* (``ran=False``: an engine guardrails does not have) is judged the same way, as a
+    rule that could not run: the policy for such rules is applied once, when `not_run` builds its result (fail
+    closed keeps its severity; allow-unrun records it as a warning), so this judge needs no second rule for it.
 
     Example:
         >>> missing = RuleResult(rule_id="drift.amount", kind="drift", columns=("amount",),
@@ -236,6 +286,11 @@ class CheckOutcome:
     @property
     def failed_rules(self) -> tuple[RuleResult, ...]:
         return tuple(r for r in self.rules if r.status is not CheckStatus.PASSED)
+
+    @property
+    def unrun_rules(self) -> tuple[RuleResult, ...]:
+        """Rules that were not run at all (an engine guardrails does not have): the check is incomplete."""
+        return tuple(r for r in self.rules if not r.ran)
 
     @property
     def duration_seconds(self) -> float:

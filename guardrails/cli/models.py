@@ -1,8 +1,9 @@
-"""`guardrails models ...`: see and steer the model guard (verdicts, serving alias, pin, alias history).
+"""`guardrails models ...`: see and steer the model guard (verdicts, lineage, serving alias, pin, hold, reconcile,
+alias history).
 
 Exit codes: 0 the registry is in the asked-for state (changed now or already so), 1 the guard refused (pinned,
-unverified version, no good version to pin to), 2 the command could not run (no or unreachable tracking server,
-unknown model).
+held, unverified or unclean version, no good version to fall back to), 2 the command could not run (no or
+unreachable tracking server, unknown model, a registry error: the message says where the alias was observed).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from guardrails.models import (
     ActionResult,
     ActionStatus,
     AliasMove,
+    BatchRef,
     ModelGuard,
+    ModelVersionState,
     RegistryError,
     Verdict,
     VerdictStatus,
@@ -39,7 +42,8 @@ ACTION_STYLE = {
 }
 
 app = typer.Typer(
-    help="Model guard: verdicts on MLflow model versions, the serving alias, pins and the alias history.",
+    help="Model guard: verdicts and lineage of MLflow model versions, the serving alias, pins, holds, the "
+    "reconciler and the alias history.",
     no_args_is_help=True,
 )
 
@@ -81,6 +85,10 @@ def _finish(result: ActionResult, json_output: bool) -> None:
         console.print(line(styled(result.status.value, style), f"  {result.message}"), soft_wrap=True)
         if result.error and result.error != result.message:
             console.print(line(styled("cause:", "magenta"), f" {result.error}"), soft_wrap=True)
+        if result.status is ActionStatus.ERROR:
+            seen = _v(result.observed_version) or "(unset or unknown)"
+            console.print(line(styled("observed:", "magenta"), f" alias {result.alias!r} on {seen}"),
+                          soft_wrap=True)
     raise typer.Exit(EXIT_CODES[result.status])
 
 
@@ -89,7 +97,7 @@ def status_command(
     name: Name, tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5,
     json_output: Json = False,
 ) -> None:
-    """Show NAME's versions with their guardrail verdicts, where the alias points, and the pin."""
+    """Show NAME's versions with verdicts and lineage cleanliness, where the alias points, the pin and the hold."""
     guard = _guard(name, tracking_uri, alias, timeout)
     try:
         status = guard.status()
@@ -106,19 +114,31 @@ def status_command(
                          f" on v{pin.version} since {pin.at:%Y-%m-%d %H:%M} by {pin.by}: {pin.reason}")
     else:
         headline += "  ·  not pinned"
+    hold = status.hold
+    if hold:
+        failing = ", ".join(f"{f.check}[{f.partition if f.partition is not None else '-'}]" for f in hold.failing)
+        headline += line("  ·  ", styled("held", "yellow"),
+                         f" since {hold.at:%Y-%m-%d %H:%M} by {hold.by}: {hold.reason} (failing: {failing or '-'})"
+                         + (f" incident {hold.incident}" if hold.incident else ""))
+    else:
+        headline += "  ·  not held"
     console.print(headline, soft_wrap=True)
+    for condemnation in status.condemned:
+        console.print(line(styled("condemned", "red"), f" batch {condemnation.batch.label}"
+                           f" ({condemnation.check or 'check'}): {condemnation.reason}"), soft_wrap=True)
     aliases_of: dict[int, list[str]] = {}
     for alias_name, version in status.aliases.items():
         aliases_of.setdefault(version, []).append(alias_name)
     console.print(
         table(
             None,
-            ("version", "status", "verdict", "checks", "run", "at", "reason", "aliases"),
+            ("version", "status", "verdict", "lineage", "checks", "run", "at", "reason", "aliases"),
             (
                 (
                     f"v{v.version}",
                     v.status,
                     v.verdict.status.value if v.verdict else "unverified",
+                    _lineage_cell(v),
                     ", ".join(v.verdict.checks) if v.verdict else "",
                     v.verdict.run_id if v.verdict else "",
                     f"{v.verdict.at:%Y-%m-%d %H:%M}" if v.verdict and v.verdict.at else "",
@@ -136,7 +156,7 @@ def history_command(
     name: Name, tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5,
     json_output: Json = False,
 ) -> None:
-    """Show every recorded alias move, pin and unpin of NAME, oldest first."""
+    """Show every recorded alias move, pin, hold and observation of NAME, oldest first."""
     guard = _guard(name, tracking_uri, alias, timeout)
     try:
         history = guard.history()
@@ -148,6 +168,15 @@ def history_command(
         return
     console.print(table(f"alias history of {name}", ("#", "when", "action", "alias", "from", "to", "why", "check",
                                                      "run", "by"), (_row(e) for e in history)))
+
+
+def _lineage_cell(version: ModelVersionState) -> str:
+    if not version.clean:
+        return "UNCLEAN: " + ", ".join(b.label for b in version.tainted_by)
+    if version.lineage is None:
+        return "not recorded"
+    count = len(version.lineage.batches)
+    return f"clean ({count} batch{'es' if count != 1 else ''})"
 
 
 def _row(entry: AliasMove) -> tuple[str, ...]:
@@ -173,7 +202,7 @@ def promote_command(
     by: By = None,
     tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
 ) -> None:
-    """Point the alias at VERSION, if its verdict passed and NAME is not pinned."""
+    """Point the alias at VERSION, if its verdict passed, its lineage is clean and NAME is neither pinned nor held."""
     _finish(_guard(name, tracking_uri, alias, timeout).promote(version, reason=reason, by=by), json_output)
 
 
@@ -191,7 +220,7 @@ def pin_command(
     by: By = None,
     tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
 ) -> None:
-    """Mark the failing version failed, move the alias to the highest passed version, and pin it there."""
+    """Mark the failing version failed, move the alias to the highest passed clean version, and pin it there."""
     guard = _guard(name, tracking_uri, alias, timeout)
     if failing_version is None:
         try:
@@ -228,9 +257,19 @@ def verdict_command(
     run_id: Annotated[str | None, typer.Option("--run-id", help="The run that produced the verdict.")] = None,
     tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
 ) -> None:
-    """Record a guardrail verdict on VERSION by hand (e.g. vouch for a known-good version before a pin)."""
+    """Record a guardrail verdict on VERSION by hand (e.g. vouch for a known-good version before a pin).
+
+    A failed verdict is the model's own failure: it is written first, then the alias is moved off VERSION to the
+    highest passed clean version if it was there (exit 1 if no such version exists).
+    """
     guard = _guard(name, tracking_uri, alias, timeout)
     verdict = Verdict(status=status, checks=tuple(check or ()), run_id=run_id, at=datetime.now(UTC), reason=reason)
+    if verdict.status is VerdictStatus.FAILED:
+        result = guard.fail_version(version, reason=reason, check=(check or [None])[0], run_id=run_id)
+        if json_output:
+            print_json(dict(result.to_dict(), verdict=verdict.to_dict()))
+            raise typer.Exit(EXIT_CODES[result.status])
+        _finish(result, json_output)
     try:
         guard.record_verdict(version, verdict)
     except RegistryError as exc:
@@ -241,3 +280,67 @@ def verdict_command(
     else:
         console.print(f"{name} v{version}: verdict {verdict.status.value}" + (f" ({reason})" if reason else ""),
                       soft_wrap=True)
+
+
+@app.command("unhold")
+def unhold_command(
+    name: Name,
+    reason: Annotated[str, typer.Option("--reason", help="Why the hold is released, recorded in the history.")] = (
+        "released by hand"),
+    by: By = None,
+    tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
+) -> None:
+    """Release NAME's hold on automatic promotion by hand (the alias stays where it is)."""
+    _finish(_guard(name, tracking_uri, alias, timeout).unhold(reason=reason, by=by), json_output)
+
+
+@app.command("reconcile")
+def reconcile_command(
+    name: Name, by: By = None,
+    tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
+) -> None:
+    """Record alias moves nobody recorded ("observed") and move the alias off a failed or unclean version."""
+    _finish(_guard(name, tracking_uri, alias, timeout).reconcile(by=by), json_output)
+
+
+@app.command("lineage")
+def lineage_command(
+    name: Name,
+    version: Annotated[int, typer.Argument(help="The version whose lineage to show.")],
+    tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
+) -> None:
+    """Show the batches VERSION was trained and evaluated on, and which of them were condemned."""
+    guard = _guard(name, tracking_uri, alias, timeout)
+    try:
+        status = guard.status()
+    except RegistryError as exc:
+        print_error(str(exc))
+        raise typer.Exit(EXIT_ERROR) from exc
+    state = status.version(version)
+    if state is None:
+        print_error(f"{name!r} has no version {version}")
+        raise typer.Exit(EXIT_ERROR)
+    if json_output:
+        print_json({"model": name, "version": version, "clean": state.clean,
+                    "lineage": state.lineage.to_dict() if state.lineage else None,
+                    "tainted_by": [b.to_dict() for b in state.tainted_by]})
+        return
+    if state.lineage is None:
+        console.print(f"{name} v{version}: no lineage recorded", soft_wrap=True)
+        return
+    tainted = set(state.tainted_by)
+    console.print(line(f"{name} v{version}: lineage ", styled("clean", "green") if state.clean
+                       else styled("UNCLEAN", "red")), soft_wrap=True)
+    rows = [(role, b) for role, batches in (("trained", state.lineage.trained_on),
+                                            ("evaluated", state.lineage.evaluated_on)) for b in batches]
+    console.print(table(None, ("role", "asset", "partition", "batch", "contract", "run", "condemned"), (
+        (role, b.asset, b.partition or "", b.identity or "",
+         f"{b.contract_id or ''} {b.contract_version or ''}".strip(), b.run_id or "",
+         "yes" if _condemned(b, tainted) else "")
+        for role, b in rows)))
+
+
+def _condemned(batch: BatchRef, tainted: set[BatchRef]) -> bool:
+    """Whether a condemnation covers `batch`: the exact batch, or its whole partition (a condemnation without id)."""
+    return any(t.asset == batch.asset and t.partition == batch.partition
+               and (t.identity is None or t.identity == batch.identity) for t in tainted)

@@ -36,6 +36,15 @@ AsOfOption = Annotated[
     ),
 ]
 
+AllowUnrunOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unrun",
+        help="Record contract rules guardrails cannot run (type: custom for an engine such as soda) as warnings "
+        "instead of failing closed; the outcome still says the check is incomplete and records the policy.",
+    ),
+]
+
 STORE_HELP = (
     "The quarantine store: a directory or an fsspec URL (memory://, s3://...). Default: $GUARDRAILS_QUARANTINE, "
     "else the stores the Dagster instance at $DAGSTER_HOME recorded for its guarded assets (when it recorded "

@@ -1,6 +1,10 @@
 """`guardrails validate CONTRACT DATA`: validate a Parquet file against an ODCS contract or a GX suite.
 
 Exit codes: 0 passed (warnings allowed), 1 a blocking rule failed, 2 the check could not run.
+
+A contract rule guardrails cannot run (``type: custom`` for an engine such as soda) makes the check incomplete:
+said on stderr, and failing closed (exit 1) unless ``--allow-unrun`` records such rules as warnings (exit 0 if
+nothing else blocks). The outcome's metrics name the policy used (``unrun_policy``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from guardrails.contract.model import Contract
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus
 from guardrails.validation import error_line, read_parquet, validate, validate_expectation_suite
+
+from guardrails._text import visible  # noqa: I001 - kept apart from the imports above to ease merging
+from guardrails.cli.options import AllowUnrunOption
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -47,6 +54,7 @@ def validate_command(
         typer.Option("--table", help="The table (schema object) DATA holds, when CONTRACT describes several."),
     ] = None,
     all_rules: Annotated[bool, typer.Option("--all-rules", help="List passing rules too, not only failures.")] = False,
+    allow_unrun: AllowUnrunOption = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Validate DATA against CONTRACT and print per-rule failing counts and a sample of failing rows."""
@@ -64,10 +72,12 @@ def validate_command(
     else:
         # The engine reads the file itself: polars scans only the columns the contract names, after refusing
         # (from the footer) what it cannot read; no Arrow table in between.
-        outcome = validate(loaded, data, as_of=as_of).outcome
+        outcome = validate(loaded, data, as_of=as_of, allow_unrun=allow_unrun).outcome
     if outcome.status is CheckStatus.ERROR:
         hint = "; pass it with --param NAME=VALUE" if outcome.error and "SuiteParameterError" in outcome.error else ""
         print_error(f"{outcome.message}: {outcome.error}{hint}")
+    if outcome.unrun_rules:
+        print_error(_incomplete_line(outcome, allow_unrun))
     if json_output:
         print_json(outcome.to_dict())
     elif outcome.status is not CheckStatus.ERROR or outcome.rows is not None:
@@ -131,3 +141,14 @@ def _number_or_text(raw: str) -> object:
         except ValueError:
             pass  # not this kind; try the next, and keep the text if none fits
     return raw
+
+
+def _incomplete_line(outcome: CheckOutcome, allow_unrun: bool) -> str:
+    """One line saying the check is incomplete, which rules were not run, and the policy applied."""
+    unrun = outcome.unrun_rules
+    names = ", ".join(visible(r.rule_id, keep="") for r in unrun[:5]) + (f" and {len(unrun) - 5} more" if len(unrun) > 5 else "")
+    policy = (
+        "recorded as warnings (--allow-unrun)" if allow_unrun
+        else "failing closed; pass --allow-unrun to record them as warnings"
+    )
+    return f"validation incomplete: {len(unrun)} rule(s) not run ({names}): {policy}"

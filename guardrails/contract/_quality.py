@@ -5,8 +5,16 @@ Supported (ODCS v3.1 library metrics, as datacontract-cli writes them): ``nullVa
 ``duplicateValues`` (property level, or schema level with ``arguments.properties`` for a composite key) and
 ``rowCount`` (schema level), each with exactly one operator and a ``unit`` of ``rows`` (default) or ``percent``.
 
-``type: text`` rules only describe and are skipped. ``type: sql`` and ``type: custom`` are refused: we cannot
-run them, and a rule that silently never runs is worse than an error.
+``type: text`` rules only describe and are skipped.
+
+``type: sql`` (`SqlRule`): a ``query`` and exactly one operator, judged against the query's one scalar result;
+placeholders are resolved and the query is refused at load unless it is one read-only SELECT
+(`guardrails.contract._sql`; the check needs the ``[duckdb]`` extra, without which the rule cannot run anyway).
+
+``type: custom`` (`CustomRule`): ``engine`` and ``implementation``. ``great-expectations`` (or
+``greatExpectations``) rules run through Great Expectations and need an implementation with an expectation
+``type`` (``expect_...``) and ``kwargs``; a rule for any other engine loads with a lint warning and is *not run*:
+validation reports the check incomplete (see `guardrails.outcome.not_run`).
 
 Severity: ``error`` (the default) blocks publication; ``warning`` is recorded only. ``info`` is accepted and
 treated as ``warning`` (recorded, never blocks; `lint` says so), since ODCS lists it as an example severity.
@@ -17,21 +25,25 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from open_data_contract_standard.model import DataQuality
 
+from guardrails.contract import _sql
 from guardrails.contract._patterns import engine_error, portability_findings
 from guardrails.contract._source import FieldPath, Problems, describe_value
 from guardrails.contract.model import (
     OPERATORS,
     AllowedValuesRule,
+    CustomRule,
     MissingValuesRule,
     NotNullRule,
     PatternRule,
     RowCountRule,
     Rule,
+    SqlRule,
     Threshold,
     UniqueRule,
 )
@@ -103,12 +115,10 @@ def translate_quality(
     kind = item.type or "library"
     if kind == "text":
         return None
-    if kind in ("sql", "custom"):
-        problems.error(
-            (*path, "type"), expected="a library metric or a text rule", got=repr(kind),
-            hint=f"type: {kind} rules are not supported: guardrails cannot run them and will not pretend they passed",
-        )
-        return None
+    if kind == "sql":
+        return _sql_rule(item, path, column=column, table=table, problems=problems)
+    if kind == "custom":
+        return _custom_rule(item, path, column=column, table=table, problems=problems)
     if kind != "library":
         problems.error((*path, "type"), expected="one of " + ", ".join(QUALITY_TYPES), got=describe_value(kind))
         return None
@@ -170,6 +180,129 @@ def translate_quality(
     return RuleDraft(PatternRule, fields, path, column, explicit_id)
 
 
+GX_ENGINES = ("great-expectations", "greatexpectations", "great_expectations", "gx")
+"""How contracts spell Great Expectations as a custom rule's engine (compared lower-cased)."""
+
+
+def is_gx_engine(engine: str) -> bool:
+    """True for the engine names that mean Great Expectations (``great-expectations``, ``greatExpectations``...)."""
+    return engine.strip().lower() in GX_ENGINES
+
+
+def _sql_rule(
+    item: DataQuality, path: FieldPath, *, column: str | None, table: str, problems: Problems
+) -> RuleDraft | None:
+    """A ``type: sql`` entry -> a `SqlRule` draft: placeholders resolved, read-only checked, one operator."""
+    errors_before = len(problems.errors)
+    query = item.query
+    if not isinstance(query, str) or not query.strip():
+        problems.error((*path, "query"), expected="a SQL query returning one number", got=describe_value(query))
+        return None
+    try:
+        resolved = _sql.resolve_placeholders(query, table=table, column=column)
+    except ValueError as exc:
+        problems.error((*path, "query"), expected="placeholders this rule can fill", got=str(exc),
+                       hint="use the property's name, or move the rule under the property's quality")
+        return None
+    known = (*_sql.TABLE_PLACEHOLDERS, *_sql.COLUMN_PLACEHOLDERS)
+    for name in _sql.placeholders(resolved):  # the known ones are resolved: these are unknown
+        problems.error((*path, "query"), expected="placeholders " + ", ".join(f"{{{p}}}" for p in known),
+                       got=f"{{{name}}}", hint=did_you_mean(name, known))
+    if len(problems.errors) > errors_before:
+        return None
+    try:
+        _sql.check_query(resolved)
+    except _sql.UnsafeQueryError as exc:
+        problems.error((*path, "query"), expected="one read-only SELECT (or WITH ... SELECT)", got=exc.reason,
+                       hint="quality queries read the batch and return one number; they cannot change or read anything else")
+        return None
+    except ImportError:
+        pass  # without duckdb the rule cannot run at all; validation says so ("needs the [duckdb] extra")
+    threshold = _threshold(item, path, "sql", problems)
+    severity = _severity(item.severity, path, problems)
+    explicit_id = _explicit_id(item, path, problems)
+    if len(problems.errors) > errors_before or threshold is None or severity is None:
+        return None
+    fields = {
+        "severity": severity, "description": item.description or f"query result {threshold.describe(with_unit=False)}",
+        "query": resolved, "threshold": threshold, "table": table, "column": column,
+    }
+    return RuleDraft(SqlRule, fields, path, column or table, explicit_id)
+
+
+def _custom_rule(
+    item: DataQuality, path: FieldPath, *, column: str | None, table: str, problems: Problems
+) -> RuleDraft | None:
+    """A ``type: custom`` entry -> a `CustomRule` draft; a GX implementation is checked for its shape."""
+    errors_before = len(problems.errors)
+    engine = item.engine
+    if not isinstance(engine, str) or not engine.strip():
+        problems.error((*path, "engine"), expected="the engine that runs the rule (e.g. great-expectations)",
+                       got=describe_value(engine))
+        return None
+    implementation = item.implementation
+    if implementation is None or (isinstance(implementation, str) and not implementation.strip()):
+        problems.error((*path, "implementation"), expected="the rule in the engine's own form", got="nothing")
+        return None
+    if is_gx_engine(engine):
+        implementation = gx_expectation(implementation, (*path, "implementation"), problems)
+    else:
+        problems.warn(
+            (*path, "engine"), expected="an engine guardrails runs: great-expectations", got=repr(engine),
+            hint="this rule is not run: validation reports the check incomplete and fails closed "
+            "unless unrun rules are allowed (--allow-unrun)",
+        )
+    severity = _severity(item.severity, path, problems)
+    explicit_id = _explicit_id(item, path, problems)
+    if len(problems.errors) > errors_before or implementation is None or severity is None:
+        return None
+    description = item.description or f"{engine} rule"
+    fields = {"severity": severity, "description": description, "engine": engine.strip(),
+              "implementation": implementation, "column": column}
+    return RuleDraft(CustomRule, fields, path, column or table, explicit_id)
+
+
+def gx_expectation(implementation: Any, path: FieldPath, problems: Problems) -> dict[str, Any] | None:
+    """A GX implementation (a mapping, or YAML text as the ODCS examples write it) as ``{"type", "kwargs"}``.
+
+    ``expectation_type`` is read as ``type``; camelCase kwargs (``minValue``, as in the ODCS example) become GX's
+    snake_case (``min_value``). Whether GX knows the expectation is checked when it runs (importing GX costs
+    seconds, too much for every load): an unknown one is then that rule's *could not run*.
+    """
+    if isinstance(implementation, str):
+        import yaml
+
+        try:
+            implementation = yaml.safe_load(implementation)
+        except yaml.YAMLError as exc:
+            problems.error(path, expected="YAML with an expectation type and kwargs",
+                           got=str(exc).splitlines()[0] if str(exc) else "invalid YAML")
+            return None
+    if not isinstance(implementation, dict):
+        problems.error(path, expected="a mapping: {type: expect_..., kwargs: {...}}", got=describe_value(implementation))
+        return None
+    kind = implementation.get("type", implementation.get("expectation_type"))
+    if not isinstance(kind, str) or not kind.startswith("expect_"):
+        problems.error((*path, "type"), expected="a Great Expectations expectation type (expect_...)",
+                       got=describe_value(kind))
+        return None
+    kwargs = implementation.get("kwargs", {})
+    if not isinstance(kwargs, dict):
+        problems.error((*path, "kwargs"), expected="a mapping of the expectation's arguments", got=describe_value(kwargs))
+        return None
+    unknown = [k for k in implementation if k not in ("type", "expectation_type", "kwargs", "meta")]
+    for key in unknown:
+        problems.error((*path, key), expected="type, kwargs or meta", got=repr(key))
+    if unknown:
+        return None
+    return {"type": kind, "kwargs": {_snake(str(k)): v for k, v in kwargs.items()}}
+
+
+def _snake(name: str) -> str:
+    """``minValue`` -> ``min_value``; snake_case stays as it is."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+
+
 def _threshold(item: DataQuality, path: FieldPath, metric: str, problems: Problems) -> Threshold | None:
     given = [op for op in OPERATORS if op in item.model_fields_set]
     if len(given) != 1:
@@ -183,7 +316,9 @@ def _threshold(item: DataQuality, path: FieldPath, metric: str, problems: Proble
     value = getattr(item, operator)
     unit = item.unit or "rows"
     ok = True
-    if unit not in UNITS:
+    if metric == "sql":
+        unit = "rows"  # a query's result is compared as it is; a unit the contract gives only describes it
+    elif unit not in UNITS:
         problems.error((*path, "unit"), expected="rows or percent", got=describe_value(unit))
         ok = False
     elif metric == "rowCount" and unit != "rows":

@@ -78,6 +78,8 @@ class RuleKind(StrEnum):
     LENGTH = "length"
     NOT_IN_FUTURE = "not_in_future"
     MAX_AGE = "max_age"
+    SQL = "sql"
+    CUSTOM = "custom"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +126,9 @@ class Threshold:
                 return not v[0] <= observed <= v[1]  # type: ignore[index]
         raise AssertionError(self.operator)
 
-    def describe(self) -> str:
-        """The comparison in words, e.g. ``"< 10 %"``."""
-        unit = " %" if self.unit == "percent" else " rows"
+    def describe(self, *, with_unit: bool = True) -> str:
+        """The comparison in words, e.g. ``"< 10 %"`` (``"< 10"`` without the unit, for a value a query returns)."""
+        unit = "" if not with_unit else " %" if self.unit == "percent" else " rows"
         symbols = {
             "mustBe": "=",
             "mustNotBe": "!=",
@@ -194,6 +196,37 @@ class RowCountRule(Rule):
 
     threshold: Threshold
     kind: RuleKind = field(init=False, default=RuleKind.ROW_COUNT)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SqlRule(Rule):
+    """A read-only SQL query over the batch whose one scalar result satisfies `threshold` (ODCS ``type: sql``).
+
+    `query` is the query as it runs: the batch is the table named `table` (the schema object's name), and the
+    ``{model}``/``{object}``/``{property}`` placeholders are already replaced by quoted names at load
+    (`guardrails.contract._sql`). `column` is the property whose ``quality`` it sits under, if any.
+    """
+
+    query: str
+    threshold: Threshold
+    table: str
+    column: str | None = None
+    kind: RuleKind = field(init=False, default=RuleKind.SQL)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomRule(Rule):
+    """A rule written for another engine (ODCS ``type: custom``): `engine` and its `implementation`, as given.
+
+    ``great-expectations`` (or ``greatExpectations``) rules run through Great Expectations: `implementation` is
+    then ``{"type": "expect_...", "kwargs": {...}}``. Rules for engines guardrails does not have are *not run*:
+    the outcome lists them with the reason and the check is incomplete (see `guardrails.outcome.not_run`).
+    """
+
+    engine: str
+    implementation: Mapping[str, Any] | str
+    column: str | None = None
+    kind: RuleKind = field(init=False, default=RuleKind.CUSTOM)
 
 
 # --- row-level rules ---------------------------------------------------------------------------------------
@@ -306,7 +339,7 @@ ROW_RULES = (
     NotInFutureRule,
     MaxAgeRule,
 )
-TABLE_RULES = (ColumnTypeRule, RowCountRule)
+TABLE_RULES = (ColumnTypeRule, RowCountRule, SqlRule, CustomRule)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

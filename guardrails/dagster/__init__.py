@@ -12,7 +12,9 @@ entry point, so ``dg list components`` shows `GuardrailsComponent`.
 - `GuardrailsComponent`: the same in ``defs.yaml``.
 - `read_check_history`, `CheckHistoryEntry`: check executions from the event log as `CheckOutcome`s.
 - `release_guarded_batch`: release a quarantined batch through the asset's IO manager and record it in Dagster.
-- `ModelRegistryResource`, `build_model_pin_sensor`: pin the served model back when a check it depends on fails.
+- `ModelRegistryResource`, `build_model_guard_sensor`: act on the model by what a failed check means (hold promotion
+  on a quarantined or late batch, fail the versions that saw a condemned batch, fail a version that failed its own
+  checks) and reconcile the alias; `build_model_pin_sensor` is the same for one check, under its old name.
 """
 
 from guardrails._extras import require_extra
@@ -25,7 +27,7 @@ from guardrails.dagster.checks import build_contract_checks
 from guardrails.dagster.component import ContractGuardrail, GuardrailsComponent
 from guardrails.dagster.history import CheckHistoryEntry, read_check_history
 from guardrails.dagster.metadata import OUTCOME_KEY, outcome_from_metadata
-from guardrails.dagster.models import ModelRegistryResource, build_model_pin_sensor
+from guardrails.dagster.models import ModelRegistryResource, build_model_guard_sensor, build_model_pin_sensor
 from guardrails.dagster.release import release_guarded_batch
 from guardrails.dagster.resources import ContractsResource, QuarantineResource, guardrails_resources
 
@@ -38,6 +40,7 @@ __all__ = [
     "ModelRegistryResource",
     "QuarantineResource",
     "build_contract_checks",
+    "build_model_guard_sensor",
     "build_model_pin_sensor",
     "guarded_asset",
     "guarded_automation_condition",

@@ -93,9 +93,11 @@ def check_execution_history(
     limit: int,
     completed_only: bool = False,
     partition: str | None = None,
+    before_id: int | None = None,
 ) -> Sequence[AssetCheckExecutionRecord]:
     """The latest `limit` executions of one check, newest first (only finished ones with `completed_only`; only
-    those Dagster recorded on `partition` with it).
+    those Dagster recorded on `partition` with it; only those whose execution row id is below `before_id`, to
+    page back through the history).
 
     Needed because the public instance API reads only a check's latest evaluation
     (`get_latest_asset_check_evaluation_record`); the history is on the event-log storage, an attribute of the
@@ -105,6 +107,7 @@ def check_execution_history(
     return instance.event_log_storage.get_asset_check_execution_history(
         check_key,
         limit=limit,
+        cursor=before_id,
         status=COMPLETED_ASSET_CHECK_EXECUTION_RECORD_STATUSES if completed_only else None,
         partition_filter=PartitionKeyFilter(key=partition) if partition is not None else None,
     )

@@ -124,6 +124,7 @@ def guarded_asset(
     check_name: str | None = None,
     quarantine_resource_key: str = QUARANTINE_RESOURCE_KEY,
     contracts_resource_key: str | None = None,
+    allow_unrun: bool = False,
     **asset_kwargs: Any,
 ) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
     """Decorate a function returning a batch into an asset guarded by a contract (write-audit-publish).
@@ -138,6 +139,8 @@ def guarded_asset(
         contracts_resource_key: if set, the contract is re-read at run time through the `ContractsResource`
             under this key (a deployment can point at another contracts directory; the run records the
             version on disk then). Default: the contract loaded with the definitions is used.
+        allow_unrun: record contract rules guardrails cannot run (``type: custom`` for an engine such as soda)
+            as warnings instead of failing closed (the default); see `guard_batch`.
         **asset_kwargs: passed to `dagster.asset` (``name``, ``key_prefix``, ``ins``, ``deps``,
             ``partitions_def``, ``io_manager_key``, ``group_name``, ``automation_condition``, ...).
 
@@ -173,6 +176,7 @@ def guarded_asset(
             quarantine_key=quarantine_resource_key,
             contracts_key=contracts_resource_key,
             resource_keys_in_decorator="required_resource_keys" in asset_kwargs,
+            allow_unrun=allow_unrun,
         )
         kwargs = dict(asset_kwargs)
         if kwargs.get("required_resource_keys") is not None:
@@ -203,6 +207,7 @@ def _guarded_compute(
     quarantine_key: str,
     contracts_key: str | None,
     resource_keys_in_decorator: bool,
+    allow_unrun: bool = False,
 ) -> Callable[..., Iterator[Any]]:
     """A generator compute function with the user's signature plus the context and the guard's resources."""
     params = list(_signature(fn).parameters.values())
@@ -235,7 +240,7 @@ def _guarded_compute(
         batch = fn(context, **user_kwargs) if user_wants_context else fn(**user_kwargs)
         scope = AuditScope.from_context(context, check_spec.asset_key, partitions_def)
         yield from audit_and_publish(batch, judged_by, resources[quarantine_key].get_store(), scope, check_spec,
-                                     context)
+                                     context, allow_unrun=allow_unrun)
 
     compute.__name__ = fn.__name__
     compute.__qualname__ = fn.__qualname__
@@ -273,7 +278,7 @@ def load_contract_at_run_time(
 
 def audit_and_publish(
     batch: Any, contract: Contract, store: QuarantineStore, scope: AuditScope, check_spec: dg.AssetCheckSpec,
-    context: dg.AssetExecutionContext,
+    context: dg.AssetExecutionContext, *, allow_unrun: bool = False,
 ) -> Iterator[Any]:
     """Audit one batch with `guard_batch` and translate the `GuardedBatch` into Dagster events.
 
@@ -284,7 +289,7 @@ def audit_and_publish(
     started = time.perf_counter()
     try:
         guarded = guard_batch(batch, contract, store, batch_id=scope.batch_id, source=scope.source,
-                              run_id=scope.run_id, as_of=scope.as_of)
+                              run_id=scope.run_id, as_of=scope.as_of, allow_unrun=allow_unrun)
     except QuarantineError as exc:  # the store is unwritable: nothing was published either (fail closed)
         raise dg.Failure(
             description=f"{scope.asset_key.to_user_string()}: nothing published, the quarantine store failed: {exc}",

@@ -14,8 +14,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +53,9 @@ class CheckHistoryEntry:
     quarantine_store: str | None = None
     contract_path: str | None = None
     released_to: str | None = None
+    execution_id: int | None = None
+    target_storage_id: int | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form (the CLI's ``--json``)."""
@@ -152,6 +155,31 @@ def read_check_history(
     return entries[:limit]
 
 
+def read_check_history_after(
+    instance: dg.DagsterInstance,
+    check: dg.AssetCheckKey,
+    *,
+    after_id: int,
+    page: int = 100,
+) -> list[CheckHistoryEntry]:
+    """Every execution of `check` whose row id is above `after_id`, oldest first, planned ones included.
+
+    A sensor that must act on every evaluation (not only the latest) keeps the highest id it handled and reads
+    what came after it here; it pages back from the newest row, `page` rows a query.
+    """
+    records: list[CheckExecutionRecord] = []
+    before: int | None = None
+    while True:
+        batch = check_execution_history(instance, check, limit=page, before_id=before)
+        fresh = [r for r in batch if r.id > after_id]
+        records.extend(fresh)
+        if len(fresh) < len(batch) or len(batch) < page:
+            break
+        before = batch[-1].id
+    run_statuses = _run_statuses(instance, {r.run_id for r in records if r.run_id})
+    return [_entry(record, run_statuses.get(record.run_id)) for record in sorted(records, key=lambda r: r.id)]
+
+
 def _entry(record: CheckExecutionRecord, run_status: str | None) -> CheckHistoryEntry:
     # A PLANNED record carries an AssetCheckEvaluationPlanned (no verdict, no metadata): no evaluation yet.
     evaluation = record.evaluation if isinstance(record.evaluation, dg.AssetCheckEvaluation) else None
@@ -182,6 +210,9 @@ def _entry(record: CheckExecutionRecord, run_status: str | None) -> CheckHistory
         quarantine_store=store.value if store is not None else None,
         contract_path=contract_path.value if contract_path is not None else None,
         released_to=released_to.value if released_to is not None else None,
+        execution_id=record.id,
+        target_storage_id=target.storage_id if target is not None else None,
+        metadata={key: getattr(value, "value", value) for key, value in metadata.items()},
     )
 
 

@@ -382,8 +382,10 @@ def _timeline(
             events.append(TimelineEvent(at=step.at, kind=kind, summary=summary + _actor(step.actor),
                                         run_id=manifest.run_id, batch_id=manifest.batch_id))
     for move in moves:
-        kind = {MoveAction.PIN: EventKind.ALIAS_PINNED, MoveAction.UNPIN: EventKind.ALIAS_UNPINNED,
-                MoveAction.PROMOTE: EventKind.ALIAS_PROMOTED}[move.action]
+        # Holds, failures, condemnations, reverts, reconciles and observations have no kind of their own yet: the
+        # summary names the action (move.action.value), the kind only groups them with alias moves.
+        kind = {MoveAction.PIN: EventKind.ALIAS_PINNED, MoveAction.UNPIN: EventKind.ALIAS_UNPINNED}.get(
+            move.action, EventKind.ALIAS_PROMOTED)
         where = f"{model or 'model'}@{move.alias}"
         change = (f"{_version(move.from_version)} -> {_version(move.to_version)}" if move.moved
                   else f"stays on {_version(move.to_version)}")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from guardrails.incidents._records import Evaluation
 from guardrails.incidents._types import Cause, FiredCheck, Hypothesis
-from guardrails.outcome import CheckKind, CheckStatus, RuleResult, Severity
+from guardrails.outcome import CheckKind, CheckStatus, RuleResult, Severity, Verdict
 
 RULE_CAUSES: dict[str, tuple[Cause, float]] = {
     "type": (Cause.SCHEMA_CHANGE, 1.0),
@@ -42,6 +42,11 @@ KIND_CAUSES: dict[CheckKind, tuple[Cause, float]] = {
     CheckKind.PARITY: (Cause.TRAINING_SERVING_SKEW, 0.8),
     CheckKind.MODEL: (Cause.MODEL_REGRESSION, 0.8),
 }
+PERFORMANCE_CAUSES: dict[str, tuple[Cause, float]] = {
+    "concept_drift": (Cause.CONCEPT_DRIFT, 0.9),
+    "covariate_shift": (Cause.DRIFT, 0.8),
+}
+"""A failed performance outcome's diagnosis (metric ``diagnosis``) -> cause; any other diagnosis: model regression."""
 UNREADABLE_WEIGHT = 1.0
 WARNING_FACTOR = 0.6
 
@@ -58,13 +63,18 @@ TITLES = {
     Cause.DRIFT: "Distribution drift",
     Cause.TRAINING_SERVING_SKEW: "Training/serving skew",
     Cause.MODEL_REGRESSION: "Model regression",
+    Cause.CONCEPT_DRIFT: "Concept drift (the inputs look as before; the outcome no longer follows them)",
     Cause.UNREADABLE_INPUT: "Unreadable or corrupt input (the check could not run)",
 }
 
 
-def _cause_of(rule: RuleResult, kind: CheckKind) -> tuple[Cause, float] | None:
+def _cause_of(rule: RuleResult, kind: CheckKind, diagnosis: object = None) -> tuple[Cause, float] | None:
+    if not rule.ran:  # a rule for an engine guardrails does not have says nothing about the data
+        return None
     if rule.status is CheckStatus.ERROR:
         return RULE_CAUSES["type"]  # the rule could not run on this batch's columns: a schema change
+    if kind is CheckKind.PERFORMANCE:  # realized performance fell: which drift, the check's diagnosis says
+        return PERFORMANCE_CAUSES.get(str(diagnosis), (Cause.MODEL_REGRESSION, 0.7))
     return RULE_CAUSES.get(rule.kind) or KIND_CAUSES.get(kind)
 
 
@@ -98,8 +108,10 @@ def rank_hypotheses(failures: Sequence[Evaluation], fired: Sequence[FiredCheck])
             weights[Cause.UNREADABLE_INPUT] = UNREADABLE_WEIGHT
             error_severity[Cause.UNREADABLE_INPUT] = True
             continue
+        if outcome.verdict is Verdict.INSUFFICIENT and outcome.kind is CheckKind.PERFORMANCE:
+            continue  # labels not mature yet: no evidence of anything
         for rule in outcome.failed_rules:
-            found = _cause_of(rule, outcome.kind)
+            found = _cause_of(rule, outcome.kind, outcome.metrics.get("diagnosis"))
             if found is None:
                 continue
             cause, weight = found
@@ -121,7 +133,8 @@ def rank_hypotheses(failures: Sequence[Evaluation], fired: Sequence[FiredCheck])
 
 def _title(cause: Cause, columns: Sequence[str]) -> str:
     named = ", ".join(f"`{c}`" for c in columns[:5])
-    if not named or cause in (Cause.UNREADABLE_INPUT, Cause.VOLUME_CHANGE, Cause.MODEL_REGRESSION):
+    if not named or cause in (Cause.UNREADABLE_INPUT, Cause.VOLUME_CHANGE, Cause.MODEL_REGRESSION,
+                              Cause.CONCEPT_DRIFT):
         return TITLES[cause]
     return f"{TITLES[cause]} in {named}"
 
@@ -140,6 +153,12 @@ def _evidence(
         unrun = dict.fromkeys(f"{r.rule_id} could not run: {r.message}" for e in judged if e.outcome is not None
                               for r in e.outcome.rules if r.status is CheckStatus.ERROR)
         lines.extend(list(unrun)[:5])
+    # A performance check names the containment its diagnosis calls for (roll back or retrain for concept drift,
+    # quarantine or fall back for a data change).
+    lines.extend(dict.fromkeys(
+        f"containment: {e.outcome.metrics['containment']}" for e in judged if e.outcome is not None
+        and e.outcome.kind is CheckKind.PERFORMANCE and isinstance(e.outcome.metrics.get("containment"), str)
+        and PERFORMANCE_CAUSES.get(str(e.outcome.metrics.get("diagnosis")), (Cause.MODEL_REGRESSION,))[0] is cause))
     for check in fired:
         found = RULE_CAUSES.get(check.kind)
         if found is None or found[0] is not cause:

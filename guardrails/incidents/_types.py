@@ -52,6 +52,7 @@ class Cause(StrEnum):
     DRIFT = "drift"
     TRAINING_SERVING_SKEW = "training_serving_skew"
     MODEL_REGRESSION = "model_regression"
+    CONCEPT_DRIFT = "concept_drift"
     UNREADABLE_INPUT = "unreadable_input"
 
 

@@ -1,5 +1,6 @@
-"""The model guard: guardrail verdicts on registered model versions, guarded promotion, pinning the serving
-alias back to the last good version, and an audited alias history, all kept in the model registry.
+"""The model guard: guardrail verdicts and lineage on registered model versions, holds, guarded promotion,
+pinning, a reconciler that keeps the serving alias off failed or unclean versions, and an audited alias history,
+all kept in the model registry.
 
 The core (`ModelGuard`, `check_signature`) reaches the registry only through the `ModelRegistry` protocol;
 `MlflowModelRegistry` implements it over MLflow and is imported lazily, so importing this package does not
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from guardrails.models._guard import ModelGuard, verdict_from_outcomes
+from guardrails.models._guard import Lock, ModelGuard, verdict_from_outcomes
 from guardrails.models._registry import (
     ModelRegistry,
     RegisteredModelRecord,
@@ -19,17 +20,35 @@ from guardrails.models._registry import (
     VersionRecord,
 )
 from guardrails.models._signature import COMPATIBLE_TYPES, SIGNATURE_CHECK, check_signature
-from guardrails.models._tags import HISTORY_PREFIX, PIN_TAG, VERDICT_TAG
+from guardrails.models._tags import (
+    CONDEMNED_PREFIX,
+    HISTORY_PREFIX,
+    HOLD_TAG,
+    LINEAGE_TAG,
+    PIN_TAG,
+    SAW_PREFIX,
+    VERDICT_TAG,
+    saw_tag,
+)
 from guardrails.models._types import (
     ActionResult,
     ActionStatus,
     AliasMove,
+    BatchRef,
+    Condemnation,
+    CondemnResult,
+    FailResult,
+    Hold,
+    HoldFailure,
+    HoldResult,
+    Lineage,
     ModelStatus,
     ModelVersionState,
     MoveAction,
     Pin,
     PinResult,
     PromoteResult,
+    ReconcileResult,
     UnpinResult,
     Verdict,
     VerdictStatus,
@@ -40,13 +59,26 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPATIBLE_TYPES",
+    "CONDEMNED_PREFIX",
     "HISTORY_PREFIX",
+    "HOLD_TAG",
+    "LINEAGE_TAG",
     "PIN_TAG",
+    "SAW_PREFIX",
     "SIGNATURE_CHECK",
     "VERDICT_TAG",
     "ActionResult",
     "ActionStatus",
     "AliasMove",
+    "BatchRef",
+    "CondemnResult",
+    "Condemnation",
+    "FailResult",
+    "Hold",
+    "HoldFailure",
+    "HoldResult",
+    "Lineage",
+    "Lock",
     "MlflowModelRegistry",
     "ModelGuard",
     "ModelRegistry",
@@ -56,6 +88,7 @@ __all__ = [
     "Pin",
     "PinResult",
     "PromoteResult",
+    "ReconcileResult",
     "RegisteredModelRecord",
     "RegistryError",
     "SignatureInput",
@@ -64,6 +97,7 @@ __all__ = [
     "VerdictStatus",
     "VersionRecord",
     "check_signature",
+    "saw_tag",
     "verdict_from_outcomes",
 ]
 

@@ -1,10 +1,11 @@
-"""`ModelGuard`: verdicts on model versions, guarded promotion, pinning to the last good version, alias history.
+"""`ModelGuard`: verdicts, lineage, holds, guarded promotion, pins, a reconciler and the alias history of one model.
 
 The guard keeps all of its state in the registry itself (see `guardrails.models._tags`), so any process with
 registry access sees the same verdicts, pin and history, and nothing is lost when a sensor restarts.
 
-Which version a pin falls back to: the **highest version number whose verdict passed** (and whose registry
-status is READY), never the failing one. We chose it over "most recently promoted" because it depends only on
+Which version the alias falls back to: the **highest version number whose verdict passed and whose lineage is
+clean** (no batch it was trained or evaluated on has been condemned; registry status READY), never the failing
+one. We chose it over "most recently promoted" because it depends only on
 the verdict tags, which MLflow can search and which every writer sees, not on our history log (which misses
 moves made outside the guard, e.g. in the MLflow UI). It is also deterministic, which is what lets two
 concurrent pins agree on the target. The cost: a newer version that passed its checks but was never promoted
@@ -15,45 +16,100 @@ the registry state it read (same target, same history entry id ``<seq>-<digest>`
 to the same failure at the same moment write the same tags and the history shows one move. A pin that finds a
 complete pin is a no-op; one that finds an interrupted pin (pin tag written, alias or history entry missing)
 completes it. A write that collides with a concurrent identical write is retried once from a fresh read.
-A promote racing a pin within the same few milliseconds is not excluded: the pin's next run moves the alias
-back, since a pin that finds the alias off its version completes itself again.
+
+Acting on a failure (see `hold`, `condemn`, `fail_version`): a batch quarantined before storage touched no
+model, so it only **holds** automatic promotion; a stored batch condemned later fails exactly the versions whose
+lineage includes it; a model's own failure fails that version. No verdict is ever written for a reason that does
+not involve the version it is written on.
+
+Ordering, since MLflow has no compare-and-set: a failure writes the verdict first, then reads the alias and moves
+it off; `promote` sets the alias, then re-reads verdict, lineage and pin and reverts if the version failed
+meanwhile. Whichever of the two runs second sees the other's write. Guards of one model also exclude each other
+through a lock they share (by default the registry's, see `guardrails.models._lock`), so in practice they do not
+interleave at all; the ordering is what keeps them right when the lock is absent or lost. After a failed set-alias
+the guard reads the alias back for `settle_seconds` and reports what it actually observed (and records the move if
+it happened); `reconcile` repairs an alias resting on a failed or unclean version and records moves nobody
+recorded as ``observed``.
 
 Example:
     >>> guard = ModelGuard(MlflowModelRegistry("sqlite:///mlflow.db"), "fraud")  # doctest: +SKIP
-    >>> guard.pin(3, reason="contract failed on 2026-01-01 batch", check="transactions/contract",
-    ...           run_id="abc").message  # doctest: +SKIP
-    "alias 'champion' of 'fraud' moved v3 -> v2 and pinned: contract failed on 2026-01-01 batch"
+    >>> guard.hold("contract failed; batch quarantined", check="clean_transactions:contract",
+    ...            partitions=["2026-11-03"]).message  # doctest: +SKIP
+    "promotion of 'fraud' held: clean_transactions:contract [2026-11-03] failed (...); alias 'champion' stays on v2"
+    >>> guard.condemn(BatchRef(asset="clean_transactions", partition="2026-11-01"), reason="PSI 0.4",
+    ...               check="drift").message  # doctest: +SKIP
+    "batch clean_transactions[2026-11-01] condemned; versions that saw it: v2; alias 'champion' moved v2 -> v1"
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any, TypeVar, Union
 
+from guardrails._text import MESSAGE_CHARS, cap_text
+from guardrails._time import as_utc
 from guardrails.contract.model import Contract
-from guardrails.models._registry import ModelRegistry, RegisteredModelRecord, RegistryError
+from guardrails.models._lock import DEFAULT_LOCK_TIMEOUT_SECONDS, ModelLock, lock_for
+from guardrails.models._registry import ModelRegistry, RegistryError
+from guardrails.models._settle import read_alias, settle_alias
 from guardrails.models._signature import SIGNATURE_CHECK, check_signature
+from guardrails.models._snapshot import (
+    _at,
+    _default_settle,
+    _failing,
+    _ineligible,
+    _parts,
+    _Snapshot,
+    _v,
+    _why,
+)
 from guardrails.models._tags import (
+    HOLD_FAILING_PREFIX,
+    HOLD_TAG,
     PIN_TAG,
+    REASON_CHARS,
+    SAW_VALUE,
     VERDICT_TAG,
+    condemnation_tag,
+    condemnations_from_tags,
+    condemned_suffix,
     history_from_tags,
     history_id,
     history_tag,
-    pin_from_tags,
+    hold_failing_key,
+    hold_failing_tag,
+    hold_header_tag,
+    lineage_from_tags,
+    lineage_tags,
     pin_tag,
+    saw_suffixes,
+    saw_tag,
     verdict_from_tags,
     verdict_tags,
 )
 from guardrails.models._types import (
+    ActionResult,
     ActionStatus,
     AliasMove,
+    BatchRef,
+    Condemnation,
+    CondemnResult,
+    FailResult,
+    Hold,
+    HoldFailure,
+    HoldResult,
+    Lineage,
     ModelStatus,
     ModelVersionState,
     MoveAction,
     Pin,
     PinResult,
     PromoteResult,
+    ReconcileResult,
     UnpinResult,
     Verdict,
     VerdictStatus,
@@ -94,41 +150,18 @@ def _label(outcome: CheckOutcome) -> str:
     return outcome.status.value
 
 
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
-    """One consistent-enough read of the model: its tags and aliases, and every version with its verdict."""
+R = TypeVar("R", bound=ActionResult)
+Lock = Union[ModelLock, AbstractContextManager[Any], Callable[[], AbstractContextManager[Any]]]
+"""What `ModelGuard(lock=...)` takes: a `ModelLock` (``lock.acquire(model_name, timeout)``, see
+`guardrails.models._lock`), a context manager entered around every action, or a callable returning a fresh one."""
 
-    model: RegisteredModelRecord
-    versions: tuple[ModelVersionState, ...]
-    alias: str
 
-    @property
-    def pin(self) -> Pin | None:
-        return pin_from_tags(self.model.tags)
+class _Interrupted(Exception):
+    """An action stopped part-way; carries what the ERROR result must say (what moved, what was observed)."""
 
-    @property
-    def alias_version(self) -> int | None:
-        return self.model.aliases.get(self.alias)
-
-    @property
-    def history(self) -> tuple[AliasMove, ...]:
-        return history_from_tags(self.model.tags)
-
-    @property
-    def next_seq(self) -> int:
-        return max((e.seq for e in self.history), default=0) + 1
-
-    @property
-    def pin_complete(self) -> bool:
-        pin = self.pin
-        return (
-            pin is not None
-            and self.alias_version == pin.version
-            and any(e.id == pin.history_id for e in self.history)
-        )
-
-    def version(self, number: int) -> ModelVersionState | None:
-        return next((v for v in self.versions if v.version == number), None)
+    def __init__(self, message: str, error: str, *, move: AliasMove | None = None, observed: int | None = None):
+        super().__init__(message)
+        self.message, self.error, self.move, self.observed = message, error, move, observed
 
 
 class ModelGuard:
@@ -140,10 +173,20 @@ class ModelGuard:
         alias: the serving alias the guard moves (default ``champion``).
         actor: who or what acts, recorded in history when a call gives no `by` (e.g. ``"dagster:model_sensor"``).
         clock: the current time, injectable for tests.
+        lock: excludes other guards acting on this model (see `Lock`). Default: the registry's shared lock
+            (`guardrails.models._lock.lock_for`: a PostgreSQL advisory lock or a file lock). Pass
+            ``contextlib.nullcontext()`` to act without one.
+        lock_timeout: seconds to wait for the lock before the action ends ERROR having done nothing.
+        settle_seconds: after a set-alias fails (a timeout may still land), how long to read the alias back
+            before reporting where it is. Default: the registry's per-call budget (`call_budget_seconds`) for a
+            tracking server reached over HTTP, where a request can land after the client gave up; 1 s for a local
+            database, where a failed write is final.
+        sleep: how to wait between read-backs, injectable for tests.
 
-    `status` and `history` raise `RegistryError`; the actions (`promote`, `pin`, `unpin`) never raise for
-    registry trouble: they return a result with `ActionStatus.ERROR` and the cause, having moved nothing
-    further (fail closed).
+    `status`, `history`, `lineage`, `versions_that_saw`, `record_verdict` and `record_lineage` raise
+    `RegistryError`; the actions (`promote`, `pin`, `unpin`, `fail_version`, `condemn`, `hold`, `release_hold`,
+    `unhold`, `reconcile`) never raise for registry trouble: they return a result with `ActionStatus.ERROR`,
+    the cause, and the alias they observed, having moved nothing further (fail closed).
     """
 
     def __init__(
@@ -154,16 +197,28 @@ class ModelGuard:
         alias: str = "champion",
         actor: str = "guardrails",
         clock: Callable[[], datetime] = _utcnow,
+        lock: Lock | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+        settle_seconds: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not name:
             raise ValueError("name: expected a registered model name, got ''")
         if not alias or alias.lower() == "latest":
             raise ValueError(f"alias: expected a serving alias such as 'champion', got {alias!r} (reserved or empty)")
+        if settle_seconds is None:
+            settle_seconds = _default_settle(registry)
+        if settle_seconds < 0:
+            raise ValueError(f"settle_seconds: expected >= 0, got {settle_seconds!r}")
         self.registry = registry
         self.name = name
         self.alias = alias
         self.actor = actor
         self.clock = clock
+        self.lock = lock if lock is not None else lock_for(registry)
+        self.lock_timeout = lock_timeout
+        self.settle_seconds = settle_seconds
+        self.sleep = sleep
 
     def __repr__(self) -> str:
         return f"ModelGuard({self.registry!r}, {self.name!r}, alias={self.alias!r})"
@@ -172,20 +227,23 @@ class ModelGuard:
 
     def _read(self) -> _Snapshot:
         model = self.registry.get_model(self.name)
-        versions = tuple(
-            ModelVersionState(
+        condemned = condemnations_from_tags(model.tags)
+        versions = []
+        for v in self.registry.search_versions(self.name):
+            tainted = sorted(saw_suffixes(v.tags) & condemned.keys())
+            versions.append(ModelVersionState(
                 version=v.version,
                 status=v.status,
                 verdict=verdict_from_tags(v.tags),
                 run_id=v.run_id,
                 created_at=v.created_at,
-            )
-            for v in self.registry.search_versions(self.name)
-        )
-        return _Snapshot(model=model, versions=versions, alias=self.alias)
+                lineage=lineage_from_tags(v.tags),
+                tainted_by=tuple(condemned[s].batch for s in tainted),
+            ))
+        return _Snapshot(model=model, versions=tuple(versions), alias=self.alias, condemned=condemned)
 
     def status(self) -> ModelStatus:
-        """Versions with verdicts, where the alias points, and the pin (raises `RegistryError`)."""
+        """Versions with verdicts and lineage, the alias, pin, hold and condemned batches (raises `RegistryError`)."""
         snap = self._read()
         return ModelStatus(
             name=self.name,
@@ -194,15 +252,36 @@ class ModelGuard:
             versions=snap.versions,
             pin=snap.pin,
             aliases=dict(snap.model.aliases),
+            hold=snap.hold,
+            condemned=tuple(snap.condemned.values()),
         )
 
     def history(self) -> tuple[AliasMove, ...]:
-        """Every recorded alias move and pin/unpin of this model, oldest first (raises `RegistryError`)."""
+        """Every recorded alias move, pin, hold and observation of this model, oldest first (raises `RegistryError`)."""
         return history_from_tags(self.registry.get_model(self.name).tags)
 
     def passed_versions(self) -> tuple[int, ...]:
-        """Version numbers whose verdict passed, found with the registry's own tag search (raises `RegistryError`)."""
+        """Version numbers whose verdict passed, found with the registry's own tag search (raises `RegistryError`).
+
+        A passed verdict alone does not make a version eligible: see `ModelVersionState.eligible` (clean lineage).
+        """
         found = self.registry.search_versions(self.name, {VERDICT_TAG: VerdictStatus.PASSED.value})
+        return tuple(v.version for v in found)
+
+    def lineage(self, version: int) -> Lineage | None:
+        """The lineage recorded on `version`, or None if none was (raises `RegistryError`, also for no such version)."""
+        found = next((v for v in self.registry.search_versions(self.name) if v.version == version), None)
+        if found is None:
+            raise RegistryError("get_version", self.name, f"no version {version}")
+        return lineage_from_tags(found.tags)
+
+    def versions_that_saw(self, batch: BatchRef) -> tuple[int, ...]:
+        """The versions whose lineage includes `batch`, by the registry's tag search (raises `RegistryError`).
+
+        A `batch` with an id (batch_id or content_hash) matches that exact batch; without one, every batch of
+        its partition.
+        """
+        found = self.registry.search_versions(self.name, {saw_tag(batch): SAW_VALUE})
         return tuple(v.version for v in found)
 
     # --- writing ---------------------------------------------------------------------------------------------
@@ -212,22 +291,135 @@ class ModelGuard:
         for key, value in verdict_tags(verdict):
             self.registry.set_version_tag(self.name, version, key, value)
 
-    def _append(self, snap: _Snapshot, action: MoveAction, to_version: int | None, **facts: str | None) -> AliasMove:
-        seq = snap.next_seq
+    def record_lineage(self, version: int, lineage: Lineage) -> None:
+        """Tag `version` with what it was trained and evaluated on (raises `RegistryError`).
+
+        Writes one searchable ``guardrails.saw.*`` tag per partition and batch (first), then the lineage as JSON.
+        A batch already condemned makes the version unclean at once: it is never eligible for the alias.
+
+        Example:
+            >>> batch = BatchRef(asset="clean_transactions", partition="2026-11-02", batch_id="b-41",
+            ...                  contract_id="transactions", contract_version="1.2.0", run_id="r-9")
+            >>> guard.record_lineage(4, Lineage(trained_on=(batch,), evaluated_on=()))  # doctest: +SKIP
+        """
+        for key, value in lineage_tags(lineage):
+            self.registry.set_version_tag(self.name, version, key, value)
+
+    def _entry(self, seq: int, action: MoveAction, from_version: int | None, to_version: int | None,
+               **facts: str | None) -> AliasMove:
+        reason = cap_text(facts.pop("reason", None) or "", REASON_CHARS)
         return AliasMove(
-            id=history_id(seq, action, self.alias, snap.alias_version, to_version),
+            id=history_id(seq, action, self.alias, from_version, to_version),
             seq=seq,
             action=action,
             alias=self.alias,
-            from_version=snap.alias_version,
+            from_version=from_version,
             to_version=to_version,
             at=self.clock(),
-            **facts,  # type: ignore[arg-type]
+            reason=reason,
+            check=facts.get("check"),
+            run_id=facts.get("run_id"),
+            by=facts.get("by") or self.actor,
         )
+
+    def _append(self, snap: _Snapshot, action: MoveAction, to_version: int | None, **facts: str | None) -> AliasMove:
+        return self._entry(snap.next_seq, action, snap.alias_version, to_version, **facts)
 
     def _write_entry(self, entry: AliasMove) -> None:
         key, value = history_tag(entry)
         self.registry.set_model_tag(self.name, key, value)
+
+    # --- the frame every action runs in ----------------------------------------------------------------------
+
+    def _act(self, make: Callable[..., R], what: str, body: Callable[[], R]) -> R:
+        """Run `body` under the lock; turn registry trouble into an ERROR result that says what was observed."""
+        with ExitStack() as stack:
+            try:
+                lock = self.lock
+                if isinstance(lock, ModelLock):
+                    lock = lock.acquire(self.name, timeout=self.lock_timeout)
+                elif callable(lock) and not hasattr(lock, "__enter__"):
+                    lock = lock()
+                stack.enter_context(lock)  # type: ignore[arg-type]
+            except Exception as exc:  # noqa: BLE001 - any lock failure means: do not act
+                return make(ActionStatus.ERROR, f"could not take the lock on {self.name!r}; nothing done ({what})",
+                            error=f"{type(exc).__name__}: {exc}")
+            try:
+                return body()
+            except _Interrupted as exc:
+                return make(ActionStatus.ERROR, exc.message, error=exc.error, move=exc.move,
+                            observed_version=exc.observed)
+            except RegistryError as exc:
+                # No set-alias of ours was in flight (those raise _Interrupted), so one read says where it is.
+                try:
+                    observed: int | None = read_alias(self.registry, self.name, self.alias)
+                    seen = f"observed on {_v(observed)}"
+                except RegistryError:
+                    observed, seen = None, "could not be read back"
+                return make(ActionStatus.ERROR, f"{what} of {self.name!r} did not complete ({exc.operation} "
+                            f"failed); alias {self.alias!r} not moved by it, {seen}", error=str(exc),
+                            observed_version=observed)
+
+    def _settle(self, target: int | None) -> tuple[bool, int | None]:
+        """Read the alias back until it shows `target` or `settle_seconds` pass: (could read, last value read)."""
+        seen = settle_alias(self.registry, self.name, self.alias, target=target, window_seconds=self.settle_seconds,
+                            sleep=self.sleep)
+        return seen.known, (target if seen.reached_target else seen.version)
+
+    def _move(self, entry: AliasMove) -> None:
+        """Set the alias to `entry.to_version` and record `entry`; on trouble, read back and raise `_Interrupted`.
+
+        A set-alias that errors may still have landed (a timeout after the server applied it): the alias is read
+        back over the settle window, and if it did land the entry is recorded, so the history has every move.
+        """
+        target = entry.to_version
+        assert target is not None
+        try:
+            self.registry.set_alias(self.name, self.alias, target)
+        except RegistryError as exc:
+            readable, observed = self._settle(target)
+            if readable and observed == target:
+                try:
+                    self._write_entry(entry)
+                    recorded = "recorded in the history"
+                except RegistryError as late:
+                    recorded = f"NOT recorded in the history ({late}); the reconciler records it"
+                raise _Interrupted(
+                    f"set-alias failed but alias {self.alias!r} of {self.name!r} was observed on v{target} "
+                    f"(moved {_v(entry.from_version)} -> v{target}, {recorded})",
+                    str(exc), move=entry, observed=observed) from exc
+            seen = f"observed on {_v(observed)}" if readable else "could not be read back"
+            raise _Interrupted(
+                f"alias {self.alias!r} of {self.name!r} not moved to v{target}: after {self.settle_seconds:g}s it "
+                f"is {seen}; if the move lands later, the reconciler records it",
+                str(exc), observed=observed if readable else None) from exc
+        try:
+            self._write_entry(entry)
+        except RegistryError as exc:
+            raise _Interrupted(
+                f"alias {self.alias!r} of {self.name!r} moved {_v(entry.from_version)} -> v{target} but the history "
+                "entry could not be written; the reconciler records it as observed",
+                str(exc), move=entry, observed=target) from exc
+
+    def _move_off_failed(self, snap: _Snapshot, action: MoveAction, facts: dict[str, str | None],
+                         *, excluding: Iterable[int] = ()) -> tuple[AliasMove | None, str]:
+        """If the alias rests on a failed or unclean version, move it to the best eligible one (re-targeting an
+        active pin). Returns the move (None if none was needed or possible) and a message fragment."""
+        if not snap.alias_on_failed:
+            return None, f"alias {self.alias!r} stays on {_v(snap.alias_version)}"
+        target = snap.best(excluding=excluding)
+        if target is None:
+            return None, (f"alias {self.alias!r} left on FAILED {_v(snap.alias_version)}: no READY version has a "
+                          "passed verdict and a clean lineage; record one or register a fixed version")
+        entry = self._append(snap, action, target, **facts)
+        if (pin := snap.pin) is not None and pin.version != target:
+            # A pin holds the alias on a version until released, but never on a failed one: the pin follows.
+            self.registry.set_model_tag(self.name, PIN_TAG, pin_tag(
+                replace(pin, version=target, from_version=snap.alias_version, history_id=entry.id)))
+        self._move(entry)
+        return entry, f"alias {self.alias!r} moved {_v(snap.alias_version)} -> v{target}"
+
+    # --- promote -----------------------------------------------------------------------------------------------
 
     def promote(
         self,
@@ -238,48 +430,357 @@ class ModelGuard:
         run_id: str | None = None,
         by: str | None = None,
     ) -> PromoteResult:
-        """Point the alias at `version` if its verdict passed and no pin is active.
+        """Point the alias at `version` if it is eligible and promotion is neither pinned nor held.
 
-        REFUSED (nothing moves) when pinned, when the version does not exist, is not READY, or has a failed or
-        no verdict. NO_OP when the alias is already there. Every move is recorded in the history.
+        REFUSED (nothing moves) when pinned, held, when the version does not exist, is not READY, has a failed or
+        no verdict, or its lineage includes a condemned batch. NO_OP when the alias is already there. After setting
+        the alias the guard re-reads the version: if it failed (or a pin appeared) meanwhile, the alias is moved
+        back (a ``revert`` entry) and the result is REFUSED. Every move is recorded in the history.
         """
         def result(status: ActionStatus, message: str, **extra: object) -> PromoteResult:
             return PromoteResult(model=self.name, alias=self.alias, version=version, status=status,
                                  message=message, **extra)  # type: ignore[arg-type]
 
-        try:
-            snap = self._read()
-        except RegistryError as exc:
-            return result(ActionStatus.ERROR, f"could not read {self.name!r}; alias not moved", error=str(exc))
+        return self._act(result, "promote", lambda: self._promote(version, reason, check, run_id, by, result))
+
+    def _promote(self, version: int, reason: str, check: str | None, run_id: str | None, by: str | None,
+                 result: Callable[..., PromoteResult]) -> PromoteResult:
+        snap = self._read()
         if (pin := snap.pin) is not None:
             return result(
                 ActionStatus.REFUSED,
                 f"{self.name!r} is pinned on v{pin.version} since {pin.at.isoformat()} by {pin.by} ({pin.reason}); "
-                f"unpin it before promoting v{version}",
+                f"unpin it before promoting v{version}", observed_version=snap.alias_version,
             )
-        target = snap.version(version)
-        refusal = _ineligible(self.name, version, target)
+        if (hold := snap.hold) is not None:
+            return result(ActionStatus.REFUSED, f"promotion of {self.name!r} is held since {_at(hold.at)} by "
+                          f"{hold.by} ({hold.reason}; still failing: {_failing(hold)}); `guardrails models unhold "
+                          f"{self.name}` or wait for those partitions to pass", observed_version=snap.alias_version)
+        refusal = _ineligible(self.name, version, snap.version(version))
         if refusal:
-            return result(ActionStatus.REFUSED, refusal)
+            return result(ActionStatus.REFUSED, refusal, observed_version=snap.alias_version)
         if snap.alias_version == version:
-            return result(ActionStatus.NO_OP, f"alias {self.alias!r} of {self.name!r} already on v{version}")
-        entry = self._append(snap, MoveAction.PROMOTE, version, reason=reason, check=check, run_id=run_id,
-                             by=by or self.actor)
+            return result(ActionStatus.NO_OP, f"alias {self.alias!r} of {self.name!r} already on v{version}",
+                          observed_version=version)
+        entry = self._append(snap, MoveAction.PROMOTE, version, reason=reason, check=check, run_id=run_id, by=by)
+        self._move(entry)
+        # Re-read after the move: a failure that wrote its verdict before we set the alias is seen here; one that
+        # writes it after will read the alias and move it off itself.
         try:
-            self.registry.set_alias(self.name, self.alias, version)
+            after = self._read()
         except RegistryError as exc:
-            return result(ActionStatus.ERROR, f"alias {self.alias!r} not moved to v{version}", error=str(exc))
-        try:
-            self._write_entry(entry)
-        except RegistryError as exc:
-            return result(
-                ActionStatus.ERROR,
-                f"alias {self.alias!r} moved to v{version} but the history entry could not be written",
-                error=str(exc),
-                move=entry,
-            )
+            raise _Interrupted(f"alias {self.alias!r} of {self.name!r} moved {_v(entry.from_version)} -> v{version} "
+                               f"but could not be re-read to confirm v{version} still passes; the reconciler moves "
+                               "it off if it failed meanwhile", str(exc), move=entry, observed=version) from exc
+        now = after.version(version)
+        late_pin = after.pin
+        if after.alias_version == version and ((now is not None and now.failed) or late_pin is not None):
+            why = (f"v{version} failed while being promoted ({_why(now)})" if now is not None and now.failed
+                   else f"{self.name!r} was pinned on v{late_pin.version} meanwhile")  # type: ignore[union-attr]
+            if late_pin is not None:
+                target: int | None = late_pin.version
+            elif entry.from_version is not None and (prev := after.version(entry.from_version)) and prev.eligible:
+                target = entry.from_version
+            else:
+                target = after.best(excluding=(version,))
+            if target is None:
+                return result(ActionStatus.REFUSED, f"{why}; alias {self.alias!r} left on v{version}: no other "
+                              "eligible version to return to", move=entry, observed_version=version,
+                              error=why)
+            revert = self._entry(entry.seq + 1, MoveAction.REVERT, version, target, reason=why, check=check,
+                                 run_id=run_id, by=by)
+            self._move(revert)
+            return result(ActionStatus.REFUSED, f"{why}; alias {self.alias!r} moved back v{version} -> v{target}",
+                          move=revert, observed_version=target)
         return result(ActionStatus.APPLIED, f"alias {self.alias!r} of {self.name!r} moved "
-                      f"{_v(entry.from_version)} -> v{version}", move=entry)
+                      f"{_v(entry.from_version)} -> v{version}", move=entry, observed_version=version)
+
+    # --- a model's own failure ---------------------------------------------------------------------------------
+
+    def fail_version(
+        self,
+        version: int,
+        *,
+        reason: str,
+        check: str | None = None,
+        run_id: str | None = None,
+        by: str | None = None,
+    ) -> FailResult:
+        """`version` itself failed (evaluation, canary, fairness, realized performance): tag it failed, then move
+        the alias off it to the highest passed clean version.
+
+        The verdict is written FIRST, then the alias is read: a concurrent `promote` either sees the failed verdict
+        and reverts, or is seen here and undone. No pin is set (unlike `pin`); an active pin on this version
+        follows the alias to the new target. APPLIED: the verdict was written and/or the alias moved. NO_OP: already
+        failed and the alias is elsewhere. REFUSED: no such version, or the alias is on it and no other version is
+        eligible (the verdict is still written; the message says the failed version is being served).
+        """
+        by = by or self.actor
+
+        def result(status: ActionStatus, message: str, **extra: object) -> FailResult:
+            return FailResult(model=self.name, alias=self.alias, version=version, status=status, message=message,
+                              **extra)  # type: ignore[arg-type]
+
+        def body() -> FailResult:
+            snap = self._read()
+            current = snap.version(version)
+            if current is None:
+                return result(ActionStatus.REFUSED, f"{self.name!r} has no version {version}; nothing done",
+                              observed_version=snap.alias_version)
+            wrote = current.verdict is None or current.verdict.passed
+            if wrote:
+                self.record_verdict(version, Verdict(
+                    status=VerdictStatus.FAILED, checks=(check,) if check else (), run_id=run_id, at=self.clock(),
+                    reason=cap_text(reason, MESSAGE_CHARS)))
+            after = self._read()
+            facts = {"reason": reason, "check": check, "run_id": run_id, "by": by}
+            move, where = self._move_off_failed(after, MoveAction.FAIL, facts, excluding=(version,))
+            tagged = f"v{version} tagged failed" if wrote else f"v{version} already failed"
+            observed = move.to_version if move else after.alias_version
+            if move is None and after.alias_on_failed:
+                return result(ActionStatus.REFUSED, f"{tagged}; {where}", error=where, observed_version=observed)
+            status = ActionStatus.APPLIED if wrote or move else ActionStatus.NO_OP
+            return result(status, f"{tagged} ({reason}); {where}", move=move, observed_version=observed)
+
+        return self._act(result, "fail_version", body)
+
+    # --- a stored batch condemned later -------------------------------------------------------------------------
+
+    def condemn(
+        self,
+        batch: BatchRef,
+        *,
+        reason: str,
+        check: str | None = None,
+        run_id: str | None = None,
+        by: str | None = None,
+    ) -> CondemnResult:
+        """A stored batch failed a later check (drift, parity, labels): fail every version whose lineage includes
+        it, and move the alias to the highest passed clean version if it rests on one of them.
+
+        The condemnation is recorded on the model first (from then on those versions are unclean, whatever their
+        verdict), then each version that saw the batch is tagged failed with a reason naming it, then the alias is
+        read and moved. Versions that did not see the batch are never touched. NO_OP when the batch was already
+        condemned and nothing was left to do.
+        """
+        by = by or self.actor
+
+        def result(status: ActionStatus, message: str, **extra: object) -> CondemnResult:
+            return CondemnResult(model=self.name, alias=self.alias, batch=batch, status=status, message=message,
+                                 **extra)  # type: ignore[arg-type]
+
+        def body() -> CondemnResult:
+            snap = self._read()
+            known = condemned_suffix(batch) in snap.condemned
+            if not known:
+                key, value = condemnation_tag(Condemnation(batch=batch, reason=reason, check=check, run_id=run_id,
+                                                           at=self.clock(), by=by))
+                self.registry.set_model_tag(self.name, key, value)
+            why = f"lineage includes condemned batch {batch.label}" + (f" ({check})" if check else "") + \
+                f": {reason}"
+            saw = self.versions_that_saw(batch)
+            tagged = []
+            for number in saw:
+                current = snap.version(number)
+                if current is None or current.verdict is None or current.verdict.passed:
+                    self.record_verdict(number, Verdict(
+                        status=VerdictStatus.FAILED, checks=(check,) if check else (), run_id=run_id, at=self.clock(),
+                        reason=cap_text(why, MESSAGE_CHARS)))
+                    tagged.append(number)
+            after = self._read()
+            facts = {"reason": why, "check": check, "run_id": run_id, "by": by}
+            move, where = self._move_off_failed(after, MoveAction.CONDEMN, facts)
+            observed = move.to_version if move else after.alias_version
+            seen = (f"versions that saw it: {', '.join(f'v{n}' for n in saw)}" if saw
+                    else "no version's lineage includes it")
+            message = f"batch {batch.label} condemned; {seen}; {where}"
+            if move is None and after.alias_on_failed:
+                return result(ActionStatus.REFUSED, message, error=where, failed_versions=tuple(saw),
+                              observed_version=observed)
+            status = ActionStatus.NO_OP if known and not tagged and move is None else ActionStatus.APPLIED
+            return result(status, message, move=move, failed_versions=tuple(saw), observed_version=observed)
+
+        return self._act(result, "condemn", body)
+
+    # --- holds -------------------------------------------------------------------------------------------------
+
+    def hold(
+        self,
+        reason: str,
+        *,
+        check: str,
+        partitions: Sequence[str | None] = (),
+        run_id: str | None = None,
+        incident: str | None = None,
+        by: str | None = None,
+    ) -> HoldResult:
+        """Hold automatic promotion: a batch failed and was quarantined before storage (it touched no model), or
+        data did not arrive (freshness; `partitions` empty or ``[None]``). No verdict is written, the alias does
+        not move; `promote` is REFUSED until the hold is released.
+
+        The hold records each failing (check, partition); a second failure joins the hold (one ``hold`` history
+        entry per call that adds something). NO_OP when every pair is already held.
+        """
+        by = by or self.actor
+        pairs = tuple(dict.fromkeys(_partition_list(partitions, "partitions")))
+
+        def result(status: ActionStatus, message: str, **extra: object) -> HoldResult:
+            return HoldResult(model=self.name, alias=self.alias, status=status, message=message,
+                              **extra)  # type: ignore[arg-type]
+
+        def body() -> HoldResult:
+            snap = self._read()
+            existing = snap.hold
+            have = {(f.check, f.partition) for f in existing.failing} if existing else set()
+            new = [p for p in pairs if (check, p) not in have]
+            if existing is not None and not new:
+                return result(ActionStatus.NO_OP, f"promotion of {self.name!r} already held for {check} "
+                              f"{_parts(pairs)}", hold=existing, observed_version=snap.alias_version)
+            at = self.clock()
+            header = existing or Hold(reason=cap_text(reason, REASON_CHARS), incident=incident, run_id=run_id,
+                                      at=at, by=by)
+            if existing is None:
+                # The header first: from here on promotion is refused even if the rest is interrupted.
+                self.registry.set_model_tag(self.name, *hold_header_tag(header))
+            added = [HoldFailure(check=check, partition=p, run_id=run_id, at=at) for p in new]
+            for failure in added:
+                self.registry.set_model_tag(self.name, *hold_failing_tag(failure))
+            entry = self._append(snap, MoveAction.HOLD, snap.alias_version, reason=f"{reason} ({check} "
+                                 f"{_parts(new)})", check=check, run_id=run_id, by=by)
+            self._write_entry(entry)
+            hold = replace(header, failing=tuple(sorted((*(existing.failing if existing else ()), *added),
+                                                        key=lambda f: (f.check, f.partition or ""))))
+            verb = "joined the hold on" if existing else "held"
+            return result(ActionStatus.APPLIED, f"promotion of {self.name!r} {verb}: {check} {_parts(new)} failed "
+                          f"({reason}); alias {self.alias!r} stays on {_v(snap.alias_version)}", hold=hold, move=entry,
+                          observed_version=snap.alias_version)
+
+        return self._act(result, "hold", body)
+
+    def release_hold(
+        self,
+        check: str,
+        partitions_passed: Sequence[str | None] = (),
+        *,
+        run_id: str | None = None,
+        at: datetime | None = None,
+        by: str | None = None,
+    ) -> HoldResult:
+        """`check` passed for `partitions_passed` (empty or ``[None]``: a check with no partition, e.g. freshness):
+        drop those failing pairs from the hold, and release the hold when none is left (the incident rule: every
+        failing partition has a later passing evaluation). With `at`, only failures recorded before `at` are
+        dropped (a pass older than the failure does not clear it). NO_OP when not held or nothing matched.
+        """
+        by = by or self.actor
+        passed = set(_partition_list(partitions_passed, "partitions_passed"))
+
+        def result(status: ActionStatus, message: str, **extra: object) -> HoldResult:
+            return HoldResult(model=self.name, alias=self.alias, status=status, message=message,
+                              **extra)  # type: ignore[arg-type]
+
+        def body() -> HoldResult:
+            snap = self._read()
+            hold = snap.hold
+            if hold is None:
+                return result(ActionStatus.NO_OP, f"promotion of {self.name!r} is not held",
+                              observed_version=snap.alias_version)
+            cleared = [f for f in hold.failing if f.check == check and f.partition in passed
+                       and (at is None or f.at is None or f.at <= as_utc(at))]
+            left = tuple(f for f in hold.failing if f not in cleared)
+            for failure in cleared:
+                self.registry.delete_model_tag(self.name, hold_failing_key(failure.check, failure.partition))
+            if left or not cleared:
+                status = ActionStatus.APPLIED if cleared else ActionStatus.NO_OP
+                return result(status, f"{check} {_parts([f.partition for f in cleared])} passed; promotion of "
+                              f"{self.name!r} still held ({_failing(replace(hold, failing=left))})",
+                              hold=replace(hold, failing=left), observed_version=snap.alias_version)
+            return self._release(snap, hold, result, reason=f"every failing partition passed again (last: {check} "
+                                 f"{_parts([f.partition for f in cleared])})", run_id=run_id, by=by, check=check)
+
+        return self._act(result, "release_hold", body)
+
+    def unhold(self, *, reason: str, by: str | None = None) -> HoldResult:
+        """Release the hold by hand (``guardrails models unhold NAME``); the alias stays. NO_OP when not held."""
+        by = by or self.actor
+
+        def result(status: ActionStatus, message: str, **extra: object) -> HoldResult:
+            return HoldResult(model=self.name, alias=self.alias, status=status, message=message,
+                              **extra)  # type: ignore[arg-type]
+
+        def body() -> HoldResult:
+            snap = self._read()
+            hold = snap.hold
+            if hold is None:
+                return result(ActionStatus.NO_OP, f"promotion of {self.name!r} is not held",
+                              observed_version=snap.alias_version)
+            for key in snap.model.tags:
+                if key.startswith(HOLD_FAILING_PREFIX):
+                    self.registry.delete_model_tag(self.name, key)
+            return self._release(snap, hold, result, reason=reason, run_id=None, by=by, check=None)
+
+        return self._act(result, "unhold", body)
+
+    def _release(self, snap: _Snapshot, hold: Hold, result: Callable[..., HoldResult], *, reason: str,
+                 run_id: str | None, by: str, check: str | None) -> HoldResult:
+        # The failing entries go first, the header last: an interrupted release stays held (fail closed).
+        self.registry.delete_model_tag(self.name, HOLD_TAG)
+        entry = self._append(snap, MoveAction.UNHOLD, snap.alias_version, reason=reason, check=check,
+                             run_id=run_id, by=by)
+        self._write_entry(entry)
+        return result(ActionStatus.APPLIED, f"promotion of {self.name!r} released ({reason}); alias {self.alias!r} "
+                      f"on {_v(snap.alias_version)}", released=hold, move=entry, observed_version=snap.alias_version)
+
+    # --- the reconciler ----------------------------------------------------------------------------------------
+
+    def reconcile(self, *, by: str | None = None) -> ReconcileResult:
+        """Make the registry agree with the guard's rules; run every sensor tick and by ``guardrails models
+        reconcile NAME``.
+
+        1. If the alias is not where the last history entry left it, record an ``observed`` entry (a move the guard
+           did not make, or a set-alias that landed after the guard gave up on it).
+        2. If the alias rests on a version that failed or whose lineage includes a condemned batch, move it to the
+           highest passed clean version (a ``reconcile`` entry; an active pin follows).
+
+        Never moves an alias that rests on a version that neither failed nor is unclean. NO_OP when nothing was
+        written; REFUSED when the alias is on a failed version and no version is eligible.
+        """
+        by = by or self.actor
+
+        def result(status: ActionStatus, message: str, **extra: object) -> ReconcileResult:
+            return ReconcileResult(model=self.name, alias=self.alias, status=status, message=message,
+                                   **extra)  # type: ignore[arg-type]
+
+        def body() -> ReconcileResult:
+            snap = self._read()
+            mine = [e for e in snap.history if e.alias == self.alias]
+            last_to = mine[-1].to_version if mine else None
+            observed = None
+            notes = []
+            if snap.alias_version != last_to:
+                observed = self._entry(snap.next_seq, MoveAction.OBSERVED, last_to, snap.alias_version,
+                                       reason=f"alias found on {_v(snap.alias_version)}; no recorded move put it "
+                                       "there", by=by)
+                self._write_entry(observed)
+                notes.append(f"recorded an observed move {_v(last_to)} -> {_v(snap.alias_version)}")
+                snap = self._read()
+            facts = {"reason": f"{_v(snap.alias_version)} {_why(snap.version(snap.alias_version or -1))}",
+                     "check": None, "run_id": None, "by": by}
+            move, where = self._move_off_failed(snap, MoveAction.RECONCILE, facts)
+            if move is not None:
+                notes.append(where)
+            observed_version = move.to_version if move else snap.alias_version
+            if move is None and snap.alias_on_failed:
+                return result(ActionStatus.REFUSED, "; ".join([*notes, where]), error=where, observed=observed,
+                              observed_version=observed_version)
+            if not notes:
+                return result(ActionStatus.NO_OP, f"{self.name!r} consistent: {where}",
+                              observed_version=observed_version)
+            return result(ActionStatus.APPLIED, f"{self.name!r}: " + "; ".join(notes), observed=observed, move=move,
+                          observed_version=observed_version)
+
+        return self._act(result, "reconcile", body)
+
+    # --- pins --------------------------------------------------------------------------------------------------
 
     def pin(
         self,
@@ -290,15 +791,18 @@ class ModelGuard:
         run_id: str | None = None,
         by: str | None = None,
     ) -> PinResult:
-        """`failing_version` failed: tag it, move the alias to the best passed version, and pin it there.
+        """`failing_version` failed: tag it, move the alias to the best passed clean version, and pin it there.
 
-        APPLIED: the failing version is tagged failed, the alias is on the highest passed version (it may have
-        been there already), the model carries the pin, and the history has the entry. NO_OP: a complete pin
+        APPLIED: the failing version is tagged failed, the alias is on the highest passed clean version (it may
+        have been there already), the model carries the pin, and the history has the entry. NO_OP: a complete pin
         is already active; another failing version (say a new v4) is still tagged failed if it was not yet, but
         the pinned version itself never is: while pinned, `failing_version` equal to the pin's target means the
         alias version a caller defaulted to, not a new failure (pass `Pin.failing_version` instead). REFUSED: no
-        other version passed, so the alias stays where it is, no pin is set, and the message says what is being
-        served. ERROR: the registry failed; the result says what was done before it did.
+        other version is eligible, so the alias stays where it is, no pin is set, and the message says what is
+        being served. ERROR: the registry failed; the result says what was done before it did.
+
+        Prefer `fail_version` for a model's own failure and `hold`/`condemn` for data failures: a pin also stops
+        promotion until someone unpins.
         """
         by = by or self.actor
 
@@ -306,27 +810,35 @@ class ModelGuard:
             return PinResult(model=self.name, alias=self.alias, failing_version=failing_version, status=status,
                              message=message, **extra)  # type: ignore[arg-type]
 
-        try:
+        def body() -> PinResult:
             snap = self._read()
-        except RegistryError as exc:
-            return result(ActionStatus.ERROR, f"could not read {self.name!r}; alias not moved", error=str(exc))
-        if snap.version(failing_version) is None:
-            return result(ActionStatus.REFUSED, f"{self.name!r} has no version {failing_version}; nothing pinned")
-        facts = {"reason": reason, "check": check, "run_id": run_id, "by": by}
-        try:
-            return self._pin(snap, failing_version, facts, result)
-        except RegistryError as first:
-            # Two pins of the same failure write the same tags; on some stores the two upserts collide. Re-read
-            # once and finish (or find finished) the pin; if the registry is really down this fails fast too.
+            if snap.version(failing_version) is None:
+                return result(ActionStatus.REFUSED, f"{self.name!r} has no version {failing_version}; nothing pinned")
+            facts = {"reason": reason, "check": check, "run_id": run_id, "by": by}
             try:
-                return self._pin(self._read(), failing_version, facts, result)
-            except RegistryError as exc:
-                return result(
-                    ActionStatus.ERROR,
-                    f"pin of {self.name!r} after v{failing_version} failed interrupted; alias {self.alias!r} was on "
-                    f"{_v(snap.alias_version)} before; a retry completes or repeats it",
-                    error=f"{first}; retry: {exc}",
-                )
+                return self._pin(snap, failing_version, facts, result)
+            except RegistryError as first:
+                # Two pins of the same failure write the same tags; on some stores the two upserts collide. Re-read
+                # once and finish (or find finished) the pin; if the registry is really down this fails fast too.
+                try:
+                    return self._pin(self._read(), failing_version, facts, result)
+                except (RegistryError, _Interrupted) as exc:
+                    detail = exc.error if isinstance(exc, _Interrupted) else str(exc)
+                    seen = ""
+                    observed = exc.observed if isinstance(exc, _Interrupted) else None
+                    if "set_alias" in (first.operation, getattr(exc, "operation", None)):
+                        # A set-alias that errored may still land: read back before saying where the alias is.
+                        readable, observed = self._settle(snap.best(excluding=(failing_version,)))
+                        seen = f"; after the error it is {'observed on ' + _v(observed) if readable else 'unknown'}"
+                    return result(
+                        ActionStatus.ERROR,
+                        f"pin of {self.name!r} after v{failing_version} failed interrupted; alias {self.alias!r} was "
+                        f"on {_v(snap.alias_version)} before{seen}; a retry completes or repeats it",
+                        error=f"{first}; retry: {detail}",
+                        observed_version=observed,
+                    )
+
+        return self._act(result, "pin", body)
 
     def _pin(
         self,
@@ -450,6 +962,9 @@ class ModelGuard:
             return UnpinResult(model=self.name, alias=self.alias, status=status, message=message,
                                **extra)  # type: ignore[arg-type]
 
+        return self._act(result, "unpin", lambda: self._unpin(reason, by, result))
+
+    def _unpin(self, reason: str, by: str | None, result: Callable[..., UnpinResult]) -> UnpinResult:
         try:
             snap = self._read()
         except RegistryError as exc:
@@ -494,18 +1009,10 @@ class ModelGuard:
         return check_signature(contract, inputs, model=self.name, version=version, now=self.clock)
 
 
-def _v(version: int | None) -> str:
-    return f"v{version}" if version is not None else "(unset)"
-
-
-def _ineligible(name: str, number: int, version: ModelVersionState | None) -> str:
-    """Why the alias may not point at this version, or '' if it may."""
-    if version is None:
-        return f"{name!r} has no version {number}"
-    if version.status != "READY":
-        return f"{name!r} v{number} is {version.status}, not READY"
-    if version.verdict is None:
-        return f"{name!r} v{number} has no guardrail verdict (unverified); record a passed verdict first"
-    if not version.verdict.passed:
-        return f"{name!r} v{number} failed its guardrails ({version.verdict.reason or 'no reason recorded'})"
-    return ""
+def _partition_list(partitions: Sequence[str | None], field_name: str) -> tuple[str | None, ...]:
+    """The partitions as a tuple, ``(None,)`` for none (a check with no partition); a bare string is refused, since
+    iterating it would hold one partition per character."""
+    if isinstance(partitions, str):
+        raise TypeError(f"{field_name}: expected a list of partition keys, got the string {partitions!r}; "
+                        f"pass [{partitions!r}]")
+    return tuple(partitions) or (None,)

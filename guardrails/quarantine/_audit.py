@@ -12,11 +12,16 @@ from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult,
 from guardrails.validation import ContractValidation, validate
 
 
-def audit(contract: Contract, table: pa.Table | pl.DataFrame, *, as_of: datetime | None) -> ContractValidation:
-    """Validate `table`; an engine failure becomes an ERROR outcome (fail closed) that keeps the exception's text."""
+def audit(
+    contract: Contract, table: pa.Table | pl.DataFrame, *, as_of: datetime | None, allow_unrun: bool = False
+) -> ContractValidation:
+    """Validate `table`; an engine failure becomes an ERROR outcome (fail closed) that keeps the exception's text.
+
+    `allow_unrun` is `validate`'s policy for rules guardrails cannot run (default: fail closed).
+    """
     started = datetime.now(UTC)
     try:
-        return validate(contract, table, as_of=as_of)
+        return validate(contract, table, as_of=as_of, allow_unrun=allow_unrun)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # noqa: BLE001 - the check could not run: an outcome with the cause, never a crash

@@ -62,6 +62,7 @@ def guard_batch(
     source: str = "",
     run_id: str | None = None,
     as_of: datetime | None = None,
+    allow_unrun: bool = False,
 ) -> GuardedBatch:
     """Audit a batch against `contract` before anyone sees it; quarantine what fails, return what may be published.
 
@@ -89,6 +90,8 @@ def guard_batch(
         source: where the batch came from (default: the path, for a path).
         run_id: the pipeline run, recorded in the manifest.
         as_of: the time that "not in the future" / "max age" rules are judged against (default: now).
+        allow_unrun: treat contract rules guardrails cannot run (``type: custom`` for an engine such as soda) as
+            warnings instead of failing closed (the default); the outcome records the policy (``unrun_policy``).
 
     Raises:
         TypeError: `batch` is not a batch at all.
@@ -126,7 +129,8 @@ def guard_batch(
         return GuardedBatch(outcome=outcome, published=None, manifest=manifest, batch_id=manifest.batch_id)
     return settle(
         loaded.table,
-        audit(contract, loaded.frame if loaded.frame is not None else loaded.table, as_of=as_of),
+        audit(contract, loaded.frame if loaded.frame is not None else loaded.table, as_of=as_of,
+              allow_unrun=allow_unrun),
         contract,
         store,
         content_hash=loaded.content_hash,

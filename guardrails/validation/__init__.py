@@ -5,6 +5,9 @@
   failing-row counts, a capped sample of failing rows (primary key, offending values, ``_rules``, ``_row``) and
   the mask of rows that must not be published. Data problems never raise: an unreadable batch is an outcome
   with status ERROR, a rule that cannot run on this batch is a rule with status ERROR.
+- ODCS ``type: sql`` rules run after the one pass, in a sandboxed in-process DuckDB over the same frame (`_sql`:
+  read-only, time- and memory-bounded, zero-copy registration); ``type: custom`` rules run through Great
+  Expectations when their engine is GX, and are *not run* otherwise (`_custom`; `validate(..., allow_unrun=)`).
 - `read_parquet(path, columns=None)`: a Parquet file or a (hive-partitioned) directory as one polars frame, after
   refusing from the footers what the engine cannot read (`UnreadableBatchError`: duplicated column names, types
   polars cannot hold such as decimal256 or unions); `error_line(exc)` is the one-line form every outcome uses.

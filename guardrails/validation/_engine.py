@@ -13,12 +13,25 @@ import numpy as np
 import polars as pl
 from polars.exceptions import PanicException
 
-from guardrails.contract.model import ColumnTypeRule, Contract, RowCountRule, RowRule, Rule
-from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity, judge
+from guardrails.contract.model import ColumnTypeRule, Contract, CustomRule, RowCountRule, RowRule, Rule, SqlRule
+from guardrails.outcome import (
+    ALLOW_UNRUN,
+    FAIL_CLOSED,
+    UNRUN_POLICY_KEY,
+    UNRUN_RULES_KEY,
+    CheckKind,
+    CheckOutcome,
+    CheckStatus,
+    RuleResult,
+    Severity,
+    judge,
+)
 from guardrails.validation._frames import error_line, footer_rows, to_polars
 from guardrails._time import as_utc
 from guardrails.validation._rules import RuleNotApplicable, non_integral, violation
 from guardrails.validation._sample import capped_sample, json_safe_rows
+from guardrails.validation._custom import run_custom_rules
+from guardrails.validation._sql import run_sql_rules
 from guardrails.validation._types import FLOAT_AS_INTEGER, type_problem
 
 if TYPE_CHECKING:
@@ -41,7 +54,10 @@ class ContractValidation:
     rejected_rows: np.ndarray | None
 
 
-def _needed_columns(contract: Contract) -> list[str]:
+def _needed_columns(contract: Contract) -> list[str] | None:
+    """The columns the rules read; None (all of them) when a SQL or custom rule may read any column."""
+    if any(isinstance(rule, SqlRule | CustomRule) for rule in contract.rules):
+        return None
     names = dict.fromkeys(contract.primary_key)
     for rule in contract.rules:
         names.update(dict.fromkeys(rule.columns))
@@ -86,7 +102,7 @@ def _table_results(
                 results[rule.rule_id] = _result(rule, CheckStatus.FAILED, expected=expected, message=problem)
             else:
                 results[rule.rule_id] = _result(rule, CheckStatus.PASSED, expected=expected)
-        else:
+        elif not isinstance(rule, SqlRule | CustomRule):  # those two run after the one pass (`validate`)
             results[rule.rule_id] = _result(rule, CheckStatus.ERROR, message=f"unknown table rule {str(rule.kind)!r}")
     return results, integral_checks
 
@@ -96,7 +112,12 @@ def _optional_absent(contract: Contract, schema: Mapping[str, pl.DataType]) -> s
 
 
 def validate(
-    contract: Contract, data: Batch, *, as_of: datetime | None = None, sample_size: int | None = None
+    contract: Contract,
+    data: Batch,
+    *,
+    as_of: datetime | None = None,
+    sample_size: int | None = None,
+    allow_unrun: bool = False,
 ) -> ContractValidation:
     """Judge `data` against every rule of `contract`, counting failing rows per rule in one pass.
 
@@ -107,6 +128,11 @@ def validate(
         as_of: the instant time rules are judged against (naive = UTC); defaults to now. Pass the partition's
             time for backfills so old batches are judged against their own day.
         sample_size: how many failing rows to keep in the outcome (default: the contract's `sample_size`).
+        allow_unrun: the policy for rules guardrails cannot run (``type: custom`` for an engine it does not have):
+            False (fail closed) keeps their severity, so an error-severity one blocks publication; True records
+            them as warnings. Either way the outcome says the check is incomplete and names the policy in its
+            metrics (``unrun_rules``, ``unrun_policy``). ``type: sql`` rules run in DuckDB
+            (`guardrails.validation._sql`), ``great-expectations`` custom rules through GX.
 
     Returns:
         The outcome (kind ``contract``, one RuleResult per rule, a sample of failing rows with the primary key,
@@ -184,6 +210,12 @@ def validate(
         # polars shares the scan and common subexpressions. Counts and masks then come from the bitmaps.
         hits = frame.lazy().select(*expressions.values(), *integral.values()).collect() if expressions or integral else None
         counts = hits.sum().row(0, named=True) if hits is not None and hits.width else {}
+        sql_rules = [r for r in contract.rules if isinstance(r, SqlRule)]
+        custom_rules = [r for r in contract.rules if isinstance(r, CustomRule)]
+        for result in run_sql_rules(sql_rules, frame, table=contract.table):
+            results[result.rule_id] = result
+        for result in run_custom_rules(custom_rules, frame, allow_unrun=allow_unrun, name=contract.id):
+            results[result.rule_id] = result
     except (Exception, PanicException) as exc:  # the check could not run: fail closed, keep the cause
         return could_not_run(exc, "the contract could not be checked")
 
@@ -221,6 +253,8 @@ def validate(
         _sample(frame, hits, failed_row_rules, contract, by_id, sample_size) if failed_row_rules else ()
     )
     failed = [r for r in ordered if r.status is not CheckStatus.PASSED]
+    unrun = [r for r in ordered if not r.ran]
+    unrun_metrics = {UNRUN_RULES_KEY: len(unrun), UNRUN_POLICY_KEY: ALLOW_UNRUN if allow_unrun else FAIL_CLOSED}
     status, severity = judge(ordered)
     return ContractValidation(
         outcome=outcome(
@@ -229,7 +263,7 @@ def validate(
             rows=rows,
             rules=ordered,
             sample=sample,
-            message=_summary(failed, len(ordered)),
+            message=_summary(failed, len(ordered)) + _incomplete(unrun, allow_unrun),
             metrics={
                 "rows": rows,
                 "failing_rows": failing_rows,
@@ -237,6 +271,7 @@ def validate(
                 "failed_rules": len(failed),
                 "duration_seconds": round(time.perf_counter() - clock, 6),
                 **sample_metrics,
+                **(unrun_metrics if unrun else {}),
             },
         ),
         rejected_rows=None if unsplittable else rejected,
@@ -279,11 +314,21 @@ def _sample(
     )
 
 
+def _incomplete(unrun: list[RuleResult], allow_unrun: bool) -> str:
+    """``"; incomplete: 1 rule not run (orders.custom)"`` and the policy, or ``""`` when every rule ran."""
+    if not unrun:
+        return ""
+    names = ", ".join(r.rule_id for r in unrun[:5]) + (f" and {len(unrun) - 5} more" if len(unrun) > 5 else "")
+    policy = "allowed as warnings" if allow_unrun else "failing closed"
+    return f"; incomplete: {len(unrun)} rule{'' if len(unrun) == 1 else 's'} not run ({names}), {policy}"
+
+
 def _summary(failed: list[RuleResult], total: int) -> str:
     if not failed:
         return f"all {total} rules passed"
     shown = ", ".join(
-        f"{r.rule_id} ({r.failing_rows} rows)" if r.status is CheckStatus.FAILED and r.failing_rows else f"{r.rule_id} ({r.status.value})"
+        f"{r.rule_id} ({r.failing_rows} rows)" if r.status is CheckStatus.FAILED and r.failing_rows
+        else f"{r.rule_id} ({r.status.value if r.ran else 'not run'})"
         for r in failed[:5]
     )
     more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""

@@ -24,3 +24,19 @@ def test_core_checks_do_not_import_orchestrators() -> None:
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for name in names:
                 assert name.split(".")[0] not in ("dagster", "airflow", "mlflow"), f"{source.name} imports {name}"
+
+
+def test_importing_one_check_leaves_the_others_unloaded() -> None:
+    """`from guardrails.checks import assess_canary` loads the canary alone, not scipy.stats or the drift check."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from guardrails.checks import assess_canary\n"
+        "loaded = [m for m in ('scipy.stats', 'guardrails.checks.drift', 'guardrails.checks.fairness',"
+        " 'guardrails.checks.performance') if m in sys.modules]\n"
+        "print(','.join(loaded))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert result.stdout.strip() == ""

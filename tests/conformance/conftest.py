@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests.conformance.fixtures import CONTRACT, FIXTURES
+from tests.conformance.fixtures import CONTRACT, CONTRACT_VARIANTS, FIXTURES
 
 
 @pytest.fixture(scope="session")
@@ -23,15 +23,55 @@ def batches(conformance_dir: Path) -> dict[str, Path]:
     return {f.name: f.write(conformance_dir / "batches" / f"{f.name}.parquet") for f in FIXTURES}
 
 
+SQL_RULES = """\
+      - type: sql
+        name: no_negative_amount
+        query: SELECT COUNT(*) FROM {model} WHERE amount < 0
+        mustBe: 0
+      - type: sql
+        name: amount_total
+        query: SELECT SUM("amount") FROM transactions
+        mustBeGreaterThan: 0
+"""
+"""Two ``type: sql`` rules: one fails on negative amounts, both cannot run when `amount` is gone."""
+
+UNRUN_RULE = """\
+      - type: custom
+        name: soda_duplicates
+        engine: soda
+        implementation: |
+          type: duplicate_percent
+          columns: [transaction_id]
+          must_be_less_than: 1.0
+"""
+"""A ``type: custom`` rule for an engine guardrails does not have: never run."""
+
+
 @pytest.fixture(scope="session")
 def contracts(conformance_dir: Path) -> dict[str, Path]:
-    """The example contract under each policy: ``batch`` (as shipped) and ``rows`` (`quarantinePolicy: rows`)."""
+    """The example contract in each variant: ``batch`` (as shipped), ``rows`` (`quarantinePolicy: rows`), ``sql``
+    (plus `SQL_RULES`), ``unrun`` and ``unrun_allowed`` (plus `UNRUN_RULE`), keyed as `CONTRACT_VARIANTS`."""
     text = CONTRACT.read_text()
     shipped = "  - property: quarantinePolicy\n    value: batch\n"
     assert shipped in text, "the example contract no longer declares quarantinePolicy: batch"
-    rows = conformance_dir / "transactions.rows.odcs.yaml"
-    rows.write_text(text.replace(shipped, shipped.replace("batch", "rows")))
-    return {"batch": CONTRACT, "rows": rows}
+    table_quality = "\n    quality:\n"
+    assert text.count(table_quality) == 1, "the example contract no longer has one table-level quality list"
+
+    def variant(name: str, changed: str) -> Path:
+        path = conformance_dir / f"transactions.{name}.odcs.yaml"
+        path.write_text(changed)
+        return path
+
+    unrun = variant("unrun", text.replace(table_quality, table_quality + UNRUN_RULE))
+    found = {
+        "batch": CONTRACT,
+        "rows": variant("rows", text.replace(shipped, shipped.replace("batch", "rows"))),
+        "sql": variant("sql", text.replace(table_quality, table_quality + SQL_RULES)),
+        "unrun": unrun,
+        "unrun_allowed": unrun,
+    }
+    assert tuple(found) == CONTRACT_VARIANTS
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
 """The conformance table: one batch per entry, written once as Parquet, judged by every entry point.
 
-Each `Fixture` names a batch and the contract policy it is judged under. The batches come from the example's
+Each `Fixture` names a batch and the contract variant it is judged under (`CONTRACT_VARIANTS`): the example contract
+under its two quarantine policies, with ODCS ``type: sql`` rules, and with a ``type: custom`` rule for an engine
+guardrails does not have (judged failing closed, and with unrun rules allowed). The batches come from the example's
 generator (`definitions.data`), one per `Defect`, plus the edges that entry points have historically read
 differently: a file that is not Parquet at all, event times without a zone or in another zone, and column types
 that hold the same values in another physical form (int32, integers in a float column, large strings,
@@ -30,6 +32,9 @@ DAY = date(2026, 11, 20)
 PARTITION = DAY.isoformat()
 AS_OF = datetime(2026, 11, 21, tzinfo=UTC)
 ROWS = 400
+CONTRACT_VARIANTS = ("batch", "rows", "sql", "unrun", "unrun_allowed")
+"""The contract variants (see `tests.conformance.conftest.contracts`); `unrun_allowed` is `unrun` judged with
+unrun rules allowed (``--allow-unrun``, ``allow_unrun=True``)."""
 def _clean() -> pl.DataFrame:
     return generate_transactions(DAY, rows=ROWS)
 
@@ -126,11 +131,19 @@ def _event_time(convert: Callable[[pl.Expr], pl.Expr]) -> Callable[[Path], Path]
 
 @dataclass(frozen=True, slots=True)
 class Fixture:
-    """One row of the table: a batch (written by `write` to the path it is given) and the policy judging it."""
+    """One row of the table: a batch (written by `write` to the path it is given) and the contract variant judging it.
+
+    `policy` names the variant (`CONTRACT_VARIANTS`); all but ``rows`` quarantine whole batches.
+    """
 
     name: str
     write: Callable[[Path], Path]
     policy: str = "batch"
+
+    @property
+    def allow_unrun(self) -> bool:
+        """Whether the entry points are told to allow unrun rules (``--allow-unrun``)."""
+        return self.policy == "unrun_allowed"
 
     def __str__(self) -> str:
         return self.name
@@ -168,5 +181,11 @@ FIXTURES: tuple[Fixture, ...] = (
     Fixture("merchant_category_categorical", _write_frame(
         _clean().with_columns(pl.col("merchant_category").cast(pl.Categorical))
     )),
+    Fixture("clean@sql", _write_frame(_clean()), policy="sql"),
+    Fixture("out_of_range_amounts@sql", _write_defect(Defect.OUT_OF_RANGE_AMOUNTS), policy="sql"),
+    Fixture("schema_change@sql", _write_defect(Defect.SCHEMA_CHANGE), policy="sql"),
+    Fixture("clean@unrun", _write_frame(_clean()), policy="unrun"),
+    Fixture("clean@unrun_allowed", _write_frame(_clean()), policy="unrun_allowed"),
+    Fixture("nulls@unrun_allowed", _write_defect(Defect.NULLS), policy="unrun_allowed"),
 )
 """The table, in a stable order (its names are the test ids)."""

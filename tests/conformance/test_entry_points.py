@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -20,11 +21,11 @@ from guardrails.cli import app
 from guardrails.contract import load_contract
 from guardrails.dagster import QuarantineResource, guarded_asset, outcome_from_metadata
 from guardrails.dagster import metadata as md
-from guardrails.outcome import CheckOutcome, CheckStatus, Severity
+from guardrails.outcome import ALLOW_UNRUN, FAIL_CLOSED, UNRUN_POLICY_KEY, CheckOutcome, CheckStatus, Severity
 from guardrails.quarantine import QuarantineStore, guard_batch
-from tests.conformance.fixtures import AS_OF, DAY, FIXTURES, PARTITION, Fixture
+from tests.conformance.fixtures import AS_OF, DAY, FIXTURES, PARTITION, ROWS, Fixture
 
-TABLE_RULE_KINDS = frozenset({"type", "row_count"})
+TABLE_RULE_KINDS = frozenset({"type", "row_count", "sql", "custom"})
 """Rule kinds judged on the whole table: a failure of one at error severity cannot be split row by row."""
 
 
@@ -34,24 +35,27 @@ class Verdict:
 
     status: CheckStatus
     rows: int | None
-    rules: dict[str, tuple[CheckStatus, int]]
+    rules: dict[str, tuple[CheckStatus, int, float | None, Severity, bool]]
     published: int
     quarantined: int
+    unrun_policy: object = None
 
     @classmethod
     def of(cls, outcome: CheckOutcome, *, published: int, quarantined: int) -> Verdict:
         return cls(
             status=outcome.status,
             rows=outcome.rows,
-            rules={r.rule_id: (r.status, r.failing_rows) for r in outcome.rules},
+            rules={r.rule_id: (r.status, r.failing_rows, r.observed, r.severity, r.ran) for r in outcome.rules},
             published=published,
             quarantined=quarantined,
+            unrun_policy=outcome.metrics.get(UNRUN_POLICY_KEY),
         )
 
     @property
-    def judged(self) -> tuple[CheckStatus, int | None, dict[str, tuple[CheckStatus, int]]]:
-        """The verdict on the data: status, rows read and per-rule status and failing rows."""
-        return self.status, self.rows, self.rules
+    def judged(self) -> tuple[CheckStatus, int | None, dict[str, Any], object]:
+        """The verdict on the data: status, rows read, per-rule status, failing rows, observed value, severity and
+        whether it ran, and the unrun policy the outcome records."""
+        return self.status, self.rows, self.rules, self.unrun_policy
 
     @property
     def settled(self) -> tuple[int, int]:
@@ -59,9 +63,10 @@ class Verdict:
         return self.published, self.quarantined
 
 
-def core_verdict(path: Path, contract: Path, store: Path) -> Verdict:
+def core_verdict(path: Path, contract: Path, store: Path, *, allow_unrun: bool = False) -> Verdict:
     """`guard_batch` on the file: rows published, and rows the manifest says it keeps."""
-    guarded = guard_batch(path, load_contract(contract), QuarantineStore(str(store)), as_of=AS_OF)
+    guarded = guard_batch(path, load_contract(contract), QuarantineStore(str(store)), as_of=AS_OF,
+                          allow_unrun=allow_unrun)
     kept = guarded.manifest.rows_quarantined if guarded.manifest is not None else 0
     # None (the manifest does not know) is reported as 0, as the Dagster asset reports an unknown count.
     return Verdict.of(guarded.outcome, published=guarded.rows_published, quarantined=kept or 0)
@@ -69,7 +74,9 @@ def core_verdict(path: Path, contract: Path, store: Path) -> Verdict:
 
 def cli_verdict(fixture: Fixture, path: Path, contract: Path) -> Verdict:
     """`guardrails validate CONTRACT FILE --json --as-of T`; the rows it would publish derived as the core does."""
-    result = CliRunner().invoke(app, ["validate", str(contract), str(path), "--json", "--as-of", AS_OF.isoformat()])
+    flags = ["--allow-unrun"] if fixture.allow_unrun else []
+    result = CliRunner().invoke(app, ["validate", str(contract), str(path), "--json", "--as-of", AS_OF.isoformat(),
+                                      *flags])
     assert result.exit_code in (0, 1, 2), result.output
     outcome = CheckOutcome.from_dict(json.loads(result.stdout))
     published, quarantined = _settled_rows(outcome, fixture.policy)
@@ -104,7 +111,8 @@ def _guarded_assets(contracts: dict[str, Path]) -> dict[str, dg.AssetsDefinition
     assets = {}
     for policy, contract in contracts.items():
 
-        @guarded_asset(contract=str(contract), name=f"transactions_{policy}", partitions_def=partitions)
+        @guarded_asset(contract=str(contract), name=f"transactions_{policy}", partitions_def=partitions,
+                       allow_unrun=policy == "unrun_allowed")
         def landed() -> Path:
             return _DAGSTER_BATCH["path"]
 
@@ -129,7 +137,8 @@ def dagster_verdict(path: Path, asset: dg.AssetsDefinition, instance: dg.Dagster
 def core_verdicts(batches: dict[str, Path], contracts: dict[str, Path], conformance_dir: Path) -> dict[str, Verdict]:
     """The reference: the core's verdict on every fixture."""
     return {
-        f.name: core_verdict(batches[f.name], contracts[f.policy], conformance_dir / "core" / f.name)
+        f.name: core_verdict(batches[f.name], contracts[f.policy], conformance_dir / "core" / f.name,
+                             allow_unrun=f.allow_unrun)
         for f in FIXTURES
     }
 
@@ -152,6 +161,44 @@ def test_the_table_covers_every_kind_of_verdict(core_verdicts: dict[str, Verdict
     statuses = {v.status for v in core_verdicts.values()}
     assert statuses == set(CheckStatus)
     assert any(v.published and v.quarantined for v in core_verdicts.values())
+
+
+def test_sql_rules_are_judged_with_known_answers(
+    core_verdicts: dict[str, Verdict], batches: dict[str, Path]
+) -> None:
+    """The SQL rules pass on the clean batch, count exactly the negative amounts, and cannot run without `amount`."""
+    clean, corrupt, renamed = (core_verdicts[f"{name}@sql"] for name in ("clean", "out_of_range_amounts", "schema_change"))
+    assert clean.status is CheckStatus.PASSED
+    assert clean.rules["amount_total"][2] == pytest.approx(float(pl.read_parquet(batches["clean@sql"])["amount"].sum()))
+    negatives = pl.read_parquet(batches["out_of_range_amounts@sql"]).filter(pl.col("amount") < 0).height
+    assert negatives > 0
+    assert corrupt.rules["no_negative_amount"][:3] == (CheckStatus.FAILED, 0, float(negatives))
+    assert corrupt.settled == (0, ROWS)
+    assert {renamed.rules[r][0] for r in ("no_negative_amount", "amount_total")} == {CheckStatus.ERROR}
+
+
+def test_unrun_rule_fails_closed_unless_allowed(core_verdicts: dict[str, Verdict]) -> None:
+    """An unrun custom rule keeps a clean batch from publication by default, and only warns when allowed."""
+    closed, allowed, allowed_nulls = (core_verdicts[n] for n in ("clean@unrun", "clean@unrun_allowed", "nulls@unrun_allowed"))
+    assert closed.rules["soda_duplicates"] == (CheckStatus.ERROR, 0, None, Severity.ERROR, False)
+    assert (closed.status, closed.settled, closed.unrun_policy) == (CheckStatus.FAILED, (0, ROWS), FAIL_CLOSED)
+    assert allowed.rules["soda_duplicates"] == (CheckStatus.ERROR, 0, None, Severity.WARNING, False)
+    assert (allowed.status, allowed.settled, allowed.unrun_policy) == (CheckStatus.FAILED, (ROWS, 0), ALLOW_UNRUN)
+    assert allowed_nulls.settled == (0, ROWS)  # allowing unrun rules does not excuse the rules that ran
+
+
+@pytest.mark.parametrize(("name", "code"), [("clean@unrun", 1), ("clean@unrun_allowed", 0), ("clean@sql", 0),
+                                            ("out_of_range_amounts@sql", 1)])
+def test_cli_exit_code_and_incomplete_line(
+    name: str, code: int, batches: dict[str, Path], contracts: dict[str, Path]
+) -> None:
+    """`guardrails validate` exits 1 on an unrun rule failing closed, 0 with --allow-unrun, and says it is incomplete."""
+    fixture = next(f for f in FIXTURES if f.name == name)
+    flags = ["--allow-unrun"] if fixture.allow_unrun else []
+    result = CliRunner().invoke(app, ["validate", str(contracts[fixture.policy]), str(batches[name]), "--as-of",
+                                      AS_OF.isoformat(), *flags])
+    assert result.exit_code == code, result.output
+    assert ("validation incomplete: 1 rule(s) not run (soda_duplicates)" in result.stderr) == ("unrun" in name)
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=str)

@@ -1,14 +1,16 @@
 """A corpus of real-world-style ODCS files, written for these tests in the style of other tools' contracts.
 
 Each valid file (``fixtures/odcs_corpus/*.odcs.yaml``) declares in its header the tables it holds
-(``# corpus: valid; tables: a, b``), the warnings lint must give (``# warn: field; field``) and, for rules
-only part B of issue 19 runs, what it needs (``# needs: ...``: expected to fail until then). Each invalid file
-(``invalid/``) names the exact field its first error must name (``# field: ...``).
+(``# corpus: valid; tables: a, b``), the warnings lint must give (``# warn: field; field``), the rule types
+it exercises (``# uses: ...``) and, for a file a feature not merged yet would accept, what it needs
+(``# needs: ...``: expected to fail until then). Each invalid file (``invalid/``) names the exact field its
+first error must name (``# field: ...``).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -53,8 +55,8 @@ def test_the_corpus_covers_what_issue_19_asks_for() -> None:
     for section in ("team:", "roles:", "servers:", "support:", "price:", "authoritativeDefinitions:", "driver:"):
         assert section in full
     assert any("isNullable" in t for t in texts.values()) and len(INVALID) >= 8
-    assert {header(p, "needs") for p in VALID} >= {"part B (type: sql quality rules)",
-                                                   "part B (type: custom quality rules)"}
+    assert {header(p, "uses") for p in VALID} >= {"type: sql quality rules (issue 19 part B)",
+                                                  "type: custom quality rules (issue 19 part B)"}
 
 
 @pytest.mark.parametrize("path", [valid_case(p) for p in VALID])
@@ -141,6 +143,26 @@ def test_a_v3_field_next_to_its_pre_v3_name_wins(tmp_path: Path) -> None:
     assert "id.not_null" not in {r.rule_id for r in report.contract.rules}
     [warning] = [w for w in report.warnings if w.field.endswith("isNullable")]
     assert warning.hint == "required wins; remove isNullable"
+
+
+def test_sql_rules_of_each_table_run_against_that_table_with_known_answers() -> None:
+    """A query naming its table (``FROM shipments``) or ``{model}`` / ``{object}`` runs on the batch of the table
+    it belongs to: a 1,500 kg shipment breaks the weight rule, 600 parcels of one shipment the per-shipment rule."""
+    import polars as pl
+
+    from guardrails.validation import validate
+
+    file = load_contract_file(CORPUS / "sql_rules_multi_table.odcs.yaml")
+    shipments = pl.DataFrame({"shipment_id": ["s1", "s2"], "weight_kg": [10.0, 1500.0]})
+    outcome = validate(file.contract("shipments"), shipments, as_of=datetime(2026, 12, 1, tzinfo=UTC)).outcome
+    status = {r.rule_id: r.status.value for r in outcome.rules}
+    assert (status["weight_kg.sql"], status["shipments.sql"]) == ("failed", "passed")
+    parcels = pl.DataFrame({"parcel_id": [f"p{i}" for i in range(600)], "shipment_id": ["s1"] * 599 + ["s2"]})
+    outcome = validate(file.contract("parcels"), parcels, as_of=datetime(2026, 12, 1, tzinfo=UTC)).outcome
+    assert {r.rule_id: r.status.value for r in outcome.rules}["parcels_per_shipment"] == "failed"
+    fewer = parcels.head(400)
+    outcome = validate(file.contract("parcels"), fewer, as_of=datetime(2026, 12, 1, tzinfo=UTC)).outcome
+    assert {r.rule_id: r.status.value for r in outcome.rules}["parcels_per_shipment"] == "passed"
 
 
 def test_an_sla_about_no_date_or_timestamp_column_is_recorded_not_checked() -> None:

@@ -17,10 +17,35 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from guardrails.checks.canary import CanaryMetricResult, CanaryReport, Direction, Interval, MetricKind
+from guardrails.checks.fairness import FairnessGap, FairnessReport, SegmentMetric, SegmentStatus
+from guardrails.checks.performance import (
+    Diagnosis,
+    EstimateStatus,
+    IntervalMethod,
+    LabelStats,
+    Metric,
+    MetricResult,
+    MetricValue,
+    PerformanceReport,
+    PeriodPerformance,
+)
 from guardrails.contract.model import QuarantinePolicy
 from guardrails.incidents import BreakerTrip, Evaluation, StoppedInstigator
-from guardrails.models import AliasMove, MoveAction, Pin, Verdict, VerdictStatus
+from guardrails.models import (
+    AliasMove,
+    BatchRef,
+    Condemnation,
+    Hold,
+    HoldFailure,
+    Lineage,
+    MoveAction,
+    Pin,
+    Verdict,
+    VerdictStatus,
+)
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity
+from guardrails.outcome import Verdict as CheckVerdict
 from guardrails.profile import Profile, build_profile
 from guardrails.quarantine import DataFormat, PublishedVia, PublishRecord, QuarantineManifest, QuarantineState, Transition
 from guardrails.quarantine._manifest import data_file_name
@@ -93,6 +118,67 @@ def profiles(draw: st.DrawFn) -> Profile:
     return build_profile(frame, categorical=["code"], bins=4, fine_bins=8)
 
 
+optional_floats = st.none() | finite_floats
+fairness_gaps = st.builds(
+    FairnessGap, column=texts, metric=texts, verdict=st.sampled_from(CheckVerdict), segments_judged=counts,
+    segments_too_small=counts, difference=optional_floats, difference_lower=optional_floats,
+    difference_upper=optional_floats, ratio=optional_floats, ratio_lower=optional_floats, ratio_upper=optional_floats,
+    low_segment=optional_texts, high_segment=optional_texts, message=texts, champion_difference=optional_floats,
+    widening=optional_floats, widening_lower=optional_floats, widening_upper=optional_floats,
+    champion_verdict=st.none() | st.sampled_from(CheckVerdict),
+)
+segment_metrics = st.builds(
+    SegmentMetric, column=texts, segment=optional_texts, metric=texts, rows=counts, numerator=counts,
+    denominator=counts, value=optional_floats, lower=optional_floats, upper=optional_floats,
+    status=st.sampled_from(SegmentStatus), p_adjusted=optional_floats, flag=st.sampled_from(["", "low", "high"]),
+)
+
+batch_refs = st.builds(
+    BatchRef, asset=texts.filter(bool), partition=optional_texts, batch_id=optional_texts, content_hash=optional_texts,
+    contract_id=optional_texts, contract_version=optional_texts, run_id=optional_texts,
+)
+hold_failures = st.builds(HoldFailure, check=texts, partition=optional_texts, run_id=optional_texts,
+                          at=optional_moments)
+intervals = st.builds(Interval, lower=optional_floats, upper=optional_floats, alpha=finite_floats, method=texts)
+canary_metric_results = st.builds(
+    CanaryMetricResult, name=texts, kind=st.sampled_from(MetricKind), statistic=texts, direction=st.sampled_from(Direction),
+    critical=st.booleans(), verdict=st.sampled_from(CheckVerdict), control=optional_floats, candidate=optional_floats,
+    estimate=optional_floats, margin=optional_floats, margin_spec=texts, sequential=intervals, fixed_n=intervals,
+    units=counts, units_control=counts, units_candidate=counts, events_control=finite_floats,
+    events_candidate=finite_floats, units_needed=st.none() | counts, message=texts,
+)
+canary_reports = st.builds(
+    CanaryReport, outcome=outcomes, metrics=st.lists(canary_metric_results, max_size=3).map(tuple), units=counts,
+    units_control=counts, units_candidate=counts, units_immature=counts, srm_p_value=optional_floats,
+    alpha=finite_floats, power=finite_floats, min_units=counts,
+)
+
+
+metric_values = st.builds(MetricValue, value=optional_floats, low=optional_floats, high=optional_floats,
+                          method=st.sampled_from(IntervalMethod), n=counts)
+metric_results = st.builds(
+    MetricResult, metric=st.sampled_from(Metric), reference=optional_floats, bound=optional_floats,
+    realized=st.none() | metric_values, estimated=st.none() | metric_values,
+    status=st.none() | st.sampled_from(CheckStatus), severity=st.none() | st.sampled_from(Severity),
+)
+performance_reports = st.builds(
+    PerformanceReport, outcome=outcomes,
+    periods=st.lists(st.builds(
+        PeriodPerformance, period=texts, predictions=counts, mature=counts, labelled=counts, positives=counts,
+        label_rate=optional_floats, expected_label_rate=optional_floats, judged=st.booleans(), reason=texts,
+        metrics=st.lists(metric_results, max_size=3).map(tuple), diagnosis=st.sampled_from(Diagnosis),
+        evidence=st.lists(texts, max_size=2).map(tuple),
+    ), max_size=2).map(tuple),
+    diagnosis=st.sampled_from(Diagnosis), evidence=st.lists(texts, max_size=2).map(tuple), containment=texts,
+    estimate=st.builds(EstimateStatus, ran=st.booleans(), reason=texts, calibration=texts, reference_rows=counts,
+                       reference_ece=optional_floats, covers=st.lists(st.sampled_from(Metric), max_size=3).map(tuple)),
+    labels=st.none() | st.builds(LabelStats, predictions=counts, duplicate_keys=counts, labelled=counts,
+                                 late_labels=counts, unmatched_labels=counts, mature=counts,
+                                 median_delay_seconds=optional_floats, p90_delay_seconds=optional_floats,
+                                 missing_times=counts),
+    confidence=st.floats(0.5, 0.999),
+)
+
 ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
     CheckOutcome: outcomes,
     Transition: transitions,
@@ -127,6 +213,21 @@ ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
         stopped=st.lists(stopped_instigators, max_size=3).map(tuple), rearmed_at=optional_moments, rearmed_by=texts,
     ),
     Profile: profiles(),
+    FairnessReport: st.builds(
+        FairnessReport, outcome=outcomes, gaps=st.lists(fairness_gaps, max_size=3).map(tuple),
+        segments=st.lists(segment_metrics, max_size=3).map(tuple), critical_value=optional_floats,
+    ),
+    BatchRef: batch_refs,
+    Lineage: st.builds(Lineage, trained_on=st.lists(batch_refs, max_size=3).map(tuple),
+                       evaluated_on=st.lists(batch_refs, max_size=2).map(tuple)),
+    Condemnation: st.builds(Condemnation, batch=batch_refs, reason=texts, check=optional_texts, run_id=optional_texts,
+                            at=moments, by=texts),
+    HoldFailure: hold_failures,
+    Hold: st.builds(Hold, reason=texts, incident=optional_texts, run_id=optional_texts, at=moments, by=texts,
+                    failing=st.lists(hold_failures, max_size=3).map(tuple)),
+    CanaryMetricResult: canary_metric_results,
+    CanaryReport: canary_reports,
+    PerformanceReport: performance_reports,
 }
 
 

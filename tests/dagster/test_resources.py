@@ -17,7 +17,8 @@ def test_exported_members_are_curated():
     """The package exports exactly its public API, each name importable."""
     assert sorted(adapter.__all__) == sorted(
         ["OUTCOME_KEY", "CheckHistoryEntry", "ContractGuardrail", "ContractsResource", "GuardrailsComponent",
-         "ModelRegistryResource", "QuarantineResource", "build_contract_checks", "build_model_pin_sensor",
+         "ModelRegistryResource", "QuarantineResource", "build_contract_checks", "build_model_guard_sensor",
+         "build_model_pin_sensor",
          "guarded_asset", "guarded_automation_condition", "guardrails_resources", "outcome_from_metadata",
          "read_check_history", "release_guarded_batch"]
     )

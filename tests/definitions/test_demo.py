@@ -1,4 +1,7 @@
-"""`make demo` end to end in a temporary home, twice, then the daemon's sensors: the same true state throughout."""
+"""`make demo` end to end in a temporary home, twice, then the daemon's sensors: the same true state throughout.
+
+The bad day holds promotion (champion stays on v2, no version blamed) and the release lets the hold go by itself.
+"""
 
 from __future__ import annotations
 
@@ -63,7 +66,8 @@ def test_demo_twice_then_the_sensors_leave_the_same_true_state(
     first = capsys.readouterr().out
     assert "merchant_category.allowed_values" in first and "250" in first
     assert "is in quarantine" in first and "Released clean_transactions.2026-11-03" in first
-    assert "unpinned" in first
+    assert "promotion is held" in first and "stays on v2" in first and "hold reason:" in first
+    assert "the hold released itself" in first
     (manifest,) = QuarantineStore(home / "quarantine").list()
     assert manifest.state is QuarantineState.RELEASED
     assert (home / "warehouse" / "scored_transactions" / f"{demo.BAD_DAY}.parquet").exists()
@@ -80,7 +84,7 @@ def test_demo_twice_then_the_sensors_leave_the_same_true_state(
     assert f"{demo.GOOD_DAY} was already run on this instance" in second
     assert f"{demo.BAD_DAY} was already guarded on this instance" in second and "released now" in second
     assert "already released at" in second and "nothing published again" in second
-    assert "is in quarantine" not in second and "unpinned" not in second
+    assert "is in quarantine" not in second and "released itself" not in second
     assert "MLflow: registered" not in second and "Run FAILURE" not in second  # no day was run again
 
     with dg.DagsterInstance.get() as instance:

@@ -88,3 +88,45 @@ def test_cli_without_a_reachable_server_exits_2() -> None:
     code, out = invoke({}, "pin", "m", "--failing-version", "1", "--reason", "x",
                        "--tracking-uri", f"http://127.0.0.1:{free_port()}", "--timeout", "1", "--json")
     assert code == EXIT_ERROR and json.loads(out)["status"] == "error"
+
+
+def test_cli_shows_hold_and_lineage_and_unholds_and_reconciles(
+    env: dict[str, str], sqlite_uri: str, model_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`status` shows the hold and lineage cleanliness, `lineage --json` the batches, `unhold` releases the hold,
+    `reconcile` records a hand move and moves the alias off a condemned version."""
+    from mlflow import MlflowClient
+
+    from guardrails.models import BatchRef, Lineage, MlflowModelRegistry, ModelGuard
+
+    monkeypatch.setattr(render.console, "width", 200)
+    guard = ModelGuard(MlflowModelRegistry(sqlite_uri), model_name)
+    day = BatchRef(asset="clean_transactions", partition="2026-11-02", batch_id="b2", contract_version="1.0.0")
+    for version in (1, 2, 3):
+        invoke(env, "verdict", model_name, str(version), "--status", "passed")
+    guard.record_lineage(3, Lineage(trained_on=(day,)))
+    assert invoke(env, "promote", model_name, "3")[0] == EXIT_OK
+    guard.hold("contract failed", check="clean_transactions:contract", partitions=["2026-11-03"], incident="INC-7")
+
+    code, out = invoke(env, "status", model_name)
+    assert code == EXIT_OK and "held" in out and "clean_transactions:contract[2026-11-03]" in out
+    assert "clean (1 batch)" in out and "not recorded" in out
+    code, out = invoke(env, "promote", model_name, "2")
+    assert code == EXIT_REFUSED and "held" in out
+    code, out = invoke(env, "lineage", model_name, "3", "--json")
+    assert code == EXIT_OK and json.loads(out)["lineage"]["trained_on"][0]["batch_id"] == "b2"
+    code, out = invoke(env, "unhold", model_name, "--reason", "upstream fixed", "--json")
+    assert code == EXIT_OK and json.loads(out)["released"]["incident"] == "INC-7"
+
+    guard.condemn(day, reason="drift after publish", check="drift")  # moves the alias 3 -> 2
+    MlflowClient(tracking_uri=sqlite_uri, registry_uri=sqlite_uri).set_registered_model_alias(model_name, "champion",
+                                                                                              "3")
+    code, out = invoke(env, "lineage", model_name, "3")
+    assert code == EXIT_OK and "UNCLEAN" in out and "yes" in out
+    code, out = invoke(env, "reconcile", model_name, "--json")
+    result = json.loads(out)
+    assert code == EXIT_OK and result["observed"]["to_version"] == 3 and result["move"]["to_version"] == 2
+    code, out = invoke(env, "reconcile", model_name)
+    assert code == EXIT_OK and "no_op" in out
+    code, out = invoke(env, "verdict", model_name, "2", "--status", "failed", "--reason", "canary", "--json")
+    assert code == EXIT_OK and json.loads(out)["move"]["to_version"] == 1

@@ -167,3 +167,86 @@ def test_pin_target_is_the_highest_other_passed_version(
         assert alias_now == start
         assert guard.history() == ()
     assert guard.status().version(failing).verdict.status is VerdictStatus.FAILED
+
+
+# --- lineage, holds, condemnations --------------------------------------------------------------------------------
+
+from guardrails.models import BatchRef, Condemnation, CondemnResult, Hold, HoldFailure, Lineage  # noqa: E402
+from guardrails.models._tags import (  # noqa: E402
+    hold_failing_tag,
+    hold_header_tag,
+    lineage_from_tags,
+    lineage_tags,
+    saw_tag,
+)
+
+MLFLOW_TAG_KEY = __import__("re").compile(r"^[/\w.\- :]{1,250}$")
+any_text = st.text(max_size=300)
+batch_strategy = st.builds(
+    BatchRef,
+    asset=any_text.filter(bool),
+    partition=st.none() | any_text,
+    batch_id=st.none() | any_text,
+    content_hash=st.none() | texts,
+    contract_id=st.none() | texts,
+    contract_version=st.none() | texts,
+    run_id=st.none() | texts,
+)
+lineage_strategy = st.builds(Lineage, trained_on=st.lists(batch_strategy, max_size=4).map(tuple),
+                             evaluated_on=st.lists(batch_strategy, max_size=3).map(tuple))
+hold_strategy = st.builds(Hold, reason=texts, incident=st.none() | texts, run_id=st.none() | texts, at=times,
+                          by=texts, failing=st.lists(st.builds(HoldFailure, check=texts, partition=st.none() | texts,
+                                                               run_id=st.none() | texts, at=times), max_size=3))
+
+
+@given(lineage_strategy, hold_strategy, batch_strategy, times)
+def test_lineage_holds_and_condemnations_survive_json(
+    lineage: Lineage, hold: Hold, batch: BatchRef, at: datetime
+) -> None:
+    """Lineage, holds, condemnations and a condemn result come back equal from JSON."""
+    assert Lineage.from_dict(json.loads(json.dumps(lineage.to_dict()))) == lineage
+    assert Hold.from_dict(json.loads(json.dumps(hold.to_dict()))) == hold
+    condemnation = Condemnation(batch=batch, reason="drift", check="c", run_id=None, at=at, by="me")
+    assert Condemnation.from_dict(json.loads(json.dumps(condemnation.to_dict()))) == condemnation
+    result = CondemnResult(model="m", alias="champion", status=ActionStatus.APPLIED, message="ok", batch=batch,
+                           failed_versions=(2, 3))
+    data = json.loads(json.dumps(result.to_dict()))
+    assert BatchRef.from_dict(data["batch"]) == batch and data["failed_versions"] == [2, 3]
+
+
+@given(lineage_strategy)
+def test_lineage_tags_are_valid_mlflow_tags_and_read_back(lineage: Lineage) -> None:
+    """Whatever the asset and partition names (long, any characters), every lineage tag key is one MLflow
+    accepts, each batch's search key is among them, and the lineage reads back whole."""
+    tags = dict(lineage_tags(lineage))
+    assert all(MLFLOW_TAG_KEY.match(key) for key in tags)
+    assert all(len(value) <= 100_000 for value in tags.values())
+    assert all(tags.get(saw_tag(b)) == "true" for b in lineage.batches)
+    assert lineage_from_tags(tags) == lineage
+
+
+@given(batch_strategy, batch_strategy)
+def test_search_keys_differ_for_different_batches(a: BatchRef, b: BatchRef) -> None:
+    """Two batches share a search key only if they name the same (asset, partition, id)."""
+    same = (a.asset, a.partition, a.identity) == (b.asset, b.partition, b.identity)
+    assert (saw_tag(a) == saw_tag(b)) == same
+
+
+@given(hold_strategy)
+def test_hold_tags_fit_a_registered_model_tag(hold: Hold) -> None:
+    """A hold's header and failing entries fit MLflow's 5,000-character registered-model tag values."""
+    assert len(hold_header_tag(hold)[1]) <= 5000
+    assert all(len(hold_failing_tag(f)[1]) <= 5000 and MLFLOW_TAG_KEY.match(hold_failing_tag(f)[0])
+               for f in hold.failing)
+
+
+def test_a_long_lineage_is_split_over_several_tags_and_reads_back() -> None:
+    """Two years of daily partitions (730 batches, ~200 kB of JSON) fit in chunked tags under MLflow's limit."""
+    days = tuple(BatchRef(asset="clean_transactions", partition=f"day-{i:04d}", batch_id=f"{i:064x}",
+                          contract_id="transactions", contract_version="1.0.0", run_id=f"{i:032x}")
+                 for i in range(730))
+    lineage = Lineage(trained_on=days, evaluated_on=days[-7:])
+    tags = dict(lineage_tags(lineage))
+    chunks = [k for k in tags if k.startswith("guardrails.lineage")]
+    assert len(chunks) >= 2 and all(len(tags[k]) <= 100_000 for k in chunks)
+    assert lineage_from_tags(tags) == lineage

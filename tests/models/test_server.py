@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -105,13 +106,15 @@ class RendezvousRegistry:
 
 
 def test_two_concurrent_pins_move_the_alias_once(mlflow_server: MlflowServer, server_guard: ModelGuard) -> None:
-    """Two sensors pinning on the same failure at the same moment leave one pin and exactly one history move."""
+    """Two sensors pinning on the same failure at the same moment leave one pin and exactly one history move, even
+    without the shared model lock (which would keep them from meeting: the pin itself is idempotent)."""
     barrier = threading.Barrier(2)
     results: list[PinResult] = []
 
     def sensor(run_id: str) -> None:
         meeting = RendezvousRegistry(registry(mlflow_server), barrier)
-        guard = ModelGuard(meeting, server_guard.name, actor=f"sensor-{run_id}")  # type: ignore[arg-type]
+        guard = ModelGuard(meeting, server_guard.name, actor=f"sensor-{run_id}",  # type: ignore[arg-type]
+                           lock=contextlib.nullcontext())
         results.append(guard.pin(3, reason="evaluation failed", check="fraud/evaluation", run_id=run_id))
 
     threads = [threading.Thread(target=sensor, args=(run,)) for run in ("tick-a", "tick-b")]

@@ -30,12 +30,24 @@ Freshness
     for "fresh *and* passing". They agree when every materialization passes; when they disagree, the check is
     the stricter one. A quarantined `guarded_asset` batch is no materialization, so neither treats it as fresh.
 
+Fairness
+    `build_fairness_checks(scored_assets, spec="expectations/transactions.fairness.yaml", champion=...)` judges the
+    per-segment gaps of a scored asset (`guardrails.checks.assess_fairness`); metadata: a table per gap, a table per
+    segment and metric (flagged and too-small first), a Markdown report and every gap as a float.
+
 Parity
     `build_parity_check(serving_asset, offline=features_asset, online=loader, contract=...)` joins the offline
     (training) features with the served ones on the contract's parity keys: per-feature match rate, missing
     keys on either side, distribution skew, and a sample of mismatched pairs.
+
+Canary
+    `build_canary_check(asset, spec="expectations/fraud_model.canary.yaml")` judges a candidate model against
+    the control on the per-unit observations of live traffic (the asset's value or an `observations` loader):
+    pass, fail, inconclusive (a WARN failure) or could not run, with a per-metric table of intervals and
+    units still needed (``guardrails/canary_metrics``).
 """
 
+from guardrails.dagster.ml._canary import CANARY_METRICS_KEY, CANARY_VERDICT_KEY, build_canary_check
 from guardrails.dagster.ml._drift import (
     DRIFT_COLUMNS_KEY,
     DRIFT_REPORT_KEY,
@@ -48,6 +60,13 @@ from guardrails.dagster.ml._drift import (
     evaluate_drift,
     reference_profile_key,
 )
+from guardrails.dagster.ml._fairness import (
+    FAIRNESS_GAPS_KEY,
+    FAIRNESS_REPORT_KEY,
+    FAIRNESS_SEGMENTS_KEY,
+    build_fairness_checks,
+    fairness_metadata,
+)
 from guardrails.dagster.ml._freshness import (
     build_freshness_checks,
     build_freshness_sensor,
@@ -56,6 +75,12 @@ from guardrails.dagster.ml._freshness import (
     record_freshness,
 )
 from guardrails.dagster.ml._parity import PARITY_FEATURES_KEY, build_parity_check
+from guardrails.dagster.ml._performance import (
+    PERFORMANCE_DIAGNOSIS_KEY,
+    PERFORMANCE_METRICS_KEY,
+    build_performance_check,
+    performance_metadata,
+)
 from guardrails.dagster.ml._verdicts import (
     MaterializationVerdict,
     last_passing_materialization,
@@ -63,24 +88,36 @@ from guardrails.dagster.ml._verdicts import (
 )
 
 __all__ = [
+    "CANARY_METRICS_KEY",
+    "CANARY_VERDICT_KEY",
     "DRIFT_COLUMNS_KEY",
     "DRIFT_REPORT_KEY",
     "DRIFT_SCORE_PREFIX",
+    "FAIRNESS_GAPS_KEY",
+    "FAIRNESS_REPORT_KEY",
+    "FAIRNESS_SEGMENTS_KEY",
     "PARITY_FEATURES_KEY",
+    "PERFORMANCE_DIAGNOSIS_KEY",
+    "PERFORMANCE_METRICS_KEY",
     "PROFILES_RESOURCE_KEY",
     "MaterializationVerdict",
     "ReferenceProfilesResource",
+    "build_canary_check",
     "build_drift_checks",
+    "build_fairness_checks",
     "build_freshness_checks",
     "build_freshness_sensor",
     "build_parity_check",
+    "build_performance_check",
     "build_reference_profile_asset",
     "drift_metadata",
     "evaluate_drift",
     "evaluate_freshness",
+    "fairness_metadata",
     "freshness_policy_for",
     "last_passing_materialization",
     "materialization_verdicts",
+    "performance_metadata",
     "record_freshness",
     "reference_profile_key",
 ]

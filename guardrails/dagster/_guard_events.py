@@ -1,0 +1,137 @@
+"""What a check evaluation means for the model: the model guard sensor's classification, one rule per case.
+
+Pure: it reads a `CheckHistoryEntry` (Dagster's facts and our outcome) and the role the sensor gave the check,
+and says which of the guard's actions applies and why. The sensor (`guardrails.dagster.models`) then acts.
+
+======================  ======================================================  ==================================
+class                   when                                                    the guard
+======================  ======================================================  ==================================
+``passed``              the evaluation passed                                   `release_hold` of its partition
+``quarantined``         a data check failed and the batch was kept out of       `hold` (no version saw it)
+                        storage (quarantined, nothing materialized)
+``no_batch``            freshness failed (the data did not arrive), or a        `hold` (blames no version)
+                        data check could not run, or failed with no batch
+``stored_batch``        a data check failed (error severity) on a batch that    `condemn` that batch
+                        was already stored (drift, parity after publish)
+``model``               a check of the model itself failed (its evaluation)     `fail_version` of that version
+``ignored``             a warning, no verdict yet (inconclusive), or a          nothing (logged)
+                        partial quarantine whose stored rows passed
+======================  ======================================================  ==================================
+
+Example:
+    >>> from datetime import UTC, datetime
+    >>> from guardrails.dagster.history import CheckHistoryEntry
+    >>> entry = CheckHistoryEntry(asset_key="clean_transactions", check_name="contract", run_id="r1",
+    ...     status="FAILED", run_status="FAILURE", timestamp=datetime(2026, 11, 3, tzinfo=UTC),
+    ...     partition="2026-11-03", passed=False, severity="ERROR", batch_id="clean_transactions.2026-11-03",
+    ...     metadata={"guardrails/rows_quarantined": 250})
+    >>> classify(entry, CheckRole.DATA).kind.value
+    'quarantined'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from guardrails.dagster import metadata as md
+from guardrails.dagster.history import CheckHistoryEntry
+from guardrails.outcome import CheckKind, CheckStatus
+from guardrails.outcome import Verdict as CheckVerdict
+
+MODEL_VERSION_KEY = "guardrails/model_version"
+"""Metadata key a model check's evaluation names the version it judged under (an int)."""
+PLAIN_MODEL_VERSION_KEY = "model_version"
+"""The un-namespaced key read too, for model checks written before `MODEL_VERSION_KEY` existed."""
+_NO_VERDICT = (CheckVerdict.INCONCLUSIVE, CheckVerdict.INSUFFICIENT)
+
+
+class CheckRole(StrEnum):
+    """What a watched check judges: data the model consumes, or the model itself."""
+
+    DATA = "data"
+    MODEL = "model"
+
+
+class EvaluationClass(StrEnum):
+    """What one evaluation means for the model (see the module's table)."""
+
+    PASSED = "passed"
+    QUARANTINED = "quarantined"
+    NO_BATCH = "no_batch"
+    STORED_BATCH = "stored_batch"
+    MODEL = "model"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Classified:
+    """An evaluation, its class and why (one sentence a person can read in the UI)."""
+
+    entry: CheckHistoryEntry
+    kind: EvaluationClass
+    why: str
+    version: int | None = None
+
+    @property
+    def partition(self) -> str | None:
+        """The partition a hold names: the evaluation's, except for freshness, which judges the asset as a whole
+        (the data did not arrive; its later verdicts do not always name a partition) and so holds on None."""
+        outcome = self.entry.outcome
+        return None if outcome is not None and outcome.kind is CheckKind.FRESHNESS else self.entry.partition
+
+
+def classify(entry: CheckHistoryEntry, role: CheckRole) -> Classified:
+    """Classify one completed evaluation (`entry.passed` is not None) of a check with `role`."""
+    if entry.passed:
+        return Classified(entry=entry, kind=EvaluationClass.PASSED, why="passed")
+    outcome = entry.outcome
+    no_verdict = outcome is not None and outcome.verdict in _NO_VERDICT
+    if role is CheckRole.MODEL:
+        if no_verdict:
+            return Classified(entry=entry, kind=EvaluationClass.IGNORED,
+                              why=f"no verdict yet ({outcome.verdict.value})")  # type: ignore[union-attr]
+        version = model_version_of(entry.metadata)
+        if version is None:  # fail closed without blaming a version we cannot name
+            return Classified(entry=entry, kind=EvaluationClass.NO_BATCH,
+                              why=f"the model check failed but names no version ({MODEL_VERSION_KEY})")
+        return Classified(entry=entry, kind=EvaluationClass.MODEL, version=version,
+                          why=f"the model's own check failed on v{version}")
+    error = entry.severity == "ERROR"
+    if outcome is not None and outcome.kind is CheckKind.FRESHNESS:
+        if not error or no_verdict:
+            return Classified(entry=entry, kind=EvaluationClass.IGNORED, why="a freshness warning")
+        return Classified(entry=entry, kind=EvaluationClass.NO_BATCH, why="the data did not arrive in time")
+    quarantined = _int(entry.metadata.get(md.ROWS_QUARANTINED_KEY)) > 0 or md.QUARANTINE_LOCATION_KEY in entry.metadata
+    if quarantined and entry.target_storage_id is None:
+        return Classified(entry=entry, kind=EvaluationClass.QUARANTINED,
+                          why=f"batch {entry.batch_id or '?'} was quarantined before storage; no model saw it")
+    if no_verdict:
+        return Classified(entry=entry, kind=EvaluationClass.IGNORED,
+                          why=f"no verdict yet ({outcome.verdict.value})")  # type: ignore[union-attr]
+    if not error:
+        why = ("rows were quarantined and the stored rest passed" if quarantined else "a warning holds nothing back")
+        return Classified(entry=entry, kind=EvaluationClass.IGNORED, why=why)
+    if outcome is not None and outcome.status is CheckStatus.ERROR:
+        return Classified(entry=entry, kind=EvaluationClass.NO_BATCH,
+                          why="the check could not run, so the batch is unjudged")
+    if entry.target_storage_id is None:
+        return Classified(entry=entry, kind=EvaluationClass.NO_BATCH, why="the check failed on no stored batch")
+    return Classified(entry=entry, kind=EvaluationClass.STORED_BATCH,
+                      why="a check failed on a batch already stored; versions that saw it are distrusted")
+
+
+def model_version_of(metadata: dict[str, Any] | Any) -> int | None:
+    """The model version a model check's evaluation names, or None."""
+    for key in (MODEL_VERSION_KEY, PLAIN_MODEL_VERSION_KEY):
+        value = metadata.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+    return None
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
