@@ -25,6 +25,9 @@ from guardrails.outcome import CheckKind, CheckOutcome
 PERFORMANCE_METRICS_KEY = "guardrails/performance_metrics"
 PERFORMANCE_DIAGNOSIS_KEY = "guardrails/performance_diagnosis"
 PERFORMANCE_SCORE_PREFIX = "guardrails/performance/"
+MODEL_VERSION_KEY = "guardrails/model_version"
+"""The model version the verdict is about (int), when the spec names a `model_version` column: the model guard
+fails that version on concept drift (`guardrails.dagster.models.build_model_guard_sensor`)."""
 
 PERFORMANCE_METRICS_SCHEMA = dg.TableSchema(
     columns=[
@@ -75,8 +78,11 @@ def build_performance_check(
 
     Metadata (besides the outcome keys): ``guardrails/performance_metrics`` (a table: one row per period and
     metric with realized value and interval, estimate, reference, bound and status), ``guardrails/
-    performance_diagnosis`` (markdown: diagnosis, evidence and containment) and ``guardrails/performance/<name>``
-    floats (``realized.precision``, ``estimated.precision``, ``label_coverage``... of the latest judged period).
+    performance_diagnosis`` (markdown: diagnosis, evidence and containment), ``guardrails/performance/<name>``
+    floats (``realized.precision``, ``estimated.precision``, ``label_coverage``... of the latest judged period) and,
+    when the spec names a `model_version` column, ``guardrails/model_version`` (the version judged: the worst of
+    the versions in the log), which the model guard sensor fails on concept drift and holds promotion on any other
+    diagnosis.
 
     Example:
         >>> import dagster as dg
@@ -152,7 +158,12 @@ def performance_metadata(report: PerformanceReport) -> dict[str, dg.MetadataValu
         if not report.estimate.ran and report.estimate.reason:
             lines += ["", f"Estimate could not run: {cap_text(report.estimate.reason)}"]
         extra[PERFORMANCE_DIAGNOSIS_KEY] = dg.MetadataValue.md("\n".join(lines))
-    extra.update(scores_metadata(report.outcome.metrics, PERFORMANCE_SCORE_PREFIX))
+    metrics = dict(report.outcome.metrics)
+    version = metrics.pop("model_version", None)
+    if version is not None:  # the version the verdict is about (the spec's model_version column): the guard's key
+        extra[MODEL_VERSION_KEY] = (dg.MetadataValue.int(version) if isinstance(version, int)
+                                    else dg.MetadataValue.text(cap_text(str(version))))
+    extra.update(scores_metadata(metrics, PERFORMANCE_SCORE_PREFIX))
     return extra
 
 
