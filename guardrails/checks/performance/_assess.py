@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -319,6 +319,11 @@ def _fell(metric: Metric, result: MetricResult) -> bool:
         and result.realized.value is not None
 
 
+def _days(duration: timedelta) -> str:
+    """``30d`` for whole days (as the spec writes it), else the timedelta's own form."""
+    return f"{duration.days}d" if duration == timedelta(days=duration.days) else str(duration)
+
+
 def _fmt(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.3f}"
 
@@ -364,7 +369,7 @@ def _outcome(name: str, spec: PerformanceSpec, periods: list[PeriodPerformance],
     if not judged:
         most = max((p.mature for p in periods), default=0)
         message = (f"insufficient: no period has {spec.min_labels:,} mature labels yet (at most {most:,}; "
-                   f"maturity {spec.label_maturity})")
+                   f"maturity {_days(spec.label_maturity)})")
         rules = [RuleResult(rule_id="performance.labels", kind="performance", columns=(spec.label,),
                             severity=Severity.WARNING, status=CheckStatus.FAILED, observed=float(most),
                             expected=f">= {spec.min_labels} mature labels in a period", message=message)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -95,7 +95,7 @@ def build_performance_check(
     resolved = spec if isinstance(spec, PerformanceSpec) else load_performance_spec(spec)
     key, partitions_def = _key_of(asset), _partitions_def_of(asset)
     description = (f"Realized {', '.join(m.value for m in resolved.metrics)} of {key.to_user_string()} on labels "
-                   f"mature after {resolved.label_maturity}, against the reference with a margin of "
+                   f"mature after {_days(resolved.label_maturity)}, against the reference with a margin of "
                    f"{resolved.margin.describe()}")
     check_spec = dg.AssetCheckSpec(check_name, asset=key, blocking=blocking, description=description)
     additional_ins: dict[str, dg.AssetIn] = {}
@@ -124,6 +124,10 @@ def build_performance_check(
                        description=description, blocking=blocking, partitions_def=partitions_def,
                        additional_ins=additional_ins or None,
                        required_resource_keys=set(required_resource_keys) or None)
+
+
+def _days(duration: timedelta) -> str:
+    return f"{duration.days}d" if duration == timedelta(days=duration.days) else str(duration)
 
 
 def _is_asset(source: object) -> bool:
