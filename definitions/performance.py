@@ -154,7 +154,6 @@ performance_check = build_performance_check(
 performance_job = dg.define_asset_job(
     "model_performance",
     selection=dg.AssetSelection.groups(PERFORMANCE_GROUP),
-    partitions_def=daily,
     description="Log a scored day's predictions and estimate its performance (labels are not in yet).",
     executor_def=dg.in_process_executor,
 )
@@ -163,7 +162,6 @@ performance_job = dg.define_asset_job(
 matured_performance_job = dg.define_asset_job(
     "matured_performance",
     selection=dg.AssetSelection.assets(prediction_log),
-    partitions_def=daily,
     description="Judge a logged day's realized performance once its labels have matured (30 days later).",
     executor_def=dg.in_process_executor,
 )
