@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from definitions import assets, ml
+from definitions import assets, ml, performance
 from definitions.resources import LandingZone, ModelRegistry, ParquetIOManager, ServingLog
 from definitions.settings import DemoSettings
 from guardrails.dagster import ContractsResource, QuarantineResource
@@ -32,17 +32,20 @@ def build_definitions(settings: DemoSettings | None = None) -> dg.Definitions:
             assets.fraud_model,
             assets.scored_transactions,
             *ml.ML_ASSETS,
+            *performance.PERFORMANCE_ASSETS,
         ],
-        asset_checks=ml.ML_CHECKS,
+        asset_checks=[*ml.ML_CHECKS, *performance.PERFORMANCE_CHECKS],
         sensors=[*ml.ML_SENSORS, incident_sensor(settings)],
-        jobs=[assets.daily_pipeline],
-        schedules=[dg.build_schedule_from_partitioned_job(assets.daily_pipeline, hour_of_day=2)],
+        jobs=[assets.daily_pipeline, *performance.PERFORMANCE_JOBS],
+        schedules=[dg.build_schedule_from_partitioned_job(assets.daily_pipeline, hour_of_day=2),
+                   *performance.PERFORMANCE_SCHEDULES],
         resources={
             "quarantine": QuarantineResource(location=str(settings.quarantine_dir)),
             "contracts": ContractsResource(directory=str(settings.contracts_dir)),
             "io_manager": ParquetIOManager(base_dir=str(settings.warehouse_dir)),
             "landing": LandingZone(directory=str(settings.landing_dir)),
             "serving_log": ServingLog(directory=str(settings.serving_dir)),
+            performance.PERFORMANCE_RESOURCE_KEY: performance.PerformanceData(warehouse_dir=str(settings.warehouse_dir)),
             PROFILES_RESOURCE_KEY: ReferenceProfilesResource(directory=str(settings.home / "profiles")),
             MODEL_REGISTRY_RESOURCE_KEY: ModelRegistry(
                 tracking_uri=settings.tracking_uri, artifact_location=str(settings.artifacts_dir)

@@ -15,6 +15,10 @@ MLflow store of `DemoSettings`, and tells the story in three chapters:
    re-validates it against the new contract and publishes it exactly once, through the pipeline's IO manager;
    the sensor ticks again and the hold releases itself (the held day passed), then the rest of the day runs,
    promoting the day's model.
+4. Concept drift (2026-11-04, `definitions.demo_performance`): every data check passes, the day's estimate
+   holds; 32 days later the matured chargebacks show precision collapsing, the performance check fails with the
+   diagnosis concept drift, the model guard fails the version that served the day and moves ``champion`` back,
+   and the incident report says "concept drift".
 
 Running it again on the same home resumes rather than replays: each chapter first reads what the instance, the
 quarantine store and MLflow already record for its day and does only what is missing (a day already scored is
@@ -41,6 +45,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from definitions import demo_performance
 from definitions.data import Defect
 from definitions.settings import DEFECT_ENV, DemoSettings
 
@@ -132,8 +137,9 @@ class Demo:
             quarantined = self.bad_day()
             held = self.hold_tick(quarantined) if quarantined else False
             released = self.release(quarantined) if quarantined else False
+            drifted = demo_performance.concept_drift(self) if released else False
             self.summary()
-        if good and quarantined and held and released:
+        if good and quarantined and held and released and drifted:
             self.console.print(
                 "\n[bold green]The guardrails behaved as expected.[/] "
                 "Open the UI on the same instance: [bold]make ui[/] (http://127.0.0.1:3000)."

@@ -84,7 +84,8 @@ freshness_sensor = build_freshness_sensor(
 # The model guard. A quarantined batch (contract) or a late one (freshness) holds promotion, blaming no version,
 # until its partition passes again; drift on the stored features, or a parity failure of the features served
 # with them, condemns that feature batch (the versions trained on it fail); a failed evaluation fails the version
-# it judged. Every tick also reconciles the alias.
+# it judged; realized performance failing with concept drift fails the version that served the day (covariate
+# shift holds promotion). Every tick also reconciles the alias.
 [contract_check] = clean_transactions.check_keys
 model_guard_sensor = build_model_guard_sensor(
     data_checks=[
@@ -93,7 +94,10 @@ model_guard_sensor = build_model_guard_sensor(
         *(key for checks in drift_checks for key in checks.check_keys),
         WatchedCheck(parity_check.check_key, batch_of=transaction_features.key),
     ],
-    model_checks=[dg.AssetCheckKey(fraud_model.key, EVALUATION_CHECK)],
+    model_checks=[
+        dg.AssetCheckKey(fraud_model.key, EVALUATION_CHECK),
+        dg.AssetCheckKey(dg.AssetKey("prediction_log"), "performance"),  # realized performance (definitions.performance)
+    ],
     model_asset=fraud_model.key,
     name="model_guard",
 )

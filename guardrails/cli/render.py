@@ -75,6 +75,10 @@ def print_json(data: Any) -> None:
     """Print machine-readable output (stable keys, ISO timestamps) to stdout; no raw control character."""
     text = json.dumps(data, default=str, indent=2, ensure_ascii=False)
     text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)  # only ever inside strings: valid JSON
+    if not console.is_terminal:  # piped: plain text (rich renders each line as a segment: seconds for 150k chars)
+        console.file.write(text + "\n")
+        console.file.flush()
+        return
     console.print(JSONHighlighter()(Text(text)), soft_wrap=True)
 
 

@@ -19,6 +19,13 @@ class                   when                                                    
                         partial quarantine whose stored rows passed
 ======================  ======================================================  ==================================
 
+A realized-performance check (`CheckKind.PERFORMANCE`, on either role) is classified by its diagnosis, and only
+when it failed at error severity: ``concept_drift`` is the model's own failure (``model``: the version named in
+``guardrails/model_version`` fails and the alias moves to the last good one); any other diagnosis
+(``covariate_shift``: the data changed, not the model; ``prior_shift``, ``unknown``) holds promotion
+(``no_batch``) without distrusting a version; insufficient labels, a dip within noise, or a check that could not
+run change nothing (``ignored``).
+
 Example:
     >>> from datetime import UTC, datetime
     >>> from guardrails.dagster.history import CheckHistoryEntry
@@ -39,7 +46,7 @@ from typing import Any
 
 from guardrails.dagster import metadata as md
 from guardrails.dagster.history import CheckHistoryEntry
-from guardrails.outcome import CheckKind, CheckStatus
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus
 from guardrails.outcome import Verdict as CheckVerdict
 
 MODEL_VERSION_KEY = "guardrails/model_version"
@@ -95,6 +102,8 @@ def classify(entry: CheckHistoryEntry, role: CheckRole) -> Classified:
     if entry.passed:
         return Classified(entry=entry, kind=EvaluationClass.PASSED, why="passed")
     outcome = entry.outcome
+    if outcome is not None and outcome.kind is CheckKind.PERFORMANCE:
+        return _classify_performance(entry, outcome)
     no_verdict = outcome is not None and outcome.verdict in _NO_VERDICT
     if role is CheckRole.MODEL:
         if no_verdict:
@@ -128,6 +137,34 @@ def classify(entry: CheckHistoryEntry, role: CheckRole) -> Classified:
         return Classified(entry=entry, kind=EvaluationClass.NO_BATCH, why="the check failed on no stored batch")
     return Classified(entry=entry, kind=EvaluationClass.STORED_BATCH,
                       why="a check failed on a batch already stored; versions that saw it are distrusted")
+
+
+def _classify_performance(entry: CheckHistoryEntry, outcome: CheckOutcome) -> Classified:
+    """A failed realized-performance evaluation, by its verdict, severity and diagnosis (see the module's note)."""
+    if outcome.verdict in _NO_VERDICT:
+        return Classified(entry=entry, kind=EvaluationClass.IGNORED, why=f"no verdict yet ({outcome.verdict.value})")
+    if outcome.status is CheckStatus.ERROR:
+        return Classified(entry=entry, kind=EvaluationClass.IGNORED,
+                          why="the performance check could not run; the guard acts only on a judged failure")
+    if entry.severity != "ERROR":
+        return Classified(entry=entry, kind=EvaluationClass.IGNORED, why="a performance dip within noise (warning)")
+    diagnosis = str(outcome.metrics.get("diagnosis") or "unknown")
+    containment = str(outcome.metrics.get("containment") or "")
+    said = f"realized performance fell; diagnosis {diagnosis.replace('_', ' ')}"
+    tail = f". Containment: {containment}" if containment else ""
+    if diagnosis == "concept_drift":
+        version = model_version_of(entry.metadata)
+        if version is None:
+            version = model_version_of(outcome.metrics)
+        if version is None:  # fail closed without blaming a version we cannot name
+            return Classified(entry=entry, kind=EvaluationClass.NO_BATCH,
+                              why=f"{said}, but the evaluation names no model version ({MODEL_VERSION_KEY}); "
+                                  f"promotion held{tail}")
+        return Classified(entry=entry, kind=EvaluationClass.MODEL, version=version,
+                          why=f"{said} on v{version}: the version is distrusted{tail}")
+    why = ("the inputs changed, not the model; promotion held" if diagnosis == "covariate_shift"
+           else "the model is not blamed; promotion held")
+    return Classified(entry=entry, kind=EvaluationClass.NO_BATCH, why=f"{said}: {why}{tail}")
 
 
 def model_version_of(metadata: dict[str, Any] | Any) -> int | None:

@@ -14,6 +14,9 @@ handles **every** evaluation recorded since its cursor, oldest first, each by wh
   moves to the highest passed version with a clean lineage;
 - a check of the model itself failed (its evaluation): **that version** fails (`ModelGuard.fail_version`, the
   version named in the evaluation's metadata, ``guardrails/model_version``);
+- a realized-performance check failed at error severity: by its diagnosis, concept drift fails the version the
+  evaluation names (``fail_version``); covariate shift (the data changed, not the model) or any other diagnosis
+  **holds** promotion; insufficient labels do nothing;
 - an evaluation passed: the hold of its (check, partition), if any, is released (`ModelGuard.release_hold`;
   the hold records when each failure was evaluated, and a pass clears only failures evaluated before it);
 - a warning, or no verdict yet: nothing.

@@ -122,3 +122,20 @@ def test_the_report_survives_a_json_round_trip() -> None:
     report = assess_performance(frame, SPEC, good, as_of=T0 + timedelta(days=31))
     assert report.diagnosis is Diagnosis.HEALTHY and report.periods[0].judged
     assert PerformanceReport.from_json(report.to_json()) == report
+
+
+def test_with_a_model_version_column_each_version_is_judged_and_the_failing_one_is_named() -> None:
+    """v1's predictions are right and v2's wrong: the report is v2's failure, naming v2 and every version's verdict;
+    a log without the column could not be measured."""
+    from dataclasses import replace
+
+    spec = replace(SPEC, model_version="version")
+    good = predictions([0.9, 0.8, 0.2, 0.1]).with_columns(version=pl.lit(1))
+    bad = predictions([0.9, 0.8, 0.2, 0.1], start=4).with_columns(version=pl.lit(2))
+    arrived = labels([(0, True, T0), (1, True, T0), (6, True, T0), (7, True, T0)])
+    report = assess_performance(pl.concat([good, bad]), spec, arrived, as_of=T0 + timedelta(days=45))
+    assert report.verdict is Verdict.FAIL and report.outcome.metrics["model_version"] == 2  # noqa: PLR2004
+    assert report.outcome.metrics["versions"] == {"1": "pass", "2": "fail"}
+    assert report.outcome.message.startswith("model version 2: ")
+    missing = assess_performance(good.drop("version"), spec, arrived, as_of=T0 + timedelta(days=45))
+    assert missing.verdict is Verdict.ERROR and "version" in missing.outcome.message

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -86,6 +87,8 @@ def assess_performance(
         >>> report.verdict.value, round(report.metrics[Metric.PRECISION].realized.value, 2)
         ('pass', 0.75)
     """
+    if spec.model_version is not None:
+        return _assess_by_version(predictions, spec, labels, reference_data, drift, as_of=as_of, check=check)
     started = datetime.now(UTC)
     as_of = as_utc(as_of) if as_of is not None else started
     name = check or spec.name
@@ -187,6 +190,59 @@ def assess_performance(
                              confidence=spec.confidence)
 
 
+_VERDICT_RANK = {Verdict.PASS: 0, Verdict.INSUFFICIENT: 1, Verdict.INCONCLUSIVE: 1, Verdict.ERROR: 3}
+
+
+def _rank(report: PerformanceReport) -> int:
+    """How much a version's report says about the model: a failure at error severity outranks the check not
+    running, which outranks a dip within noise, no verdict yet and a pass."""
+    if report.verdict is Verdict.FAIL:
+        return 4 if report.outcome.severity is Severity.ERROR else 2
+    return _VERDICT_RANK.get(report.verdict, 0)
+
+
+def _assess_by_version(predictions: Any, spec: PerformanceSpec, labels: Any, reference_data: Any,
+                       drift: CheckOutcome | None, *, as_of: datetime | None, check: str | None) -> PerformanceReport:
+    """One assessment per model version in the log; the worst (the latest version among equals) is the report,
+    naming its version in ``outcome.metrics["model_version"]`` and every version's verdict in ``versions``."""
+    column = spec.model_version
+    assert column is not None
+    single = replace(spec, model_version=None)
+    label_columns = [spec.label, *([spec.label_time] if spec.label_time else [])]
+    wanted = [spec.key, spec.prediction, spec.prediction_time, column, *(label_columns if labels is None else [])]
+    try:
+        frame = to_polars(predictions, wanted).select(wanted)
+    except (TypeError, OSError, pl.exceptions.PolarsError) as exc:
+        started = datetime.now(UTC)
+        name, error = check or spec.name, cap_text(f"{column} (model_version): {exc}", MESSAGE_CHARS)
+        outcome = CheckOutcome.could_not_run(
+            name, CheckKind.PERFORMANCE, error, started_at=started, as_of=as_utc(as_of) if as_of else started,
+            message=cap_text(f"{name} could not be measured: {error}", MESSAGE_CHARS))
+        return PerformanceReport(outcome=outcome, periods=(), diagnosis=Diagnosis.NOT_JUDGED, evidence=(),
+                                 containment="", estimate=EstimateStatus(ran=False, reason="the check could not run"),
+                                 labels=None, confidence=spec.confidence)
+    versions = frame.get_column(column).drop_nulls().unique().sort().to_list()
+    if not versions:  # no version named: judged as one log, naming none
+        return assess_performance(frame.drop(column), single, labels, reference_data, drift, as_of=as_of,
+                                  check=check)
+    labels_frame = labels
+    if labels is not None and not isinstance(labels, pl.DataFrame):  # read once, not once per version
+        try:
+            labels_frame = to_polars(labels, [spec.key, *label_columns])
+        except (TypeError, OSError, pl.exceptions.PolarsError):
+            labels_frame = labels  # each assessment reports it could not read them
+    reports = [(version, assess_performance(frame.filter(pl.col(column) == version).drop(column), single,
+                                            labels_frame, reference_data, drift, as_of=as_of, check=check))
+               for version in versions]
+    version, worst = max(reports, key=lambda pair: (_rank(pair[1]), pair[0]))
+    named = int(version) if isinstance(version, int) or str(version).isdigit() else str(version)
+    metrics = dict(worst.outcome.metrics)
+    metrics["model_version"] = named
+    metrics["versions"] = {str(v): r.verdict.value for v, r in reports}
+    message = cap_text(f"model version {named}: {worst.outcome.message}", MESSAGE_CHARS)
+    return replace(worst, outcome=replace(worst.outcome, metrics=metrics, message=message))
+
+
 def _reference_frame(reference_data: Any, spec: PerformanceSpec) -> pl.DataFrame | None:
     """The labelled reference as (`SCORE`, `OUTCOME`) rows, unlabelled rows dropped."""
     if reference_data is None:
@@ -263,6 +319,11 @@ def _fell(metric: Metric, result: MetricResult) -> bool:
         and result.realized.value is not None
 
 
+def _days(duration: timedelta) -> str:
+    """``30d`` for whole days (as the spec writes it), else the timedelta's own form."""
+    return f"{duration.days}d" if duration == timedelta(days=duration.days) else str(duration)
+
+
 def _fmt(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.3f}"
 
@@ -308,7 +369,7 @@ def _outcome(name: str, spec: PerformanceSpec, periods: list[PeriodPerformance],
     if not judged:
         most = max((p.mature for p in periods), default=0)
         message = (f"insufficient: no period has {spec.min_labels:,} mature labels yet (at most {most:,}; "
-                   f"maturity {spec.label_maturity})")
+                   f"maturity {_days(spec.label_maturity)})")
         rules = [RuleResult(rule_id="performance.labels", kind="performance", columns=(spec.label,),
                             severity=Severity.WARNING, status=CheckStatus.FAILED, observed=float(most),
                             expected=f">= {spec.min_labels} mature labels in a period", message=message)]

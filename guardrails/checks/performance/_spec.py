@@ -115,6 +115,9 @@ class PerformanceSpec:
             folds); `max_calibration_error`: the out-of-fold ECE above which the estimate cannot run.
         label_rate_tolerance: a relative change of the label rate above which (and significant at |z| > 3)
             the label rate counts as changed (prior shift).
+        model_version: the column naming the model version that made each prediction; optional. With it, each
+            version's predictions are judged on their own and the report is the worst version's, naming it
+            (``outcome.metrics["model_version"]``), so a failure tags only the version that failed.
     """
 
     key: str
@@ -134,6 +137,7 @@ class PerformanceSpec:
     folds: int = 5
     max_calibration_error: float = 0.05
     label_rate_tolerance: float = 0.2
+    model_version: str | None = None
     name: str = "performance"
     source: str | None = None
 
@@ -190,7 +194,7 @@ def load_performance_spec(path: str | Path) -> PerformanceSpec:
 
 _FIELDS = {"key", "prediction", "label", "threshold", "prediction_time", "label_time", "label_maturity", "period",
            "metrics", "reference_metrics", "margin", "min_labels", "confidence", "estimate", "label_rate_tolerance",
-           "name"}
+           "model_version", "name"}
 _ESTIMATE_FIELDS = {"calibration", "folds", "max_calibration_error"}
 _REQUIRED = ("key", "prediction", "label", "prediction_time", "label_maturity")
 
@@ -222,7 +226,7 @@ def _read(data: Any, problems: Problems, source: str) -> PerformanceSpec | None:
             else:
                 problems.error((*root, name), expected="a column name", got=describe_value(value))
 
-    for name in ("key", "prediction", "label", "prediction_time", "label_time", "name"):
+    for name in ("key", "prediction", "label", "prediction_time", "label_time", "model_version", "name"):
         text(name)
 
     def number(name: str, low: float, high: float, where: tuple[Any, ...] = root, into: dict[str, Any] = options,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -25,6 +25,9 @@ from guardrails.outcome import CheckKind, CheckOutcome
 PERFORMANCE_METRICS_KEY = "guardrails/performance_metrics"
 PERFORMANCE_DIAGNOSIS_KEY = "guardrails/performance_diagnosis"
 PERFORMANCE_SCORE_PREFIX = "guardrails/performance/"
+MODEL_VERSION_KEY = "guardrails/model_version"
+"""The model version the verdict is about (int), when the spec names a `model_version` column: the model guard
+fails that version on concept drift (`guardrails.dagster.models.build_model_guard_sensor`)."""
 
 PERFORMANCE_METRICS_SCHEMA = dg.TableSchema(
     columns=[
@@ -75,8 +78,11 @@ def build_performance_check(
 
     Metadata (besides the outcome keys): ``guardrails/performance_metrics`` (a table: one row per period and
     metric with realized value and interval, estimate, reference, bound and status), ``guardrails/
-    performance_diagnosis`` (markdown: diagnosis, evidence and containment) and ``guardrails/performance/<name>``
-    floats (``realized.precision``, ``estimated.precision``, ``label_coverage``... of the latest judged period).
+    performance_diagnosis`` (markdown: diagnosis, evidence and containment), ``guardrails/performance/<name>``
+    floats (``realized.precision``, ``estimated.precision``, ``label_coverage``... of the latest judged period) and,
+    when the spec names a `model_version` column, ``guardrails/model_version`` (the version judged: the worst of
+    the versions in the log), which the model guard sensor fails on concept drift and holds promotion on any other
+    diagnosis.
 
     Example:
         >>> import dagster as dg
@@ -89,7 +95,7 @@ def build_performance_check(
     resolved = spec if isinstance(spec, PerformanceSpec) else load_performance_spec(spec)
     key, partitions_def = _key_of(asset), _partitions_def_of(asset)
     description = (f"Realized {', '.join(m.value for m in resolved.metrics)} of {key.to_user_string()} on labels "
-                   f"mature after {resolved.label_maturity}, against the reference with a margin of "
+                   f"mature after {_days(resolved.label_maturity)}, against the reference with a margin of "
                    f"{resolved.margin.describe()}")
     check_spec = dg.AssetCheckSpec(check_name, asset=key, blocking=blocking, description=description)
     additional_ins: dict[str, dg.AssetIn] = {}
@@ -118,6 +124,10 @@ def build_performance_check(
                        description=description, blocking=blocking, partitions_def=partitions_def,
                        additional_ins=additional_ins or None,
                        required_resource_keys=set(required_resource_keys) or None)
+
+
+def _days(duration: timedelta) -> str:
+    return f"{duration.days}d" if duration == timedelta(days=duration.days) else str(duration)
 
 
 def _is_asset(source: object) -> bool:
@@ -152,7 +162,12 @@ def performance_metadata(report: PerformanceReport) -> dict[str, dg.MetadataValu
         if not report.estimate.ran and report.estimate.reason:
             lines += ["", f"Estimate could not run: {cap_text(report.estimate.reason)}"]
         extra[PERFORMANCE_DIAGNOSIS_KEY] = dg.MetadataValue.md("\n".join(lines))
-    extra.update(scores_metadata(report.outcome.metrics, PERFORMANCE_SCORE_PREFIX))
+    metrics = dict(report.outcome.metrics)
+    version = metrics.pop("model_version", None)
+    if version is not None:  # the version the verdict is about (the spec's model_version column): the guard's key
+        extra[MODEL_VERSION_KEY] = (dg.MetadataValue.int(version) if isinstance(version, int)
+                                    else dg.MetadataValue.text(cap_text(str(version))))
+    extra.update(scores_metadata(metrics, PERFORMANCE_SCORE_PREFIX))
     return extra
 
 
