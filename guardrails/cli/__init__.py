@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from guardrails.cli.contract import app as contract_app
+from guardrails.cli.evidence import app as evidence_app
 from guardrails.cli.fairness import fairness_command
 from guardrails.cli.history import history_command
 from guardrails.cli.incident import app as incident_app
@@ -50,6 +51,7 @@ app.command("history")(history_command)
 app.add_typer(models_app, name="models")
 app.add_typer(incident_app, name="incident")
 app.command("fairness")(fairness_command)
+app.add_typer(evidence_app, name="evidence")
 
 
 def main() -> None:
