@@ -25,7 +25,8 @@ import dagster as dg
 
 from guardrails.dagster._guard_events import MODEL_VERSION_KEY, PLAIN_MODEL_VERSION_KEY
 from guardrails.dagster.history import CheckHistoryEntry, read_check_history
-from guardrails.dagster.incidents import _SOURCE, evaluation_from_history, guarded_asset_keys
+from guardrails.dagster._compat import checks_with_executions
+from guardrails.dagster.incidents import _SOURCE, evaluation_from_history
 from guardrails.dagster.ml._fairness import FAIRNESS_GAPS_KEY, FAIRNESS_SEGMENTS_KEY, FAIRNESS_VERDICT_KEY
 from guardrails.evidence import CheckEvidence, EvidenceRecords, KeptBatch, ScoredBatch, SegmentMetrics
 from guardrails.models import RegistryError
@@ -97,7 +98,8 @@ def gather_evidence_records(
 
     A registry that cannot be read leaves the model's state out and says so in `notes`.
     """
-    keys = list(assets) if assets is not None else guarded_asset_keys(instance)
+    keys = list(assets) if assets is not None else sorted(
+        {key.asset_key.to_user_string() for key in checks_with_executions(instance)})
     checks: list[CheckEvidence] = []
     fairness: list[SegmentMetrics] = []
     for key in keys:

@@ -65,6 +65,8 @@ def build_evidence_pack(
     wanted |= {n for n, v in states.items() if v.created_at is not None and _in_window(v.created_at, since, until)}
     if since is None and until is None:
         wanted |= set(states)
+    if status is not None:  # a check naming a version the registry does not have is another model's
+        wanted &= set(states)
     assets = set(records.assets) | {s.asset for s in records.scored}
     for number in wanted:
         lineage = states[number].lineage if number in states else None
