@@ -27,7 +27,7 @@ import polars as pl
 from pydantic import Field
 
 from definitions.data import Defect
-from definitions.features import FEATURE_COLUMNS, KEY_COLUMNS, build_features
+from definitions.features import FEATURE_COLUMNS, KEY_COLUMNS, LABEL, build_features
 from definitions.model import (
     ALERT_THRESHOLD,
     MIN_ROC_AUC,
@@ -54,6 +54,8 @@ from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
 
 daily = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START)
 GROUP = "fraud_detection"
+SEGMENT_COLUMNS = ("country", "channel")
+"""The segments the fairness check judges the scored decisions across (expectations/transactions.fairness.yaml)."""
 TRANSACTIONS_CONTRACT = DemoSettings.from_env().contracts_dir / "transactions.odcs.yaml"
 """In ``$GUARDRAILS_CONTRACTS`` (by default the repository's expectations/), read when the code location loads."""
 TRANSACTIONS_FRESHNESS_POLICY = freshness_policy_for(
@@ -310,10 +312,17 @@ def fraud_model(
 def scored_transactions(
     context: dg.AssetExecutionContext,
     transaction_features: pl.DataFrame,
+    clean_transactions: pl.DataFrame,
     model_registry: ModelRegistry,
     serving_log: ServingLog,
 ) -> dg.MaterializeResult:
-    """Fraud scores from the serving (`champion`) model; the served features are logged for parity checks."""
+    """Fraud scores from the serving (`champion`) model; the served features are logged for parity checks.
+
+    Each scored row carries the label and the segments (`SEGMENT_COLUMNS`, from the day's clean transactions) next
+    to its score, so the fairness check can judge the decisions per country and channel; the served features are
+    logged with the segments too (not the label: it is not known when serving), so a stored day can be replayed with another version
+    (``guardrails evidence replay``). Metadata ``model_version``/``model_name`` say which version decided.
+    """
     import mlflow
 
     model_registry.activate()
@@ -322,13 +331,15 @@ def scored_transactions(
     except mlflow.exceptions.MlflowException as error:
         raise dg.Failure(f"No {model_registry.model_name}@{model_registry.alias} to score with: {error}") from error
     model = mlflow.sklearn.load_model(f"models:/{model_registry.model_name}@{model_registry.alias}")
-    served = transaction_features.select(*KEY_COLUMNS, *FEATURE_COLUMNS).with_columns(
-        pl.lit(champion.version).alias("model_version"), pl.lit(datetime.now(UTC)).alias("served_at")
-    )
+    segments = clean_transactions.select("transaction_id", *SEGMENT_COLUMNS)
+    served = transaction_features.select(*KEY_COLUMNS, *FEATURE_COLUMNS).join(
+        segments, on="transaction_id", how="left", maintain_order="left"
+    ).with_columns(pl.lit(champion.version).alias("model_version"), pl.lit(datetime.now(UTC)).alias("served_at"))
     log_path = serving_log.write(context.partition_key, served)
     scores = model.predict_proba(feature_matrix(served).to_pandas())[:, 1]
     scored = served.select(*KEY_COLUMNS, "model_version").with_columns(
-        pl.Series("fraud_score", scores), (pl.Series(scores) >= ALERT_THRESHOLD).alias("flagged")
+        pl.Series("fraud_score", scores), (pl.Series(scores) >= ALERT_THRESHOLD).alias("flagged"),
+        transaction_features[LABEL], *(served[c] for c in SEGMENT_COLUMNS),  # same rows, same order
     )
     return dg.MaterializeResult(
         value=scored,
@@ -336,6 +347,8 @@ def scored_transactions(
             "rows": scored.height,
             "flagged": int(scored["flagged"].sum()),
             "model": f"{model_registry.model_name} v{champion.version} (@{model_registry.alias})",
+            "model_name": model_registry.model_name,
+            "model_version": int(champion.version),
             "served_features": dg.MetadataValue.path(str(log_path)),
         },
     )
