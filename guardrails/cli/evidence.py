@@ -30,7 +30,8 @@ from guardrails.cli.render import console, print_error, print_json, table
 EXIT_OK, EXIT_ERROR = 0, 2
 SEGMENT_CHARS = 80
 
-app = typer.Typer(name="evidence", help="Evidence packs for auditors and postmortems; replay decisions of two versions.")
+app = typer.Typer(name="evidence",
+                  help="Evidence packs for auditors and postmortems; replay decisions of two versions.")
 
 
 class PackFormat(StrEnum):
@@ -54,7 +55,9 @@ TRACKING_OPTION = typer.Option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", h
 def evidence_command(
     ctx: typer.Context,
     model: Annotated[str | None, typer.Option("--model", help="The registered model (e.g. fraud_detector).")] = None,
-    since: Annotated[str | None, typer.Option("--since", metavar="TIME", help="From TIME (ISO time, or 24h, 7d).")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", metavar="TIME", help="From TIME (ISO time, or 24h, 7d).")
+    ] = None,
     until: Annotated[str | None, typer.Option("--until", metavar="TIME", help="Until TIME (ISO time, or 24h).")] = None,
     pack_format: Annotated[
         PackFormat, typer.Option("--format", case_sensitive=False, help="markdown (default) or json.")
@@ -125,7 +128,9 @@ def _gather(model: str, alias: str, assets: list[str] | None, store: str | None,
 def replay_command(
     data: Annotated[Path, typer.Argument(help="A stored batch (Parquet file) with the model's input columns.")],
     model: Annotated[str, typer.Option("--model", help="The registered model.")],
-    versions: Annotated[tuple[int, int], typer.Option("--versions", metavar="A B", help="The two versions to compare.")],
+    versions: Annotated[
+        tuple[int, int], typer.Option("--versions", metavar="A B", help="The two versions to compare.")
+    ],
     segments: Annotated[
         str | None, typer.Option("--segments", metavar="COL,...", help="Count per value of these columns "
                                  "(default: the --spec's segments).")

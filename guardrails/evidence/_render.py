@@ -101,9 +101,11 @@ def evidence_markdown(pack: EvidencePack) -> str:
     lines += ["", "## Holds, pins, failures and condemned batches", ""]
     state = []
     if pack.hold:
-        state.append(f"- **Promotion held** since {markdown_cell(pack.hold.get('at'))}: {markdown_cell(pack.hold.get('reason'))}")
+        state.append(f"- **Promotion held** since {markdown_cell(pack.hold.get('at'))}: "
+                     f"{markdown_cell(pack.hold.get('reason'))}")
     if pack.pin:
-        state.append(f"- **Pinned** on v{markdown_cell(pack.pin.get('version'))}: {markdown_cell(pack.pin.get('reason'))}")
+        state.append(f"- **Pinned** on v{markdown_cell(pack.pin.get('version'))}: "
+                     f"{markdown_cell(pack.pin.get('reason'))}")
     state += [f"- Condemned `{markdown_cell(c.get('batch', {}).get('asset'))}` batch: {markdown_cell(c.get('reason'))}"
               for c in pack.condemned]
     lines += state or ["No hold or pin is active; no batch is condemned."]

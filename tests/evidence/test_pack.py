@@ -34,11 +34,13 @@ def _state(version: int, hours: int, *, passed: bool = True, partition: str = "2
     return ModelVersionState(
         version=version, status="READY", created_at=T0 + timedelta(hours=hours),
         verdict=Verdict(status="passed" if passed else "failed", reason="all checks passed" if passed else "gap"),
-        lineage=Lineage(trained_on=(BatchRef(asset="transaction_features", partition=partition, batch_id=f"b{version}"),)),
+        lineage=Lineage(trained_on=(BatchRef(asset="transaction_features", partition=partition,
+                                             batch_id=f"b{version}"),)),
     )
 
 
-def _check(asset: str, hours: int, *, passed: bool = True, version: int | None = None, text: str = "fine") -> CheckEvidence:
+def _check(asset: str, hours: int, *, passed: bool = True, version: int | None = None,
+           text: str = "fine") -> CheckEvidence:
     return CheckEvidence(evaluation=Evaluation(asset_key=asset, check_name="c", timestamp=T0 + timedelta(hours=hours),
                                                passed=passed, description=text), model_version=version)
 
