@@ -205,7 +205,9 @@ def fairness_gate(guard: Any, version: int, trained: TrainedModel, features: pl.
     report = assess_fairness(evaluation_scores(trained.pipeline, features, segments), spec, champion=champion,
                              check=FAIRNESS_CHECK)
     if report.verdict is FairnessVerdict.FAIL:
-        rules = ", ".join(r.rule_id for r in report.outcome.failed_rules)
+        rules = ", ".join([f"fairness.{g.key}" for g in report.gaps if g.verdict is FairnessVerdict.FAIL]
+                          + [f"fairness.{g.key}.vs_champion" for g in report.gaps
+                             if g.champion_verdict is FairnessVerdict.FAIL])
         against = f" (champion v{champion_version})" if champion is not None else ""
         guard.fail_version(version, reason=f"{partition}: {report.outcome.message} [{rules}]{against}",
                            check=FAIRNESS_CHECK, run_id=run_id)

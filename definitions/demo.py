@@ -132,8 +132,11 @@ class Demo:
             quarantined = self.bad_day()
             held = self.hold_tick(quarantined) if quarantined else False
             released = self.release(quarantined) if quarantined else False
+            from definitions.demo_fairness import fairness_chapter
+
+            fair = fairness_chapter(self)
             self.summary()
-        if good and quarantined and held and released:
+        if good and quarantined and held and released and fair:
             self.console.print(
                 "\n[bold green]The guardrails behaved as expected.[/] "
                 "Open the UI on the same instance: [bold]make ui[/] (http://127.0.0.1:3000)."
