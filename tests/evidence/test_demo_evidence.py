@@ -35,7 +35,8 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def test_pack_of_the_demo_tells_the_story(demo_home: Path) -> None:
-    """v1, v2, v3 served in turn; the bad day's hold and its release, the quarantined batch and the checks are in."""
+    """v1, v2, v3 served in turn; the hold and its release, the quarantined batch, the checks and the candidate the
+    fairness gate blocked (v4, never served) are in."""
     done = CliRunner().invoke(app, ["evidence", "--model", "fraud_detector", "--format", "json"])
     assert done.exit_code == 0, done.output
     pack = json.loads(done.output)
@@ -48,7 +49,10 @@ def test_pack_of_the_demo_tells_the_story(demo_home: Path) -> None:
     assert [(s["asset"], s["partition"]) for s in v3["scored"]] == [("scored_transactions", demo.BAD_DAY)]
     failed = {(c["asset_key"], c["check_name"], c["partition"]) for c in pack["checks"] if not c["passed"]}
     assert ("clean_transactions", "transactions_contract", demo.BAD_DAY) in failed
-    assert {c["model_version"] for c in pack["checks"] if c["asset_key"] == "fraud_model"} == {1, 2, 3}
+    assert {c["model_version"] for c in pack["checks"] if c["asset_key"] == "fraud_model"} == {1, 2, 3, 4}
+    v4 = next(v for v in pack["versions"] if v["version"] == 4)  # the fairness chapter's blocked candidate
+    assert v4["verdict"]["status"] == "failed" and "widened" in v4["verdict"]["reason"]
+    assert not v4["served_in_window"] and pack["alias_version"] == 3
     markdown = CliRunner().invoke(app, ["evidence", "--model", "fraud_detector", "--since", "1d"])
     assert markdown.exit_code == 0 and "## Which version served when" in markdown.output
     assert "| v3 | " in markdown.output and "still serving" in markdown.output
