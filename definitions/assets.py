@@ -49,7 +49,7 @@ from guardrails.dagster import (
 )
 from guardrails.dagster.lineage import materialized_batch
 from guardrails.dagster.metadata import outcome_metadata
-from guardrails.dagster.ml import freshness_policy_for
+from guardrails.dagster.ml import fairness_metadata, freshness_policy_for
 from guardrails.dagster.models import MODEL_VERSION_KEY
 from guardrails.models import SIGNATURE_CHECK, ActionStatus, Lineage, verdict_from_outcomes
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
@@ -332,7 +332,8 @@ def fraud_model(
             "promotion": outcome,
             "serving_version": serving if serving is not None else "none",
             "lineage": dg.MetadataValue.json(lineage.to_dict()),
-            **({"fairness": fairness.verdict.value} if fairness is not None else {}),
+            # The gate's per-gap and per-segment tables, shown on the materialization (the evidence pack reads them).
+            **({"fairness": fairness.verdict.value, **fairness_metadata(fairness)} if fairness is not None else {}),
             **{metric: float(value) for metric, value in trained.metrics.items()},
         },
         check_results=[

@@ -6,7 +6,8 @@ Check history comes through `guardrails.dagster.history` and `guardrails.dagster
 its metadata (``guardrails/model_version``, else ``model_version``); which version scored a batch from the
 materialization metadata of a scoring asset (``model_version`` with ``model_name``, or ``model`` naming the
 model, e.g. ``fraud_detector v2``); per-segment metrics from a fairness check's ``guardrails/fairness_gaps`` and
-``guardrails/fairness_segments`` tables.
+``guardrails/fairness_segments`` tables, and from the same tables a model asset's promotion gate recorded on its
+materialization (``model_uri`` names the version judged).
 
 Example:
     >>> import dagster as dg
@@ -61,9 +62,27 @@ def segment_metrics_of(entry: CheckHistoryEntry) -> SegmentMetrics | None:
     )
 
 
-def scored_batches(instance: dg.DagsterInstance, model_name: str, *, limit: int = 500) -> tuple[ScoredBatch, ...]:
-    """Materializations that say they were scored by a version of `model_name`, newest `limit` per asset."""
+def _gate_metrics(asset: str, materialization: Any, metadata: Mapping[str, Any], timestamp: float,
+                  model_name: str) -> SegmentMetrics | None:
+    """The fairness gate's tables a model asset recorded on its materialization (``model_uri`` names the version
+    judged), or None."""
+    uri = str(metadata.get("model_uri", ""))
+    if FAIRNESS_VERDICT_KEY not in metadata or not uri.startswith(f"models:/{model_name}/"):
+        return None
+    version = uri.rsplit("/", 1)[-1]
+    return SegmentMetrics(asset_key=asset, check_name="fairness gate (promotion)",
+                          timestamp=datetime.fromtimestamp(timestamp, tz=UTC), partition=materialization.partition,
+                          model_version=int(version) if version.isdigit() else None,
+                          verdict=str(metadata[FAIRNESS_VERDICT_KEY]), gaps=_rows(metadata.get(FAIRNESS_GAPS_KEY)),
+                          segments=_rows(metadata.get(FAIRNESS_SEGMENTS_KEY)))
+
+
+def scored_batches(instance: dg.DagsterInstance, model_name: str, *,
+                   limit: int = 500) -> tuple[tuple[ScoredBatch, ...], tuple[SegmentMetrics, ...]]:
+    """Materializations that say they were scored by a version of `model_name` (newest `limit` per asset), and the
+    fairness-gate tables a model asset recorded on its materializations."""
     found: list[ScoredBatch] = []
+    gates: list[SegmentMetrics] = []
     for key in instance.get_asset_keys():
         records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=limit).records
         for record in records:
@@ -71,6 +90,9 @@ def scored_batches(instance: dg.DagsterInstance, model_name: str, *, limit: int 
             if materialization is None:
                 continue
             metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+            gate = _gate_metrics(key.to_user_string(), materialization, metadata, record.timestamp, model_name)
+            if gate is not None:
+                gates.append(gate)
             version = _version(metadata)
             named = metadata.get("model_name") == model_name or str(metadata.get("model", "")).startswith(
                 f"{model_name} v")
@@ -80,7 +102,7 @@ def scored_batches(instance: dg.DagsterInstance, model_name: str, *, limit: int 
             found.append(ScoredBatch(asset=key.to_user_string(), partition=materialization.partition, version=version,
                                      at=datetime.fromtimestamp(record.timestamp, tz=UTC), run_id=record.run_id,
                                      rows=int(rows) if isinstance(rows, int) else None))
-    return tuple(sorted(found, key=lambda s: s.at))
+    return tuple(sorted(found, key=lambda s: s.at)), tuple(gates)
 
 
 def gather_evidence_records(
@@ -126,8 +148,8 @@ def gather_evidence_records(
             notes.append(f"model registry unavailable (versions, verdicts, lineage, alias history): {exc}")
     else:
         notes.append("no model registry given: versions, verdicts, lineage and alias history are not included")
+    scored, gates = scored_batches(instance, model_name, limit=limit)
     return EvidenceRecords(
         model_name=model_name, alias=alias, status=status, alias_moves=moves, checks=tuple(checks),
-        scored=scored_batches(instance, model_name, limit=limit), kept=tuple(kept), assets=tuple(keys),
-        segment_metrics=tuple(fairness), notes=tuple(notes),
+        scored=scored, kept=tuple(kept), assets=tuple(keys), segment_metrics=(*fairness, *gates), notes=tuple(notes),
     )

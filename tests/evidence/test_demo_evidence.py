@@ -53,6 +53,10 @@ def test_pack_of_the_demo_tells_the_story(demo_home: Path) -> None:
     v4 = next(v for v in pack["versions"] if v["version"] == 4)  # the fairness chapter's blocked candidate
     assert v4["verdict"]["status"] == "failed" and "widened" in v4["verdict"]["reason"]
     assert not v4["served_in_window"] and pack["alias_version"] == 3
+    [gate] = [f for f in pack["fairness"] if f["model_version"] == 4]
+    assert gate["verdict"] == "fail" and {s["segment"] for s in gate["segments"]} >= {"online", "pos"}
+    widened = [g for g in gate["gaps"] if g["column"] == "channel" and g["metric"] == "selection_rate"]
+    assert widened and widened[0]["champion_verdict"] == "fail"
     markdown = CliRunner().invoke(app, ["evidence", "--model", "fraud_detector", "--since", "1d"])
     assert markdown.exit_code == 0 and "## Which version served when" in markdown.output
     assert "| v3 | " in markdown.output and "still serving" in markdown.output
