@@ -24,9 +24,9 @@ from typing import Any
 
 import dagster as dg
 
+from guardrails.dagster._compat import checks_with_executions
 from guardrails.dagster._guard_events import MODEL_VERSION_KEY, PLAIN_MODEL_VERSION_KEY
 from guardrails.dagster.history import CheckHistoryEntry, read_check_history
-from guardrails.dagster._compat import checks_with_executions
 from guardrails.dagster.incidents import _SOURCE, evaluation_from_history
 from guardrails.dagster.ml._fairness import FAIRNESS_GAPS_KEY, FAIRNESS_SEGMENTS_KEY, FAIRNESS_VERDICT_KEY
 from guardrails.evidence import CheckEvidence, EvidenceRecords, KeptBatch, ScoredBatch, SegmentMetrics

@@ -11,8 +11,8 @@ The Dagster/MLflow adapter is `guardrails.dagster.evidence.gather_evidence_recor
 """
 
 from guardrails.evidence._build import build_evidence_pack, serving_periods
-from guardrails.evidence._replay import DecisionReplay, SegmentReplay, replay_decisions
 from guardrails.evidence._render import evidence_json, evidence_markdown
+from guardrails.evidence._replay import DecisionReplay, SegmentReplay, replay_decisions
 from guardrails.evidence._types import (
     CheckEvidence,
     EvidencePack,
