@@ -73,8 +73,8 @@ def fairness_chapter(demo: Any) -> bool:
     demo.print_steps(result)
     model = demo.metadata_of(result, "fraud_model")
     status = guard.status()
-    version = int(str(model.get("model", "v0")).rsplit("v", 1)[-1] or 0)
-    state = status.version(version)
+    version = str(model.get("model_uri", "")).rsplit("/", 1)[-1]  # models:/fraud_detector/4
+    state = status.version(int(version)) if version.isdigit() else None
     blocked = model.get("fairness") == "fail" and state is not None and state.failed
     if not blocked:
         demo.console.print(f"[red]The candidate was not blocked: fairness {escape(str(model.get('fairness')))}, "
