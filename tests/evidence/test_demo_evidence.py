@@ -46,7 +46,9 @@ def test_pack_of_the_demo_tells_the_story(demo_home: Path) -> None:
     assert kept["manifest"]["batch_id"] == f"clean_transactions.{demo.BAD_DAY}" and kept["partition"] == demo.BAD_DAY
     v3 = next(v for v in pack["versions"] if v["version"] == 3)
     assert v3["lineage"]["trained_on"][0]["partition"] == demo.BAD_DAY
-    assert [(s["asset"], s["partition"]) for s in v3["scored"]] == [("scored_transactions", demo.BAD_DAY)]
+    # v3 kept serving on the fairness chapter's day: its candidate was blocked
+    assert [(s["asset"], s["partition"]) for s in v3["scored"]] == [("scored_transactions", demo.BAD_DAY),
+                                                                   ("scored_transactions", "2026-11-04")]
     failed = {(c["asset_key"], c["check_name"], c["partition"]) for c in pack["checks"] if not c["passed"]}
     assert ("clean_transactions", "transactions_contract", demo.BAD_DAY) in failed
     assert {c["model_version"] for c in pack["checks"] if c["asset_key"] == "fraud_model"} == {1, 2, 3, 4}
