@@ -1,7 +1,7 @@
 """`make demo`: the example pipeline end to end, headless, with the guardrails firing and a release.
 
 Runs on the Dagster instance in ``$GUARDRAILS_HOME/dagster_home`` (the one `make ui` opens afterwards) and the
-MLflow store of `DemoSettings`, and tells the story in three chapters:
+MLflow store of `DemoSettings`, and tells the story in five chapters:
 
 1. A good day (2026-11-02, after 2026-11-01): the batch lands, passes its contract, is published; features are
    built, the fraud model is trained, registered in MLflow with a passed guardrail verdict and promoted to
@@ -15,7 +15,10 @@ MLflow store of `DemoSettings`, and tells the story in three chapters:
    re-validates it against the new contract and publishes it exactly once, through the pipeline's IO manager;
    the sensor ticks again and the hold releases itself (the held day passed), then the rest of the day runs,
    promoting the day's model.
-4. Concept drift (2026-11-04, `definitions.demo_performance`): every data check passes, the day's estimate
+4. A candidate blocked for widening a gap (2026-11-04, `definitions.demo_fairness`): the labelling job marks
+   morning online chargebacks as fraud; the day's candidate, gated on fairness against the champion, widens the
+   selection-rate gap across channels, is tagged failed and not promoted; the evidence pack of the day follows.
+5. Concept drift (2026-11-05, `definitions.demo_performance`): every data check passes, the day's estimate
    holds; 32 days later the matured chargebacks show precision collapsing, the performance check fails with the
    diagnosis concept drift, the model guard fails the version that served the day and moves ``champion`` back,
    and the incident report says "concept drift".
@@ -45,7 +48,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from definitions import demo_performance
+from definitions import demo_fairness, demo_performance
 from definitions.data import Defect
 from definitions.settings import DEFECT_ENV, DemoSettings
 
@@ -62,7 +65,7 @@ QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}
 
 
 def main() -> int:
-    """Run the three chapters; 0 when the guardrails behaved as the story says, 1 otherwise."""
+    """Run the five chapters; 0 when the guardrails behaved as the story says, 1 otherwise."""
     settings = DemoSettings.from_env()
     prepare_home(settings)
     console = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 110)
@@ -112,7 +115,7 @@ def fixed_contract(original: Path, destination: Path) -> Path:
 
 
 class Demo:
-    """The three chapters, sharing one instance, one code location and one console."""
+    """The five chapters, sharing one instance, one code location and one console."""
 
     def __init__(self, settings: DemoSettings, console: Console) -> None:
         import dagster as dg
@@ -137,9 +140,10 @@ class Demo:
             quarantined = self.bad_day()
             held = self.hold_tick(quarantined) if quarantined else False
             released = self.release(quarantined) if quarantined else False
-            drifted = demo_performance.concept_drift(self) if released else False
+            fair = demo_fairness.fairness_chapter(self) if released else False
+            drifted = demo_performance.concept_drift(self) if fair else False
             self.summary()
-        if good and quarantined and held and released and drifted:
+        if good and quarantined and held and released and fair and drifted:
             self.console.print(
                 "\n[bold green]The guardrails behaved as expected.[/] "
                 "Open the UI on the same instance: [bold]make ui[/] (http://127.0.0.1:3000)."

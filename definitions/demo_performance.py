@@ -1,7 +1,7 @@
-"""The demo's fourth chapter: concept drift on 2026-11-04, caught by realized performance a month later.
+"""The demo's fifth chapter: concept drift on 2026-11-05, caught by realized performance a month later.
 
 Fraudsters change tactics on `CONCEPT_CHANGE` (definitions.performance): the inputs look as before, so the day's
-contract, drift and parity checks all pass and the serving champion (v3) scores it as usual; the predictions are
+contract, drift and parity checks all pass and the serving champion (v3; chapter 4's candidate v4 was blocked) scores it as usual; the predictions are
 logged with the version that made them, and the day's performance check can only **estimate** (labels are not in
 yet: verdict insufficient, the guard does nothing). The demo then jumps 32 days ahead (`PerformanceData.as_of`):
 the chargebacks have matured, realized precision has collapsed while the estimate held, so the check fails with
@@ -43,7 +43,7 @@ def concept_drift(demo: Any) -> bool:
     from definitions.demo import end_of
 
     console = demo.console
-    console.rule(f"[bold]4. Concept drift: {DRIFT_DAY} (fraud changes pattern; nothing was deployed)")
+    console.rule(f"[bold]5. Concept drift: {DRIFT_DAY} (fraud changes pattern; nothing was deployed)")
     judged = _judged_evaluation(demo)
     if judged is not None:
         console.print(f"{DRIFT_DAY} was already judged on this instance (run {(judged.run_id or '?')[:8]}): "

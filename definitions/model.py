@@ -85,3 +85,17 @@ def train_fraud_model(features: pl.DataFrame) -> TrainedModel:
         "evaluation_rows": float(test.height),
     }
     return TrainedModel(pipeline=pipeline, metrics=metrics)
+
+
+SEGMENT_KEY = "transaction_id"
+
+
+def evaluation_scores(model: Pipeline, features: pl.DataFrame, segments: pl.DataFrame) -> pl.DataFrame:
+    """`model`'s scores on the day's evaluation share with the label and the segments (from `segments`, joined on
+    the transaction id): what the fairness gate judges, for the candidate and the champion alike."""
+    _, test = time_split(features)
+    test = test.join(segments, on=SEGMENT_KEY, how="left", maintain_order="left")
+    scores = model.predict_proba(feature_matrix(test).to_pandas())[:, 1]
+    return test.select(LABEL, *(c for c in segments.columns if c != SEGMENT_KEY)).with_columns(
+        pl.Series("fraud_score", scores)
+    )

@@ -42,7 +42,7 @@ PERFORMANCE_GROUP = "model_performance"
 PERFORMANCE_CHECK = "performance"
 PERFORMANCE_RESOURCE_KEY = "performance_data"
 SPEC_FILE = "fraud_model.performance.yaml"
-CONCEPT_CHANGE = date(2026, 11, 4)
+CONCEPT_CHANGE = date(2026, 11, 5)
 """From this day on, fraud follows a new pattern the model never saw (concept drift; the inputs are unchanged)."""
 LABEL_DELAY_DAYS = 7.0
 PREDICTION_COLUMNS = ("transaction_id", "fraud_score", "event_time", "model_version")

@@ -17,6 +17,7 @@ CORE_MODULES = [
     "guardrails.checks",
     "guardrails.models",
     "guardrails.incidents",
+    "guardrails.evidence",
 ]
 
 # The top-level modules the extras in pyproject.toml install ([dagster], [airflow], [mlflow], [gx], [pandera], [ml],

@@ -13,6 +13,7 @@ import typer
 
 from guardrails.cli.canary import canary_command
 from guardrails.cli.contract import app as contract_app
+from guardrails.cli.evidence import app as evidence_app
 from guardrails.cli.fairness import fairness_command
 from guardrails.cli.history import history_command
 from guardrails.cli.incident import app as incident_app
@@ -54,6 +55,7 @@ app.add_typer(incident_app, name="incident")
 app.command("fairness")(fairness_command)
 app.command("canary")(canary_command)
 app.command("performance")(performance_command)
+app.add_typer(evidence_app, name="evidence")
 
 
 def main() -> None:

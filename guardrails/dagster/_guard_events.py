@@ -105,7 +105,8 @@ def classify(entry: CheckHistoryEntry, role: CheckRole) -> Classified:
     if outcome is not None and outcome.kind is CheckKind.PERFORMANCE:
         return _classify_performance(entry, outcome)
     no_verdict = outcome is not None and outcome.verdict in _NO_VERDICT
-    if role is CheckRole.MODEL:
+    # A fairness check judges a model's decisions, not a batch: wherever it is watched, it is the model's own failure.
+    if role is CheckRole.MODEL or (outcome is not None and outcome.kind is CheckKind.FAIRNESS):
         if no_verdict:
             return Classified(entry=entry, kind=EvaluationClass.IGNORED,
                               why=f"no verdict yet ({outcome.verdict.value})")  # type: ignore[union-attr]

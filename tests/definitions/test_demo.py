@@ -68,7 +68,9 @@ def test_demo_twice_then_the_sensors_leave_the_same_true_state(
     assert "is in quarantine" in first and "Released clean_transactions.2026-11-03" in first
     assert "promotion is held" in first and "stays on v2" in first and "hold reason:" in first
     assert "the hold released itself" in first
-    assert "Every data check of 2026-11-04 passed" in first and "no verdict yet" in first
+    assert "tagged failed, not promoted" in first and "stays on v3" in first
+    assert "Evidence pack for the day" in first
+    assert "Every data check of 2026-11-05 passed" in first and "no verdict yet" in first
     assert "diagnosis: \nconcept drift" in first or "diagnosis: concept drift" in first.replace("\n", " ")
     assert "@champion moved v3 -> v2" in first and "guardrails incident: Concept drift" in first
     (manifest,) = QuarantineStore(home / "quarantine").list()
@@ -89,7 +91,8 @@ def test_demo_twice_then_the_sensors_leave_the_same_true_state(
     assert "already released at" in second and "nothing published again" in second
     assert "is in quarantine" not in second and "released itself" not in second
     assert "MLflow: registered" not in second and "Run FAILURE" not in second  # no day was run again
-    assert "2026-11-04 was already judged on this instance" in second and "Concept drift" in second
+    assert "2026-11-04 was already run on this instance" in second
+    assert "2026-11-05 was already judged on this instance" in second and "Concept drift" in second
 
     with dg.DagsterInstance.get() as instance:
         assert _state(defs, settings, instance) == after_first
