@@ -73,7 +73,7 @@ def guard_and_publish(batch: Any, spec: GuardSpec, context: Mapping[str, Any]) -
     target = spec.target if isinstance(spec.target, ParquetTarget) else None
     try:
         guarded = guard_batch(
-            batch, spec.contract, store, batch_id=scope.batch_id(spec.asset.name),
+            batch, spec.contract, store, batch_id=scope.batch_id(spec.contract.table or spec.contract.id),
             source=target.source(scope.partition) if target is not None else scope.source,
             run_id=scope.run_id, as_of=scope.as_of,
         )
@@ -83,7 +83,7 @@ def guard_and_publish(batch: Any, spec: GuardSpec, context: Mapping[str, Any]) -
     if guarded.published is None:
         context["ti"].xcom_push(key=OUTCOME_XCOM_KEY, value=record)
         raise AirflowFailException(
-            f"{spec.asset.name} [{scope.partition}]: nothing published; batch {guarded.batch_id} quarantined in "
+            f"{spec.contract.table} [{scope.partition}]: nothing published; batch {guarded.batch_id} quarantined in "
             f"{store.uri}: {cap_text(guarded.manifest.reason if guarded.manifest else guarded.outcome.message, MESSAGE_CHARS)}"
         )
     if target is not None:
@@ -98,7 +98,9 @@ def guard_and_publish(batch: Any, spec: GuardSpec, context: Mapping[str, Any]) -
 def outcome_record(
     guarded: GuardedBatch, contract: Contract, scope: TaskScope, store: QuarantineStore
 ) -> dict[str, Any]:
-    """The outcome as JSON an asset event's extra and XCom can hold: status, per-rule failing rows, ids, counts.
+    """The outcome as JSON an asset event's extra and XCom can hold: status, per-rule verdicts, ids, counts.
+
+    ``rules`` maps each rule id to its ``status``, ``severity`` and ``failing_rows``.
 
     Error text is cut at 4 KiB; the manifest in the store keeps everything.
     """
@@ -118,7 +120,8 @@ def outcome_record(
         "as_of": scope.as_of.isoformat() if scope.as_of is not None else None,
         "contract_id": contract.id,
         "contract_version": outcome.contract_version or contract.version,
-        "rules": {rule.rule_id: rule.failing_rows for rule in outcome.rules},
+        "rules": {rule.rule_id: {"status": rule.status.value, "severity": rule.severity.value,
+                                 "failing_rows": rule.failing_rows} for rule in outcome.rules},
         "failed_rules": [rule.rule_id for rule in outcome.failed_rules],
         "rows_in": outcome.rows,
         "rows_published": rows_published,

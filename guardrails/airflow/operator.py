@@ -41,8 +41,8 @@ def build_guard_spec(
 ) -> GuardSpec:
     """Load the contract and check the target now (DAG parse time), so a bad one is an import error.
 
-    The default asset is named after the contract's table, with the target's URI pattern (or
-    ``guardrails://<table>`` for a publish callable) as its URI.
+    The default asset is the target's directory (`default_asset_uri`), its name the same URI: Airflow wants an
+    asset's name unique, and several tasks may guard one table into different targets.
 
     Raises:
         ContractError: the contract file is malformed (file, line and field in the message).
@@ -58,9 +58,21 @@ def build_guard_spec(
     else:
         raise ValueError(f"target: expected a Parquet URI pattern or a callable (table, partition), got {target!r}")
     if asset is None:
-        uri = resolved.pattern.split("{", 1)[0].rstrip("/=") if isinstance(resolved, ParquetTarget) else ""
-        asset = Asset(name=loaded.table or loaded.id, uri=uri or f"guardrails://{loaded.table or 'table'}")
+        asset = Asset(default_asset_uri(resolved, loaded))
     return GuardSpec(contract=loaded, target=resolved, asset=asset, quarantine=quarantine)
+
+
+def default_asset_uri(target: ParquetTarget | Publish, contract: Contract) -> str:
+    """The target's URI up to the directory holding its first placeholder, or ``guardrails://<table>`` for a callable.
+
+    Example:
+        >>> default_asset_uri(ParquetTarget("s3://lake/transactions/date={partition}"), None)
+        's3://lake/transactions'
+    """
+    if isinstance(target, ParquetTarget):
+        static = target.pattern.split("{", 1)[0]
+        return static.rsplit("/", 1)[0] if "{" in target.pattern else target.pattern
+    return f"guardrails://{contract.table or contract.id}"
 
 
 class GuardedOperator(PythonOperator):

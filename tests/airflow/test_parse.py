@@ -115,3 +115,12 @@ def test_a_trigger_timetable_run_is_partitioned_by_its_logical_date() -> None:
     scope = TaskScope.from_context(context)
 
     assert (scope.partition, scope.as_of) == ("2026-11-04", started)
+
+
+@pytest.mark.parametrize("module", ["guardrails.airflow._scope", "guardrails.airflow.operator"])
+def test_docstring_examples_run(module: str) -> None:
+    """The worked examples in the adapter's docstrings are correct (run as doctests)."""
+    import doctest
+    import importlib
+
+    assert doctest.testmod(importlib.import_module(module)).failed == 0
