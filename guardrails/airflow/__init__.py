@@ -4,6 +4,7 @@
   audited by `guardrails.quarantine.guard_batch` before anything is written; a good batch is published to the
   target and emits an asset event whose extra is the outcome record; a bad one is quarantined, its record pushed
   to XCom (``guardrails_outcome``) and the task fails (`AirflowFailException`).
+- `QuarantineNotifier`: a failure callback posting one webhook message per quarantine (the core's delivery).
 - `TaskScope`: the partition (the data interval; the run id when there is no logical date) and the as-of time.
 - `get_provider_info`: the ``apache_airflow_provider`` entry point.
 
@@ -29,6 +30,9 @@ _LAZY = {
     "guard_and_publish": "guardrails.airflow._publish",
     "outcome_record": "guardrails.airflow._publish",
     "TaskScope": "guardrails.airflow._scope",
+    "BatchQuarantined": "guardrails.airflow._publish",
+    "QuarantineNotifier": "guardrails.airflow.notifier",
+    "quarantine_message": "guardrails.airflow.notifier",
     "get_provider_info": "guardrails.airflow.provider_info",
 }
 

@@ -37,6 +37,18 @@ Publish = Callable[[pa.Table, str], "str | None"]
 """A publish callable: ``publish(table, partition)`` writes the batch whole or not at all; returns where to."""
 
 
+class BatchQuarantined(AirflowFailException):
+    """Nothing was published: the batch is quarantined. `record` is its outcome record (also in XCom).
+
+    An `AirflowFailException`, so the task fails without retrying and failure callbacks (`QuarantineNotifier`)
+    get it as ``context["exception"]``.
+    """
+
+    def __init__(self, record: dict[str, Any], message: str) -> None:
+        super().__init__(message)
+        self.record = record
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GuardSpec:
     """What a guarded task audits against and where the outcome goes, fixed when the DAG file is parsed.
@@ -82,7 +94,7 @@ def guard_and_publish(batch: Any, spec: GuardSpec, context: Mapping[str, Any]) -
     record = outcome_record(guarded, spec.contract, scope, store)
     if guarded.published is None:
         context["ti"].xcom_push(key=OUTCOME_XCOM_KEY, value=record)
-        raise AirflowFailException(
+        raise BatchQuarantined(record,
             f"{spec.contract.table} [{scope.partition}]: nothing published; batch {guarded.batch_id} quarantined in "
             f"{store.uri}: {cap_text(guarded.manifest.reason if guarded.manifest else guarded.outcome.message, MESSAGE_CHARS)}"
         )
