@@ -26,7 +26,14 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from guardrails._text import MESSAGE_CHARS, cap_text
 from guardrails.airflow._scope import TaskScope
 from guardrails.contract.model import Contract
-from guardrails.quarantine import GuardedBatch, ParquetTarget, QuarantineError, QuarantineStore, guard_batch, publish_parquet
+from guardrails.quarantine import (
+    GuardedBatch,
+    ParquetTarget,
+    QuarantineError,
+    QuarantineStore,
+    guard_batch,
+    publish_parquet,
+)
 from guardrails.quarantine._layout import DEFAULT_LOCATION
 
 OUTCOME_XCOM_KEY = "guardrails_outcome"
@@ -94,9 +101,11 @@ def guard_and_publish(batch: Any, spec: GuardSpec, context: Mapping[str, Any]) -
     record = outcome_record(guarded, spec.contract, scope, store)
     if guarded.published is None:
         context["ti"].xcom_push(key=OUTCOME_XCOM_KEY, value=record)
-        raise BatchQuarantined(record,
+        why = guarded.manifest.reason if guarded.manifest is not None else guarded.outcome.message
+        raise BatchQuarantined(
+            record,
             f"{spec.contract.table} [{scope.partition}]: nothing published; batch {guarded.batch_id} quarantined in "
-            f"{store.uri}: {cap_text(guarded.manifest.reason if guarded.manifest else guarded.outcome.message, MESSAGE_CHARS)}"
+            f"{store.uri}: {cap_text(why, MESSAGE_CHARS)}",
         )
     if target is not None:
         where: str | None = publish_parquet(guarded.published, target.uri(scope.partition))

@@ -82,11 +82,14 @@ def instant_partition(at: datetime) -> str:
     """A logical date as a partition key: ``YYYY-MM-DD`` at midnight UTC, else compact UTC ISO.
 
     Example:
-        >>> instant_partition(datetime(2026, 11, 3, tzinfo=UTC)), instant_partition(datetime(2026, 11, 3, 6, tzinfo=UTC))
-        ('2026-11-03', '20261103T060000')
+        >>> instant_partition(datetime(2026, 11, 3, tzinfo=UTC))
+        '2026-11-03'
+        >>> instant_partition(datetime(2026, 11, 3, 6, tzinfo=UTC))
+        '20261103T060000'
     """
     at = at.astimezone(UTC)
-    return at.date().isoformat() if at == at.replace(hour=0, minute=0, second=0, microsecond=0) else f"{at:%Y%m%dT%H%M%S}"
+    midnight = at == at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return at.date().isoformat() if midnight else f"{at:%Y%m%dT%H%M%S}"
 
 
 def interval_partition(start: datetime, end: datetime) -> str:

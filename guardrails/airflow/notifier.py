@@ -67,9 +67,9 @@ def quarantine_message(record: Mapping[str, Any], *, dag_id: str, task_id: str) 
     """The Slack-compatible payload: which batch, which task and partition, why, and the command to release it.
 
     Example:
-        >>> quarantine_message({"batch_id": "tx.2026-11-04", "partition": "2026-11-04", "rows_quarantined": 5,
-        ...                     "reason": "1 blocking rule failed: amount.range (5 rows)",
-        ...                     "quarantine_store": "file:///q"}, dag_id="fraud", task_id="clean")["text"].splitlines()[0]
+        >>> record = {"batch_id": "tx.2026-11-04", "partition": "2026-11-04", "rows_quarantined": 5,
+        ...           "reason": "1 blocking rule failed: amount.range (5 rows)", "quarantine_store": "file:///q"}
+        >>> quarantine_message(record, dag_id="fraud", task_id="clean")["text"].splitlines()[0]
         ':rotating_light: Batch tx.2026-11-04 quarantined by fraud.clean [2026-11-04]: 5 rows held back'
     """
     def text(key: str, limit: int = VALUE_CHARS) -> str:

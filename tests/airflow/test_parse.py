@@ -117,7 +117,8 @@ def test_a_trigger_timetable_run_is_partitioned_by_its_logical_date() -> None:
     assert (scope.partition, scope.as_of) == ("2026-11-04", started)
 
 
-@pytest.mark.parametrize("module", ["guardrails.airflow._scope", "guardrails.airflow.operator"])
+@pytest.mark.parametrize("module", [
+    "guardrails.airflow._scope", "guardrails.airflow.operator", "guardrails.airflow.notifier"])
 def test_docstring_examples_run(module: str) -> None:
     """The worked examples in the adapter's docstrings are correct (run as doctests)."""
     import doctest

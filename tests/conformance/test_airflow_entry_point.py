@@ -33,7 +33,8 @@ def _verdict(record: dict[str, Any]) -> Verdict:
     return Verdict(
         status=CheckStatus(record["status"]),
         rows=record["rows_in"],
-        rules={rule_id: (CheckStatus(rule["status"]), rule["failing_rows"]) for rule_id, rule in record["rules"].items()},
+        rules={rule_id: (CheckStatus(rule["status"]), rule["failing_rows"])
+               for rule_id, rule in record["rules"].items()},
         published=record["rows_published"],
         quarantined=record["rows_quarantined"],
     )
