@@ -151,27 +151,50 @@ class WebhookNotifier:
 
     def _send(self, incident: Incident, event: str) -> Notification:
         payload = incident_message(incident, event, link=self.link(incident) if self.link else None)
-        body = json.dumps(payload).encode()
-        error: str | None = None
-        attempt = 0
-        for attempt in range(1, self.attempts + 1):
-            request = urllib.request.Request(self.url, data=body, method="POST",
-                                             headers={"Content-Type": "application/json"})
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
-                    response.read()
-                self.state.mark_notified(incident.id, event, datetime.now(UTC))
-                return Notification(incident_id=incident.id, event=event, delivered=True, attempts=attempt,
-                                    payload=payload)
-            except urllib.error.HTTPError as exc:
-                error = f"HTTP {exc.code} from the webhook"
-                if exc.code not in RETRYABLE_STATUS:
-                    break
-            except (urllib.error.URLError, TimeoutError, OSError) as exc:
-                error = f"webhook unreachable: {getattr(exc, 'reason', exc)}"
-            if attempt < self.attempts:
-                self.sleep(min(self.backoff_seconds * 2 ** (attempt - 1), self.max_backoff_seconds))
+        delivered, attempt, error = post_json(
+            self.url, payload, attempts=self.attempts, backoff_seconds=self.backoff_seconds,
+            max_backoff_seconds=self.max_backoff_seconds, timeout_seconds=self.timeout_seconds, sleep=self.sleep,
+        )
+        if delivered:
+            self.state.mark_notified(incident.id, event, datetime.now(UTC))
+            return Notification(incident_id=incident.id, event=event, delivered=True, attempts=attempt,
+                                payload=payload)
         logger.warning("incident %s: could not post the %s message to the webhook after %d attempt(s): %s",
                        incident.id, event, attempt, error)
         return Notification(incident_id=incident.id, event=event, delivered=False, attempts=attempt,
                             payload=payload, error=error)
+
+
+def post_json(
+    url: str,
+    payload: dict[str, Any],
+    *,
+    attempts: int = 4,
+    backoff_seconds: float = 0.5,
+    max_backoff_seconds: float = 8.0,
+    timeout_seconds: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[bool, int, str | None]:
+    """POST `payload` as JSON; retried on connection errors, timeouts and 408/425/429/5xx with doubling backoff.
+
+    Never raises for a delivery problem. Returns (delivered, attempts made, the last error or None). The one
+    delivery routine of the incident `WebhookNotifier` and the Airflow notifier.
+    """
+    body = json.dumps(payload).encode()
+    error: str | None = None
+    attempt = 0
+    for attempt in range(1, attempts + 1):
+        request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_seconds) as response:
+                response.read()
+            return True, attempt, None
+        except urllib.error.HTTPError as exc:
+            error = f"HTTP {exc.code} from the webhook"
+            if exc.code not in RETRYABLE_STATUS:
+                break
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            error = f"webhook unreachable: {getattr(exc, 'reason', exc)}"
+        if attempt < attempts:
+            sleep(min(backoff_seconds * 2 ** (attempt - 1), max_backoff_seconds))
+    return False, attempt, error

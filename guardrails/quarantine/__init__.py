@@ -36,6 +36,7 @@ from guardrails.quarantine._store import (
     ReleaseStatus,
     derive_batch_id,
 )
+from guardrails.quarantine._target import ParquetTarget, publish_parquet, target_of
 
 __all__ = [
     "MANIFEST_SCHEMA_VERSION",
@@ -44,6 +45,7 @@ __all__ = [
     "DataFormat",
     "GuardedBatch",
     "ManifestError",
+    "ParquetTarget",
     "PublishRecord",
     "PublishedVia",
     "QuarantineError",
@@ -56,4 +58,6 @@ __all__ = [
     "Transition",
     "derive_batch_id",
     "guard_batch",
+    "publish_parquet",
+    "target_of",
 ]

@@ -24,6 +24,7 @@ from guardrails.quarantine._errors import QuarantineError
 from guardrails.quarantine._layout import CLAIM, MANIFEST, RELEASED_DIR, RELEASED_EXTENSION, encode_manifest, format_when
 from guardrails.quarantine._manifest import DataFormat, QuarantineManifest, QuarantineState
 from guardrails.quarantine._published import PublishLog, PublishRecord, superseded_message, superseding
+from guardrails.quarantine._target import publish_parquet, target_of
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -107,7 +108,8 @@ class ReleasingStore:
         """Re-validate a quarantined batch against the *current* contract and, if nothing blocks it, publish it once.
 
         Publishing calls `publish(table)` (if it returns a string, that is recorded as where the data went), or
-        writes ``_released/<batch_id>.parquet`` under the store's root. `publish` must be all-or-nothing: if it
+        writes to the target the manifest's source names (``target:<uri>``, `ParquetTarget`), or else
+        ``_released/<batch_id>.parquet`` under the store's root. `publish` must be all-or-nothing: if it
         raises, the claim is given back so the release can be retried, and the exception propagates.
 
         A release killed after it claimed the batch does not block it for good: its claim is taken over (and the
@@ -265,6 +267,9 @@ class ReleasingStore:
             payload = self._read_payload(manifest)  # Parquet as it arrived, byte for byte
         else:
             payload, _ = encode_table(table)
+        target = target_of(manifest.source)
+        if target is not None:  # the batch was guarded on its way to a target (Airflow): it belongs there
+            return publish_parquet(payload, target)
         path = self.released_path(manifest.batch_id)
         self._files.write_atomic(path, payload)
         return self.fs.unstrip_protocol(path)

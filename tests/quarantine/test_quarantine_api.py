@@ -9,7 +9,7 @@ import pytest
 
 import guardrails.quarantine
 
-MODULES = ["_audit", "_batch", "_claim", "_errors", "_files", "_guard", "_manifest", "_published", "_store"]
+MODULES = ["_audit", "_batch", "_claim", "_errors", "_files", "_guard", "_manifest", "_published", "_store", "_target"]
 
 
 def test_all_lists_exactly_the_public_names() -> None:
