@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from definitions import assets, ml
+from definitions import assets, canary, ml
 from definitions.resources import LandingZone, ModelRegistry, ParquetIOManager, ServingLog
 from definitions.settings import DemoSettings
 from guardrails.dagster import ContractsResource, QuarantineResource
@@ -32,10 +32,11 @@ def build_definitions(settings: DemoSettings | None = None) -> dg.Definitions:
             assets.fraud_model,
             assets.scored_transactions,
             *ml.ML_ASSETS,
+            *canary.CANARY_ASSETS,
         ],
-        asset_checks=ml.ML_CHECKS,
-        sensors=[*ml.ML_SENSORS, incident_sensor(settings)],
-        jobs=[assets.daily_pipeline],
+        asset_checks=[*ml.ML_CHECKS, *canary.CANARY_CHECKS],
+        sensors=[*ml.ML_SENSORS, incident_sensor(settings), *canary.CANARY_SENSORS],
+        jobs=[assets.daily_pipeline, *canary.CANARY_JOBS],
         schedules=[dg.build_schedule_from_partitioned_job(assets.daily_pipeline, hour_of_day=2)],
         resources={
             "quarantine": QuarantineResource(location=str(settings.quarantine_dir)),

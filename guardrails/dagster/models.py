@@ -58,6 +58,7 @@ from guardrails.dagster._guard_events import (
     Classified,
     EvaluationClass,
     classify,
+    judge_canary,
 )
 from guardrails.dagster.history import CheckHistoryEntry, read_check_history_after
 from guardrails.dagster.lineage import materialized_batch
@@ -354,7 +355,9 @@ def _act(
     if item.kind is EvaluationClass.STORED_BATCH:
         batch = _stored_batch(instance, check, item)
         return "condemn", guard.condemn(batch, reason=reason, check=label, run_id=run_id)
-    assert item.version is not None  # EvaluationClass.MODEL always names its version
+    assert item.version is not None  # EvaluationClass.MODEL and CANARY always name their version
+    if item.kind is EvaluationClass.CANARY:
+        return "judge_canary", judge_canary(guard, item, run_id=run_id)
     return "fail_version", guard.fail_version(item.version, reason=reason, check=label, run_id=run_id)
 
 

@@ -247,6 +247,11 @@ def judge_canary(guard: ModelGuard, version: int, judgement: CanaryJudgement, *,
     if verdict is CheckVerdict.ERROR:
         return result(ActionStatus.REFUSED, f"canary of v{version} could not run ({message}): nothing moves and "
                       f"nothing is promoted (fail closed)", error=message)
+    if verdict is CheckVerdict.PASS and _acted_on_pass(guard, version, challenger):
+        # A replayed pass (a sensor starting from no cursor) must not promote a candidate the champion has moved
+        # on from since: the pass was acted on once (its tag is there, the challenger no longer on it).
+        return result(ActionStatus.NO_OP, f"canary pass for v{version} already acted on (alias {challenger!r} no "
+                      "longer on it); nothing moves")
     tagged = guard._act(lambda status, text, **extra: ActionResult(model=guard.name, alias=guard.alias,
                                                                   status=status, message=text, **extra),
                         "judge_canary", lambda: _record(guard, version, verdict, message, check, run_id))
@@ -286,6 +291,15 @@ def judge_canary(guard: ModelGuard, version: int, judgement: CanaryJudgement, *,
     return result(status, text, move=move, observed_version=champion.observed_version)
 
 
+def _acted_on_pass(guard: ModelGuard, version: int, challenger: str) -> bool:
+    try:
+        record = next((v for v in guard.registry.search_versions(guard.name) if v.version == version), None)
+        serving = guard.registry.get_model(guard.name).aliases.get(challenger)
+    except RegistryError:
+        return False  # the steps below report the registry trouble with what they observed
+    return record is not None and record.tags.get(check_tag(CANARY_CHECK)) == "pass" and serving != version
+
+
 def _record(guard: ModelGuard, version: int, verdict: CheckVerdict, message: str, check: str,
             run_id: str | None) -> ActionResult:
     """Write the canary's verdict on the version (and, for a pass, a passed verdict unless one failed already)."""
@@ -296,8 +310,9 @@ def _record(guard: ModelGuard, version: int, verdict: CheckVerdict, message: str
     if record is None:
         return done(ActionStatus.REFUSED, f"{guard.name!r} has no version {version}")
     wrote = False
-    if record.tags.get(check_tag(check)) != verdict.value:
-        guard.registry.set_version_tag(guard.name, version, check_tag(check), verdict.value)
+    # The requirement is named "canary" whatever the check is called in a host (``scored_transactions:canary``).
+    if record.tags.get(check_tag(CANARY_CHECK)) != verdict.value:
+        guard.registry.set_version_tag(guard.name, version, check_tag(CANARY_CHECK), verdict.value)
         wrote = True
     if verdict is CheckVerdict.PASS:
         state = guard._read().version(version)

@@ -171,3 +171,18 @@ def test_results_survive_json(guard: ModelGuard) -> None:
     data = guard.judge_canary(2, "fail").to_dict()
     json.dumps(data)
     assert data["verdict"] == "fail" and [s["status"] for s in data["steps"]] == ["applied", "applied"]
+
+
+def test_a_replayed_pass_never_undoes_a_later_promotion(guard: ModelGuard) -> None:
+    """After v2 passed and v3 became champion, the same pass handled again (a sensor with no cursor) moves nothing."""
+    assert guard.judge_canary(2, "pass").status is ActionStatus.APPLIED
+    registry = guard.registry
+    if isinstance(registry, MemoryRegistry):
+        registry.add_version(guard.name)
+    else:
+        client = MlflowClient(tracking_uri=registry.tracking_uri, registry_uri=registry.tracking_uri)
+        client.create_model_version(guard.name, source=client.get_model_version(guard.name, "1").source)
+    guard.record_verdict(3, passed())
+    assert guard.promote(3).status is ActionStatus.APPLIED
+    assert guard.judge_canary(2, "pass").status is ActionStatus.NO_OP
+    assert aliases(guard) == {"champion": 3}
