@@ -27,7 +27,6 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from definitions.assets import GROUP
 from definitions.resources import ModelRegistry, ServingLog
 from definitions.settings import DemoSettings
 from guardrails.dagster.ml import build_canary_check
@@ -43,6 +42,8 @@ LOOK = timedelta(hours=1)
 OUTCOME_DELAY = timedelta(minutes=6)
 """Mean delay before a unit's outcome (click, confirmed fraud) is known."""
 CANDIDATE_SHARE = 0.5
+GROUP = "canary"
+"""Its own group: the daily pipeline (the ``fraud_detection`` group) never serves canary looks."""
 
 
 class CanaryConfig(dg.Config):

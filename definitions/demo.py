@@ -42,6 +42,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from definitions.data import Defect
+from definitions.demo_canary import canary_chapter
 from definitions.settings import DEFECT_ENV, DemoSettings
 
 PREVIOUS_DAY = "2026-11-01"
@@ -132,8 +133,9 @@ class Demo:
             quarantined = self.bad_day()
             held = self.hold_tick(quarantined) if quarantined else False
             released = self.release(quarantined) if quarantined else False
+            canary = canary_chapter(self)
             self.summary()
-        if good and quarantined and held and released:
+        if good and quarantined and held and released and canary:
             self.console.print(
                 "\n[bold green]The guardrails behaved as expected.[/] "
                 "Open the UI on the same instance: [bold]make ui[/] (http://127.0.0.1:3000)."
