@@ -246,7 +246,7 @@ def _evaluation_label(entry: CheckHistoryEntry) -> str:
 def _reason(item: Classified) -> str:
     """One readable sentence: which evaluation, what it means, and its own description (data text, capped)."""
     entry = item.entry
-    text = f"{_evaluation_label(entry)} failed: {item.why}"
+    text = f"{_evaluation_label(entry)} {'passed' if entry.passed else 'failed'}: {item.why}"
     if entry.description:
         text += f" ({entry.description})"
     return cap_text(text, MESSAGE_CHARS)
