@@ -67,17 +67,22 @@ def simulate_look(units: int, *, effect: float, control: int, candidate: int, lo
     flagged = rng.poisson(0.3, units)
     start = CANARY_START + (look - 1) * LOOK
     offsets = np.sort(rng.random(units)) * LOOK.total_seconds()
-    return pl.DataFrame({
-        "unit_id": [f"l{look}-{i}" for i in range(units)],
+    frame = pl.DataFrame({
         "variant": np.where(on_candidate, "candidate", "control"),
         "model_version": np.where(on_candidate, candidate, control),
-        "served_at": [start + timedelta(seconds=float(s)) for s in offsets],
+        "offset_us": (offsets * 1e6).astype(np.int64),
         "outcome_delay_s": rng.exponential(OUTCOME_DELAY.total_seconds(), units),
         "clicked": rng.random(units) < 0.05 * factor,
         "flagged": flagged,
         "true_positive": rng.binomial(flagged, np.clip(0.6 * factor, 0.0, 1.0)),
         "latency_ms": np.round(rng.gamma(4.0, 20.0, units) / factor, 1),
     })
+    return frame.select(
+        pl.format("l{}-{}", pl.lit(look), pl.int_range(units)).alias("unit_id"),
+        "variant", "model_version",
+        (pl.lit(start) + pl.duration(microseconds=pl.col("offset_us"))).alias("served_at"),
+        pl.exclude("variant", "model_version", "offset_us"),
+    )
 
 
 def matured_as_of(log: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
