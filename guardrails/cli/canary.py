@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.text import Text
 
+from guardrails.cli.options import VERDICT_EXIT_CODES, VERDICT_STYLE, exit_misconfigured
 from guardrails.cli.render import console, line, print_error, print_json, styled, table
 from guardrails.errors import ContractError
 from guardrails.outcome import Verdict
@@ -21,11 +22,6 @@ from guardrails.outcome import Verdict
 if TYPE_CHECKING:
     from guardrails.checks.canary import CanaryReport
 
-EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
-EXIT_CODES = {Verdict.PASS: EXIT_PASS, Verdict.FAIL: EXIT_FAIL, Verdict.ERROR: EXIT_ERROR,
-              Verdict.INCONCLUSIVE: EXIT_INCONCLUSIVE, Verdict.INSUFFICIENT: EXIT_INCONCLUSIVE}
-VERDICT_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "magenta",
-                 Verdict.INCONCLUSIVE: "yellow", Verdict.INSUFFICIENT: "yellow"}
 
 
 def canary_command(
@@ -46,11 +42,8 @@ def canary_command(
 
     try:
         loaded = load_canary_spec(spec)
-    except (ContractError, OSError) as exc:  # misconfiguration: say where, run nothing
-        print_error(str(exc))
-        if json_output:
-            print_json({"error": str(exc), **{k: getattr(exc, k, None) for k in ("path", "line", "field")}})
-        raise typer.Exit(EXIT_ERROR) from exc
+    except (ContractError, OSError) as exc:
+        exit_misconfigured(exc, json_output=json_output)
     report = assess_canary(data, loaded, as_of=as_of)
     if report.verdict is Verdict.ERROR:
         print_error(f"{report.outcome.message}: {report.outcome.error}")
@@ -58,7 +51,7 @@ def canary_command(
         print_json(report.to_dict())
     else:
         _print(report, loaded.name)
-    raise typer.Exit(EXIT_CODES[report.verdict])
+    raise typer.Exit(VERDICT_EXIT_CODES[report.verdict])
 
 
 def _number(value: float | None) -> str:

@@ -1,5 +1,7 @@
 """``guardrails contract lint CONTRACT``: every error and warning in a contract file, as a table or JSON.
 
+Every table of the file is linted (``--table NAME``: only that one).
+
 Exit codes: 0 the contract loads (warnings allowed), 1 it has errors, 2 the command itself was misused
 (e.g. the file does not exist).
 """
@@ -25,7 +27,7 @@ def contract() -> None:
 @app.command("lint")
 def lint(
     contract: Path = typer.Argument(..., exists=True, dir_okay=False, help="An ODCS v3 contract file (*.odcs.yaml)."),
-    table: str | None = typer.Option(None, "--table", help="The schema object to check, if the file has several."),
+    table: str | None = typer.Option(None, "--table", help="Lint only this schema object (default: every table in the file)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Report every error and warning in CONTRACT; exit 1 if it would not load."""
@@ -55,13 +57,18 @@ def _print(report: LintReport) -> None:
         )
         console.print(out)
     if report.ok:
-        contract = report.contract
-        assert contract is not None
+        first = report.contracts[0]
+        if len(report.contracts) == 1:
+            tables = f"table {first.table}, {len(first.rules)} rules"
+        elif len(report.contracts) <= 6:
+            tables = f"{len(report.contracts)} tables (" + ", ".join(
+                f"{c.table}: {len(c.rules)} rules" for c in report.contracts) + ")"
+        else:  # 68 AdventureWorks tables would not fit on a line
+            tables = f"{len(report.contracts)} tables, {sum(len(c.rules) for c in report.contracts)} rules"
         console.print(
             line(
                 styled("ok", "green"),
-                f"  {report.path}: {contract.id} v{contract.version}, table {contract.table}, "
-                f"{len(contract.rules)} rules, {len(report.warnings)} warning(s)",
+                f"  {report.path}: {first.id} v{first.version}, {tables}, {len(report.warnings)} warning(s)",
             )
         )
     else:

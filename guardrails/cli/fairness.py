@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from guardrails._text import MESSAGE_CHARS, cap_text
+from guardrails.cli.options import VERDICT_EXIT_CODES, VERDICT_STYLE, exit_misconfigured
 from guardrails.cli.render import console, line, print_error, print_json, styled, table
 from guardrails.errors import ContractError
 from guardrails.outcome import Verdict
@@ -22,11 +23,6 @@ if TYPE_CHECKING:
 # The check is imported when the command runs: importing `guardrails.checks` loads scipy (drift), which no other
 # command should pay for at start-up.
 
-EXIT_PASSED, EXIT_FAILED, EXIT_ERROR, EXIT_INSUFFICIENT = 0, 1, 2, 3
-EXIT_CODES = {Verdict.PASS: EXIT_PASSED, Verdict.FAIL: EXIT_FAILED, Verdict.ERROR: EXIT_ERROR,
-              Verdict.INSUFFICIENT: EXIT_INSUFFICIENT, Verdict.INCONCLUSIVE: EXIT_INSUFFICIENT}
-VERDICT_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "magenta",
-                 Verdict.INSUFFICIENT: "yellow", Verdict.INCONCLUSIVE: "yellow"}
 SEGMENT_CHARS = 80
 """Longest segment value shown in a table cell (values come from data)."""
 
@@ -50,11 +46,8 @@ def fairness_command(
     try:
         loaded = load_fairness_spec(spec)
         baseline = _champion(champion)
-    except (ContractError, OSError, ValueError) as exc:  # misconfiguration: say where, run nothing
-        print_error(str(exc))
-        if json_output:
-            print_json({"error": str(exc), **{k: getattr(exc, k, None) for k in ("path", "line", "field")}})
-        raise typer.Exit(EXIT_ERROR) from exc
+    except (ContractError, OSError, ValueError) as exc:
+        exit_misconfigured(exc, json_output=json_output)
     report = assess_fairness(data, loaded, champion=baseline)
     if report.verdict is Verdict.ERROR:
         print_error(f"{report.outcome.message}")
@@ -62,7 +55,7 @@ def fairness_command(
         print_json(report.to_dict())
     else:
         print_report(report, all_segments=all_segments)
-    raise typer.Exit(EXIT_CODES[report.verdict])
+    raise typer.Exit(VERDICT_EXIT_CODES[report.verdict])
 
 
 def _champion(path: Path | None) -> Any:

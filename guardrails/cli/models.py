@@ -56,16 +56,22 @@ Alias = Annotated[str, typer.Option("--alias", help="The serving alias the guard
 Timeout = Annotated[int, typer.Option("--timeout", min=1, help="Seconds per registry request before giving up.")]
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 By = Annotated[str | None, typer.Option("--by", help="Who acts, recorded in the history (default: cli:<user>).")]
+LockUrl = Annotated[
+    str | None,
+    typer.Option("--lock-url", envvar="GUARDRAILS_MODEL_LOCK_URL",
+                 help="The lock guards of the model share: a postgresql:// URL (advisory lock, for guards on several "
+                 "hosts) or a directory (default: chosen from the tracking URI)."),
+]
 
 
-def _guard(name: str, tracking_uri: str | None, alias: str, timeout: int) -> ModelGuard:
+def _guard(name: str, tracking_uri: str | None, alias: str, timeout: int, lock_url: str | None = None) -> ModelGuard:
     if not tracking_uri:
         print_error("no tracking server: pass --tracking-uri or set MLFLOW_TRACKING_URI")
         raise typer.Exit(EXIT_ERROR)
     from guardrails.models import MlflowModelRegistry
 
     try:
-        registry = MlflowModelRegistry(tracking_uri, timeout_seconds=timeout)
+        registry = MlflowModelRegistry(tracking_uri, timeout_seconds=timeout, lock_url=lock_url)
         return ModelGuard(registry, name, alias=alias, actor=f"cli:{getpass.getuser()}")
     except ValueError as exc:
         print_error(str(exc))
@@ -201,9 +207,10 @@ def promote_command(
     reason: Annotated[str, typer.Option("--reason", help="Why, recorded in the history.")] = "",
     by: By = None,
     tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
+    lock_url: LockUrl = None,
 ) -> None:
     """Point the alias at VERSION, if its verdict passed, its lineage is clean and NAME is neither pinned nor held."""
-    _finish(_guard(name, tracking_uri, alias, timeout).promote(version, reason=reason, by=by), json_output)
+    _finish(_guard(name, tracking_uri, alias, timeout, lock_url).promote(version, reason=reason, by=by), json_output)
 
 
 @app.command("pin")
@@ -219,9 +226,10 @@ def pin_command(
     run_id: Annotated[str | None, typer.Option("--run-id", help="The run that found the failure.")] = None,
     by: By = None,
     tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
+    lock_url: LockUrl = None,
 ) -> None:
     """Mark the failing version failed, move the alias to the highest passed clean version, and pin it there."""
-    guard = _guard(name, tracking_uri, alias, timeout)
+    guard = _guard(name, tracking_uri, alias, timeout, lock_url)
     if failing_version is None:
         try:
             status = guard.status()
@@ -242,9 +250,10 @@ def unpin_command(
     reason: Annotated[str, typer.Option("--reason", help="Why the pin is released, recorded in the history.")],
     by: By = None,
     tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
+    lock_url: LockUrl = None,
 ) -> None:
     """Release NAME's pin so promotion works again (the alias stays where it is)."""
-    _finish(_guard(name, tracking_uri, alias, timeout).unpin(reason=reason, by=by), json_output)
+    _finish(_guard(name, tracking_uri, alias, timeout, lock_url).unpin(reason=reason, by=by), json_output)
 
 
 @app.command("verdict")
@@ -256,13 +265,14 @@ def verdict_command(
     check: Annotated[list[str] | None, typer.Option("--check", help="A check behind the verdict (repeatable).")] = None,
     run_id: Annotated[str | None, typer.Option("--run-id", help="The run that produced the verdict.")] = None,
     tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
+    lock_url: LockUrl = None,
 ) -> None:
     """Record a guardrail verdict on VERSION by hand (e.g. vouch for a known-good version before a pin).
 
     A failed verdict is the model's own failure: it is written first, then the alias is moved off VERSION to the
     highest passed clean version if it was there (exit 1 if no such version exists).
     """
-    guard = _guard(name, tracking_uri, alias, timeout)
+    guard = _guard(name, tracking_uri, alias, timeout, lock_url)
     verdict = Verdict(status=status, checks=tuple(check or ()), run_id=run_id, at=datetime.now(UTC), reason=reason)
     if verdict.status is VerdictStatus.FAILED:
         result = guard.fail_version(version, reason=reason, check=(check or [None])[0], run_id=run_id)
@@ -289,18 +299,20 @@ def unhold_command(
         "released by hand"),
     by: By = None,
     tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
+    lock_url: LockUrl = None,
 ) -> None:
     """Release NAME's hold on automatic promotion by hand (the alias stays where it is)."""
-    _finish(_guard(name, tracking_uri, alias, timeout).unhold(reason=reason, by=by), json_output)
+    _finish(_guard(name, tracking_uri, alias, timeout, lock_url).unhold(reason=reason, by=by), json_output)
 
 
 @app.command("reconcile")
 def reconcile_command(
     name: Name, by: By = None,
     tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5, json_output: Json = False,
+    lock_url: LockUrl = None,
 ) -> None:
     """Record alias moves nobody recorded ("observed") and move the alias off a failed or unclean version."""
-    _finish(_guard(name, tracking_uri, alias, timeout).reconcile(by=by), json_output)
+    _finish(_guard(name, tracking_uri, alias, timeout, lock_url).reconcile(by=by), json_output)
 
 
 @app.command("lineage")

@@ -11,17 +11,23 @@ import os
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from guardrails.cli.render import print_error
+from guardrails.cli.render import print_error, print_json
+from guardrails.outcome import Verdict
 from guardrails.quarantine._store import DEFAULT_LOCATION as DEFAULT_STORE
 
 if TYPE_CHECKING:
     import dagster as dg
 
 EXIT_ERROR = 2
+VERDICT_EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.ERROR: EXIT_ERROR, Verdict.INCONCLUSIVE: 3,
+                      Verdict.INSUFFICIENT: 3}
+"""Exit codes of the commands that print a check's verdict (canary, fairness, performance): 3 = no verdict yet."""
+VERDICT_STYLE = {Verdict.PASS: "green", Verdict.FAIL: "red", Verdict.ERROR: "magenta",
+                 Verdict.INCONCLUSIVE: "yellow", Verdict.INSUFFICIENT: "yellow"}
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 STORE_ENV = "GUARDRAILS_QUARANTINE"
 
@@ -148,3 +154,12 @@ def open_instance() -> dg.DagsterInstance:
     except Exception as exc:  # an unreadable instance is "could not run", reported in one line
         print_error(f"cannot open the Dagster instance at $DAGSTER_HOME={home}: {type(exc).__name__}: {exc}")
         raise typer.Exit(EXIT_ERROR) from exc
+
+
+def exit_misconfigured(exc: Exception, *, json_output: bool, message: str | None = None) -> NoReturn:
+    """A spec or input that does not load is misconfiguration: say where (file, line, field), run nothing, exit 2."""
+    text = message or str(exc)
+    print_error(text)
+    if json_output:
+        print_json({"error": text, **{k: getattr(exc, k, None) for k in ("path", "line", "field")}})
+    raise typer.Exit(EXIT_ERROR) from exc

@@ -13,16 +13,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from guardrails.cli.options import AsOfOption
+from guardrails.cli.options import EXIT_ERROR, VERDICT_EXIT_CODES, AsOfOption, exit_misconfigured
 from guardrails.cli.render import console, line, print_error, print_json, status_text, styled, table
 from guardrails.errors import ContractError
-from guardrails.outcome import CheckOutcome, CheckStatus, Verdict
+from guardrails.outcome import CheckOutcome, CheckStatus
 
 if TYPE_CHECKING:  # the check (polars, numpy, scipy) is imported when the command runs: other commands start faster
     from guardrails.checks.performance import MetricValue, PerformanceReport
 
-EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.ERROR: 2, Verdict.INSUFFICIENT: 3, Verdict.INCONCLUSIVE: 3}
-EXIT_ERROR = 2
 
 
 def performance_command(
@@ -51,12 +49,9 @@ def performance_command(
     try:
         loaded = load_performance_spec(spec)
         drift_outcome = CheckOutcome.from_json(drift.read_text()) if drift is not None else None
-    except (ContractError, OSError, ValueError, KeyError) as exc:  # misconfiguration: say where, run nothing
+    except (ContractError, OSError, ValueError, KeyError) as exc:
         message = str(exc) if isinstance(exc, ContractError | OSError) else f"{drift}: not a check outcome ({exc})"
-        print_error(message)
-        if json_output:
-            print_json({"error": message, **{k: getattr(exc, k, None) for k in ("path", "line", "field")}})
-        raise typer.Exit(EXIT_ERROR) from exc
+        exit_misconfigured(exc, json_output=json_output, message=message)
     for path in (predictions, labels, reference_data):
         if path is not None and not path.exists():
             print_error(f"{path}: no such file or directory")
@@ -70,7 +65,7 @@ def performance_command(
         print_json(report.to_dict())
     elif report.outcome.status is not CheckStatus.ERROR:  # could not run: the one line above says why
         _print(report)
-    raise typer.Exit(EXIT_CODES[report.verdict])
+    raise typer.Exit(VERDICT_EXIT_CODES[report.verdict])
 
 
 def _aware(moment: datetime) -> datetime:

@@ -143,6 +143,9 @@ def release_command(
     ],
     store: StoreOption = None,
     as_of: AsOfOption = None,
+    table: Annotated[
+        str | None, typer.Option("--table", help="The batch's table, when the contract file describes several.")
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Release even over a newer batch published since (recorded in its history).")
     ] = False,
@@ -158,7 +161,7 @@ def release_command(
 ) -> None:
     """Re-check a batch against the current contract and, if nothing blocks it, publish it exactly once."""
     location = _store_of(batch_id, store)
-    result = _run(lambda: _open(location).release(batch_id, load_contract(contract), as_of=as_of,
+    result = _run(lambda: _open(location).release(batch_id, load_contract(contract, table=table), as_of=as_of,
                                                   break_claim=break_claim, force=force))
     if json_output:
         print_json(result.to_dict())

@@ -18,7 +18,8 @@ from polars.exceptions import PanicException
 
 from guardrails.cli.render import print_error, print_json, print_outcome
 from guardrails.cli.options import AsOfOption
-from guardrails.contract import load_contract
+from guardrails.contract.loader import load_with_warnings
+from guardrails.contract.model import Contract
 from guardrails.errors import ContractError
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus
 from guardrails.validation import error_line, read_parquet, validate, validate_expectation_suite
@@ -48,6 +49,10 @@ def validate_command(
             help="A Great Expectations suite parameter ($PARAMETER), repeatable; ISO times become timestamps.",
         ),
     ] = None,
+    table: Annotated[
+        str | None,
+        typer.Option("--table", help="The table (schema object) DATA holds, when CONTRACT describes several."),
+    ] = None,
     all_rules: Annotated[bool, typer.Option("--all-rules", help="List passing rules too, not only failures.")] = False,
     allow_unrun: AllowUnrunOption = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
@@ -56,7 +61,7 @@ def validate_command(
     started, as_of = datetime.now(UTC), as_of or datetime.now(UTC)
     suite = contract.suffix == ".json"
     try:
-        loaded = None if suite else load_contract(contract)
+        loaded = None if suite else _load(contract, table)
     except (ContractError, OSError) as exc:  # misconfiguration: say where, run nothing
         print_error(str(exc))
         if json_output:
@@ -78,6 +83,21 @@ def validate_command(
     elif outcome.status is not CheckStatus.ERROR or outcome.rows is not None:
         print_outcome(outcome, all_rules=all_rules)
     raise typer.Exit(exit_code(outcome))
+
+
+def _load(contract: Path, table: str | None) -> Contract:
+    """The contract DATA is validated against; a file of several tables and no ``--table`` names them all."""
+    loaded = load_with_warnings(contract, table=table)
+    if loaded.errors:
+        ambiguous = len(loaded.errors) == 1 and loaded.errors[0].field == "schema"
+        if table is None and len(loaded.tables) > 1 and ambiguous:
+            raise ContractError(
+                contract, "schema", expected="--table naming the table DATA holds",
+                got=f"{len(loaded.tables)} tables: " + ", ".join(loaded.tables), line=loaded.errors[0].line,
+            )
+        raise loaded.errors[0]
+    assert loaded.contract is not None
+    return loaded.contract
 
 
 def _run_suite(

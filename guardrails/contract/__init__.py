@@ -2,11 +2,12 @@
 
 from guardrails.contract.durations import parse_duration
 from guardrails.contract.lint import LintIssue, LintReport, lint_contract
-from guardrails.contract.loader import load_contract
+from guardrails.contract.loader import load_contract, load_contract_file
 from guardrails.contract.model import (
     AllowedValuesRule,
     ColumnTypeRule,
     Contract,
+    ContractFile,
     LengthRule,
     LogicalType,
     MaxAgeRule,
@@ -28,6 +29,7 @@ __all__ = [
     "AllowedValuesRule",
     "ColumnTypeRule",
     "Contract",
+    "ContractFile",
     "LengthRule",
     "LintIssue",
     "LintReport",
@@ -47,5 +49,6 @@ __all__ = [
     "UniqueRule",
     "lint_contract",
     "load_contract",
+    "load_contract_file",
     "parse_duration",
 ]

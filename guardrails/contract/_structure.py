@@ -6,6 +6,11 @@ forbids them. A silently ignored ``requird: true`` or ``mustBeAbout: 3`` would d
 word, so every object the JSON schema closes is checked against it, with a "did you mean".
 Pydantic's locations (``schema.0.properties.4.enum.0``, with union-branch labels such as ``Team``) become our
 field paths (``schema[0].properties[4].enum[0]``) with a line.
+
+Files that declare v3 but still use an ODCS v2 property name (``isNullable``, ``isUnique``, ...; tools that
+migrated half-way write them) are read as their v3 field means, with a warning naming that field
+(`upgrade_pre_v3_fields`): datacontract-cli users wrote ``isNullable: false`` to make a column required, and
+silently dropping it would disable the check they meant.
 """
 
 from __future__ import annotations
@@ -101,6 +106,95 @@ def _shape(node_ids: tuple[int, ...], is_object: bool) -> _Shape:
             items.append(_node_id(branch["items"]))
     name = next((n for n, _ in branches if n in _WHAT), None)
     return _Shape(name, frozenset(known), closed, {k: tuple(v) for k, v in children.items()}, tuple(items))
+
+
+# ODCS v2 property field -> (its v3 field, whether the boolean is inverted). Applied when the v3 field is absent.
+PRE_V3_FIELDS: dict[str, tuple[str, bool]] = {
+    "isNullable": ("required", True),
+    "isUnique": ("unique", False),
+    "isPrimaryKey": ("primaryKey", False),
+    "partitionStatus": ("partitioned", False),
+    "criticalDataElementStatus": ("criticalDataElement", False),
+    "encryptedColumnName": ("encryptedName", False),
+    "transformSourceTables": ("transformSourceObjects", False),
+    "sampleValues": ("examples", False),
+}
+_BOOLEAN_V3 = frozenset({"required", "unique", "primaryKey", "partitioned", "criticalDataElement"})
+
+
+def upgrade_pre_v3_fields(data: dict[str, Any], problems: Problems) -> None:
+    """Rename the ODCS v2 property fields of `data` (in place) to their v3 names, warning once for each.
+
+    ``isNullable: false`` becomes ``required: true`` (``isNullable: true``: ``required: false``), ``isUnique``
+    becomes ``unique``, and so on (`PRE_V3_FIELDS`). When the v3 field is also there, it wins and the old one
+    is dropped with a warning saying so. A non-boolean ``isNullable`` is an error on its own line. The new
+    field keeps the old one's line, so later errors about it point at what the author wrote.
+
+    Example:
+        >>> from guardrails.contract._source import parse_yaml
+        >>> doc = parse_yaml("schema: [{name: t, properties: [{name: id, isNullable: false}]}]", "c")
+        >>> problems = Problems(doc)
+        >>> upgrade_pre_v3_fields(doc.data, problems)
+        >>> doc.data["schema"][0]["properties"][0], problems.warnings[0].hint
+        ({'name': 'id', 'required': True}, 'read as required: true; rename it to the v3 field')
+    """
+    schemas = data.get("schema")
+    for sindex, schema in enumerate(schemas if isinstance(schemas, list) else []):
+        if isinstance(schema, dict):
+            _upgrade_properties(schema.get("properties"), ("schema", sindex, "properties"), problems)
+    _upgrade_team_comments(data, problems)
+
+
+def _upgrade_team_comments(data: dict[str, Any], problems: Problems) -> None:
+    """A team member's ``comment`` (ODCS v3.0) is its ``description`` since v3.1: valid in a v3.0 file, a warning
+    in a later one (the standard's own full example, written for v3.0, has one)."""
+    team = data.get("team")
+    members, path = (team, ("team",)) if isinstance(team, list) else (None, ())
+    if isinstance(team, dict):
+        members, path = team.get("members"), ("team", "members")
+    since_v3_1 = not str(data.get("apiVersion", "")).startswith("v3.0.")
+    for index, member in enumerate(members if isinstance(members, list) else []):
+        if not isinstance(member, dict) or "comment" not in member:
+            continue
+        comment = member.pop("comment")
+        if since_v3_1:
+            problems.warn((*path, index, "comment"), expected="description (a team member's comment until ODCS v3.1)",
+                          got=f"comment: {describe_value(comment)}", hint="read as its description; rename it")
+        if "description" not in member:
+            member["description"] = comment
+
+
+def _upgrade_properties(properties: Any, path: FieldPath, problems: Problems) -> None:
+    for index, prop in enumerate(properties if isinstance(properties, list) else []):
+        if isinstance(prop, dict):
+            _upgrade_property(prop, (*path, index), problems)
+
+
+def _upgrade_property(prop: dict[str, Any], ppath: FieldPath, problems: Problems) -> None:
+    for old in [k for k in prop if k in PRE_V3_FIELDS]:
+        new, inverted = PRE_V3_FIELDS[old]
+        value = prop.pop(old)
+        opath, npath = (*ppath, old), (*ppath, new)
+        if new in _BOOLEAN_V3 and not isinstance(value, bool):
+            problems.error(opath, expected=f"true or false (ODCS v2's {old}; v3 calls it {new})",
+                           got=describe_value(value))
+            continue
+        meant = (not value) if inverted else value
+        if new in prop:
+            problems.warn(opath, expected=f"the ODCS v3 field {new!r} only ({old} is ODCS v2)",
+                          got=f"{old}: {describe_value(value)} next to {new}: {describe_value(prop[new])}",
+                          hint=f"{new} wins; remove {old}")
+            continue
+        prop[new] = meant
+        lines = problems.doc.lines
+        lines.setdefault(npath, lines.get(opath) or problems.doc.line_of(ppath) or 0)
+        shown = str(meant).lower() if isinstance(meant, bool) else describe_value(meant)
+        problems.warn(opath, expected=f"the ODCS v3 field {new!r} ({old} is ODCS v2)",
+                      got=f"{old}: {describe_value(value) if not isinstance(value, bool) else str(value).lower()}",
+                      hint=f"read as {new}: {shown}; rename it to the v3 field")
+    _upgrade_properties(prop.get("properties"), (*ppath, "properties"), problems)
+    if isinstance(prop.get("items"), dict):  # an array's items: the same shape as a property
+        _upgrade_property(prop["items"], (*ppath, "items"), problems)
 
 
 class StructureChecker:

@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
+from guardrails.errors import ContractError
 from guardrails.outcome import JsonScalar, Severity
 
 if TYPE_CHECKING:  # the checks build on the contract package; only their settings types are named here
@@ -350,7 +351,9 @@ class Contract:
     `drift`, `parity` and `freshness` are the same extras parsed once, at load, into the checks' typed settings
     (None when the contract configures no such check; `freshness` also reads ``slaProperties``). `source` is
     the file it was loaded from, and
-    `line_of` maps a rule id to its line there, so runtime messages can point at the YAML.
+    `line_of` maps a rule id to its line there, so runtime messages can point at the YAML. A file that describes
+    several tables loads into a `ContractFile`, one `Contract` per table (`physical_name` is the schema object's
+    ``physicalName``, when it has one).
     """
 
     id: str
@@ -358,6 +361,7 @@ class Contract:
     name: str
     table: str
     rules: tuple[Rule, ...]
+    physical_name: str | None = None
     primary_key: tuple[str, ...] = ()
     policy: QuarantinePolicy = QuarantinePolicy.BATCH
     sample_size: int = 20
@@ -388,3 +392,72 @@ class Contract:
     @property
     def table_rules(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if not isinstance(r, RowRule))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContractFile:
+    """Every table one ODCS file describes: one `Contract` per ``schema[]`` object, in file order.
+
+    A contract file is one contract (one `id` and `version`, one owner, one set of SLAs) over any number of
+    tables: an order and its line items, a dbt project's models. Each table keeps its own rules, key and
+    settings; the document's ``customProperties`` and ``slaProperties`` apply to every table (an SLA whose
+    ``element`` names a table applies to that table only).
+
+    Example:
+        >>> orders = Contract(id="urn:shop", version="1.0.0", name="orders", table="orders", rules=())
+        >>> items = Contract(id="urn:shop", version="1.0.0", name="line_items", table="line_items", rules=(),
+        ...                  physical_name="shop.order_lines")
+        >>> file = ContractFile(id="urn:shop", version="1.0.0", source="shop.odcs.yaml", contracts=(orders, items))
+        >>> file.tables, file.contract("shop.order_lines").table
+        (('orders', 'line_items'), 'line_items')
+    """
+
+    id: str
+    version: str
+    source: str | None
+    contracts: tuple[Contract, ...]
+    line: int | None = None  # of the file's ``schema`` list, for messages about choosing a table
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The table names, in file order."""
+        return tuple(c.table for c in self.contracts)
+
+    def contract(self, table: str | None = None) -> Contract:
+        """The contract of `table` (its name or physical name); with no `table`, the file's only one.
+
+        Raises:
+            ContractError: `table` is missing while the file has several tables, or names none of them; the
+                message lists the tables there are.
+        """
+        found = match_table(table, [(c.table, c.physical_name) for c in self.contracts])
+        if isinstance(found, int):
+            return self.contracts[found]
+        expected, got, hint = found
+        raise ContractError(self.source or self.id, "schema", expected=expected, got=got, line=self.line, hint=hint)
+
+
+def match_table(table: str | None, names: list[tuple[str | None, str | None]]) -> int | tuple[str, str, str]:
+    """The index of the schema object `table` names (by name, else physical name; None: the only one), or the
+    (expected, got, hint) of the error saying why there is none.
+
+    Example:
+        >>> match_table("crm_customers", [("orders", None), ("customers", "crm_customers")])
+        1
+        >>> match_table(None, [("orders", None), ("customers", None)])[1]
+        "2 tables: 'orders', 'customers'"
+    """
+    listed = ", ".join(repr(n) for n, _ in names)
+    if table is None:
+        if len(names) == 1:
+            return 0
+        return ("one schema object, or a table= argument naming one", f"{len(names)} tables: {listed}", "")
+    for key in (0, 1):  # a name wins over another object's physical name
+        hits = [i for i, pair in enumerate(names) if pair[key] == table]
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            return (f"one schema object named {table!r}", f"{len(hits)} of them", "give each table its own name")
+    from guardrails.contract._quality import did_you_mean  # _quality builds on this module
+
+    return (f"a schema object named {table!r}", f"only {listed}", did_you_mean(table, [str(n) for n, _ in names]))

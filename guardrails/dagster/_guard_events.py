@@ -7,6 +7,7 @@ and says which of the guard's actions applies and why. The sensor (`guardrails.d
 class                   when                                                    the guard
 ======================  ======================================================  ==================================
 ``passed``              the evaluation passed                                   `release_hold` of its partition
+                                                                                (failures evaluated before it)
 ``quarantined``         a data check failed and the batch was kept out of       `hold` (no version saw it)
                         storage (quarantined, nothing materialized)
 ``no_batch``            freshness failed (the data did not arrive), or a        `hold` (blames no version)
@@ -36,6 +37,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -83,6 +85,12 @@ class Classified:
     kind: EvaluationClass
     why: str
     version: int | None = None
+
+    @property
+    def at(self) -> datetime:
+        """When the evaluation ran, as Dagster recorded it (the time the sensor orders evaluations by): given to
+        `ModelGuard.hold(at=...)` and `release_hold(at=...)`, so a pass clears only failures evaluated before it."""
+        return self.entry.timestamp
 
     @property
     def partition(self) -> str | None:

@@ -110,6 +110,7 @@ def contract_check_spec(
             blocking=blocking,
             description=description or f"Contract {contract.id} v{contract.version} ({len(contract.rules)} rules)",
             metadata={md.CONTRACT_ID_KEY: contract.id, md.CONTRACT_VERSION_KEY: contract.version,
+                      md.CONTRACT_TABLE_KEY: contract.table,
                       **({md.CONTRACT_PATH_KEY: os.path.abspath(contract.source)} if contract.source else {})},
             partitions_def=partitions_def,
         )

@@ -34,7 +34,7 @@ from typing import Any
 
 import dagster as dg
 
-from guardrails.contract import load_contract
+from guardrails.contract import load_contract_file
 from guardrails.dagster.breaker import Feed, feeding_instigators, repository_origin_from_context, trip_breaker_if_needed
 from guardrails.dagster.history import CheckHistoryEntry, check_names, read_check_history
 from guardrails.incidents import (
@@ -178,7 +178,7 @@ def contract_paths(directory: str | os.PathLike[str] | None) -> dict[str, str]:
     found: dict[str, str] = {}
     for path in sorted(Path(directory).glob("*.odcs.yaml")):
         try:
-            contract_id = load_contract(path).id  # the bounded reader: a YAML bomb here is refused, not expanded
+            contract_id = load_contract_file(path).id  # bounded reader (a YAML bomb is refused); any number of tables
         except (OSError, ContractError) as exc:
             logger.debug("skipping %s: %s", path, exc)
             continue

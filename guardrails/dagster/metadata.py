@@ -26,6 +26,7 @@ key                                value
 ``guardrails/manifest``            JSON: the quarantine manifest (on the quarantine observation)
 ``guardrails/contract_path``       text: the contract file, absolute (check spec, every guarded evaluation,
                                    the quarantine observation)
+``guardrails/contract_table``      text: the table (ODCS schema object) of that file the check judges (check spec)
 ``guardrails/quarantine_store``    text: the quarantine store's absolute URI (``file:///...``, ``s3://...``) on
                                    every guarded evaluation and the quarantine observation, so the CLI finds
                                    the store a run used without being told
@@ -76,6 +77,7 @@ AS_OF_KEY = "guardrails/as_of"
 DURATION_KEY = "guardrails/duration_s"
 AUDIT_DURATION_KEY = "guardrails/audit_s"
 CONTRACT_PATH_KEY = "guardrails/contract_path"
+CONTRACT_TABLE_KEY = "guardrails/contract_table"
 QUARANTINE_STORE_KEY = "guardrails/quarantine_store"
 ERROR_KEY = "guardrails/error"
 RELEASED_TO_KEY = "guardrails/released_to"

@@ -14,7 +14,8 @@ handles **every** evaluation recorded since its cursor, oldest first, each by wh
   moves to the highest passed version with a clean lineage;
 - a check of the model itself failed (its evaluation): **that version** fails (`ModelGuard.fail_version`, the
   version named in the evaluation's metadata, ``guardrails/model_version``);
-- an evaluation passed: the hold of its (check, partition), if any, is released (`ModelGuard.release_hold`);
+- an evaluation passed: the hold of its (check, partition), if any, is released (`ModelGuard.release_hold`;
+  the hold records when each failure was evaluated, and a pass clears only failures evaluated before it);
 - a warning, or no verdict yet: nothing.
 
 A hold whose (check, partition) has a later passing evaluation among the same new evaluations is not placed at
@@ -345,13 +346,13 @@ def _act(
     label = _check_label(entry)
     reason = _reason(item)
     if item.kind is EvaluationClass.PASSED:
-        # Evaluations are handled in the order Dagster recorded them, so this pass is later than any failure
-        # the hold already has for the partition (no `at` needed).
-        return "release_hold", guard.release_hold(label, [item.partition], run_id=run_id)
+        # Both ends carry the evaluation times, so a pass clears only failures evaluated before it, even when
+        # another guard (a second sensor, the CLI) placed the hold after this pass was evaluated.
+        return "release_hold", guard.release_hold(label, [item.partition], run_id=run_id, at=item.at)
     if item.kind in (EvaluationClass.QUARANTINED, EvaluationClass.NO_BATCH):
         incident = f"{label}[{item.partition}]" if item.partition is not None else label
         return "hold", guard.hold(reason, check=label, partitions=[item.partition], run_id=run_id,
-                                  incident=incident)
+                                  incident=incident, at=item.at)
     if item.kind is EvaluationClass.STORED_BATCH:
         batch = _stored_batch(instance, check, item)
         return "condemn", guard.condemn(batch, reason=reason, check=label, run_id=run_id)

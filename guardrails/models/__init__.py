@@ -5,6 +5,8 @@ all kept in the model registry.
 The core (`ModelGuard`, `check_signature`) reaches the registry only through the `ModelRegistry` protocol;
 `MlflowModelRegistry` implements it over MLflow and is imported lazily, so importing this package does not
 import MLflow.
+Guards of one model exclude each other through a shared lock (`ModelLock`, `lock_for`); an action that waited
+longer than its timeout ends ERROR, and `record_verdict`/`record_lineage` raise `ModelLockTimeout`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from guardrails.models._canary import (
     check_tag,
 )
 from guardrails.models._guard import Lock, ModelGuard, verdict_from_outcomes
+from guardrails.models._lock import ModelLock, ModelLockTimeout, lock_for
 from guardrails.models._registry import (
     ModelRegistry,
     RegisteredModelRecord,
@@ -99,6 +102,8 @@ __all__ = [
     "Lock",
     "MlflowModelRegistry",
     "ModelGuard",
+    "ModelLock",
+    "ModelLockTimeout",
     "ModelRegistry",
     "ModelStatus",
     "ModelVersionState",
@@ -115,6 +120,7 @@ __all__ = [
     "VerdictStatus",
     "VersionRecord",
     "check_signature",
+    "lock_for",
     "saw_tag",
     "verdict_from_outcomes",
 ]

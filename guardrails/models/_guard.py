@@ -44,8 +44,8 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar, Union
@@ -290,12 +290,22 @@ class ModelGuard:
     # --- writing ---------------------------------------------------------------------------------------------
 
     def record_verdict(self, version: int, verdict: Verdict) -> None:
-        """Tag `version` with `verdict` (raises `RegistryError`; a failed verdict blocks the version first)."""
+        """Tag `version` with `verdict` under the model's lock (raises `RegistryError`, `ModelLockTimeout` when
+        another guard holds the lock past `lock_timeout`; a failed verdict blocks the version first).
+
+        The lock keeps a verdict from interleaving with a concurrent promote or failure of the same model, as
+        every action does. To fail a version and move the alias off it, use `fail_version`.
+        """
+        with self._locked("record_verdict"):
+            self._record_verdict(version, verdict)
+
+    def _record_verdict(self, version: int, verdict: Verdict) -> None:
         for key, value in verdict_tags(verdict):
             self.registry.set_version_tag(self.name, version, key, value)
 
     def record_lineage(self, version: int, lineage: Lineage) -> None:
-        """Tag `version` with what it was trained and evaluated on (raises `RegistryError`).
+        """Tag `version` with what it was trained and evaluated on, under the model's lock (raises `RegistryError`,
+        `ModelLockTimeout` when another guard holds the lock past `lock_timeout`).
 
         Writes one searchable ``guardrails.saw.*`` tag per partition and batch (first), then the lineage as JSON.
         A batch already condemned makes the version unclean at once: it is never eligible for the alias.
@@ -305,8 +315,9 @@ class ModelGuard:
             ...                  contract_id="transactions", contract_version="1.2.0", run_id="r-9")
             >>> guard.record_lineage(4, Lineage(trained_on=(batch,), evaluated_on=()))  # doctest: +SKIP
         """
-        for key, value in lineage_tags(lineage):
-            self.registry.set_version_tag(self.name, version, key, value)
+        with self._locked("record_lineage"):
+            for key, value in lineage_tags(lineage):
+                self.registry.set_version_tag(self.name, version, key, value)
 
     def _entry(self, seq: int, action: MoveAction, from_version: int | None, to_version: int | None,
                **facts: str | None) -> AliasMove:
@@ -338,12 +349,7 @@ class ModelGuard:
         """Run `body` under the lock; turn registry trouble into an ERROR result that says what was observed."""
         with ExitStack() as stack:
             try:
-                lock = self.lock
-                if isinstance(lock, ModelLock):
-                    lock = lock.acquire(self.name, timeout=self.lock_timeout)
-                elif callable(lock) and not hasattr(lock, "__enter__"):
-                    lock = lock()
-                stack.enter_context(lock)  # type: ignore[arg-type]
+                stack.enter_context(self._lock_context())
             except Exception as exc:  # noqa: BLE001 - any lock failure means: do not act
                 return make(ActionStatus.ERROR, f"could not take the lock on {self.name!r}; nothing done ({what})",
                             error=f"{type(exc).__name__}: {exc}")
@@ -362,6 +368,29 @@ class ModelGuard:
                 return make(ActionStatus.ERROR, f"{what} of {self.name!r} did not complete ({exc.operation} "
                             f"failed); alias {self.alias!r} not moved by it, {seen}", error=str(exc),
                             observed_version=observed)
+
+    def _lock_context(self) -> AbstractContextManager[Any]:
+        """A fresh context manager that holds this model's lock (see `Lock`)."""
+        lock = self.lock
+        if isinstance(lock, ModelLock):
+            return lock.acquire(self.name, timeout=self.lock_timeout)  # type: ignore[no-any-return]
+        if callable(lock) and not hasattr(lock, "__enter__"):
+            return lock()
+        return lock  # type: ignore[return-value]
+
+    @contextmanager
+    def _locked(self, what: str) -> Iterator[None]:
+        """Hold the model's lock around a write that raises (`record_verdict`, `record_lineage`): a failure to take
+        it raises `RegistryError` (`ModelLockTimeout` as is), having written nothing."""
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(self._lock_context())
+            except RegistryError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any lock failure means: do not write
+                raise RegistryError("lock", self.name, f"could not take the lock; nothing done ({what}): "
+                                    f"{type(exc).__name__}: {exc}") from exc
+            yield
 
     def _settle(self, target: int | None) -> tuple[bool, int | None]:
         """Read the alias back until it shows `target` or `settle_seconds` pass: (could read, last value read)."""
@@ -391,11 +420,14 @@ class ModelGuard:
                     f"set-alias failed but alias {self.alias!r} of {self.name!r} was observed on v{target} "
                     f"(moved {_v(entry.from_version)} -> v{target}, {recorded})",
                     str(exc), move=entry, observed=observed) from exc
-            seen = f"observed on {_v(observed)}" if readable else "could not be read back"
+            if not readable:
+                raise _Interrupted(
+                    f"alias {self.alias!r} of {self.name!r}: set-alias to v{target} unconfirmed (could not be read "
+                    "back); the next reconcile records it if it landed", str(exc)) from exc
             raise _Interrupted(
                 f"alias {self.alias!r} of {self.name!r} not moved to v{target}: after {self.settle_seconds:g}s it "
-                f"is {seen}; if the move lands later, the reconciler records it",
-                str(exc), observed=observed if readable else None) from exc
+                f"is observed on {_v(observed)}; if the move lands later, the next reconcile records it",
+                str(exc), observed=observed) from exc
         try:
             self._write_entry(entry)
         except RegistryError as exc:
@@ -533,7 +565,7 @@ class ModelGuard:
                               observed_version=snap.alias_version)
             wrote = current.verdict is None or current.verdict.passed
             if wrote:
-                self.record_verdict(version, Verdict(
+                self._record_verdict(version, Verdict(
                     status=VerdictStatus.FAILED, checks=(check,) if check else (), run_id=run_id, at=self.clock(),
                     reason=cap_text(reason, MESSAGE_CHARS)))
             after = self._read()
@@ -587,7 +619,7 @@ class ModelGuard:
             for number in saw:
                 current = snap.version(number)
                 if current is None or current.verdict is None or current.verdict.passed:
-                    self.record_verdict(number, Verdict(
+                    self._record_verdict(number, Verdict(
                         status=VerdictStatus.FAILED, checks=(check,) if check else (), run_id=run_id, at=self.clock(),
                         reason=cap_text(why, MESSAGE_CHARS)))
                     tagged.append(number)
@@ -616,17 +648,22 @@ class ModelGuard:
         partitions: Sequence[str | None] = (),
         run_id: str | None = None,
         incident: str | None = None,
+        at: datetime | None = None,
         by: str | None = None,
     ) -> HoldResult:
         """Hold automatic promotion: a batch failed and was quarantined before storage (it touched no model), or
         data did not arrive (freshness; `partitions` empty or ``[None]``). No verdict is written, the alias does
         not move; `promote` is REFUSED until the hold is released.
 
-        The hold records each failing (check, partition); a second failure joins the hold (one ``hold`` history
-        entry per call that adds something). NO_OP when every pair is already held.
+        The hold records each failing (check, partition) with `at`, when the failing evaluation ran (default: now,
+        by the guard's clock); `release_hold(at=...)` clears it only with a pass evaluated at or after that time.
+        A second failure joins the hold (one ``hold`` history entry per call that adds something). NO_OP when
+        every pair is already held; a repeat failure evaluated later than the one held moves that pair's `at`
+        forward (no history entry), so a pass older than the latest failure does not release it.
         """
         by = by or self.actor
         pairs = tuple(dict.fromkeys(_partition_list(partitions, "partitions")))
+        failed_at = as_utc(at) if at is not None else None
 
         def result(status: ActionStatus, message: str, **extra: object) -> HoldResult:
             return HoldResult(model=self.name, alias=self.alias, status=status, message=message,
@@ -635,18 +672,26 @@ class ModelGuard:
         def body() -> HoldResult:
             snap = self._read()
             existing = snap.hold
-            have = {(f.check, f.partition) for f in existing.failing} if existing else set()
+            have = {(f.check, f.partition): f for f in existing.failing} if existing else {}
             new = [p for p in pairs if (check, p) not in have]
             if existing is not None and not new:
+                # A repeat failure evaluated later moves its pair's time forward: an older pass must not release it.
+                latest = dict(have)
+                for p in pairs if failed_at is not None else ():
+                    held = have[(check, p)]
+                    if held.at is not None and failed_at > as_utc(held.at):  # type: ignore[operator]
+                        latest[(check, p)] = replace(held, run_id=run_id or held.run_id, at=failed_at)
+                        self.registry.set_model_tag(self.name, *hold_failing_tag(latest[(check, p)]))
+                kept = replace(existing, failing=tuple(latest[(f.check, f.partition)] for f in existing.failing))
                 return result(ActionStatus.NO_OP, f"promotion of {self.name!r} already held for {check} "
-                              f"{_parts(pairs)}", hold=existing, observed_version=snap.alias_version)
-            at = self.clock()
+                              f"{_parts(pairs)}", hold=kept, observed_version=snap.alias_version)
+            now = self.clock()
             header = existing or Hold(reason=cap_text(reason, REASON_CHARS), incident=incident, run_id=run_id,
-                                      at=at, by=by)
+                                      at=now, by=by)
             if existing is None:
                 # The header first: from here on promotion is refused even if the rest is interrupted.
                 self.registry.set_model_tag(self.name, *hold_header_tag(header))
-            added = [HoldFailure(check=check, partition=p, run_id=run_id, at=at) for p in new]
+            added = [HoldFailure(check=check, partition=p, run_id=run_id, at=failed_at or now) for p in new]
             for failure in added:
                 self.registry.set_model_tag(self.name, *hold_failing_tag(failure))
             entry = self._append(snap, MoveAction.HOLD, snap.alias_version, reason=f"{reason} ({check} "
@@ -672,8 +717,9 @@ class ModelGuard:
     ) -> HoldResult:
         """`check` passed for `partitions_passed` (empty or ``[None]``: a check with no partition, e.g. freshness):
         drop those failing pairs from the hold, and release the hold when none is left (the incident rule: every
-        failing partition has a later passing evaluation). With `at`, only failures recorded before `at` are
-        dropped (a pass older than the failure does not clear it). NO_OP when not held or nothing matched.
+        failing partition has a later passing evaluation). With `at` (when the passing evaluation ran), only
+        failures evaluated at or before `at` (`HoldFailure.at`, as given to `hold(at=...)`) are dropped: a pass
+        older than the failure does not clear it. NO_OP when not held or nothing matched.
         """
         by = by or self.actor
         passed = set(_partition_list(partitions_passed, "partitions_passed"))
@@ -689,7 +735,7 @@ class ModelGuard:
                 return result(ActionStatus.NO_OP, f"promotion of {self.name!r} is not held",
                               observed_version=snap.alias_version)
             cleared = [f for f in hold.failing if f.check == check and f.partition in passed
-                       and (at is None or f.at is None or f.at <= as_utc(at))]
+                       and (at is None or f.at is None or as_utc(f.at) <= as_utc(at))]
             left = tuple(f for f in hold.failing if f not in cleared)
             for failure in cleared:
                 self.registry.delete_model_tag(self.name, hold_failing_key(failure.check, failure.partition))
@@ -864,7 +910,7 @@ class ModelGuard:
             )
         failing = snap.version(failing_version)
         if failing is None or failing.verdict is None or failing.verdict.passed:
-            self.record_verdict(
+            self._record_verdict(
                 failing_version,
                 Verdict(
                     status=VerdictStatus.FAILED,

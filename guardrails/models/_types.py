@@ -162,7 +162,8 @@ class Condemnation:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HoldFailure:
     """One failing (check, partition) that keeps a hold on; `partition` None for a failure with no batch
-    (freshness: the data did not arrive)."""
+    (freshness: the data did not arrive). `at`: when the failing evaluation ran (``hold(at=...)``; the guard's
+    clock when not given); only a pass evaluated at or after it releases the pair."""
 
     check: str
     partition: str | None = None

@@ -12,11 +12,13 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULES = [
     "guardrails.contract._patterns",
     "guardrails.contract._source",
+    "guardrails.contract._structure",
     "guardrails.contract._yaml",
     "guardrails.contract.custom_properties",
     "guardrails.contract.durations",
     "guardrails.contract.lint",
     "guardrails.contract.loader",
+    "guardrails.contract.model",
     "guardrails.errors",
 ]
 

@@ -100,14 +100,19 @@ def test_cli_lint_json() -> None:
 
 
 def test_cli_lint_table_option_and_missing_file(tmp_path: Path) -> None:
-    """`--table` selects a schema object; a path that does not exist is a usage error (exit 2)."""
+    """Without `--table` every table is linted; `--table` selects one; a missing path is a usage error (exit 2)."""
     contract = tmp_path / "two.odcs.yaml"
     contract.write_text(
         "apiVersion: v3.1.0\nkind: DataContract\nid: two\nversion: 1.0.0\nschema:\n"
         "  - {name: a, properties: [{name: x, logicalType: string, required: true}]}\n"
         "  - {name: b, properties: [{name: y, logicalType: integer, unique: true}]}\n"
     )
-    assert runner.invoke(app, ["lint", str(contract)]).exit_code == 1
+    every = runner.invoke(app, ["lint", str(contract), "--json"])
+    assert every.exit_code == 0 and [c["rules"] for c in json.loads(every.output)["contracts"]] == [
+        ["x.type", "x.not_null"], ["y.type", "y.unique"]]
+    assert json.loads(every.output)["contract"] is None  # no single table to name
+    text = runner.invoke(app, ["lint", str(contract)])
+    assert text.exit_code == 0 and "2 tables (a: 2 rules, b: 2 rules)" in text.output
     chosen = runner.invoke(app, ["lint", str(contract), "--table", "b", "--json"])
     assert chosen.exit_code == 0 and json.loads(chosen.output)["contract"]["rules"] == ["y.type", "y.unique"]
     assert runner.invoke(app, ["lint", str(tmp_path / "missing.odcs.yaml")]).exit_code == 2

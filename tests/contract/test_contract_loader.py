@@ -352,7 +352,7 @@ def test_several_schema_objects_without_table_is_an_error(tmp_path: Path) -> Non
     """Without `table=`, a file with two tables is ambiguous and the error lists them; a wrong name gets a hint."""
     path = write(tmp_path, TWO_TABLES)
     with pytest.raises(ContractError, match=r"schema: expected one schema object, or a table= argument naming one, "
-                                            r"got 2 objects: 'orders', 'customers'"):
+                                            r"got 2 tables: 'orders', 'customers'"):
         load_contract(path)
     with pytest.raises(ContractError, match=r"did you mean 'orders'\?"):
         load_contract(path, table="order")

@@ -63,3 +63,12 @@ def test_freshness_holds_on_no_partition() -> None:
     stale = classify(entry(passed=False, outcome=outcome(CheckKind.FRESHNESS)), CheckRole.DATA)
     assert stale.partition is None
     assert classify(entry(passed=False, **{md.ROWS_QUARANTINED_KEY: 1}), CheckRole.DATA).partition == "2026-11-03"
+
+
+def test_a_classified_evaluation_carries_its_evaluation_time() -> None:
+    """The time the sensor gives `hold(at=...)` and `release_hold(at=...)` is when Dagster recorded the evaluation."""
+    later = datetime(2026, 11, 3, 10, 3, tzinfo=UTC)
+    evaluation = CheckHistoryEntry(asset_key="a", check_name="c", run_id="r", status="SUCCEEDED", run_status="SUCCESS",
+                                   timestamp=later, partition="2026-11-03", passed=True, execution_id=2)
+    assert classify(evaluation, CheckRole.DATA).at == later
+    assert classify(entry(passed=False), CheckRole.DATA).at == AT

@@ -158,6 +158,9 @@ def test_quarantined_batch_holds_promotion_blames_no_version_and_a_later_pass_re
     assert status.alias_version == 2 and verdicts(registry) == {1: "passed", 2: "passed"}  # noqa: PLR2004
     assert status.hold is not None
     assert [(f.check, f.partition) for f in status.hold.failing] == [(f"transactions:{CONTRACT_CHECK}", "d3")]
+    # The hold keeps when the failure was evaluated (in the run), not when the sensor placed it (the tick).
+    (failure,) = status.hold.failing
+    assert failure.at is not None and failure.at < status.hold.at
     assert "quarantined before storage" in status.hold.reason and "transactions.d3" in status.hold.reason
     (observation,) = held.asset_events
     assert observation.asset_key == dg.AssetKey("transactions") and observation.partition == "d3"

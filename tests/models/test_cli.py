@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +132,40 @@ def test_cli_shows_hold_and_lineage_and_unholds_and_reconciles(
     assert code == EXIT_OK and "no_op" in out
     code, out = invoke(env, "verdict", model_name, "2", "--status", "failed", "--reason", "canary", "--json")
     assert code == EXIT_OK and json.loads(out)["move"]["to_version"] == 1
+
+
+def held_for(directory: Path, model: str, seconds: float) -> threading.Thread:
+    """Another guard (a thread: the lock is reentrant per thread) holds `model`'s file lock in `directory`."""
+    from guardrails.models._lock import FileModelLock
+
+    taken = threading.Event()
+
+    def hold() -> None:
+        with FileModelLock(directory).acquire(model, timeout=5):
+            taken.set()
+            time.sleep(seconds)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert taken.wait(5)
+    return thread
+
+
+def test_cli_takes_the_lock_named_by_lock_url_or_its_env_var(
+    env: dict[str, str], model_name: str, tmp_path: Path
+) -> None:
+    """`--lock-url DIR` (or GUARDRAILS_MODEL_LOCK_URL) makes `verdict` and `promote` wait while another guard holds
+    the model's lock there, then act."""
+    locks = tmp_path / "locks"
+    holder = held_for(locks, model_name, 1.0)
+    started = time.monotonic()
+    code, out = invoke(env, "verdict", model_name, "2", "--status", "passed", "--lock-url", str(locks))
+    assert code == EXIT_OK, out
+    assert time.monotonic() - started >= 0.8
+    holder.join(5)
+    holder = held_for(locks, model_name, 1.0)
+    started = time.monotonic()
+    code, out = invoke(dict(env, GUARDRAILS_MODEL_LOCK_URL=str(locks)), "promote", model_name, "2")
+    assert code == EXIT_OK, out
+    assert time.monotonic() - started >= 0.8
+    holder.join(5)

@@ -21,6 +21,16 @@ def test_every_exported_name_exists() -> None:
         assert not name.startswith("_")
 
 
+def test_the_lock_is_public() -> None:
+    """Users can build the shared lock and catch its timeout from `guardrails.models` (a timeout is a registry
+    error, so code that already catches `RegistryError` keeps working)."""
+    assert {"ModelLock", "ModelLockTimeout", "lock_for"} <= set(models.__all__)
+    assert issubclass(models.ModelLockTimeout, models.RegistryError)
+    lock = models.lock_for(object())
+    assert isinstance(lock, models.ModelLock)
+    assert lock.description.startswith("file lock in ")
+
+
 def test_core_imports_neither_mlflow_nor_dagster() -> None:
     """Importing the guard core loads neither the MLflow client nor Dagster (MLflow loads only on demand)."""
     code = (

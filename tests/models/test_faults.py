@@ -325,7 +325,7 @@ def test_server_stopped_with_the_set_alias_in_its_queue(
     mlflow_server: MlflowServer, proxy: FaultProxy, model: str
 ) -> None:
     """The server is frozen (SIGSTOP) as promote's set-alias reaches it: ERROR within the budget, saying the
-    alias could not be read back rather than "not moved"; once the server resumes and applies the queued
+    move is unconfirmed (the alias could not be read back) rather than "not moved"; once the server resumes and applies the queued
     request, the next reconcile records the move and the history agrees with MLflow."""
     guard = guard_for(proxy.url, model, "sensor", lock_url=lock_url(mlflow_server), timeout=TIMEOUT_SECONDS,
                       retries=0)
@@ -340,7 +340,8 @@ def test_server_stopped_with_the_set_alias_in_its_queue(
     assert result.status is ActionStatus.ERROR, result.message
     assert elapsed < _budget(guard), elapsed
     assert observed_version(result) is None, result.message
-    assert "not moved" not in result.message or "could not be read" in result.message, result.message
+    assert "set-alias to v3 unconfirmed (could not be read back)" in result.message, result.message
+    assert "not moved" not in result.message, result.message
     mlflow_server.wait_ready(timeout=60)
     queued = proxy.deliveries("POST", ALIAS_PATH)
     assert queued and queued[0].done.wait(30)

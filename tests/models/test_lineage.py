@@ -4,6 +4,7 @@ store (SQLite in a temp dir): the bad day of the issue, played through the guard
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -266,6 +267,9 @@ def test_every_action_runs_under_the_lock_and_none_without_it() -> None:
     guard = ModelGuard(registry, "m", lock=lock)
     for version in (1, 2):
         guard.record_verdict(version, passed())
+        guard.record_lineage(version, Lineage(trained_on=(batch("2026-11-02"),)))
+    assert lock.entered == 4  # the raising writers hold it too
+    lock.entered = 0
     actions = [lambda: guard.promote(2), lambda: guard.hold("bad", check="c", partitions=["p"]),
                lambda: guard.release_hold("c", ["p"]), lambda: guard.fail_version(2, reason="canary"),
                lambda: guard.condemn(batch("2026-11-01"), reason="drift"), lambda: guard.reconcile(),
@@ -301,6 +305,128 @@ def test_a_pass_older_than_the_failure_does_not_release_the_hold() -> None:
     assert stale.status is ActionStatus.NO_OP and guard.status().held
     fresh = guard.release_hold("contract", ["2026-11-04"], at=(now + timedelta(hours=1)).replace(tzinfo=None))
     assert fresh.status is ActionStatus.APPLIED and not guard.status().held
+
+
+def test_a_hold_remembers_when_the_failure_was_evaluated() -> None:
+    """A failure evaluated at 10:00 and held at 10:05: a pass evaluated at 09:59 leaves the hold, one evaluated
+    at 10:03 (before the hold was placed, after the failure) releases it."""
+    from tests.models.memory import MemoryRegistry
+
+    registry = MemoryRegistry()
+    registry.create("m", 1)
+    guard = ModelGuard(registry, "m", clock=lambda: datetime(2026, 11, 4, 10, 5, tzinfo=UTC))
+    held = guard.hold("contract failed", check="contract", partitions=["2026-11-04"], at=at(10, 0))
+    assert held.status is ActionStatus.APPLIED and held.hold is not None
+    assert held.hold.at == at(10, 5)  # held since: when the guard placed it
+    assert [f.at for f in guard.status().hold.failing] == [at(10, 0)]  # type: ignore[union-attr]
+    assert guard.release_hold("contract", ["2026-11-04"], at=at(9, 59)).status is ActionStatus.NO_OP
+    assert guard.status().held
+    released = guard.release_hold("contract", ["2026-11-04"], at=at(10, 3))
+    assert released.status is ActionStatus.APPLIED and not guard.status().held
+
+
+def test_a_pass_between_two_failures_does_not_release_the_hold() -> None:
+    """Failures evaluated at 10:00 and 10:04 (held at 10:05): a pass evaluated at 10:03 is older than the latest
+    failure and does NOT clear the hold; a pass evaluated at 10:06 does."""
+    from tests.models.memory import MemoryRegistry
+
+    registry = MemoryRegistry()
+    registry.create("m", 1)
+    guard = ModelGuard(registry, "m", clock=lambda: datetime(2026, 11, 4, 10, 5, tzinfo=UTC))
+    guard.hold("contract failed", check="contract", partitions=["2026-11-04"], at=at(10, 0), run_id="r1")
+    again = guard.hold("contract failed", check="contract", partitions=["2026-11-04"], at=at(10, 4), run_id="r2")
+    assert again.status is ActionStatus.NO_OP  # nothing joined the hold: no second history entry
+    assert [(f.at, f.run_id) for f in guard.status().hold.failing] == [(at(10, 4), "r2")]  # type: ignore[union-attr]
+    assert guard.hold("contract failed", check="contract", partitions=["2026-11-04"],
+                      at=at(10, 1)).status is ActionStatus.NO_OP  # an older repeat moves nothing back
+    assert [f.at for f in guard.status().hold.failing] == [at(10, 4)]  # type: ignore[union-attr]
+    stale = guard.release_hold("contract", ["2026-11-04"], at=at(10, 3))
+    assert stale.status is ActionStatus.NO_OP and guard.status().held
+    fresh = guard.release_hold("contract", ["2026-11-04"], at=at(10, 6))
+    assert fresh.status is ActionStatus.APPLIED and not guard.status().held
+    assert [e.action for e in guard.history()] == [MoveAction.HOLD, MoveAction.UNHOLD]
+
+
+def at(hour: int, minute: int) -> datetime:
+    return datetime(2026, 11, 4, hour, minute, tzinfo=UTC)
+
+
+class UnreadableAfterSetAlias:
+    """A registry whose set-alias times out and which then cannot be read at all (a frozen server)."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.down = False
+        self.model_lock = inner.model_lock  # type: ignore[attr-defined]
+        self.call_budget_seconds = 0.0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def get_model(self, name: str) -> object:
+        if self.down:
+            raise RegistryError("get_model", name, "ReadTimeout: read timed out")
+        return self.inner.get_model(name)  # type: ignore[attr-defined]
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        self.down = True
+        raise RegistryError("set_alias", name, "ReadTimeout: read timed out")
+
+
+def test_a_set_alias_that_cannot_be_read_back_is_reported_unconfirmed() -> None:
+    """When the read-back after a failed set-alias fails too, promote says the move is unconfirmed (not "not
+    moved") and observes no version."""
+    from tests.models.memory import MemoryRegistry
+
+    registry = MemoryRegistry()
+    registry.create("m", 3)
+    for version in (1, 2, 3):
+        ModelGuard(registry, "m").record_verdict(version, passed())
+    guard = ModelGuard(UnreadableAfterSetAlias(registry), "m", settle_seconds=0.2,  # type: ignore[arg-type]
+                       sleep=lambda _: None)
+    result = guard.promote(3)
+    assert result.status is ActionStatus.ERROR and result.observed_version is None
+    assert result.message == ("alias 'champion' of 'm': set-alias to v3 unconfirmed (could not be read back); the "
+                              "next reconcile records it if it landed")
+
+
+def test_record_verdict_waits_for_the_lock_and_times_out(tmp_path: Path) -> None:
+    """A verdict write is excluded like a promote: it waits while another guard holds the model's lock, writes
+    once it is released, and raises `ModelLockTimeout` having written nothing when the wait outlasts its timeout."""
+    import threading
+    import time
+
+    from guardrails.models import ModelLockTimeout
+    from guardrails.models._lock import FileModelLock
+    from tests.models.memory import MemoryRegistry
+
+    registry = MemoryRegistry()
+    registry.create("m", 1)
+    lock = FileModelLock(tmp_path / "locks")
+    taken, release = threading.Event(), threading.Event()
+
+    def other_guard() -> None:
+        with lock.acquire("m", timeout=5):
+            taken.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=other_guard)
+    holder.start()
+    assert taken.wait(5)
+    impatient = ModelGuard(registry, "m", lock=lock, lock_timeout=0.2)
+    with pytest.raises(ModelLockTimeout):
+        impatient.record_verdict(1, failed("canary"))
+    with pytest.raises(ModelLockTimeout):
+        impatient.record_lineage(1, Lineage(trained_on=(batch("2026-11-01"),)))
+    assert registry.models["m"].versions[1] == {}
+    patient = ModelGuard(registry, "m", lock=lock, lock_timeout=5)
+    threading.Timer(0.3, release.set).start()
+    started = time.monotonic()
+    patient.record_verdict(1, failed("canary"))
+    waited = time.monotonic() - started
+    holder.join(5)
+    assert waited >= 0.25
+    assert registry.models["m"].versions[1][VERDICT_TAG] == "failed"
 
 
 def test_a_partition_passed_as_a_bare_string_is_refused() -> None:
