@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from definitions import assets, ml, performance
+from definitions import assets, canary, ml, performance
 from definitions.resources import LandingZone, ModelRegistry, ParquetIOManager, ServingLog
 from definitions.settings import DemoSettings
 from guardrails.dagster import ContractsResource, QuarantineResource
@@ -33,10 +33,11 @@ def build_definitions(settings: DemoSettings | None = None) -> dg.Definitions:
             assets.scored_transactions,
             *ml.ML_ASSETS,
             *performance.PERFORMANCE_ASSETS,
+            *canary.CANARY_ASSETS,
         ],
-        asset_checks=[*ml.ML_CHECKS, *performance.PERFORMANCE_CHECKS],
-        sensors=[*ml.ML_SENSORS, incident_sensor(settings)],
-        jobs=[assets.daily_pipeline, *performance.PERFORMANCE_JOBS],
+        asset_checks=[*ml.ML_CHECKS, *performance.PERFORMANCE_CHECKS, *canary.CANARY_CHECKS],
+        sensors=[*ml.ML_SENSORS, incident_sensor(settings), *canary.CANARY_SENSORS],
+        jobs=[assets.daily_pipeline, *performance.PERFORMANCE_JOBS, *canary.CANARY_JOBS],
         schedules=[dg.build_schedule_from_partitioned_job(assets.daily_pipeline, hour_of_day=2),
                    *performance.PERFORMANCE_SCHEDULES],
         resources={

@@ -1,7 +1,7 @@
 """`make demo`: the example pipeline end to end, headless, with the guardrails firing and a release.
 
 Runs on the Dagster instance in ``$GUARDRAILS_HOME/dagster_home`` (the one `make ui` opens afterwards) and the
-MLflow store of `DemoSettings`, and tells the story in five chapters:
+MLflow store of `DemoSettings`, and tells the story in six chapters:
 
 1. A good day (2026-11-02, after 2026-11-01): the batch lands, passes its contract, is published; features are
    built, the fraud model is trained, registered in MLflow with a passed guardrail verdict and promoted to
@@ -22,6 +22,8 @@ MLflow store of `DemoSettings`, and tells the story in five chapters:
    holds; 32 days later the matured chargebacks show precision collapsing, the performance check fails with the
    diagnosis concept drift, the model guard fails the version that served the day and moves ``champion`` back,
    and the incident report says "concept drift".
+6. A canary (`definitions.demo_canary`): a worse candidate serving under ``challenger`` is stopped at its first
+   look, a better one is promoted to ``champion`` once its canary passes.
 
 Running it again on the same home resumes rather than replays: each chapter first reads what the instance, the
 quarantine store and MLflow already record for its day and does only what is missing (a day already scored is
@@ -48,7 +50,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from definitions import demo_fairness, demo_performance
+from definitions import demo_canary, demo_fairness, demo_performance
 from definitions.data import Defect
 from definitions.settings import DEFECT_ENV, DemoSettings
 
@@ -65,7 +67,7 @@ QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}
 
 
 def main() -> int:
-    """Run the five chapters; 0 when the guardrails behaved as the story says, 1 otherwise."""
+    """Run the six chapters; 0 when the guardrails behaved as the story says, 1 otherwise."""
     settings = DemoSettings.from_env()
     prepare_home(settings)
     console = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 110)
@@ -115,7 +117,7 @@ def fixed_contract(original: Path, destination: Path) -> Path:
 
 
 class Demo:
-    """The five chapters, sharing one instance, one code location and one console."""
+    """The six chapters, sharing one instance, one code location and one console."""
 
     def __init__(self, settings: DemoSettings, console: Console) -> None:
         import dagster as dg
@@ -142,8 +144,9 @@ class Demo:
             released = self.release(quarantined) if quarantined else False
             fair = demo_fairness.fairness_chapter(self) if released else False
             drifted = demo_performance.concept_drift(self) if fair else False
+            canary = demo_canary.canary_chapter(self) if drifted else False
             self.summary()
-        if good and quarantined and held and released and fair and drifted:
+        if good and quarantined and held and released and fair and drifted and canary:
             self.console.print(
                 "\n[bold green]The guardrails behaved as expected.[/] "
                 "Open the UI on the same instance: [bold]make ui[/] (http://127.0.0.1:3000)."

@@ -1,9 +1,9 @@
 """The demo's fifth chapter: concept drift on 2026-11-05, caught by realized performance a month later.
 
 Fraudsters change tactics on `CONCEPT_CHANGE` (definitions.performance): the inputs look as before, so the day's
-contract, drift and parity checks all pass and the serving champion (v3; chapter 4's candidate v4 was blocked) scores it as usual; the predictions are
-logged with the version that made them, and the day's performance check can only **estimate** (labels are not in
-yet: verdict insufficient, the guard does nothing). The demo then jumps 32 days ahead (`PerformanceData.as_of`):
+contract, drift and parity checks all pass and the serving champion (v3; chapter 4's candidate v4 was blocked)
+scores it as usual; the predictions are logged with the version that made them, and the day's performance check
+can only **estimate** (labels are not in yet: verdict insufficient, the guard does nothing). The demo then jumps 32 days ahead (`PerformanceData.as_of`):
 the chargebacks have matured, realized precision has collapsed while the estimate held, so the check fails with
 the diagnosis **concept drift**. The model guard sensor fails the version that served the day (v3) and moves
 ``champion`` back to the last good version; ``guardrails incident`` names concept drift and its containment.
@@ -39,7 +39,7 @@ SHOWN = ("precision", "recall", "roc_auc")
 
 
 def concept_drift(demo: Any) -> bool:
-    """Chapter 4 on `demo` (a `definitions.demo.Demo` inside its instance); True when the story held."""
+    """Chapter 5 on `demo` (a `definitions.demo.Demo` inside its instance); True when the story held."""
     from definitions.demo import end_of
 
     console = demo.console

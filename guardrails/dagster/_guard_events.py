@@ -15,7 +15,11 @@ class                   when                                                    
 ``stored_batch``        a data check failed (error severity) on a batch that    `condemn` that batch
                         was already stored (drift, parity after publish)
 ``model``               a check of the model itself failed (its evaluation)     `fail_version` of that version
-``ignored``             a warning, no verdict yet (inconclusive), or a          nothing (logged)
+``canary``              a canary check of the model decided (pass or fail), or  `judge_canary` of the candidate:
+                        could not run; the candidate is the version the         fail -> failed + challenger removed;
+                        evaluation names (``guardrails/model_version``)          pass -> promoted; error -> nothing
+``ignored``             a warning, no verdict yet (inconclusive, also of a      nothing (logged)
+                        canary), or a
                         partial quarantine whose stored rows passed
 ======================  ======================================================  ==================================
 
@@ -46,6 +50,7 @@ from typing import Any
 
 from guardrails.dagster import metadata as md
 from guardrails.dagster.history import CheckHistoryEntry
+from guardrails.models import DEFAULT_CHALLENGER, CanaryResult, ModelGuard
 from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus
 from guardrails.outcome import Verdict as CheckVerdict
 
@@ -53,6 +58,10 @@ MODEL_VERSION_KEY = "guardrails/model_version"
 """Metadata key a model check's evaluation names the version it judged under (an int)."""
 PLAIN_MODEL_VERSION_KEY = "model_version"
 """The un-namespaced key read too, for model checks written before `MODEL_VERSION_KEY` existed."""
+CANARY_VERDICT_KEY = "guardrails/canary_verdict"
+"""Metadata key of a canary check's verdict (pass | fail | inconclusive | error); marks the evaluation as a canary's."""
+CHALLENGER_ALIAS_KEY = "guardrails/challenger_alias"
+"""Metadata key naming the alias the canary's candidate served under (default ``challenger``)."""
 _NO_VERDICT = (CheckVerdict.INCONCLUSIVE, CheckVerdict.INSUFFICIENT)
 
 
@@ -71,6 +80,7 @@ class EvaluationClass(StrEnum):
     NO_BATCH = "no_batch"
     STORED_BATCH = "stored_batch"
     MODEL = "model"
+    CANARY = "canary"
     IGNORED = "ignored"
 
 
@@ -99,6 +109,8 @@ class Classified:
 
 def classify(entry: CheckHistoryEntry, role: CheckRole) -> Classified:
     """Classify one completed evaluation (`entry.passed` is not None) of a check with `role`."""
+    if role is CheckRole.MODEL and is_canary(entry):
+        return _classify_canary(entry)
     if entry.passed:
         return Classified(entry=entry, kind=EvaluationClass.PASSED, why="passed")
     outcome = entry.outcome
@@ -166,6 +178,37 @@ def _classify_performance(entry: CheckHistoryEntry, outcome: CheckOutcome) -> Cl
     why = ("the inputs changed, not the model; promotion held" if diagnosis == "covariate_shift"
            else "the model is not blamed; promotion held")
     return Classified(entry=entry, kind=EvaluationClass.NO_BATCH, why=f"{said}: {why}{tail}")
+def is_canary(entry: CheckHistoryEntry) -> bool:
+    """True for an evaluation of a canary check (our outcome says so, or the canary's verdict key is there)."""
+    return (entry.outcome is not None and entry.outcome.kind is CheckKind.CANARY) or CANARY_VERDICT_KEY in entry.metadata
+
+
+def canary_judgement(entry: CheckHistoryEntry) -> CheckVerdict:
+    """The canary's verdict: from our outcome, else the metadata key, else pass/fail from Dagster's own status."""
+    if entry.outcome is not None:
+        return entry.outcome.verdict
+    try:
+        return CheckVerdict(str(entry.metadata.get(CANARY_VERDICT_KEY)))
+    except ValueError:
+        return CheckVerdict.PASS if entry.passed else CheckVerdict.FAIL
+
+
+def _classify_canary(entry: CheckHistoryEntry) -> Classified:
+    verdict = canary_judgement(entry)
+    if verdict in _NO_VERDICT:
+        return Classified(entry=entry, kind=EvaluationClass.IGNORED,
+                          why=f"the canary has no verdict yet ({verdict.value}); the candidate keeps serving")
+    version = model_version_of(entry.metadata)
+    if version is None:
+        if verdict in (CheckVerdict.PASS, CheckVerdict.ERROR):  # nothing to promote or blame; never guess
+            return Classified(entry=entry, kind=EvaluationClass.IGNORED,
+                              why=f"the canary {verdict.value} but names no candidate version ({MODEL_VERSION_KEY}); "
+                              "nothing moves")
+        return Classified(entry=entry, kind=EvaluationClass.NO_BATCH,
+                          why=f"the canary {verdict.value} but names no candidate version ({MODEL_VERSION_KEY})")
+    what = {CheckVerdict.PASS: "passed", CheckVerdict.FAIL: "failed"}.get(verdict, "could not run")
+    return Classified(entry=entry, kind=EvaluationClass.CANARY, version=version,
+                      why=f"the canary of candidate v{version} {what}")
 
 
 def model_version_of(metadata: dict[str, Any] | Any) -> int | None:
@@ -181,3 +224,14 @@ def model_version_of(metadata: dict[str, Any] | Any) -> int | None:
 
 def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def judge_canary(guard: ModelGuard, item: Classified, *, run_id: str | None) -> CanaryResult:
+    """The guard's `judge_canary` for a ``canary`` evaluation: the candidate it names, under the alias it served."""
+    assert item.version is not None
+    entry = item.entry
+    judgement: CheckOutcome | CheckVerdict = entry.outcome if entry.outcome is not None else canary_judgement(entry)
+    challenger = entry.metadata.get(CHALLENGER_ALIAS_KEY)
+    label = f"{entry.asset_key}:{entry.check_name}"
+    return guard.judge_canary(item.version, judgement, challenger=str(challenger or DEFAULT_CHALLENGER),
+                              check=label, run_id=run_id)

@@ -62,6 +62,7 @@ from guardrails.dagster._guard_events import (
     Classified,
     EvaluationClass,
     classify,
+    judge_canary,
 )
 from guardrails.dagster.history import CheckHistoryEntry, read_check_history_after
 from guardrails.dagster.lineage import materialized_batch
@@ -249,7 +250,7 @@ def _evaluation_label(entry: CheckHistoryEntry) -> str:
 def _reason(item: Classified) -> str:
     """One readable sentence: which evaluation, what it means, and its own description (data text, capped)."""
     entry = item.entry
-    text = f"{_evaluation_label(entry)} failed: {item.why}"
+    text = f"{_evaluation_label(entry)} {'passed' if entry.passed else 'failed'}: {item.why}"
     if entry.description:
         text += f" ({entry.description})"
     return cap_text(text, MESSAGE_CHARS)
@@ -358,7 +359,9 @@ def _act(
     if item.kind is EvaluationClass.STORED_BATCH:
         batch = _stored_batch(instance, check, item)
         return "condemn", guard.condemn(batch, reason=reason, check=label, run_id=run_id)
-    assert item.version is not None  # EvaluationClass.MODEL always names its version
+    assert item.version is not None  # EvaluationClass.MODEL and CANARY always name their version
+    if item.kind is EvaluationClass.CANARY:
+        return "judge_canary", judge_canary(guard, item, run_id=run_id)
     return "fail_version", guard.fail_version(item.version, reason=reason, check=label, run_id=run_id)
 
 

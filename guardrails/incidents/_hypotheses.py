@@ -41,6 +41,7 @@ KIND_CAUSES: dict[CheckKind, tuple[Cause, float]] = {
     CheckKind.DRIFT: (Cause.DRIFT, 0.7),
     CheckKind.PARITY: (Cause.TRAINING_SERVING_SKEW, 0.8),
     CheckKind.MODEL: (Cause.MODEL_REGRESSION, 0.8),
+    CheckKind.CANARY: (Cause.MODEL_REGRESSION, 0.8),  # the candidate is worse than the champion on live traffic
 }
 PERFORMANCE_CAUSES: dict[str, tuple[Cause, float]] = {
     "concept_drift": (Cause.CONCEPT_DRIFT, 0.9),
@@ -110,6 +111,8 @@ def rank_hypotheses(failures: Sequence[Evaluation], fired: Sequence[FiredCheck])
             continue
         if outcome.verdict is Verdict.INSUFFICIENT and outcome.kind is CheckKind.PERFORMANCE:
             continue  # labels not mature yet: no evidence of anything
+        if outcome.verdict is Verdict.INCONCLUSIVE and outcome.kind is CheckKind.CANARY:
+            continue  # the canary is still collecting: no evidence of anything
         for rule in outcome.failed_rules:
             found = _cause_of(rule, outcome.kind, outcome.metrics.get("diagnosis"))
             if found is None:

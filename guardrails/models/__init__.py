@@ -13,6 +13,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from guardrails.models._canary import (
+    CANARY_CHECK,
+    CHECK_TAG_PREFIX,
+    DEFAULT_CHALLENGER,
+    REQUIRES_TAG,
+    CanaryJudgement,
+    check_tag,
+)
 from guardrails.models._guard import Lock, ModelGuard, verdict_from_outcomes
 from guardrails.models._lock import ModelLock, ModelLockTimeout, lock_for
 from guardrails.models._registry import (
@@ -38,6 +46,8 @@ from guardrails.models._types import (
     ActionStatus,
     AliasMove,
     BatchRef,
+    CanaryResult,
+    ChallengerResult,
     Condemnation,
     CondemnResult,
     FailResult,
@@ -61,6 +71,14 @@ if TYPE_CHECKING:
     from guardrails.models._mlflow import MlflowModelRegistry
 
 __all__ = [
+    "CANARY_CHECK",
+    "CHECK_TAG_PREFIX",
+    "DEFAULT_CHALLENGER",
+    "REQUIRES_TAG",
+    "CanaryJudgement",
+    "CanaryResult",
+    "ChallengerResult",
+    "check_tag",
     "COMPATIBLE_TYPES",
     "CONDEMNED_PREFIX",
     "HISTORY_PREFIX",

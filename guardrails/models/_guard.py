@@ -53,6 +53,7 @@ from typing import Any, TypeVar, Union
 from guardrails._text import MESSAGE_CHARS, cap_text
 from guardrails._time import as_utc
 from guardrails.contract.model import Contract
+from guardrails.models import _canary
 from guardrails.models._lock import DEFAULT_LOCK_TIMEOUT_SECONDS, ModelLock, lock_for
 from guardrails.models._registry import ModelRegistry, RegistryError
 from guardrails.models._settle import read_alias, settle_alias
@@ -96,6 +97,8 @@ from guardrails.models._types import (
     ActionStatus,
     AliasMove,
     BatchRef,
+    CanaryResult,
+    ChallengerResult,
     Condemnation,
     CondemnResult,
     FailResult,
@@ -489,6 +492,7 @@ class ModelGuard:
                           f"{hold.by} ({hold.reason}; still failing: {_failing(hold)}); `guardrails models unhold "
                           f"{self.name}` or wait for those partitions to pass", observed_version=snap.alias_version)
         refusal = _ineligible(self.name, version, snap.version(version))
+        refusal = refusal or _canary.unmet_requirements(self.registry, self.name, version, snap.model.tags)
         if refusal:
             return result(ActionStatus.REFUSED, refusal, observed_version=snap.alias_version)
         if snap.alias_version == version:
@@ -1031,6 +1035,31 @@ class ModelGuard:
                           "written", error=str(exc), released=pin, move=entry)
         return result(ActionStatus.APPLIED, f"{self.name!r} unpinned (alias {self.alias!r} stays on "
                       f"{_v(snap.alias_version)}): {reason}", released=pin, move=entry)
+
+    # --- canary (see guardrails.models._canary) ----------------------------------------------------------------
+
+    def start_canary(self, version: int, *, challenger: str = _canary.DEFAULT_CHALLENGER, reason: str = "",
+                     run_id: str | None = None, by: str | None = None) -> ChallengerResult:
+        """Serve `version` under the `challenger` alias (the canary's candidate arm); its promotion then requires a
+        canary pass. Recorded as a ``challenge`` history entry. See `guardrails.models._canary.start_canary`."""
+        return _canary.start_canary(self, version, challenger=challenger, reason=reason, run_id=run_id, by=by)
+
+    def judge_canary(self, version: int, judgement: _canary.CanaryJudgement, *,
+                     challenger: str = _canary.DEFAULT_CHALLENGER, check: str = _canary.CANARY_CHECK,
+                     run_id: str | None = None, by: str | None = None) -> CanaryResult:
+        """Act on candidate `version`'s canary verdict (a `CanaryReport`, its outcome, or ``"pass"``/``"fail"``/...):
+        fail -> `fail_version` and the challenger alias removed; pass -> passed verdict, `promote`, challenger removed;
+        inconclusive or error -> nothing moves. See `guardrails.models._canary.judge_canary`."""
+        return _canary.judge_canary(self, version, judgement, challenger=challenger, check=check, run_id=run_id,
+                                    by=by)
+
+    def retire_challenger(self, version: int, *, reason: str, challenger: str = _canary.DEFAULT_CHALLENGER,
+                          check: str | None = None, run_id: str | None = None,
+                          by: str | None = None) -> ChallengerResult:
+        """Remove the `challenger` alias from `version` (no more traffic reaches it), as a ``retire`` history entry;
+        NO_OP when it is not on `version`."""
+        return _canary.retire_challenger(self, version, challenger=challenger, reason=reason, check=check,
+                                         run_id=run_id, by=by)
 
     # --- consistency -----------------------------------------------------------------------------------------
 

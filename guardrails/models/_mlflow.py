@@ -236,6 +236,10 @@ class MlflowModelRegistry:
         self._call("set_alias", name, lambda: self._client.set_registered_model_alias(name, alias, str(version)),
                    write=True)
 
+    def delete_alias(self, name: str, alias: str) -> None:
+        """Remove `alias` from `name` (a canary's challenger, once judged); removing an unset alias is not an error."""
+        self._call("delete_alias", name, lambda: self._client.delete_registered_model_alias(name, alias), write=True)
+
     def read_alias(self, name: str, alias: str) -> int | None:
         """The version `alias` of `name` points at now, or None if the alias is not set (one small request).
 

@@ -43,6 +43,12 @@ class MoveAction(StrEnum):
     OBSERVED = "observed"
     """The alias was found on a version no recorded entry put it on (a move the guard did not make, or a
     set-alias delivered after the guard gave up on it); recorded as seen, not made."""
+    CHALLENGE = "challenge"
+    """A candidate started serving a share of traffic under a challenger alias (a canary); the entry's `alias` is
+    the challenger alias, not the guarded one."""
+    RETIRE = "retire"
+    """A challenger alias was removed from its candidate (the canary ended): no more traffic reaches it;
+    `to_version` is None."""
 
 
 class ActionStatus(StrEnum):
@@ -471,3 +477,25 @@ class ReconcileResult(ActionResult):
     """The outcome of one reconcile: the out-of-band move it recorded (`observed`) and the repair it made (`move`)."""
 
     observed: AliasMove | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChallengerResult(ActionResult):
+    """The outcome of starting or ending a candidate's canary: `alias` is the challenger alias it moved or removed."""
+
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CanaryResult(ActionResult):
+    """The outcome of judging a candidate by its canary (`ModelGuard.judge_canary`).
+
+    `verdict` is the canary's (``pass``, ``fail``, ``inconclusive``, ``error``); `steps` are the guard actions it
+    took, in order (a fail: `FailResult` then `ChallengerResult`; a pass: `PromoteResult` then, when the candidate
+    was promoted, `ChallengerResult`; nothing for inconclusive or error). `move` is the champion alias's move.
+    """
+
+    version: int
+    verdict: str
+    challenger: str
+    steps: tuple[ActionResult, ...] = ()

@@ -73,6 +73,7 @@ def test_demo_twice_then_the_sensors_leave_the_same_true_state(
     assert "Every data check of 2026-11-05 passed" in first and "no verdict yet" in first
     assert "diagnosis: \nconcept drift" in first or "diagnosis: concept drift" in first.replace("\n", " ")
     assert "@champion moved v3 -> v2" in first and "guardrails incident: Concept drift" in first
+    assert "v5 failed its canary and serves no traffic" in first and "v6 passed its canary and is @champion" in first
     (manifest,) = QuarantineStore(home / "quarantine").list()
     assert manifest.state is QuarantineState.RELEASED
     assert (home / "warehouse" / "scored_transactions" / f"{demo.BAD_DAY}.parquet").exists()
@@ -93,6 +94,7 @@ def test_demo_twice_then_the_sensors_leave_the_same_true_state(
     assert "MLflow: registered" not in second and "Run FAILURE" not in second  # no day was run again
     assert "2026-11-04 was already run on this instance" in second
     assert "2026-11-05 was already judged on this instance" in second and "Concept drift" in second
+    assert "The worse candidate v5 was already judged" in second and "The better candidate v6 was already judged" in second
 
     with dg.DagsterInstance.get() as instance:
         assert _state(defs, settings, instance) == after_first

@@ -78,6 +78,9 @@ class MemoryRegistry:
             raise RegistryError("set_alias", name, f"no version {version}")
         model.aliases[alias] = version
 
+    def delete_alias(self, name: str, alias: str) -> None:
+        self._model(name).aliases.pop(alias, None)
+
     def get_signature_inputs(self, name: str, version: int) -> tuple[SignatureInput, ...] | None:
         return None
 

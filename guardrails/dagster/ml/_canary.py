@@ -7,8 +7,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import dagster as dg
+import polars as pl
 
 from guardrails.checks.canary import CanaryReport, CanarySpec, CanaryMetricResult, assess_canary, load_canary_spec
+from guardrails.dagster._guard_events import CHALLENGER_ALIAS_KEY, MODEL_VERSION_KEY
 from guardrails.dagster._scope import AuditScope
 from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of, asset_check
 from guardrails.dagster.ml._common import check_result, error_outcome, optional_float, scores_metadata
@@ -49,6 +51,8 @@ def build_canary_check(
     check_name: str = "canary",
     blocking: bool = False,
     required_resource_keys: Sequence[str] = (),
+    version_column: str | None = None,
+    challenger_alias: str | None = None,
 ) -> dg.AssetChecksDefinition:
     """A canary check on `asset`: is the candidate no worse than the control, by the spec's margins?
 
@@ -65,6 +69,12 @@ def build_canary_check(
     ``guardrails/canary_metrics`` (a table: one row per metric with its verdict, both arms, delta, the
     sequential and fixed-n intervals, the threshold, units and units still needed) and
     ``guardrails/canary/<metric>.<estimate|lower|upper|margin|units_needed>`` floats (plotted over time).
+
+    Wiring to the model guard: with `version_column` (the column of the serving log naming the model version that
+    served each unit), the check records the candidate arm's version as ``guardrails/model_version`` (when the
+    candidate's units name exactly one version), and `challenger_alias` as ``guardrails/challenger_alias``; the
+    model guard sensor (``model_checks=[...]``) then fails that version and removes its serving alias on a
+    ``fail``, and promotes it on a ``pass`` (`guardrails.models.ModelGuard.judge_canary`).
 
     Example:
         >>> import dagster as dg
@@ -84,7 +94,17 @@ def build_canary_check(
     def judge(context: dg.AssetCheckExecutionContext, data: Any) -> dg.AssetCheckResult:
         scope = AuditScope.from_context(context, key, partitions_def)
         report = assess_canary(data, resolved, as_of=scope.as_of, check=check_name)
-        return check_result(report.outcome, check_spec, scope, canary_metadata(report))
+        return check_result(report.outcome, check_spec, scope, {**canary_metadata(report), **wiring(data)})
+
+    def wiring(data: Any) -> dict[str, dg.RawMetadataValue]:
+        found: dict[str, dg.RawMetadataValue] = {}
+        if version_column is not None:
+            version = candidate_version(data, resolved, version_column)
+            if version is not None:
+                found[MODEL_VERSION_KEY] = version
+        if challenger_alias is not None:
+            found[CHALLENGER_ALIAS_KEY] = challenger_alias
+        return found
 
     if observations is None:
         def run_check(context, observed):  # the checked asset's value holds the observations
@@ -97,12 +117,37 @@ def build_canary_check(
                 scope = AuditScope.from_context(context, key, partitions_def)
                 outcome = error_outcome(check_name, CheckKind.CANARY, None, scope.as_of,
                                         f"the canary observations could not be read: {exc}")
-                return check_result(outcome, check_spec, scope, {CANARY_VERDICT_KEY: dg.MetadataValue.text("error")})
+                return check_result(outcome, check_spec, scope, {CANARY_VERDICT_KEY: dg.MetadataValue.text("error"),
+                                                                 **wiring(None)})
             return judge(context, data)
 
     return asset_check(run_check, op_name=f"{key.to_python_identifier()}__{check_name}", asset=key, name=check_name,
                        description=check_spec.description, blocking=blocking, partitions_def=partitions_def,
                        required_resource_keys=set(required_resource_keys) or None)
+
+
+def candidate_version(data: Any, spec: CanarySpec, column: str) -> int | None:
+    """The model version that served the candidate arm: the one value of `column` among the candidate's units, or
+    None (no such column, no candidate unit, several versions, or unreadable data: never a guess)."""
+    try:
+        if isinstance(data, (str, os.PathLike)):
+            frame = pl.scan_parquet(data)
+        elif isinstance(data, pl.DataFrame):
+            frame = data.lazy()
+        elif hasattr(data, "to_arrow") or type(data).__module__.startswith("pyarrow"):
+            frame = pl.from_arrow(data).lazy()  # type: ignore[union-attr]
+        else:
+            frame = pl.from_pandas(data).lazy()
+        values = (frame.filter(pl.col(spec.variant_column).cast(pl.String) == str(spec.candidate))
+                  .select(pl.col(column).drop_nulls().unique()).collect().to_series().to_list())
+    except Exception:  # noqa: BLE001 - data the canary itself reports on; here it only means "no version named"
+        return None
+    if len(values) != 1:
+        return None
+    value = values[0]
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def canary_metadata(report: CanaryReport) -> dict[str, dg.MetadataValue]:
