@@ -26,6 +26,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from guardrails._text import MESSAGE_CHARS, cap_text
 from guardrails.airflow._scope import TaskScope
 from guardrails.contract.model import Contract
+from guardrails.outcome import UNRUN_POLICY_KEY
 from guardrails.quarantine import (
     GuardedBatch,
     ParquetTarget,
@@ -121,7 +122,8 @@ def outcome_record(
 ) -> dict[str, Any]:
     """The outcome as JSON an asset event's extra and XCom can hold: status, per-rule verdicts, ids, counts.
 
-    ``rules`` maps each rule id to its ``status``, ``severity`` and ``failing_rows``.
+    ``rules`` maps each rule id to its ``status``, ``severity``, ``failing_rows``, ``observed`` value and whether it
+    ``ran``; ``unrun_policy`` says how rules that could not run were judged (as Dagster's metadata and the CLI do).
 
     Error text is cut at 4 KiB; the manifest in the store keeps everything.
     """
@@ -142,7 +144,9 @@ def outcome_record(
         "contract_id": contract.id,
         "contract_version": outcome.contract_version or contract.version,
         "rules": {rule.rule_id: {"status": rule.status.value, "severity": rule.severity.value,
-                                 "failing_rows": rule.failing_rows} for rule in outcome.rules},
+                                 "failing_rows": rule.failing_rows, "observed": rule.observed, "ran": rule.ran}
+                  for rule in outcome.rules},
+        "unrun_policy": outcome.metrics.get(UNRUN_POLICY_KEY),
         "failed_rules": [rule.rule_id for rule in outcome.failed_rules],
         "rows_in": outcome.rows,
         "rows_published": rows_published,

@@ -22,7 +22,7 @@ from tests.airflow.home import CONFORMANCE_SPEC, airflow_db  # noqa: F401  (sets
 
 from sqlalchemy import select
 
-from guardrails.outcome import CheckStatus
+from guardrails.outcome import CheckStatus, Severity
 from tests.conformance.fixtures import AS_OF, FIXTURES, Fixture
 from tests.conformance.test_entry_points import Verdict, core_verdicts  # noqa: F401  (the reference fixture)
 
@@ -33,10 +33,12 @@ def _verdict(record: dict[str, Any]) -> Verdict:
     return Verdict(
         status=CheckStatus(record["status"]),
         rows=record["rows_in"],
-        rules={rule_id: (CheckStatus(rule["status"]), rule["failing_rows"])
+        rules={rule_id: (CheckStatus(rule["status"]), rule["failing_rows"], rule["observed"],
+                         Severity(rule["severity"]), rule["ran"])
                for rule_id, rule in record["rules"].items()},
         published=record["rows_published"],
         quarantined=record["rows_quarantined"],
+        unrun_policy=record["unrun_policy"],
     )
 
 

@@ -31,6 +31,7 @@ from guardrails.checks.performance import (
     PeriodPerformance,
 )
 from guardrails.contract.model import QuarantinePolicy
+from guardrails.evidence import CheckEvidence, ScoredBatch, SegmentMetrics, ServingPeriod
 from guardrails.incidents import BreakerTrip, Evaluation, StoppedInstigator
 from guardrails.models import (
     AliasMove,
@@ -179,6 +180,14 @@ performance_reports = st.builds(
     confidence=st.floats(0.5, 0.999),
 )
 
+evaluations = st.builds(
+    Evaluation, asset_key=texts, check_name=texts, timestamp=moments, passed=st.booleans(), run_id=texts,
+    run_status=optional_texts, run_started_at=optional_moments, outcome=st.none() | outcomes,
+    batch_id=optional_texts, partition=optional_texts, severity=optional_texts, description=optional_texts,
+    contract_path=optional_texts, quarantine_store=optional_texts, from_manifest=st.booleans(),
+    release=st.booleans(),
+)
+
 ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
     CheckOutcome: outcomes,
     Transition: transitions,
@@ -200,12 +209,17 @@ ROUND_TRIPS: dict[type, st.SearchStrategy[Any]] = {
         from_version=st.none() | versions, to_version=st.none() | versions, reason=texts, check=optional_texts,
         run_id=optional_texts, at=moments, by=texts,
     ),
-    Evaluation: st.builds(
-        Evaluation, asset_key=texts, check_name=texts, timestamp=moments, passed=st.booleans(), run_id=texts,
-        run_status=optional_texts, run_started_at=optional_moments, outcome=st.none() | outcomes,
-        batch_id=optional_texts, partition=optional_texts, severity=optional_texts, description=optional_texts,
-        contract_path=optional_texts, quarantine_store=optional_texts, from_manifest=st.booleans(),
-        release=st.booleans(),
+    Evaluation: evaluations,
+    CheckEvidence: st.builds(CheckEvidence, evaluation=evaluations, model_version=st.none() | versions),
+    ScoredBatch: st.builds(ScoredBatch, asset=texts, partition=optional_texts, version=versions, at=moments,
+                           run_id=texts, rows=st.none() | counts),
+    ServingPeriod: st.builds(ServingPeriod, version=versions, start=moments, end=optional_moments, action=texts,
+                             reason=texts, by=texts),
+    SegmentMetrics: st.builds(
+        SegmentMetrics, asset_key=texts, check_name=texts, timestamp=moments, partition=optional_texts,
+        model_version=st.none() | versions, verdict=texts,
+        gaps=st.lists(st.dictionaries(texts, st.none() | texts | finite_floats, max_size=3), max_size=2).map(tuple),
+        segments=st.lists(st.dictionaries(texts, st.none() | texts | counts, max_size=3), max_size=2).map(tuple),
     ),
     StoppedInstigator: stopped_instigators,
     BreakerTrip: st.builds(
