@@ -22,8 +22,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m definitions.demo
 
-test: $(STAMP)
+# The main suite, then the Airflow adapter's tests in their own virtualenv (see AIRFLOW_VENV below): Airflow 3.3 is
+# part of what `make test` proves, and cannot share .venv with MLflow's fastapi.
+test: $(STAMP) $(AIRFLOW_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=20
+	$(MAKE) --no-print-directory test-airflow
 
 # The oldest Dagster that guardrails/dagster/_compat.py supports (SUPPORTED_DAGSTER), in a virtualenv of its own;
 # `make test` runs on the newest that pyproject.toml allows. Only the Dagster-facing tests run here; they load

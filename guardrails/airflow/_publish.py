@@ -67,12 +67,15 @@ class GuardSpec:
         asset: the asset whose events carry the outcome (a task outlet).
         quarantine: the store's location; None reads ``$GUARDRAILS_QUARANTINE`` at run time, else
             ``.guardrails/quarantine``.
+        allow_unrun: judge rules guardrails cannot run (a custom rule of an engine it does not have) as warnings
+            instead of failing closed; the outcome records the policy (``unrun_policy``).
     """
 
     contract: Contract
     target: ParquetTarget | Publish
     asset: Asset
     quarantine: str | None = None
+    allow_unrun: bool = False
 
     def store(self) -> QuarantineStore:
         return QuarantineStore(self.quarantine or os.environ.get(QUARANTINE_ENV) or DEFAULT_LOCATION)
@@ -95,7 +98,7 @@ def guard_and_publish(batch: Any, spec: GuardSpec, context: Mapping[str, Any]) -
         guarded = guard_batch(
             batch, spec.contract, store, batch_id=scope.batch_id(spec.contract.table or spec.contract.id),
             source=target.source(scope.partition) if target is not None else scope.source,
-            run_id=scope.run_id, as_of=scope.as_of,
+            run_id=scope.run_id, as_of=scope.as_of, allow_unrun=spec.allow_unrun,
         )
     except QuarantineError as exc:  # the store cannot be written: fail closed, nothing published
         raise AirflowException(f"nothing published, the quarantine store {store.uri} failed: {exc}") from exc

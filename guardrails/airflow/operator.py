@@ -38,6 +38,7 @@ def build_guard_spec(
     policy: QuarantinePolicy | str | None = None,
     asset: Asset | None = None,
     quarantine: str | None = None,
+    allow_unrun: bool = False,
 ) -> GuardSpec:
     """Load the contract and check the target now (DAG parse time), so a bad one is an import error.
 
@@ -59,7 +60,7 @@ def build_guard_spec(
         raise ValueError(f"target: expected a Parquet URI pattern or a callable (table, partition), got {target!r}")
     if asset is None:
         asset = Asset(default_asset_uri(resolved, loaded))
-    return GuardSpec(contract=loaded, target=resolved, asset=asset, quarantine=quarantine)
+    return GuardSpec(contract=loaded, target=resolved, asset=asset, quarantine=quarantine, allow_unrun=allow_unrun)
 
 
 def default_asset_uri(target: ParquetTarget | Publish, contract: Contract) -> str:
@@ -90,6 +91,7 @@ class GuardedOperator(PythonOperator):
             `build_guard_spec`.
         quarantine: the quarantine store's location (default ``$GUARDRAILS_QUARANTINE``, else
             ``.guardrails/quarantine``, read when the task runs).
+        allow_unrun: judge rules guardrails cannot run as warnings instead of failing closed (``--allow-unrun``).
         **kwargs: passed to `PythonOperator` (``op_args``, ``op_kwargs``, ``outlets``, ``retries``, ...).
 
     Returns (as XCom ``return_value``) the outcome record that is also the asset event's extra.
@@ -107,9 +109,11 @@ class GuardedOperator(PythonOperator):
         policy: QuarantinePolicy | str | None = None,
         asset: Asset | None = None,
         quarantine: str | None = None,
+        allow_unrun: bool = False,
         **kwargs: Any,
     ) -> None:
-        self.guard = build_guard_spec(contract, target, table=table, policy=policy, asset=asset, quarantine=quarantine)
+        self.guard = build_guard_spec(contract, target, table=table, policy=policy, asset=asset, quarantine=quarantine,
+                                      allow_unrun=allow_unrun)
         outlets = list(kwargs.pop("outlets", None) or [])
         if self.guard.asset not in outlets:
             outlets.append(self.guard.asset)

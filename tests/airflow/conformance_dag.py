@@ -30,7 +30,8 @@ def _landed(path: str) -> str:
 
 
 def build(spec: dict[str, Any]) -> DAG:
-    """`spec`: ``{"fixtures": [{"name", "path", "contract"}], "out": dir}``; stores and targets per fixture."""
+    """`spec`: ``{"fixtures": [{"name", "path", "contract", "allow_unrun"}], "out": dir}``; stores and targets per
+    fixture."""
     out = Path(spec["out"])
     with DAG(DAG_ID, schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
              start_date=datetime(2026, 11, 1, tzinfo=UTC), catchup=False) as dag:
@@ -42,6 +43,7 @@ def build(spec: dict[str, Any]) -> DAG:
                 contract=fixture["contract"],
                 target=str(out / "target" / task_id(fixture["name"]) / "{partition}"),
                 quarantine=str(out / "quarantine" / task_id(fixture["name"])),
+                allow_unrun=fixture["allow_unrun"],
             )
     return dag
 

@@ -102,8 +102,9 @@ def test_bad_day_is_quarantined_fails_the_run_and_is_released_to_its_target(
     assert record["batch_id"] == "transactions.2026-11-04"
     assert record["rows_quarantined"] == 2_000
     assert record["failed_rules"] == ["event_time.not_in_future"]
+    failing = defect_rows(2_000, Defect.FUTURE_TIMESTAMPS)
     assert record["rules"]["event_time.not_in_future"] == {
-        "status": "failed", "severity": "error", "failing_rows": defect_rows(2_000, Defect.FUTURE_TIMESTAMPS)}
+        "status": "failed", "severity": "error", "failing_rows": failing, "observed": float(failing), "ran": True}
     store = QuarantineStore(example_home / "quarantine")
     manifest = store.show("transactions.2026-11-04")
     assert manifest.state is QuarantineState.QUARANTINED

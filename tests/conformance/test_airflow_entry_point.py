@@ -53,7 +53,8 @@ def airflow_verdicts(
     from tests.airflow.conformance_dag import build, task_id
 
     spec = {"out": str(conformance_dir / "airflow"),
-            "fixtures": [{"name": f.name, "path": str(batches[f.name]), "contract": str(contracts[f.policy])}
+            "fixtures": [{"name": f.name, "path": str(batches[f.name]), "contract": str(contracts[f.policy]),
+                          "allow_unrun": f.allow_unrun}
                          for f in FIXTURES]}
     CONFORMANCE_SPEC.write_text(json.dumps(spec))
     dag_run = build(spec).test(logical_date=AS_OF)
