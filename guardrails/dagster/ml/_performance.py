@@ -17,6 +17,7 @@ from guardrails.checks.performance import (
     assess_performance,
     load_performance_spec,
 )
+from guardrails.dagster._guard_events import MODEL_VERSION_KEY
 from guardrails.dagster._scope import AuditScope
 from guardrails.dagster.checks import AssetLike, _key_of, _partitions_def_of, asset_check
 from guardrails.dagster.ml._common import check_result, error_outcome, optional_float, scores_metadata
@@ -25,9 +26,6 @@ from guardrails.outcome import CheckKind, CheckOutcome
 PERFORMANCE_METRICS_KEY = "guardrails/performance_metrics"
 PERFORMANCE_DIAGNOSIS_KEY = "guardrails/performance_diagnosis"
 PERFORMANCE_SCORE_PREFIX = "guardrails/performance/"
-MODEL_VERSION_KEY = "guardrails/model_version"
-"""The model version the verdict is about (int), when the spec names a `model_version` column: the model guard
-fails that version on concept drift (`guardrails.dagster.models.build_model_guard_sensor`)."""
 
 PERFORMANCE_METRICS_SCHEMA = dg.TableSchema(
     columns=[
