@@ -85,7 +85,7 @@ def verdict_tags(verdict: Verdict) -> list[tuple[str, str]]:
     details = [
         (VERDICT_CHECKS_TAG, json.dumps(list(verdict.checks))),
         (VERDICT_RUN_TAG, verdict.run_id or ""),
-        (VERDICT_AT_TAG, verdict.at.isoformat()),
+        (VERDICT_AT_TAG, verdict.at.isoformat() if verdict.at is not None else ""),
         (VERDICT_REASON_TAG, verdict.reason),
     ]
     status = (VERDICT_TAG, verdict.status.value)
