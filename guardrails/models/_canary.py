@@ -77,6 +77,8 @@ CANARY_CHECK = "canary"
 """The check name a canary verdict is recorded under (``guardrails.check.canary``, the verdict's `checks`)."""
 DEFAULT_CHALLENGER = "challenger"
 """The alias the candidate serves its share of traffic under."""
+
+
 @runtime_checkable
 class SupportsOutcome(Protocol):
     """Anything carrying a `CheckOutcome` (a `guardrails.checks.CanaryReport`)."""

@@ -6,12 +6,12 @@ registry access sees the same verdicts, pin and history, and nothing is lost whe
 Which version the alias falls back to: the **highest eligible version** (`ModelVersionState.eligible`: registry
 status READY, verdict passed, lineage clean (no batch it was trained or evaluated on has been condemned), and every
 check it requires passed (``guardrails.requires``: a canary candidate is not eligible until its canary passes)),
-never the failing one. Promote, pin, fail_version, condemn and reconcile all use this one rule. We chose it over "most recently promoted" because it depends only on
-the verdict tags, which MLflow can search and which every writer sees, not on our history log (which misses
-moves made outside the guard, e.g. in the MLflow UI). It is also deterministic, which is what lets two
-concurrent pins agree on the target. The cost: a newer version that passed its checks but was never promoted
-can become the champion through a pin; record a failed (or no) verdict on candidates you do not want served, or
-start their canary (`start_canary`), which makes them require a canary pass first.
+never the failing one. Promote, pin, fail_version, condemn and reconcile all use this one rule. We chose it over
+"most recently promoted" because it depends only on the verdict tags, which MLflow can search and which every writer
+sees, not on our history log (which misses moves made outside the guard, e.g. in the MLflow UI). It is also
+deterministic, which is what lets two concurrent pins agree on the target. The cost: a newer version that passed its
+checks but was never promoted can become the champion through a pin; record a failed (or no) verdict on candidates
+you do not want served, or start their canary (`start_canary`), which makes them require a canary pass first.
 
 Concurrency: MLflow has no compare-and-set. A pin is made idempotent instead: it is a deterministic function of
 the registry state it read (same target, same history entry id ``<seq>-<digest>``), so two sensors that react
@@ -77,8 +77,8 @@ from guardrails.models._tags import (
     REASON_CHARS,
     SAW_VALUE,
     VERDICT_TAG,
-    condemnation_tag,
     checks_from_tags,
+    condemnation_tag,
     condemnations_from_tags,
     condemned_suffix,
     history_from_tags,
@@ -444,8 +444,9 @@ class ModelGuard:
 
     def _move_off_failed(self, snap: _Snapshot, action: MoveAction, facts: dict[str, str | None],
                          *, excluding: Iterable[int] = ()) -> tuple[AliasMove | None, str]:
-        """If the alias rests on a failed or unclean version, move it to the best eligible one (re-targeting an
-        active pin). Returns the move (None if none was needed or possible) and a message fragment."""
+        """If the alias rests on a failed or unclean version, or one awaiting a required check, move it to the best
+        eligible one (re-targeting an active pin). Returns the move (None if none was needed or possible) and a
+        message fragment."""
         if not snap.alias_on_blocked:
             return None, f"alias {self.alias!r} stays on {_v(snap.alias_version)}"
         target = snap.best(excluding=excluding)
@@ -520,8 +521,10 @@ class ModelGuard:
         now = after.version(version)
         late_pin = after.pin
         if after.alias_version == version and ((now is not None and now.blocked) or late_pin is not None):
-            why = (f"v{version} failed while being promoted ({_why(now)})" if now is not None and now.blocked
-                   else f"{self.name!r} was pinned on v{late_pin.version} meanwhile")  # type: ignore[union-attr]
+            if now is not None and now.blocked:
+                why = f"v{version} {'failed' if now.failed else 'became ineligible'} while being promoted ({_why(now)})"
+            else:
+                why = f"{self.name!r} was pinned on v{late_pin.version} meanwhile"  # type: ignore[union-attr]
             if late_pin is not None:
                 target: int | None = late_pin.version
             elif entry.from_version is not None and (prev := after.version(entry.from_version)) and prev.eligible:

@@ -282,7 +282,7 @@ def check_tag(check: str) -> str:
 
 
 def checks_from_tags(tags: Mapping[str, str]) -> dict[str, str]:
-    """Each check's last verdict recorded on a version (``{"canary": "pass"}``), from its ``guardrails.check.*`` tags."""
+    """Each check's last verdict on a version (``{"canary": "pass"}``), from its ``guardrails.check.*`` tags."""
     return {key[len(CHECK_TAG_PREFIX):]: value for key, value in sorted(tags.items())
             if key.startswith(CHECK_TAG_PREFIX) and len(key) > len(CHECK_TAG_PREFIX)}
 
