@@ -22,6 +22,7 @@ from guardrails.models import (
     BatchRef,
     ModelGuard,
     ModelVersionState,
+    MoveAction,
     RegistryError,
     Verdict,
     VerdictStatus,
@@ -103,7 +104,8 @@ def status_command(
     name: Name, tracking_uri: TrackingUri = None, alias: Alias = "champion", timeout: Timeout = 5,
     json_output: Json = False,
 ) -> None:
-    """Show NAME's versions with verdicts and lineage cleanliness, where the alias points, the pin and the hold."""
+    """Show NAME's versions with verdicts, lineage cleanliness and whether the alias may rest on each (and if not,
+    why: failed, unclean, unverified, awaiting canary), where the alias points, the pin and the hold."""
     guard = _guard(name, tracking_uri, alias, timeout)
     try:
         status = guard.status()
@@ -138,13 +140,14 @@ def status_command(
     console.print(
         table(
             None,
-            ("version", "status", "verdict", "lineage", "checks", "run", "at", "reason", "aliases"),
+            ("version", "status", "verdict", "lineage", "eligible", "checks", "run", "at", "reason", "aliases"),
             (
                 (
                     f"v{v.version}",
                     v.status,
                     v.verdict.status.value if v.verdict else "unverified",
                     _lineage_cell(v),
+                    "yes" if v.eligible else f"no: {v.ineligible_because}",
                     ", ".join(v.verdict.checks) if v.verdict else "",
                     v.verdict.run_id if v.verdict else "",
                     f"{v.verdict.at:%Y-%m-%d %H:%M}" if v.verdict and v.verdict.at else "",
@@ -191,8 +194,8 @@ def _row(entry: AliasMove) -> tuple[str, ...]:
         f"{entry.at:%Y-%m-%d %H:%M:%S}",
         entry.action.value,
         entry.alias,
-        _v(entry.from_version),
-        _v(entry.to_version),
+        _v(entry.from_version) or "(unset)",
+        _v(entry.to_version) or ("(removed)" if entry.action is MoveAction.RETIRE else "(unset)"),
         entry.reason,
         entry.check or "",
         entry.run_id or "",

@@ -13,14 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from guardrails.models._canary import (
-    CANARY_CHECK,
-    CHECK_TAG_PREFIX,
-    DEFAULT_CHALLENGER,
-    REQUIRES_TAG,
-    CanaryJudgement,
-    check_tag,
-)
+from guardrails.models._canary import CANARY_CHECK, DEFAULT_CHALLENGER, CanaryJudgement
 from guardrails.models._guard import Lock, ModelGuard, verdict_from_outcomes
 from guardrails.models._lock import ModelLock, ModelLockTimeout, lock_for
 from guardrails.models._registry import (
@@ -32,13 +25,16 @@ from guardrails.models._registry import (
 )
 from guardrails.models._signature import COMPATIBLE_TYPES, SIGNATURE_CHECK, check_signature
 from guardrails.models._tags import (
+    CHECK_TAG_PREFIX,
     CONDEMNED_PREFIX,
     HISTORY_PREFIX,
     HOLD_TAG,
     LINEAGE_TAG,
     PIN_TAG,
+    REQUIRES_TAG,
     SAW_PREFIX,
     VERDICT_TAG,
+    check_tag,
     saw_tag,
 )
 from guardrails.models._types import (

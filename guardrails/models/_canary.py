@@ -22,11 +22,13 @@ verdict         the guard
                 nothing is promoted; the failed check itself raises the alert
 ==============  ===========================================================================================
 
-Promotion requires a canary pass: `start_canary` writes ``guardrails.requires = ["canary"]`` on the candidate
-(a JSON list of checks; the same tag on the registered model applies to every version), and `promote` refuses a
-version while any required check lacks ``guardrails.check.<check> = pass`` on it. The requirement binds
-promotion only: a fallback (`pin`, `fail_version`, `reconcile`) still goes to the highest passed clean version,
-so leave a candidate's verdict unrecorded until its canary passes (as `judge_canary` records it).
+Serving requires a canary pass: `start_canary` writes ``guardrails.requires = ["canary"]`` on the candidate
+(a JSON list of checks; the same tag on the registered model applies to every version), and a version is not
+eligible (`ModelVersionState.eligible`) while any required check lacks ``guardrails.check.<check> = pass`` on it.
+That binds every alias move, not only `promote`: a fallback (`pin`, `fail_version`, `condemn`, `reconcile`) skips
+a candidate whose canary is still running even when it has a passed verdict from its training evaluation, and
+`reconcile` moves the alias off such a candidate if it was put there by hand. `start_canary` refuses the version
+the guarded alias already serves (it needs no canary, and requiring one would move the alias off it).
 
 Every step is idempotent, so a sensor that handles the same evaluation twice (or a retry after an ERROR) ends
 in the same state: the challenger is removed only while it still points at the candidate (a newer candidate's
@@ -42,13 +44,19 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
 
 from guardrails._text import MESSAGE_CHARS, cap_text
-from guardrails.models._registry import ModelRegistry, RegistryError
+from guardrails.models._registry import RegistryError
 from guardrails.models._settle import read_alias
-from guardrails.models._tags import REASON_CHARS, history_id, verdict_tags
+from guardrails.models._tags import (
+    REASON_CHARS,
+    REQUIRES_TAG,
+    check_tag,
+    history_id,
+    required_checks,
+    verdict_tags,
+)
 from guardrails.models._types import (
     ActionResult,
     ActionStatus,
@@ -69,10 +77,6 @@ CANARY_CHECK = "canary"
 """The check name a canary verdict is recorded under (``guardrails.check.canary``, the verdict's `checks`)."""
 DEFAULT_CHALLENGER = "challenger"
 """The alias the candidate serves its share of traffic under."""
-CHECK_TAG_PREFIX = "guardrails.check."
-"""Version tag ``guardrails.check.<check>``: that check's last verdict on the version (``pass``, ``fail``, ...)."""
-REQUIRES_TAG = "guardrails.requires"
-"""Version or registered-model tag: a JSON list of checks whose ``pass`` promotion requires (e.g. ``["canary"]``)."""
 
 
 @runtime_checkable
@@ -85,40 +89,6 @@ class SupportsOutcome(Protocol):
 
 CanaryJudgement = Union[CheckOutcome, SupportsOutcome, CheckVerdict, str]
 """What `judge_canary` takes: a canary report, its outcome, or the bare verdict (``"pass"``, `Verdict.FAIL`, ...)."""
-
-
-def check_tag(check: str) -> str:
-    """The version tag holding `check`'s last verdict on a version."""
-    return CHECK_TAG_PREFIX + check
-
-
-def required_checks(*tag_sets: Mapping[str, str]) -> tuple[str, ...]:
-    """The checks promotion requires, from the ``guardrails.requires`` tags of the model and the version.
-
-    An unreadable tag requires something that can never pass (fail closed)."""
-    found: list[str] = []
-    for tags in tag_sets:
-        text = tags.get(REQUIRES_TAG)
-        if not text:
-            continue
-        try:
-            value = json.loads(text)
-            found += [str(v) for v in (value if isinstance(value, list) else [value])]
-        except json.JSONDecodeError:
-            found.append(f"(unreadable {REQUIRES_TAG} tag)")
-    return tuple(dict.fromkeys(found))
-
-
-def unmet_requirements(registry: ModelRegistry, name: str, version: int, model_tags: Mapping[str, str]) -> str:
-    """Why `version` may not be promoted for want of a required check's pass, or '' (raises `RegistryError`)."""
-    record = next((v for v in registry.search_versions(name) if v.version == version), None)
-    if record is None:
-        return ""  # the eligibility rule already refuses a missing version, with its own message
-    missing = [c for c in required_checks(model_tags, record.tags) if record.tags.get(check_tag(c)) != "pass"]
-    if not missing:
-        return ""
-    seen = ", ".join(f"{c}: {record.tags.get(check_tag(c)) or 'not judged yet'}" for c in missing)
-    return f"{name!r} v{version} needs a pass of {', '.join(missing)} before promotion ({seen})"
 
 
 def canary_verdict(judgement: CanaryJudgement) -> tuple[CheckVerdict, str]:
@@ -143,7 +113,7 @@ def start_canary(guard: ModelGuard, version: int, *, challenger: str = DEFAULT_C
 
     The requirement is written first (from then on `promote` refuses the version until its canary passes), then
     the alias, then a ``challenge`` history entry. NO_OP when the challenger is already on `version`; REFUSED
-    for no such version, a failed one, or the guarded alias's own name.
+    for no such version, a failed one, the version the guarded alias serves, or the guarded alias's own name.
     """
     by = by or guard.actor
 
@@ -159,6 +129,9 @@ def start_canary(guard: ModelGuard, version: int, *, challenger: str = DEFAULT_C
         if state is None or state.failed:
             why = "does not exist" if state is None else "failed its guardrails"
             return result(ActionStatus.REFUSED, f"{guard.name!r} v{version} {why}; no canary started")
+        if snap.alias_version == version:
+            return result(ActionStatus.REFUSED, f"{guard.name!r} v{version} already serves as {guard.alias!r}; no "
+                          "canary started", observed_version=snap.model.aliases.get(challenger))
         current = snap.model.aliases.get(challenger)
         if current == version:
             return result(ActionStatus.NO_OP, f"alias {challenger!r} of {guard.name!r} already on v{version}",

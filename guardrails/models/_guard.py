@@ -3,13 +3,15 @@
 The guard keeps all of its state in the registry itself (see `guardrails.models._tags`), so any process with
 registry access sees the same verdicts, pin and history, and nothing is lost when a sensor restarts.
 
-Which version the alias falls back to: the **highest version number whose verdict passed and whose lineage is
-clean** (no batch it was trained or evaluated on has been condemned; registry status READY), never the failing
-one. We chose it over "most recently promoted" because it depends only on
-the verdict tags, which MLflow can search and which every writer sees, not on our history log (which misses
-moves made outside the guard, e.g. in the MLflow UI). It is also deterministic, which is what lets two
-concurrent pins agree on the target. The cost: a newer version that passed its checks but was never promoted
-can become the champion through a pin; record a failed (or no) verdict on candidates you do not want served.
+Which version the alias falls back to: the **highest eligible version** (`ModelVersionState.eligible`: registry
+status READY, verdict passed, lineage clean (no batch it was trained or evaluated on has been condemned), and every
+check it requires passed (``guardrails.requires``: a canary candidate is not eligible until its canary passes)),
+never the failing one. Promote, pin, fail_version, condemn and reconcile all use this one rule. We chose it over
+"most recently promoted" because it depends only on the verdict tags, which MLflow can search and which every writer
+sees, not on our history log (which misses moves made outside the guard, e.g. in the MLflow UI). It is also
+deterministic, which is what lets two concurrent pins agree on the target. The cost: a newer version that passed its
+checks but was never promoted can become the champion through a pin; record a failed (or no) verdict on candidates
+you do not want served, or start their canary (`start_canary`), which makes them require a canary pass first.
 
 Concurrency: MLflow has no compare-and-set. A pin is made idempotent instead: it is a deterministic function of
 the registry state it read (same target, same history entry id ``<seq>-<digest>``), so two sensors that react
@@ -75,6 +77,7 @@ from guardrails.models._tags import (
     REASON_CHARS,
     SAW_VALUE,
     VERDICT_TAG,
+    checks_from_tags,
     condemnation_tag,
     condemnations_from_tags,
     condemned_suffix,
@@ -87,6 +90,7 @@ from guardrails.models._tags import (
     lineage_from_tags,
     lineage_tags,
     pin_tag,
+    required_checks,
     saw_suffixes,
     saw_tag,
     verdict_from_tags,
@@ -242,6 +246,8 @@ class ModelGuard:
                 created_at=v.created_at,
                 lineage=lineage_from_tags(v.tags),
                 tainted_by=tuple(condemned[s].batch for s in tainted),
+                requires=required_checks(model.tags, v.tags),
+                checks=checks_from_tags(v.tags),
             ))
         return _Snapshot(model=model, versions=tuple(versions), alias=self.alias, condemned=condemned)
 
@@ -438,14 +444,19 @@ class ModelGuard:
 
     def _move_off_failed(self, snap: _Snapshot, action: MoveAction, facts: dict[str, str | None],
                          *, excluding: Iterable[int] = ()) -> tuple[AliasMove | None, str]:
-        """If the alias rests on a failed or unclean version, move it to the best eligible one (re-targeting an
-        active pin). Returns the move (None if none was needed or possible) and a message fragment."""
-        if not snap.alias_on_failed:
+        """If the alias rests on a failed or unclean version, or one awaiting a required check, move it to the best
+        eligible one (re-targeting an active pin). Returns the move (None if none was needed or possible) and a
+        message fragment."""
+        if not snap.alias_on_blocked:
             return None, f"alias {self.alias!r} stays on {_v(snap.alias_version)}"
         target = snap.best(excluding=excluding)
         if target is None:
-            return None, (f"alias {self.alias!r} left on FAILED {_v(snap.alias_version)}: no READY version has a "
-                          "passed verdict and a clean lineage; record one or register a fixed version")
+            state = snap.version(snap.alias_version)  # type: ignore[arg-type]
+            where = (f"FAILED {_v(snap.alias_version)}" if state is None or state.failed
+                     else f"{_v(snap.alias_version)} ({state.ineligible_because})")
+            return None, (f"alias {self.alias!r} left on {where}: no READY version has a "
+                          "passed verdict, a clean lineage and its required checks passed; record one or register a "
+                          "fixed version")
         entry = self._append(snap, action, target, **facts)
         if (pin := snap.pin) is not None and pin.version != target:
             # A pin holds the alias on a version until released, but never on a failed one: the pin follows.
@@ -492,7 +503,6 @@ class ModelGuard:
                           f"{hold.by} ({hold.reason}; still failing: {_failing(hold)}); `guardrails models unhold "
                           f"{self.name}` or wait for those partitions to pass", observed_version=snap.alias_version)
         refusal = _ineligible(self.name, version, snap.version(version))
-        refusal = refusal or _canary.unmet_requirements(self.registry, self.name, version, snap.model.tags)
         if refusal:
             return result(ActionStatus.REFUSED, refusal, observed_version=snap.alias_version)
         if snap.alias_version == version:
@@ -510,9 +520,11 @@ class ModelGuard:
                                "it off if it failed meanwhile", str(exc), move=entry, observed=version) from exc
         now = after.version(version)
         late_pin = after.pin
-        if after.alias_version == version and ((now is not None and now.failed) or late_pin is not None):
-            why = (f"v{version} failed while being promoted ({_why(now)})" if now is not None and now.failed
-                   else f"{self.name!r} was pinned on v{late_pin.version} meanwhile")  # type: ignore[union-attr]
+        if after.alias_version == version and ((now is not None and now.blocked) or late_pin is not None):
+            if now is not None and now.blocked:
+                why = f"v{version} {'failed' if now.failed else 'became ineligible'} while being promoted ({_why(now)})"
+            else:
+                why = f"{self.name!r} was pinned on v{late_pin.version} meanwhile"  # type: ignore[union-attr]
             if late_pin is not None:
                 target: int | None = late_pin.version
             elif entry.from_version is not None and (prev := after.version(entry.from_version)) and prev.eligible:
@@ -573,7 +585,7 @@ class ModelGuard:
             move, where = self._move_off_failed(after, MoveAction.FAIL, facts, excluding=(version,))
             tagged = f"v{version} tagged failed" if wrote else f"v{version} already failed"
             observed = move.to_version if move else after.alias_version
-            if move is None and after.alias_on_failed:
+            if move is None and after.alias_on_blocked:
                 return result(ActionStatus.REFUSED, f"{tagged}; {where}", error=where, observed_version=observed)
             status = ActionStatus.APPLIED if wrote or move else ActionStatus.NO_OP
             return result(status, f"{tagged} ({reason}); {where}", move=move, observed_version=observed)
@@ -630,7 +642,7 @@ class ModelGuard:
             seen = (f"versions that saw it: {', '.join(f'v{n}' for n in saw)}" if saw
                     else "no version's lineage includes it")
             message = f"batch {batch.label} condemned; {seen}; {where}"
-            if move is None and after.alias_on_failed:
+            if move is None and after.alias_on_blocked:
                 return result(ActionStatus.REFUSED, message, error=where, failed_versions=tuple(saw),
                               observed_version=observed)
             status = ActionStatus.NO_OP if known and not tagged and move is None else ActionStatus.APPLIED
@@ -819,7 +831,7 @@ class ModelGuard:
             if move is not None:
                 notes.append(where)
             observed_version = move.to_version if move else snap.alias_version
-            if move is None and snap.alias_on_failed:
+            if move is None and snap.alias_on_blocked:
                 return result(ActionStatus.REFUSED, "; ".join([*notes, where]), error=where, observed=observed,
                               observed_version=observed_version)
             if not notes:

@@ -1,7 +1,9 @@
 """One read of a model as the guard sees it (`_Snapshot`), and the words the guard uses to describe it.
 
-Pure: no registry calls here, so the eligibility rule ("highest passed clean") lives in one place and the
-messages of every action describe versions, holds and aliases the same way.
+Pure: no registry calls here, so the eligibility rule (`ModelVersionState.eligible`: READY, verdict passed,
+lineage clean, every required check passed) lives in one place, every alias move (promote, pin, fail, condemn,
+reconcile) targets "the highest eligible version", and the messages of every action describe versions, holds and
+aliases the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from guardrails.models._types import AliasMove, Condemnation, Hold, ModelVersion
 
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
-    """One consistent-enough read of the model: tags, aliases, every version with verdict, lineage and taint."""
+    """One consistent-enough read of the model: tags, aliases, every version with verdict, lineage, taint,
+    required checks and check verdicts."""
 
     model: RegisteredModelRecord
     versions: tuple[ModelVersionState, ...]
@@ -57,17 +60,18 @@ class _Snapshot:
         return next((v for v in self.versions if v.version == number), None)
 
     def best(self, *, excluding: Iterable[int] = ()) -> int | None:
-        """The highest READY version whose verdict passed and whose lineage is clean, or None."""
+        """The highest eligible version (READY, passed, clean, required checks passed), or None."""
         skip = set(excluding)
         return max((v.version for v in self.versions if v.eligible and v.version not in skip), default=None)
 
     @property
-    def alias_on_failed(self) -> bool:
-        """True when the alias rests on a version that failed or whose lineage includes a condemned batch."""
+    def alias_on_blocked(self) -> bool:
+        """True when the alias rests on a version that failed, whose lineage includes a condemned batch, or that
+        awaits a required check (a canary candidate moved there by hand)."""
         if self.alias_version is None:
             return False
         current = self.version(self.alias_version)
-        return current is not None and current.failed
+        return current is not None and current.blocked
 
 
 def _v(version: int | None) -> str:
@@ -86,6 +90,9 @@ def _ineligible(name: str, number: int, version: ModelVersionState | None) -> st
         return f"{name!r} v{number} failed its guardrails ({version.verdict.reason or 'no reason recorded'})"
     if not version.clean:
         return f"{name!r} v{number} is unclean: its {_why(version)}"
+    if missing := version.unmet:
+        seen = ", ".join(f"{c}: {version.checks.get(c) or 'not judged yet'}" for c in missing)
+        return f"{name!r} v{number} needs a pass of {', '.join(missing)} before promotion ({seen})"
     return ""
 
 
@@ -124,4 +131,6 @@ def _why(version: ModelVersionState | None) -> str:
         return "lineage includes condemned batch " + ", ".join(b.label for b in version.tainted_by)
     if version.verdict is not None and not version.verdict.passed:
         return f"failed: {version.verdict.reason or 'no reason recorded'}"
+    if version.unmet:
+        return version.ineligible_because
     return "passed"

@@ -11,6 +11,9 @@ Version tags (searchable, e.g. ``search_model_versions("name='fraud' and tags.`g
 - ``guardrails.saw.<readable>.<digest>`` = ``true``: one per partition and one per batch the version saw, so
   ``tags.`guardrails.saw.clean_transactions.2026-11-03.<digest>` = 'true'`` finds the versions that saw it
   (`saw_tag` computes the key; the readable part is for people, the digest of the identity is what matches)
+- ``guardrails.requires``: JSON list of checks whose ``pass`` the version needs before the alias may rest on it
+  (e.g. ``["canary"]``, written by `start_canary`); the same tag on the registered model applies to every version
+- ``guardrails.check.<check>``: that check's last verdict on the version (``pass``, ``fail``, ...)
 
 Registered-model tags (MLflow keeps at most 5,000 characters per registered-model tag value, so every text
 that reaches one is capped):
@@ -58,6 +61,10 @@ SAW_VALUE = "true"
 HOLD_TAG = "guardrails.hold"
 HOLD_FAILING_PREFIX = "guardrails.hold.failing."
 CONDEMNED_PREFIX = "guardrails.condemned."
+CHECK_TAG_PREFIX = "guardrails.check."
+"""Version tag ``guardrails.check.<check>``: that check's last verdict on the version (``pass``, ``fail``, ...)."""
+REQUIRES_TAG = "guardrails.requires"
+"""Version or registered-model tag: a JSON list of checks whose ``pass`` the alias requires (e.g. ``["canary"]``)."""
 
 MODEL_TAG_VALUE_CHARS = 5000
 """MLflow's limit on a registered-model tag value (a VARCHAR(5000) column in its SQL stores)."""
@@ -78,7 +85,7 @@ def verdict_tags(verdict: Verdict) -> list[tuple[str, str]]:
     details = [
         (VERDICT_CHECKS_TAG, json.dumps(list(verdict.checks))),
         (VERDICT_RUN_TAG, verdict.run_id or ""),
-        (VERDICT_AT_TAG, verdict.at.isoformat()),
+        (VERDICT_AT_TAG, verdict.at.isoformat() if verdict.at is not None else ""),
         (VERDICT_REASON_TAG, verdict.reason),
     ]
     status = (VERDICT_TAG, verdict.status.value)
@@ -267,3 +274,32 @@ def _fit(data: dict) -> str:
     if len(text) > MODEL_TAG_VALUE_CHARS:
         raise ValueError(f"guardrails tag value of {len(text):,} chars exceeds MLflow's {MODEL_TAG_VALUE_CHARS:,}")
     return text
+
+
+def check_tag(check: str) -> str:
+    """The version tag holding `check`'s last verdict on a version."""
+    return CHECK_TAG_PREFIX + check
+
+
+def checks_from_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """Each check's last verdict on a version (``{"canary": "pass"}``), from its ``guardrails.check.*`` tags."""
+    return {key[len(CHECK_TAG_PREFIX):]: value for key, value in sorted(tags.items())
+            if key.startswith(CHECK_TAG_PREFIX) and len(key) > len(CHECK_TAG_PREFIX)}
+
+
+def required_checks(*tag_sets: Mapping[str, str]) -> tuple[str, ...]:
+    """The checks the alias requires a ``pass`` of, from the ``guardrails.requires`` tags of the model and the
+    version, each once.
+
+    An unreadable tag requires something that can never pass (fail closed)."""
+    found: list[str] = []
+    for tags in tag_sets:
+        text = tags.get(REQUIRES_TAG)
+        if not text:
+            continue
+        try:
+            value = json.loads(text)
+            found += [str(v) for v in (value if isinstance(value, list) else [value])]
+        except json.JSONDecodeError:
+            found.append(f"(unreadable {REQUIRES_TAG} tag)")
+    return tuple(dict.fromkeys(found))

@@ -242,10 +242,20 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModelVersionState:
-    """One registered version as the guard sees it: number, registry status, verdict, lineage, cleanliness.
+    """One registered version as the guard sees it: number, registry status, verdict, lineage, cleanliness, and
+    the checks it must pass before the alias may rest on it.
 
     `lineage` is None when none was recorded (the version is then clean as far as anyone knows); `tainted_by`
-    lists the condemned batches its lineage includes.
+    lists the condemned batches its lineage includes. `requires` are the checks whose ``pass`` the alias needs
+    (``guardrails.requires`` on the version or the model, e.g. ``("canary",)`` once a canary started); `checks`
+    holds each check's last recorded verdict on the version (``guardrails.check.<check>``, e.g.
+    ``{"canary": "inconclusive"}``).
+
+    Example:
+        >>> state = ModelVersionState(version=3, status="READY", verdict=Verdict(status="passed"),
+        ...                           requires=("canary",), checks={"canary": "inconclusive"})
+        >>> state.eligible, state.unmet, state.ineligible_because
+        (False, ('canary',), 'awaiting canary (inconclusive so far)')
     """
 
     version: int
@@ -255,6 +265,13 @@ class ModelVersionState:
     created_at: datetime | None = None
     lineage: Lineage | None = None
     tainted_by: tuple[BatchRef, ...] = ()
+    requires: tuple[str, ...] = ()
+    checks: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tainted_by", tuple(self.tainted_by))
+        object.__setattr__(self, "requires", tuple(dict.fromkeys(self.requires)))
+        object.__setattr__(self, "checks", dict(self.checks))
 
     @property
     def clean(self) -> bool:
@@ -263,13 +280,41 @@ class ModelVersionState:
 
     @property
     def failed(self) -> bool:
-        """True when the alias must not rest here: the verdict failed, or the lineage includes a condemned batch."""
+        """True when the version failed: its verdict failed, or its lineage includes a condemned batch."""
         return (self.verdict is not None and not self.verdict.passed) or not self.clean
 
     @property
+    def unmet(self) -> tuple[str, ...]:
+        """The required checks with no recorded ``pass`` on this version (``("canary",)`` while its canary runs)."""
+        return tuple(c for c in self.requires if self.checks.get(c) != "pass")
+
+    @property
+    def blocked(self) -> bool:
+        """True when the alias must not rest here: the version failed, or a check it requires has not passed."""
+        return self.failed or bool(self.unmet)
+
+    @property
     def eligible(self) -> bool:
-        """True when the alias may point here: the version is ready, its verdict passed and its lineage is clean."""
-        return self.status == "READY" and self.verdict is not None and self.verdict.passed and self.clean
+        """True when the alias may point here: the version is READY, its verdict passed, its lineage is clean and
+        every check it requires passed. The one rule every alias move (promote, pin, fallback, reconcile) uses."""
+        return (self.status == "READY" and self.verdict is not None and self.verdict.passed and self.clean
+                and not self.unmet)
+
+    @property
+    def ineligible_because(self) -> str:
+        """Why the alias may not point here, in a few words (``awaiting canary``, ``failed``, ...); '' if it may."""
+        if self.status != "READY":
+            return f"registry status {self.status}"
+        if not self.clean:
+            return "unclean lineage"
+        if self.verdict is None:
+            return "unverified"
+        if not self.verdict.passed:
+            return "failed"
+        if unmet := self.unmet:
+            return "; ".join(f"awaiting {c}" + (f" ({self.checks[c]} so far)" if self.checks.get(c) else "")
+                             for c in unmet)
+        return ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -281,6 +326,11 @@ class ModelVersionState:
             "lineage": self.lineage.to_dict() if self.lineage else None,
             "clean": self.clean,
             "tainted_by": [b.to_dict() for b in self.tainted_by],
+            "requires": list(self.requires),
+            "checks": dict(self.checks),
+            "unmet": list(self.unmet),
+            "eligible": self.eligible,
+            "ineligible_because": self.ineligible_because,
         }
 
 

@@ -3,12 +3,14 @@
 A history mixes every kind of event: versions registered with lineage (and a verdict of their own evaluation),
 batches quarantined before storage (holds), stored batches condemned later (with or without a batch id),
 freshness failures (holds with no partition), later passes (hold releases), a model's own failures, promotes,
-alias moves made by hand in the MLflow UI, hand unholds and reconciles. An independent oracle tracks what each
-version saw and which failures involve it. After every reconcile:
+canaries started on candidates (which then require a canary pass) and their verdicts (pass, fail, inconclusive,
+error), alias moves made by hand in the MLflow UI, hand unholds and reconciles. An independent oracle tracks what
+each version saw, which failures involve it and which checks it still awaits. After every reconcile:
 
-- the alias never rests on a version that failed or whose lineage includes a condemned batch (unless no version
-  is eligible at all, and then the reconciler says so);
-- a reconcile never moves an alias that rested on a version that neither failed nor is unclean;
+- the alias never rests on a version that failed, whose lineage includes a condemned batch, or with an unmet
+  requirement (a canary candidate without a canary pass), unless no version is eligible at all, and then the
+  reconciler says so;
+- a reconcile never moves an alias that rested on a version that is none of those;
 - every failed verdict names a version that the oracle says was involved (its own failure, or a condemned batch
   in its lineage); no passed verdict is ever rewritten otherwise;
 - the history's last entry ends where the alias is (every move is recorded, made or observed).
@@ -53,6 +55,8 @@ event = st.one_of(
     st.tuples(st.just("release"), st.sampled_from(CHECKS), st.lists(st.sampled_from(QUARANTINED), max_size=2)),
     st.tuples(st.just("unhold")),
     st.tuples(st.just("hand_move"), st.integers(1, 8)),
+    st.tuples(st.just("canary_start"), st.integers(1, 8)),
+    st.tuples(st.just("canary"), st.integers(1, 8), st.sampled_from(["pass", "fail", "inconclusive", "error"])),
     st.tuples(st.just("reconcile")),
 )
 initial = st.lists(st.tuples(lineage_strategy, st.sampled_from(["passed", "failed", None])), min_size=1, max_size=4)
@@ -70,6 +74,8 @@ class Oracle:
     condemned: set[tuple[str, str | None]] = field(default_factory=set)
     own_failure: set[int] = field(default_factory=set)
     verdict: dict[int, str | None] = field(default_factory=dict)
+    requires_canary: set[int] = field(default_factory=set)
+    canary: dict[int, str] = field(default_factory=dict)
 
     def saw_condemned(self, version: int) -> bool:
         return any(p == cp and (ci is None or ci == i) for p, i in self.lineage[version] for cp, ci in self.condemned)
@@ -77,11 +83,19 @@ class Oracle:
     def involved(self, version: int) -> bool:
         return version in self.own_failure or self.saw_condemned(version)
 
-    def bad(self, version: int) -> bool:
+    def failed(self, version: int) -> bool:
         return self.verdict[version] == "failed" or self.saw_condemned(version)
 
+    def unmet(self, version: int) -> bool:
+        """A canary started on it and no canary pass recorded since."""
+        return version in self.requires_canary and self.canary.get(version) != "pass"
+
+    def bad(self, version: int) -> bool:
+        """The alias must not rest here: failed, unclean, or awaiting a required check."""
+        return self.failed(version) or self.unmet(version)
+
     def eligible(self, version: int) -> bool:
-        return self.verdict[version] == "passed" and not self.saw_condemned(version)
+        return self.verdict[version] == "passed" and not self.saw_condemned(version) and not self.unmet(version)
 
 
 def _verdict(status: str, reason: str) -> Verdict:
@@ -121,7 +135,7 @@ def play(guard: ModelGuard, register: callable, hand_move: callable,  # type: ig
         if after is not None and oracle.bad(after):
             assert not any(oracle.eligible(v) for v in oracle.verdict), ("rests on a bad version", after)
             assert result.status is ActionStatus.REFUSED
-        history = guard.history()
+        history = [e for e in guard.history() if e.alias == guard.alias]  # not the challenger's entries
         assert (history[-1].to_version if history else None) == after
 
     for lineage, status in start:
@@ -157,14 +171,39 @@ def play(guard: ModelGuard, register: callable, hand_move: callable,  # type: ig
             hand_move(versions[(item[1] - 1) % len(versions)])
         elif kind == "reconcile":
             check_reconcile()
+        elif kind == "canary_start":
+            number = versions[(item[1] - 1) % len(versions)]
+            result = guard.start_canary(number)
+            # Refused for a failed version and for the one the champion serves (it needs no canary).
+            assert result.ok == (not oracle.failed(number) and alias_before != number), (number, result.message)
+            if result.ok:
+                oracle.requires_canary.add(number)
+            assert guard.status().alias_version == alias_before, ("a canary start moved the champion", result.message)
+        elif kind == "canary":
+            number, verdict = versions[(item[1] - 1) % len(versions)], item[2]
+            held = guard.status().held
+            if verdict == "fail":
+                oracle.own_failure.add(number)
+            if verdict in ("pass", "fail"):
+                oracle.canary[number] = verdict
+            if verdict == "pass" and oracle.verdict[number] is None:
+                oracle.verdict[number] = "passed"  # a canary pass vouches for an unverified candidate
+            result = guard.judge_canary(number, verdict)
+            assert result.status is not ActionStatus.ERROR, result.message
+            alias_after = guard.status().alias_version
+            if verdict == "pass" and alias_after != alias_before:
+                assert alias_after == number and oracle.eligible(number) and not held, (number, result.message)
         sync_verdicts()
-        if kind in ("hold", "release", "unhold", "promote", "hand_move", "reconcile"):
+        if kind in ("hold", "release", "unhold", "promote", "hand_move", "reconcile", "canary_start"):
             assert oracle.verdict == verdicts_before, (kind, "wrote a verdict")
-        if kind in ("hold", "release", "unhold", "fail", "condemn") and alias_before is not None:
+        if kind == "canary" and item[2] in ("inconclusive", "error"):
+            assert oracle.verdict == verdicts_before and guard.status().alias_version == alias_before, item
+        automatic = ("hold", "release", "unhold", "fail", "condemn", "canary_start")
+        if (kind in automatic or (kind == "canary" and item[2] == "fail")) and alias_before is not None:
             # An automatic action moves the alias only off a version that is now failed or unclean.
             alias_after = guard.status().alias_version
             assert alias_after == alias_before or oracle.bad(alias_before), (kind, alias_before, alias_after)
-            if kind in ("fail", "condemn") and alias_after is not None and oracle.bad(alias_after):
+            if kind in ("fail", "condemn", "canary") and alias_after is not None and oracle.bad(alias_after):
                 # A failure moves the alias off any bad version it finds it on, if there is somewhere to go.
                 assert not any(oracle.eligible(v) for v in oracle.verdict), (kind, "left alias on bad", alias_after)
     check_reconcile()
@@ -179,8 +218,9 @@ _names = itertools.count()
 def test_alias_rests_only_on_good_versions_in_memory(
     start: list[tuple[list[tuple[str, str]], str | None]], events: list[tuple]
 ) -> None:
-    """Over random histories on the in-memory registry, reconcile leaves the alias on a passed clean version
-    (or says none exists), never moves a good alias, and verdicts are only written on involved versions."""
+    """Over random histories on the in-memory registry, reconcile leaves the alias on a passed clean version with
+    no unmet requirement (or says none exists), never moves a good alias, and verdicts are only written on involved
+    versions."""
     registry = MemoryRegistry()
     name = f"m{next(_names)}"
     registry.create(name, 0)
