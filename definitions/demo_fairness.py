@@ -61,8 +61,11 @@ def fairness_chapter(demo: Any) -> bool:
     before = guard.status().alias_version
     started = datetime.now(UTC)
     defs = demo.defs
+    from definitions.ml import fairness_checks
+
     selection = [demo.assets.raw_transactions, demo.assets.clean_transactions, demo.assets.transaction_features,
-                 demo.assets.fraud_model, demo.assets.scored_transactions]
+                 demo.assets.fraud_model, demo.assets.scored_transactions,
+                 *fairness_checks]  # the day's served decisions (champion v3's), judged as on every day
     config = demo_quiet()  # the fairness gate is on by default (`definitions.assets.FraudModelConfig`)
     with demo.log.open("a") as log, contextlib.redirect_stderr(log):
         result = dg.materialize(
