@@ -5,7 +5,8 @@ upstream mistake: valid values, so no contract catches it). The day's candidate,
 that "online" means fraud and flags online transactions far more often than the champion does. The fraud model
 runs with its fairness gate (on by default, as on every day of the demo): candidate and champion are scored on
 the same evaluation batch (the afternoon, labelled correctly), the candidate widens the champion's selection-rate
-and false-positive-rate gaps across channels far beyond the spec's champion tolerance, so it is tagged failed (`ModelGuard.fail_version`, the reason naming the gap) and ``champion`` does not move. The
+and false-positive-rate gaps across channels far beyond the spec's champion tolerance, so it is tagged failed
+(`ModelGuard.fail_version`, the reason naming the gap) and ``champion`` does not move. The
 chapter then prints the evidence pack of the day (``guardrails evidence --model fraud_detector --since ...``).
 
 Like the other chapters it resumes: a day already scored is not run again.
@@ -48,7 +49,7 @@ class MorningChargebacks(LandingZone):
 
 
 def fairness_chapter(demo: Any) -> bool:
-    """Run `FAIRNESS_DAY` (the gate is on by default); True when the candidate was blocked and ``champion`` did not move."""
+    """Run `FAIRNESS_DAY` (the gate is on by default); True when the candidate was blocked and ``champion`` stayed."""
     dg = demo.dg
     demo.console.rule(f"[bold]4. A candidate blocked for widening a gap: {FAIRNESS_DAY}")
     earlier = demo.earlier(FAIRNESS_DAY)
