@@ -175,12 +175,19 @@ FAIRNESS_SPEC_FILE = "transactions.fairness.yaml"
 
 
 class FraudModelConfig(dg.Config):
-    """`fairness_gate`: judge the candidate's per-segment gaps against the champion's on the same evaluation batch
-    before promoting it (expectations/transactions.fairness.yaml). Off by default: the example's evaluation share
-    (1,250 rows a day) leaves most countries under the spec's 200-row minimum, and its models differ by channel
-    beyond the spec's 0.05 tolerance, so the gate would hold every day of the demo's story."""
+    """`fairness_gate` (on by default): judge the candidate's per-segment gaps, and their widening against the
+    champion's on the same evaluation batch, before promoting it (expectations/transactions.fairness.yaml).
 
-    fairness_gate: bool = False
+    What each verdict does to promotion: ``pass`` promotes as usual; ``fail`` tags the candidate failed and does
+    not promote it; ``insufficient`` (some gap could not be judged: too few rows in its segments) or ``error``
+    (the check could not run) **holds** this candidate: it is not promoted and not tagged (a gate that cannot
+    judge is not a pass); the run logs a warning and the materialization says why, and a person may promote it
+    by hand (``guardrails models promote``). The spec's ``min_group_size`` is chosen so that a day's evaluation
+    batch (1,250 transactions) judges every country and both large channels: ordinary days are never
+    insufficient. Turn it off (``fairness_gate: false``) only to reproduce an ungated history."""
+
+    fairness_gate: bool = Field(default=True, description="Gate promotion on fairness across country and channel "
+                                "(expectations/transactions.fairness.yaml); insufficient or error holds the candidate.")
 
 
 def fairness_gate(guard: Any, version: int, trained: TrainedModel, features: pl.DataFrame, clean: pl.DataFrame,
@@ -189,7 +196,8 @@ def fairness_gate(guard: Any, version: int, trained: TrainedModel, features: pl.
 
     `fail` (a gap beyond tolerance, or wider than the champion's): the candidate is tagged failed
     (`fail_version`, the reason naming the gaps and rule ids) and not promoted; `insufficient` or `error`: not
-    promoted, no tag (fail closed, nothing moves). Returns the `FairnessReport`.
+    promoted, no tag (fail closed: the alias does not move; see `FraudModelConfig`). Without a champion (the
+    first version) only the absolute tolerance is judged. Returns the `FairnessReport`.
     """
     import mlflow
 
@@ -302,7 +310,8 @@ def fraud_model(
     reason = f"{context.partition_key}: {verdict.reason}"
     if fairness is not None and fairness.verdict is not FairnessVerdict.PASS:
         promoted = False
-        outcome = f"v{version} not promoted: fairness {fairness.verdict.value}: {fairness.outcome.message}"
+        held = "" if fairness.verdict is FairnessVerdict.FAIL else " (held: the gate could not judge it)"
+        outcome = f"v{version} not promoted{held}: fairness {fairness.verdict.value}: {fairness.outcome.message}"
         context.log.warning(outcome)
     elif verdict.passed:
         promotion = guard.promote(version, reason=reason, check=EVALUATION_CHECK, run_id=context.run.run_id)

@@ -3,9 +3,10 @@
 On `FAIRNESS_DAY` the payments system's labelling job marks online chargebacks of the morning as fraud (a real
 upstream mistake: valid values, so no contract catches it). The day's candidate, trained on the morning, learns
 that "online" means fraud and flags online transactions far more often than the champion does. The fraud model
-runs with its fairness gate on (``fairness_gate: true``): candidate and champion are scored on the same
-evaluation batch (the afternoon), the candidate widens the champion's selection-rate gap across channels, so it
-is tagged failed (`ModelGuard.fail_version`, the reason naming the gap) and ``champion`` does not move. The
+runs with its fairness gate (on by default, as on every day of the demo): candidate and champion are scored on
+the same evaluation batch (the afternoon, labelled correctly), the candidate widens the champion's selection-rate
+and false-positive-rate gaps across channels far beyond the spec's champion tolerance, so it is tagged failed
+(`ModelGuard.fail_version`, the reason naming the gap) and ``champion`` does not move. The
 chapter then prints the evidence pack of the day (``guardrails evidence --model fraud_detector --since ...``).
 
 Like the other chapters it resumes: a day already scored is not run again.
@@ -48,7 +49,7 @@ class MorningChargebacks(LandingZone):
 
 
 def fairness_chapter(demo: Any) -> bool:
-    """Run `FAIRNESS_DAY` with the gate on; True when the candidate was blocked and ``champion`` did not move."""
+    """Run `FAIRNESS_DAY` (the gate is on by default); True when the candidate was blocked and ``champion`` stayed."""
     dg = demo.dg
     demo.console.rule(f"[bold]4. A candidate blocked for widening a gap: {FAIRNESS_DAY}")
     earlier = demo.earlier(FAIRNESS_DAY)
@@ -61,9 +62,12 @@ def fairness_chapter(demo: Any) -> bool:
     before = guard.status().alias_version
     started = datetime.now(UTC)
     defs = demo.defs
+    from definitions.ml import fairness_checks
+
     selection = [demo.assets.raw_transactions, demo.assets.clean_transactions, demo.assets.transaction_features,
-                 demo.assets.fraud_model, demo.assets.scored_transactions]
-    config = {**demo_quiet(), "ops": {"fraud_model": {"config": {"fairness_gate": True}}}}
+                 demo.assets.fraud_model, demo.assets.scored_transactions,
+                 *fairness_checks]  # the day's served decisions (champion v3's), judged as on every day
+    config = demo_quiet()  # the fairness gate is on by default (`definitions.assets.FraudModelConfig`)
     with demo.log.open("a") as log, contextlib.redirect_stderr(log):
         result = dg.materialize(
             selection, instance=demo.instance, partition_key=FAIRNESS_DAY, run_config=config,

@@ -3,7 +3,9 @@
     clean_transactions ──▶ transaction_features ──▶ fraud_model ──▶ scored_transactions
       [freshness]            [drift] (blocking)                       [feature_parity]
       FreshnessPolicy           │                                       served features (serving log)
-      + freshness sensor        ▼                                       vs the offline features
+      + freshness sensor        │                                       vs the offline features
+                                │                                     [fairness] (served decisions per
+                                ▼                                      country and channel)
                           transaction_features__reference_profile
                           (accepted days only; drift compares the next day with it)
 
@@ -34,6 +36,7 @@ from definitions.settings import DemoSettings
 from guardrails.dagster import guarded_automation_condition
 from guardrails.dagster.ml import (
     build_drift_checks,
+    build_fairness_checks,
     build_freshness_checks,
     build_freshness_sensor,
     build_parity_check,
@@ -44,6 +47,8 @@ from guardrails.dagster.models import WatchedCheck, build_model_guard_sensor
 FEATURES_CONTRACT = DemoSettings.from_env().contracts_dir / "transaction_features.odcs.yaml"
 """Drift and parity settings of the model features (read when the code location loads)."""
 FRESHNESS_CHECK = "freshness"
+FAIRNESS_SPEC = DemoSettings.from_env().contracts_dir / "transactions.fairness.yaml"
+"""The fairness spec the model's promotion gate uses (`definitions.assets.fairness_gate`), judged here daily too."""
 
 freshness_checks = build_freshness_checks([clean_transactions], contract=TRANSACTIONS_CONTRACT,
                                           check_name=FRESHNESS_CHECK)
@@ -72,6 +77,11 @@ parity_check = build_parity_check(
     required_resource_keys=("serving_log",),
     contract=FEATURES_CONTRACT,
 )
+
+# The served decisions of each day, judged across country and channel so the UI shows the per-segment tables (and
+# every gap as a plotted float) day by day. Absolute tolerance only (the day was decided by one model), not
+# blocking and not watched by the model guard: the gate on promotion is what acts on a model's fairness.
+fairness_checks = build_fairness_checks([scored_transactions], spec=FAIRNESS_SPEC)
 
 freshness_sensor = build_freshness_sensor(
     [clean_transactions],
@@ -103,5 +113,5 @@ model_guard_sensor = build_model_guard_sensor(
 )
 
 ML_ASSETS = [features_reference_profile]
-ML_CHECKS = [*freshness_checks, *drift_checks, parity_check]
+ML_CHECKS = [*freshness_checks, *drift_checks, parity_check, *fairness_checks]
 ML_SENSORS = [freshness_sensor, model_guard_sensor]

@@ -56,7 +56,10 @@ def guard_of(defs: dg.Definitions) -> ModelGuard:
 
 def run_day(defs: dg.Definitions, instance: dg.DagsterInstance, day: str, *, defect: Defect | None = None,
             resources: dict | None = None) -> Day:
-    config = {"ops": {"raw_transactions": {"config": {"rows": ROWS, "defect": defect.value if defect else ""}}}}
+    # 3,000-row days leave the countries under the fairness spec's min_group_size: the gate (not under test here)
+    # could not judge them and would hold every candidate, so it is off for these days.
+    config = {"ops": {"raw_transactions": {"config": {"rows": ROWS, "defect": defect.value if defect else ""}},
+                      "fraud_model": {"config": {"fairness_gate": False}}}}
     if resources is None:
         result = defs.resolve_job_def("daily_pipeline").execute_in_process(
             run_config=config, instance=instance, partition_key=day, raise_on_error=False)
