@@ -23,8 +23,8 @@ demo: $(STAMP)
 	$(BIN)/python -m definitions.demo
 
 # The main suite, then the Airflow adapter's tests in their own virtualenv (see AIRFLOW_VENV below): Airflow 3.3 is
-# part of what `make test` proves, and cannot share .venv with MLflow's fastapi.
-test: $(STAMP) $(AIRFLOW_STAMP)
+# part of what `make test` proves, and cannot share .venv with MLflow's fastapi (test-airflow installs it).
+test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=20
 	$(MAKE) --no-print-directory test-airflow
 
