@@ -27,11 +27,12 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bench._worker import run_worker
 
 HERE = Path(__file__).resolve().parent
 DATA_DIR = HERE / ".data"
@@ -215,18 +216,8 @@ def measure(impl: str, paths: tuple[Path, Path], timeout: float = 1800) -> dict[
             return {"error": f"{EVIDENTLY_PYTHON} not found (see the module docstring to create it)"}
         command = [str(EVIDENTLY_PYTHON), "-c", EVIDENTLY_WORKER, *map(str, paths)]
     else:
-        command = [sys.executable, str(Path(__file__).resolve()), "--worker", impl, *map(str, paths)]
-    start = time.perf_counter()
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1], "wall_seconds": wall}
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["wall_seconds"] = wall
-    return result
+        command = [sys.executable, "-m", "bench.drift", "--worker", impl, *map(str, paths)]
+    return run_worker(command, timeout=timeout, cwd=HERE.parent)
 
 
 def _max_abs_difference(a: dict[str, float], b: dict[str, float], prefix: str) -> float | None:

@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._worker import run_worker
+
 HERE = Path(__file__).resolve().parent
 DATA_DIR = HERE / ".data"
 SEGMENTS = ("country", "channel", "device")
@@ -154,18 +156,7 @@ def measure_cli(path: Path, data_dir: Path = DATA_DIR, timeout: float = 1800) ->
 def measure(impl: str, path: Path, timeout: float = 1800) -> dict[str, Any]:
     """Run `impl` in a fresh process and return its figures (with `wall_seconds`, imports included)."""
     command = [sys.executable, "-m", "bench.fairness", "--worker", impl, str(path)]
-    start = time.perf_counter()
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False,
-                              cwd=HERE.parent)
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1], "wall_seconds": wall}
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["wall_seconds"] = wall
-    return result
+    return run_worker(command, timeout=timeout, cwd=HERE.parent)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
