@@ -17,6 +17,19 @@ from guardrails._text import fit_with_hash
 from guardrails.quarantine import MAX_BATCH_ID
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SOURCE = re.compile(r"dagster:(?P<asset>[^\[\]]+)(?:\[(?P<partition>.+)\])?")
+
+
+def asset_partition_of_source(source: str) -> tuple[str, str | None] | None:
+    """The asset and partition a manifest's source names (the inverse of `AuditScope.source`); None for a batch
+    no guarded asset quarantined.
+
+    Example:
+        >>> asset_partition_of_source("dagster:raw/tx[2026-11-20]"), asset_partition_of_source("cli:tx.parquet")
+        (('raw/tx', '2026-11-20'), None)
+    """
+    match = _SOURCE.fullmatch(source)
+    return (match["asset"], match["partition"]) if match else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,8 @@ import dagster as dg
 from guardrails.dagster._compat import checks_with_executions
 from guardrails.dagster._guard_events import MODEL_VERSION_KEY, PLAIN_MODEL_VERSION_KEY
 from guardrails.dagster.history import CheckHistoryEntry, read_check_history
-from guardrails.dagster.incidents import _SOURCE, evaluation_from_history
+from guardrails.dagster._scope import asset_partition_of_source
+from guardrails.dagster.incidents import evaluation_from_history
 from guardrails.dagster.ml._fairness import FAIRNESS_GAPS_KEY, FAIRNESS_SEGMENTS_KEY, FAIRNESS_VERDICT_KEY
 from guardrails.evidence import CheckEvidence, EvidenceRecords, KeptBatch, ScoredBatch, SegmentMetrics
 from guardrails.models import RegistryError
@@ -135,9 +136,8 @@ def gather_evidence_records(
                 fairness.append(segments)
     kept = []
     for manifest in store.list() if store is not None else ():
-        match = _SOURCE.fullmatch(manifest.source)
-        kept.append(KeptBatch(asset=match["asset"] if match else None, partition=match["partition"] if match else None,
-                              manifest=manifest))
+        asset, partition = asset_partition_of_source(manifest.source) or (None, None)
+        kept.append(KeptBatch(asset=asset, partition=partition, manifest=manifest))
     status, moves, notes = None, (), []
     if model_guard is not None:
         alias = model_guard.alias

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from typing import Any
 import dagster as dg
 
 from guardrails.contract import load_contract_file
+from guardrails.dagster._scope import asset_partition_of_source
 from guardrails.dagster.breaker import Feed, feeding_instigators, repository_origin_from_context, trip_breaker_if_needed
 from guardrails.dagster.history import CheckHistoryEntry, check_names, read_check_history
 from guardrails.incidents import (
@@ -65,8 +65,6 @@ INCIDENT_TAG = "guardrails/incident"
 WEBHOOK_ENV = "GUARDRAILS_WEBHOOK_URL"
 
 
-_SOURCE = re.compile(r"dagster:(?P<asset>[^\[\]]+)(?:\[(?P<partition>.+)\])?")
-"""A guarded asset's manifest source: ``dagster:<asset>`` or ``dagster:<asset>[<partition>]`` (`AuditScope`)."""
 
 
 def evaluation_from_history(entry: CheckHistoryEntry, run_started_at: datetime | None = None) -> Evaluation | None:
@@ -106,11 +104,12 @@ def evaluation_from_manifest(
     did not quarantine (its source names no Dagster asset). Asset and partition come from the manifest's source
     (``dagster:<asset>[<partition>]``), the time from its guard-time outcome.
     """
-    match = _SOURCE.fullmatch(manifest.source)
-    if match is None:
+    named = asset_partition_of_source(manifest.source)
+    if named is None:
         return None
+    asset, partition = named
     return Evaluation(
-        asset_key=match["asset"],
+        asset_key=asset,
         check_name=check_name,
         timestamp=manifest.outcome.finished_at,
         passed=False,
@@ -118,7 +117,7 @@ def evaluation_from_manifest(
         run_started_at=run_started_at,
         outcome=manifest.outcome,
         batch_id=manifest.batch_id,
-        partition=match["partition"],
+        partition=partition,
         severity="ERROR",
         description=manifest.reason,
         from_manifest=True,
@@ -257,14 +256,15 @@ def _unrecorded_quarantines(
     by_run = {(e.asset_key, e.run_id) for e in failed if e.run_id}
     unrecorded = []
     for manifest in manifests:
-        match = _SOURCE.fullmatch(manifest.source)
-        if manifest.state is not QuarantineState.QUARANTINED or match is None:
+        source = asset_partition_of_source(manifest.source)
+        if manifest.state is not QuarantineState.QUARANTINED or source is None:
             continue
-        if assets is not None and match["asset"] not in assets:
+        asset = source[0]
+        if assets is not None and asset not in assets:
             continue
-        if manifest.batch_id in named or (match["asset"], manifest.run_id) in by_run:
+        if manifest.batch_id in named or (asset, manifest.run_id) in by_run:
             continue
-        unrecorded.append((manifest, match["asset"]))
+        unrecorded.append((manifest, asset))
     return unrecorded
 
 
