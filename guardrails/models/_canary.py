@@ -157,8 +157,8 @@ def retire_challenger(guard: ModelGuard, version: int, *, challenger: str = DEFA
     """Remove `challenger` from `version` so no more traffic reaches it, recorded as a ``retire`` entry.
 
     NO_OP when the challenger is not on `version` (already removed, or serving a newer candidate now: an older
-    verdict never cuts a newer canary short). ERROR when the registry cannot remove aliases or the removal
-    failed; the alias is read back and the result says where it was seen.
+    verdict never cuts a newer canary short). ERROR when the removal failed; the alias is read back and the result
+    says where it was seen.
     """
     by = by or guard.actor
 
@@ -167,10 +167,6 @@ def retire_challenger(guard: ModelGuard, version: int, *, challenger: str = DEFA
                                 **extra)  # type: ignore[arg-type]
 
     def body() -> ChallengerResult:
-        remove = getattr(guard.registry, "delete_alias", None)
-        if remove is None:
-            return result(ActionStatus.ERROR, f"{type(guard.registry).__name__} cannot remove aliases; alias "
-                          f"{challenger!r} left on v{version}", error="registry has no delete_alias")
         snap = guard._read()
         current = snap.model.aliases.get(challenger)
         if current != version:
@@ -179,7 +175,7 @@ def retire_challenger(guard: ModelGuard, version: int, *, challenger: str = DEFA
                           f"v{version}; nothing removed", observed_version=current)
         entry = _entry(guard, snap.next_seq, MoveAction.RETIRE, challenger, version, None, reason, check, run_id, by)
         try:
-            remove(guard.name, challenger)
+            guard.registry.delete_alias(guard.name, challenger)
         except RegistryError as exc:
             try:
                 seen = read_alias(guard.registry, guard.name, challenger)

@@ -84,6 +84,10 @@ class ModelRegistry(Protocol):
 
     def set_alias(self, name: str, alias: str, version: int) -> None: ...
 
+    def delete_alias(self, name: str, alias: str) -> None:
+        """Remove the alias (a candidate's serving alias when its canary ends)."""
+        ...
+
     def get_signature_inputs(self, name: str, version: int) -> tuple[SignatureInput, ...] | None:
         """The named inputs of the version's logged signature, or None if it logged no (column) signature."""
         ...
