@@ -43,6 +43,7 @@ CONTRACT = Contract(
         MissingValuesRule(rule_id="s.missing", column="s", missing_values=("", "c"),
                           threshold=Threshold("mustBeLessOrEqualTo", 3)),
         UniqueRule(rule_id="k.unique", column="k1", key_columns=("k1", "k2")),
+        UniqueRule(rule_id="k2.unique", column="k2", severity=Severity.WARNING),
         RangeRule(rule_id="n.range", column="n", minimum=0, maximum=3),
         NotInFutureRule(rule_id="t.future", column="t"),
         MaxAgeRule(rule_id="t.age", column="t", max_age=timedelta(hours=1)),
