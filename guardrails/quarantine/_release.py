@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from guardrails.quarantine._files import Files
 
 Publish = Callable[[pa.Table], object]
-Revalidate = Callable[["QuarantineManifest", Contract, "datetime | None"], "tuple[Any | None, CheckOutcome]"]
+Revalidate = Callable[[QuarantineManifest, Contract, datetime | None], tuple[Any | None, CheckOutcome]]
 """Re-validates a kept batch where its rows live (an engine), returning what `publish` is given and the outcome."""
 
 
