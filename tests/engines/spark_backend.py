@@ -1,0 +1,45 @@
+"""The Spark side of the engine tests: one ``local[1]`` SparkSession per test session, and the conformance `Engine`.
+
+Starting a JVM costs seconds (about 10 s on an idle 2-core machine, far more under load), so the session is
+session-scoped and every Spark test is marked ``xdist_group("spark")``: with ``--dist loadgroup`` only one worker
+starts it. Its warehouse and scratch directories live under the test session's temporary directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+SPARK = pytest.mark.xdist_group("spark")
+"""Mark every test that uses `spark` with this, so one xdist worker owns the JVM."""
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A local[1] SparkSession (no UI, UTC, one shuffle partition), stopped at the end of the test session."""
+    pytest.importorskip("pyspark")
+    from guardrails.engines._spark_session import local_spark_session
+
+    session = local_spark_session(scratch=tmp_path_factory.mktemp("spark"))
+    yield session
+    session.stop()
+
+
+def spark_loader(spark: Any, directory: Path) -> Any:
+    """A `load(name, frame)` for the conformance `Engine`: the frame written as Parquet, read by Spark as a view."""
+    from guardrails.engines._spark_session import spark_backend
+
+    backend = spark_backend(spark)
+
+    def load(name: str, frame: pl.DataFrame) -> Any:
+        safe = "t_" + "".join(c if c.isalnum() else "_" for c in name).lower()
+        path = directory / f"{safe}.parquet"
+        frame.write_parquet(path)
+        spark.read.parquet(str(path)).createOrReplaceTempView(safe)
+        return backend.table(safe)
+
+    return backend, load
