@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any
 
 from guardrails._extras import require_extra
@@ -93,3 +94,24 @@ def spark_backend(session: SparkSession | None = None, **spark_sql_conf: str) ->
     if session is None:
         session = local_spark_session()
     return ibis.pyspark.connect(session, **spark_sql_conf)
+
+
+def connect_spark(location: Any, session: SparkSession | None = None) -> Any:
+    """The ibis pyspark backend for a ``spark://`` `TableLocation` (or any location read through Spark).
+
+    ``spark:///?table=db.tx`` and ``spark://local/?table=db.tx`` use `session`, else the active session, else
+    `local_spark_session()`. Any other host is taken as a Spark master URL (``spark://host:7077?table=db.tx``,
+    standalone): a session is created against it. Only local sessions are tested here.
+    """
+    require_extra("pyspark", "spark", "the Spark engine")
+    from pyspark.sql import SparkSession
+
+    if session is None:
+        session = SparkSession.getActiveSession()
+    if session is None:
+        host = urlsplit(getattr(location, "connection", "")).netloc
+        if host in ("", "local"):
+            session = local_spark_session()
+        else:
+            session = local_spark_session(extra_conf={"spark.master": f"spark://{host}"}, fast_start=False)
+    return spark_backend(session)

@@ -43,3 +43,12 @@ def spark_loader(spark: Any, directory: Path) -> Any:
         return backend.table(safe)
 
     return backend, load
+
+
+@pytest.fixture(scope="session")
+def spark_engine(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The conformance `Engine` for Spark local[1]: frames written as Parquet and read by Spark as temporary views."""
+    from tests.engines.backends import Engine
+
+    backend, load = spark_loader(spark, tmp_path_factory.mktemp("spark_engine"))
+    return Engine("spark", backend, load, lambda name: f"spark:///?table={name}")
