@@ -7,6 +7,7 @@ starts it. Its warehouse and scratch directories live under the test session's t
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ SPARK = pytest.mark.xdist_group("spark")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A local[1] SparkSession (no UI, UTC, one shuffle partition), stopped at the end of the test session."""
     pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs a JVM (Java 17) on PATH")
     from guardrails.engines._spark_session import local_spark_session
 
     session = local_spark_session(scratch=tmp_path_factory.mktemp("spark"))
