@@ -6,6 +6,7 @@ directories under ``tmp_path`` and a real `QuarantineStore`; the reference is th
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,12 +14,14 @@ from typing import Any
 
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
 from definitions.data import Defect, generate_transactions
 from guardrails.contract import load_contract
 from guardrails.contract.model import Contract, QuarantinePolicy
+from guardrails.cli import app
 from guardrails.engines._spark_guard import REASONS, guard_spark_parquet, release_spark_parquet
-from guardrails.engines._spark_publish import MARKER, PartitionExistsError, SparkParquetTarget, Staging, sweep
+from guardrails.engines._spark_publish import MARKER, PartitionExistsError, SparkParquetTarget, sweep
 from guardrails.quarantine import QuarantineState, QuarantineStore, ReleaseStatus, guard_batch
 from tests.engines.spark_backend import SPARK, spark  # noqa: F401
 
@@ -90,7 +93,8 @@ def test_rows_policy_splits_as_the_in_memory_guard(spark: Any, contracts: dict[s
     )
     assert {rule for rules in kept[REASONS].to_list() for rule in rules} == {"amount.range"}
     assert guarded.manifest.rows_quarantined + guarded.rows_published == ROWS
-    assert [m.batch_id for m in store.list()] == [guarded.batch_id]  # `guardrails quarantine list` sees it
+    listed = CliRunner().invoke(app, ["quarantine", "list", "--store", str(tmp_path / "q"), "--json"])
+    assert [entry["batch_id"] for entry in json.loads(listed.stdout)] == [guarded.batch_id]
     assert {r.rule_id: r.failing_rows for r in guarded.outcome.rules} == {
         r.rule_id: r.failing_rows for r in reference.outcome.rules if r.kind != "sql"
     }
@@ -135,23 +139,22 @@ def test_another_batch_never_overwrites_a_published_partition(
 def test_a_write_that_fails_midway_leaves_nothing_visible(
     spark: Any, contracts: dict[str, Contract], tmp_path: Path
 ) -> None:
-    """A Spark job that dies after some part files were written leaves no partition and no readable rows."""
+    """A Spark job that dies after some part files were written publishes nothing, keeps nothing, leaves no staging."""
     from pyspark.sql import functions as F
 
     frame = spark.read.parquet(str(_staged(tmp_path, None))).repartition(4, "transaction_id")
-    # A real fault in the write: the last task raises after the first tasks have written their files.
+    # A real fault in the guard's staging write: the last task raises after the first tasks have written their files.
     poisoned = frame.withColumn(
         "merchant_category",
         F.when(F.spark_partition_id() == 3, F.raise_error(F.lit("disk gone"))).otherwise(F.col("merchant_category")),
     )
-    target = SparkParquetTarget(str(tmp_path / "lake"))
-    staging = Staging(target)
+    store, target = QuarantineStore(tmp_path / "q"), SparkParquetTarget(str(tmp_path / "lake"))
     with pytest.raises(Exception, match="disk gone"):
-        poisoned.write.parquet(staging.path("valid"))
+        guard_spark_parquet(contracts["rows"], poisoned, target, PARTITION, store, spark=spark, as_of=AS_OF,
+                            batch_id="tx.2026-11-20")
     assert not Path(target.partition_dir(PARTITION)).exists()
     assert _published(tmp_path / "lake").height == 0
-    staging.discard()
-    assert not os.listdir(target.staging_root)
+    assert store.list() == [] and not os.listdir(target.staging_root)
 
 
 def test_a_guard_killed_between_write_and_rename_leaves_nothing_visible(
