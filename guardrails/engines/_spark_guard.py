@@ -26,7 +26,7 @@ import hashlib
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -42,13 +42,16 @@ from guardrails.engines._spark_publish import (
     sweep,
 )
 from guardrails.engines._spark_session import local_spark_session, spark_backend
-from guardrails.outcome import CheckOutcome
+from guardrails.outcome import CheckOutcome, CheckStatus
+from guardrails.quarantine._audit import error_outcome
+from guardrails.quarantine._batch import _tar
 from guardrails.quarantine._errors import QuarantineError
 from guardrails.quarantine._layout import checked_batch_id, derive_batch_id
 from guardrails.quarantine._manifest import DataFormat, QuarantineManifest
 from guardrails.quarantine._published import PublishLog
 from guardrails.quarantine._release import ReleaseResult, contract_for_release
 from guardrails.quarantine._store import QuarantineStore
+from guardrails.validation._frames import error_line, parquet_files
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -116,6 +119,7 @@ def guard_spark_parquet(
     """
     from guardrails.engines._audit import audit_table
 
+    started = datetime.now(UTC)
     target = target if isinstance(target, SparkParquetTarget) else SparkParquetTarget(os.fspath(target))
     checked_partition(partition)
     if batch_id is not None:
@@ -140,12 +144,19 @@ def guard_spark_parquet(
         source = SOURCE_PREFIX + target.uri(partition)
         con = spark_backend(spark)
         view = f"guardrails_batch_{uuid.uuid4().hex}"
-        spark.read.parquet(source_dir).createOrReplaceTempView(view)
+        try:
+            spark.read.parquet(source_dir).createOrReplaceTempView(view)
+        except Exception as exc:  # a corrupt footer, not Parquet at all: the data's problem, kept as it arrived
+            error = f"cannot read {source_dir} in Spark: {error_line(exc)}"
+            outcome = error_outcome(contract, error, started=started, as_of=as_of)
+            return _keep_as_arrived(store, source_dir, outcome, contract, batch_id, content_hash, source, run_id)
         try:
             table = con.table(view)
             audit = audit_table(contract, table, as_of=as_of, sample_size=sample_size, allow_unrun=allow_unrun)
             outcome = audit.outcome
             rows_in = outcome.rows
+            if outcome.status is CheckStatus.ERROR:
+                return _keep_as_arrived(store, source_dir, outcome, contract, batch_id, content_hash, source, run_id)
             if not outcome.blocks_publication:
                 if holder != batch_id:
                     _write(con, table, staging.path("valid"))
@@ -242,6 +253,20 @@ def release_spark_parquet(
 
     return store.release(batch_id, contract, as_of=as_of, publish=publish, revalidate=revalidate,
                          break_claim=break_claim, force=force)
+
+
+def _keep_as_arrived(
+    store: QuarantineStore, source_dir: str, outcome: CheckOutcome, contract: Contract, batch_id: str,
+    content_hash: str, source: str, run_id: str | None,
+) -> GuardedSparkBatch:
+    """A batch the check could not run on is kept byte for byte (a file as it is, a directory as a tar of its
+    Parquet files, as `guard_batch` keeps one), and nothing is published."""
+    path = Path(source_dir)
+    payload = path.read_bytes() if path.is_file() else _tar(path, parquet_files(path))
+    manifest = store.put(payload, outcome, batch_id=batch_id, content_hash=content_hash, content_hash_of="bytes",
+                         data_format=DataFormat.RAW, source=source, run_id=run_id, policy=contract.policy)
+    return GuardedSparkBatch(outcome=outcome, batch_id=manifest.batch_id, published_to=None, rows_published=0,
+                             manifest=manifest)
 
 
 def files_hash(path: str) -> str:

@@ -214,3 +214,16 @@ def test_object_store_targets_are_refused() -> None:
     """A target without atomic rename (an object store URL) is refused when the target is built."""
     with pytest.raises(ValueError, match="atomic rename"):
         SparkParquetTarget("s3://bucket/lake/tx")
+
+
+def test_an_unreadable_batch_is_kept_as_it_arrived(spark: Any, contracts: dict[str, Contract], tmp_path: Path) -> None:
+    """A directory holding a truncated Parquet file never raises: status error, its bytes kept, nothing published."""
+    staged = _staged(tmp_path, None)
+    broken = staged / "part-1.parquet"
+    broken.write_bytes(broken.read_bytes()[:100])
+    store = QuarantineStore(tmp_path / "q")
+    guarded = guard_spark_parquet(contracts["rows"], staged, tmp_path / "lake", PARTITION, store, spark=spark,
+                                  as_of=AS_OF)
+    assert guarded.outcome.status.value == "error" and guarded.published_to is None
+    assert guarded.manifest is not None and guarded.manifest.data_format.value == "raw"
+    assert not (tmp_path / "lake" / PARTITION).exists()
