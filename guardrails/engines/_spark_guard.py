@@ -172,7 +172,9 @@ def guard_spark_parquet(
                             for f, rid in zip(flags, audit.violations, strict=True)]).filter(lambda r: r.notnull())
                 if flags else ibis.literal([], type="array<string>")
             )
-            split = contract.policy is QuarantinePolicy.ROWS and audit.rejected is not None
+            # Fail closed as `guard_batch` does: a blocking outcome whose predicate rejects no row is not split.
+            split = (contract.policy is QuarantinePolicy.ROWS and audit.rejected is not None
+                     and bool(outcome.metrics.get("failing_rows")))
             marked = table.mutate(_gr_rejected=audit.rejected if split else ibis.literal(True), **flags)
             marked = marked.mutate(**{REASONS: reasons}).drop(*flags)
             kept = marked.filter(marked._gr_rejected).drop("_gr_rejected")
