@@ -24,7 +24,7 @@ pytestmark = [SPARK, pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 CONTRACT = Path(__file__).resolve().parents[2] / "expectations" / "transactions.odcs.yaml"
 
 
-def _validate(data: Path, *engine: str) -> tuple[int, dict[str, Any]]:
+def _validate(data: Path | str, *engine: str) -> tuple[int, dict[str, Any]]:
     result = CliRunner().invoke(app, ["validate", str(CONTRACT), str(data), *engine, "--as-of", "2026-11-21T00:00Z",
                                       "--json"])
     return result.exit_code, json.loads(result.stdout)
@@ -44,3 +44,13 @@ def test_validate_with_engine_spark_agrees_with_polars(spark: Any, tmp_path: Pat
         r["rule_id"]: r["failing_rows"] for r in theirs["rules"]
     }
     assert not spark.sparkContext._jsc.sc().isStopped()  # the CLI left the caller's session running
+
+
+def test_validate_reads_a_table_of_the_active_session(spark: Any, tmp_path: Path) -> None:
+    """A ``spark:///?table=NAME`` URI is judged on that table of the running session's catalog."""
+    path = tmp_path / "tx.parquet"
+    generate_transactions(date(2026, 11, 20), rows=200, defect=Defect.UNKNOWN_CATEGORIES).write_parquet(path)
+    spark.read.parquet(str(path)).createOrReplaceTempView("engine_spark_tx")
+    code, ours = _validate("spark:///?table=engine_spark_tx")
+    failing = {r["rule_id"]: r["failing_rows"] for r in ours["rules"] if r["failing_rows"]}
+    assert code == 1 and set(failing) == {"merchant_category.allowed_values"}
