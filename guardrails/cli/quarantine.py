@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import fsspec
 import typer
@@ -22,9 +22,10 @@ import typer
 from guardrails.cli.render import console, err_console, line, print_error, print_json, print_outcome, styled, table
 from guardrails.cli.options import STORE_ENV, STORE_HELP, AsOfOption, StoreChoice, choose_stores
 from guardrails.contract import load_contract
+from guardrails.contract.model import Contract
 from guardrails.errors import GuardrailsError
 from guardrails.outcome import CheckStatus
-from guardrails.quarantine import QuarantineManifest, QuarantineState, QuarantineStore, ReleaseStatus
+from guardrails.quarantine import QuarantineManifest, QuarantineState, QuarantineStore, ReleaseResult, ReleaseStatus
 
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
 T = TypeVar("T")
@@ -161,8 +162,8 @@ def release_command(
 ) -> None:
     """Re-check a batch against the current contract and, if nothing blocks it, publish it exactly once."""
     location = _store_of(batch_id, store)
-    result = _run(lambda: _open(location).release(batch_id, load_contract(contract, table=table), as_of=as_of,
-                                                  break_claim=break_claim, force=force))
+    result = _run(lambda: _release(_open(location), batch_id, load_contract(contract, table=table), as_of=as_of,
+                                   break_claim=break_claim, force=force))
     if json_output:
         print_json(result.to_dict())
     else:
@@ -228,6 +229,16 @@ def _store_of(batch_id: str, given: str | None) -> str:
     err_console.print(f"guardrails: batch {batch_id} {problem} of the quarantine stores $DAGSTER_HOME recorded "
                       f"({where}); pass --store", soft_wrap=True, markup=False)
     raise typer.Exit(EXIT_ERROR)
+
+
+def _release(store: QuarantineStore, batch_id: str, contract: Contract, **options: Any) -> ReleaseResult:
+    """Release through the store, or through Spark for a batch the Spark guard kept (re-validated and published
+    there: to its partition, not to ``_released/``)."""
+    from guardrails.engines._spark_guard import SOURCE_PREFIX, release_spark_parquet
+
+    if store.show(batch_id).source.startswith(SOURCE_PREFIX):
+        return release_spark_parquet(store, batch_id, contract, **options)
+    return store.release(batch_id, contract, **options)
 
 
 def _open(location: str) -> QuarantineStore:

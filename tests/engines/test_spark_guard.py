@@ -231,3 +231,23 @@ def test_an_unreadable_batch_is_kept_as_it_arrived(spark: Any, contracts: dict[s
     assert guarded.outcome.status.value == "error" and guarded.published_to is None
     assert guarded.manifest is not None and guarded.manifest.data_format.value == "raw"
     assert not (tmp_path / "lake" / PARTITION).exists()
+
+
+def test_the_cli_releases_a_spark_batch_into_its_partition(
+    spark: Any, contracts: dict[str, Contract], tmp_path: Path
+) -> None:
+    """``guardrails quarantine release`` re-validates a batch the Spark guard kept in Spark and publishes it to its
+    partition (not to the store's ``_released/``), without the reasons column."""
+    store = QuarantineStore(tmp_path / "q")
+    late = datetime(2027, 6, 1, tzinfo=UTC)  # every event is older than the contract's maxAge then: all rows kept
+    guarded = guard_spark_parquet(contracts["batch"], _staged(tmp_path, None), tmp_path / "lake", PARTITION, store,
+                                  spark=spark, as_of=late)
+    assert guarded.manifest is not None and guarded.published_to is None
+    released = CliRunner().invoke(app, ["quarantine", "release", guarded.batch_id, "--store", str(tmp_path / "q"),
+                                        "--contract", str(REPO / "expectations" / "transactions.odcs.yaml"),
+                                        "--as-of", "2026-11-21T00:00Z", "--json"])
+    assert released.exit_code == 0, released.output
+    assert json.loads(released.stdout)["status"] == "released"
+    published = _published(tmp_path / "lake")
+    assert published.height == ROWS and REASONS not in published.columns
+    assert not (tmp_path / "q" / "_released").exists()
