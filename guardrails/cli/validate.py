@@ -68,9 +68,9 @@ def validate_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
     engine: Annotated[
         Engine | None,
-        typer.Option("--engine", help="How a Parquet file is read: polars (in memory), duckdb (streamed) or spark (local[1], "
-                     "or the active session; needs the [spark] extra and Java). "
-                     "Default: polars up to 2 GiB of Parquet, duckdb above. Table URIs run in their own database."),
+        typer.Option("--engine", help="How a Parquet file is read: polars (in memory), duckdb (streamed) or spark "
+                     "(the active session, else local[1]; needs the [spark] extra and Java). "
+                     "Default: polars up to 256 MiB of Parquet, duckdb above. Table URIs run in their own database."),
     ] = None,
 ) -> None:
     """Validate DATA against CONTRACT and print per-rule failing counts and a sample of failing rows."""
