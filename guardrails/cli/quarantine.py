@@ -234,9 +234,11 @@ def _store_of(batch_id: str, given: str | None) -> str:
 def _release(store: QuarantineStore, batch_id: str, contract: Contract, **options: Any) -> ReleaseResult:
     """Release through the store, or through Spark for a batch the Spark guard kept (re-validated and published
     there: to its partition, not to ``_released/``)."""
-    from guardrails.engines._spark_guard import SOURCE_PREFIX, release_spark_parquet
+    from guardrails.engines._spark_publish import SOURCE_PREFIX
 
     if store.show(batch_id).source.startswith(SOURCE_PREFIX):
+        from guardrails.engines._spark_guard import release_spark_parquet  # needs the [spark] extra
+
         return release_spark_parquet(store, batch_id, contract, **options)
     return store.release(batch_id, contract, **options)
 

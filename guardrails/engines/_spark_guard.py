@@ -7,7 +7,8 @@ the producer wrote), published to a partitioned Parquet dataset on a filesystem 
    audit and the split read one stable snapshot (a DataFrame is a plan: recomputed, it may give other rows);
 2. *audit* in Spark through ibis (`audit_table`: one aggregate scan, one per uniqueness rule, a capped sample);
 3. *publish*: nothing blocks -> the batch is written to staging and renamed to ``<dataset>/<partition>``; a blocking
-   failure under the rows policy -> the rejected rows, with a ``_rules`` column naming the rules each broke, go to
+   failure under the rows policy -> the rejected rows, with a ``_guardrails_rules`` column naming the rules each
+   broke,, go to
    the `QuarantineStore` (one Parquet file, manifest and all, so ``guardrails quarantine list/show`` see them)
    and the valid rows are renamed into the partition; otherwise the whole batch is quarantined, nothing published.
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,9 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from guardrails.contract.model import Contract, QuarantinePolicy
+from guardrails.engines._audit import REASONS_COLUMN, REJECTED_COLUMN, audit_table
 from guardrails.engines._spark_publish import (
+    SOURCE_PREFIX,
     PartitionExistsError,
     SparkParquetTarget,
     Staging,
@@ -56,10 +59,8 @@ from guardrails.validation._frames import error_line, parquet_files
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-SOURCE_PREFIX = "spark:"
-"""A manifest ``source`` starting with this names the partition directory (``spark:file:///lake/tx/date=...``)."""
-REASONS = "_rules"
-"""The column of kept rows naming the rules each row broke (as the outcome's sample does)."""
+REASONS = REASONS_COLUMN
+"""The column of kept rows naming the rules each row broke, comma-separated (`TableAudit.flagged`)."""
 RELEASED_FILE = "part-released-{batch_id}.parquet"
 
 
@@ -117,8 +118,6 @@ def guard_spark_parquet(
         ValueError: a bad partition name or target. QuarantineError: a bad batch id, or the store cannot be written.
         PartitionExistsError: another batch already holds the partition (nothing is written over it).
     """
-    from guardrails.engines._audit import audit_table
-
     started = datetime.now(UTC)
     target = target if isinstance(target, SparkParquetTarget) else SparkParquetTarget(os.fspath(target))
     checked_partition(partition)
@@ -166,18 +165,12 @@ def guard_spark_parquet(
                                          rows_published=rows_in or 0, manifest=None)
             import ibis
 
-            flags = {f"_gr_{i}": v for i, v in enumerate(audit.violations.values())}
-            reasons = (
-                ibis.array([ibis.ifelse(ibis._[f], ibis.literal(rid), ibis.null("string"))
-                            for f, rid in zip(flags, audit.violations, strict=True)]).filter(lambda r: r.notnull())
-                if flags else ibis.literal([], type="array<string>")
-            )
             # Fail closed as `guard_batch` does: a blocking outcome whose predicate rejects no row is not split.
             split = (contract.policy is QuarantinePolicy.ROWS and audit.rejected is not None
                      and bool(outcome.metrics.get("failing_rows")))
-            marked = table.mutate(_gr_rejected=audit.rejected if split else ibis.literal(True), **flags)
-            marked = marked.mutate(**{REASONS: reasons}).drop(*flags)
-            kept = marked.filter(marked._gr_rejected).drop("_gr_rejected")
+            # The engines' one reasons column (`TableAudit.flagged`); kept whole, every row is flagged.
+            marked = (audit if split else replace(audit, rejected=ibis.literal(True))).flagged(table)
+            kept = marked.filter(marked[REJECTED_COLUMN]).drop(REJECTED_COLUMN)
             _write(con, kept, staging.path("rejected"), one_file=True)
             payload = _only_parquet(staging.path("rejected")).read_bytes()
             manifest = store.put(
@@ -189,7 +182,7 @@ def guard_spark_parquet(
                 return GuardedSparkBatch(outcome=outcome, batch_id=manifest.batch_id, published_to=None,
                                          rows_published=0, manifest=manifest)
             if holder != batch_id:
-                valid = marked.filter(~marked._gr_rejected).drop("_gr_rejected", REASONS)
+                valid = marked.filter(~marked[REJECTED_COLUMN]).drop(REJECTED_COLUMN, REASONS)
                 _write(con, valid, staging.path("valid"))
                 staging.publish_partition("valid", partition, manifest.batch_id)
             _record_publish(store, source, manifest.batch_id, content_hash, run_id)
@@ -214,14 +207,12 @@ def release_spark_parquet(
     """Re-validate a batch `guard_spark_parquet` kept, in Spark, and publish it to its partition exactly once.
 
     The store's release does the rest (claim, supersede check, history): see `QuarantineStore.release`. The rows
-    (without their ``_rules`` column) are renamed in as the whole partition when it does not exist, else added to
+    (without their ``_guardrails_rules`` column) are renamed in as the whole partition when it does not exist, else added to
     it as one file named after the batch (``part-released-<batch_id>.parquet``): one rename either way.
 
     Raises:
         QuarantineError: unknown or purged batch, a batch not kept by `guard_spark_parquet`, or another contract's.
     """
-    from guardrails.engines._audit import audit_table
-
     manifest = store.show(batch_id)
     where = manifest.source[len(SOURCE_PREFIX):] if manifest.source.startswith(SOURCE_PREFIX) else None
     if where is None:

@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from guardrails._atomic import fsync_dir, write_bytes_atomic, write_text_atomic
 from guardrails.quarantine._claim import DEFAULT_CLAIM_LEASE, Claim, ClaimVerdict, judge, this_process
 
+SOURCE_PREFIX = "spark:"
+"""A manifest ``source`` starting with this names the partition directory (``spark:file:///lake/tx/date=...``)."""
 MARKER = "_guardrails_batch"
 """The file in a published partition naming the batch it holds (``_``: readers skip it)."""
 STAGING_SUFFIX = ".staging"

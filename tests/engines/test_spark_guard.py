@@ -20,8 +20,14 @@ from definitions.data import Defect, generate_transactions
 from guardrails.contract import load_contract
 from guardrails.contract.model import Contract, QuarantinePolicy
 from guardrails.cli import app
-from guardrails.engines._spark_guard import REASONS, guard_spark_parquet, release_spark_parquet
-from guardrails.engines._spark_publish import MARKER, PartitionExistsError, SparkParquetTarget, sweep
+from guardrails.engines import (
+    REASONS_COLUMN as REASONS,
+    PartitionExistsError,
+    SparkParquetTarget,
+    guard_spark_parquet,
+    release_spark_parquet,
+)
+from guardrails.engines._spark_publish import MARKER, sweep
 from guardrails.quarantine import QuarantineState, QuarantineStore, ReleaseStatus, guard_batch
 from tests.engines.spark_backend import SPARK, spark  # noqa: F401
 
@@ -95,7 +101,7 @@ def test_rows_policy_splits_as_the_in_memory_guard(
     assert sorted(kept["transaction_id"]) == sorted(
         pl.from_arrow(QuarantineStore(tmp_path / "ref").read(reference.batch_id))["transaction_id"]
     )
-    assert all(rule in reasons for reasons in kept[REASONS].to_list())  # every kept row says why
+    assert all(rule in reasons.split(", ") for reasons in kept[REASONS].to_list())  # every kept row says why
     assert guarded.manifest.rows_quarantined + guarded.rows_published == ROWS
     listed = CliRunner().invoke(app, ["quarantine", "list", "--store", str(tmp_path / "q"), "--json"])
     assert [entry["batch_id"] for entry in json.loads(listed.stdout)] == [guarded.batch_id]
