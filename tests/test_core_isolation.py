@@ -18,6 +18,7 @@ CORE_MODULES = [
     "guardrails.models",
     "guardrails.incidents",
     "guardrails.evidence",
+    "guardrails.history",
 ]
 
 # The top-level modules the extras in pyproject.toml install ([dagster], [airflow], [mlflow], [gx], [pandera], [ml],
