@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ TOKEN_ENV = "GUARDRAILS_AIRFLOW_TOKEN"
 USERNAME_ENV = "GUARDRAILS_AIRFLOW_USERNAME"
 PASSWORD_ENV = "GUARDRAILS_AIRFLOW_PASSWORD"
 API_PREFIX = "/api/v2"
+OUTCOME_XCOM_KEY = "guardrails_outcome"
+"""The XCom key of a quarantined batch's outcome record (a published one is the task's ``return_value``)."""
 PAGE = 100
 """Rows asked for per page (Airflow's default ``maximum_page_limit`` is 100; it silently caps larger limits)."""
 
@@ -308,6 +311,25 @@ class AirflowApi:
         return list(self.paginate(f"/dags/{_seg(dag_id)}/dagRuns/{_seg(dag_run_id)}/taskInstances",
                                   "task_instances", max_items=max_items, task_id=task_id,
                                   order_by="-end_date", **filters))
+
+    def xcom_entries(self, *, dag_id: str = "~", dag_run_id: str = "~", task_id: str = "~", key: str | None = None,
+                     max_items: int | None = None) -> list[dict[str, Any]]:
+        """XCom entries (without values) of a DAG, run and task (``~`` for any), optionally of one key."""
+        return list(self.paginate(
+            f"/dags/{_seg(dag_id)}/dagRuns/{_seg(dag_run_id)}/taskInstances/{_seg(task_id)}/xcomEntries",
+            "xcom_entries", max_items=max_items, xcom_key=key))
+
+    def xcom_value(self, dag_id: str, dag_run_id: str, task_id: str, key: str, *, map_index: int = -1) -> Any:
+        """The value of one XCom entry, as the task pushed it (JSON); raises `AirflowApiError` (404) if absent."""
+        entry = self.get(f"/dags/{_seg(dag_id)}/dagRuns/{_seg(dag_run_id)}/taskInstances/{_seg(task_id)}"
+                         f"/xcomEntries/{_seg(key)}", map_index=map_index)
+        value = entry.get("value")
+        if isinstance(value, str):  # the native form is the stored JSON text
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        return value
 
 
 def _seg(value: str) -> str:
