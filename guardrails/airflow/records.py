@@ -6,6 +6,9 @@ What a guarded task leaves in Airflow (see `guardrails.airflow._publish`):
 * a quarantined batch: a **failed** task instance whose XCom ``guardrails_outcome`` is the outcome record (no event:
   the target was not written); a failed instance without that XCom never reached a verdict (its callable or the
   quarantine store failed), and is listed as ``PLANNED``, as Dagster lists a check whose run died first;
+* a release (`guardrails quarantine release`): an asset event posted through the REST API whose extra is
+  ``{"guardrails_release": {...}}`` (`guardrails.airflow._release_event`), listed as the passing re-validation a
+  Dagster release records (`released_to` set);
 * the quarantine manifest in the store the record names, which keeps the whole outcome (every rule's message, the
   sample of failing rows, timings): when it holds the same run's batch, the entry carries that outcome, else one
   rebuilt from the record (per-rule status, severity, counts and observed values).
@@ -35,16 +38,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from guardrails._text import MESSAGE_CHARS, cap_text
-from guardrails.airflow._rest import PAGE, AirflowApi, AirflowApiError, _seg
+from guardrails.airflow._release_event import RELEASE_EXTRA_KEY
+from guardrails.airflow._rest import OUTCOME_XCOM_KEY, PAGE, AirflowApi, AirflowApiError, _seg
 from guardrails.airflow._scope import instant_partition, interval_partition
 from guardrails.history import FAILED, PLANNED, SUCCEEDED, CheckHistoryEntry, merge_newest_first
 from guardrails.incidents import IncidentRecords, IncidentStateStore, RunSummary, assemble_incident_records
 from guardrails.outcome import UNRUN_POLICY_KEY, CheckKind, CheckOutcome, CheckStatus, RuleResult, Severity, judge
 from guardrails.quarantine import QuarantineError, QuarantineManifest, QuarantineStore
 
-OUTCOME_XCOM_KEY = "guardrails_outcome"  # guardrails.airflow._publish.OUTCOME_XCOM_KEY (that module needs Airflow)
 CHECK_KIND_OF_RECORD = CheckKind.CONTRACT
-RELEASE_EXTRA_KEY = "guardrails_release"  # guardrails.airflow._release_event.RELEASE_EXTRA_KEY
 RECORD_KEYS = frozenset({"status", "batch_id", "rules"})
 """An asset event's extra is an outcome record when it has these keys (other events on the asset are not checks)."""
 

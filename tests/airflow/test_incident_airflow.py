@@ -15,6 +15,7 @@ pytest.importorskip("airflow.sdk")
 
 from typer.testing import CliRunner
 
+from definitions.settings import REPOSITORY_ROOT
 from guardrails.airflow.records import gather_incident_records
 from guardrails.cli import app
 from guardrails.incidents import IncidentState, build_incident_report
@@ -65,3 +66,27 @@ def test_cli_report_in_markdown_and_json_exits_1_while_open(api_server: Any, day
     assert listed.exit_code == 1, listed.output
     [incident] = json.loads(listed.stdout)["incidents"]
     assert incident["state"] == "open" and incident["asset_key"] == ASSET_NAME
+
+
+def test_release_recorded_in_airflow_resolves_the_incident(api_server: Any, days: RecordedDays,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Releasing the held batch (as of a day its timestamps are no longer in the future) records an asset event;
+    history lists it as a passing release naming where it went, and the incident is resolved.
+
+    Last in this module, and the only test that changes the recorded days: it runs after the other readers."""
+    from guardrails.airflow.records import read_check_history
+
+    for name, value in api_server.env().items():
+        monkeypatch.setenv(name, value)
+    released = CliRunner().invoke(app, [
+        "quarantine", "release", BAD_BATCH, "--contract", str(REPOSITORY_ROOT / "expectations" / "transactions.odcs.yaml"),
+        "--store", str(days.quarantine), "--as-of", "2026-11-07T00:00:00+00:00"])
+    assert released.exit_code == 0, released.output
+
+    with api_server.client() as api:
+        latest = read_check_history(api, ASSET, limit=1)[0]
+        records = gather_incident_records(api, [ASSET])
+    assert (latest.batch_id, latest.status, latest.passed) == (BAD_BATCH, "SUCCEEDED", True)
+    assert latest.released_to is not None and latest.released_to.endswith("date=2026-11-04/data.parquet")
+    [incident] = build_incident_report(records).incidents
+    assert incident.state is IncidentState.RESOLVED and incident.impact.batches_released == (BAD_BATCH,)
