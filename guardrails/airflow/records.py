@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -185,7 +185,6 @@ class AirflowRecords:
             target_materialization_run_id=run_id if published else None,
             outcome=outcome,
             quarantine_store=store,
-            released_to=_str(record.get("released_to")),
             execution_id=int(event["id"]) if event is not None and event.get("id") is not None else None,
             metadata={**record, **facts},
         )
@@ -258,13 +257,13 @@ class AirflowRecords:
     def manifest(self, store_uri: str | None, batch_id: str | None) -> QuarantineManifest | None:
         if batch_id is None:
             return None
-        store = self.store or self._open(store_uri)
-        if store is None:
-            return None
         try:
-            return store.show(batch_id)
-        except QuarantineError:
-            return None  # not quarantined (a clean batch), purged, or another store's: the record stands alone
+            store = self.store or self._open(store_uri)
+            return store.show(batch_id) if store is not None else None
+        except (QuarantineError, OSError, ValueError, ImportError):
+            # Not quarantined (a clean batch), purged, or a store this machine cannot read (unknown protocol, gone):
+            # the entry keeps the outcome its record describes; `gather_incident_records` notes an unreadable store.
+            return None
 
     def _open(self, uri: str | None) -> QuarantineStore | None:
         if uri is None:
@@ -347,10 +346,19 @@ def gather_incident_records(
     found = [find_asset(api, a) for a in assets] if assets is not None else guarded_assets(api)
     reader = AirflowRecords(api, store=stores[0] if len(stores) == 1 else None)
     entries = [entry for asset in found for entry in reader.history(asset, limit=limit)]
-    if not stores:
-        recorded = dict.fromkeys(e.quarantine_store for e in entries if e.quarantine_store)
-        stores = [QuarantineStore(uri) for uri in recorded]
-    manifests = [m for store in stores for m in store.list()]
+    notes: list[str] = []
+    if stores:
+        manifests = [m for store in stores for m in store.list()]  # given: a store that cannot be read is an error
+    else:
+        manifests, stores = [], []
+        for uri in dict.fromkeys(e.quarantine_store for e in entries if e.quarantine_store):
+            try:
+                store = QuarantineStore(uri)
+                manifests.extend(store.list())
+                stores.append(store)
+            except (OSError, ValueError, ImportError, QuarantineError) as exc:  # as Dagster's recorded stores: a note
+                notes.append(f"the quarantine store {uri} named by Airflow's outcome records cannot be read "
+                             f"({type(exc).__name__}: {cap_text(str(exc), MESSAGE_CHARS)}); pass --store")
     where = {e.run_id: (e.asset_key, e.partition, e.metadata.get("airflow/dag_id")) for e in entries
              if e.status != SUCCEEDED and e.run_id}
 
@@ -359,12 +367,13 @@ def gather_incident_records(
         return (named[0], named[1]) if named is not None else None
 
     dag_of = {e.run_id: str(e.metadata.get("airflow/dag_id") or "") for e in entries}
-    return assemble_incident_records(
+    records = assemble_incident_records(
         entries, manifests, asset_of_manifest=asset_of,
         run_summary=lambda run_id: reader.run_summary(dag_of[run_id], run_id) if dag_of.get(run_id) else None,
         assets=[a.name for a in found] if assets is not None else None,
         store=stores[0] if stores else None, state=state, model_guard=model_guard, contracts_dir=contracts_dir,
     )
+    return replace(records, notes=records.notes + tuple(notes)) if notes else records
 
 
 def outcome_from_record(record: Mapping[str, Any], *, started_at: datetime, finished_at: datetime) -> CheckOutcome:
