@@ -39,7 +39,7 @@ from typing import Any
 
 from guardrails._text import MESSAGE_CHARS, cap_text
 from guardrails.airflow._release_event import RELEASE_EXTRA_KEY
-from guardrails.airflow._rest import OUTCOME_XCOM_KEY, PAGE, AirflowApi, AirflowApiError, _seg
+from guardrails.airflow._rest import OUTCOME_XCOM_KEY, AirflowApi, AirflowApiError, _seg
 from guardrails.airflow._scope import instant_partition, interval_partition
 from guardrails.history import FAILED, PLANNED, SUCCEEDED, CheckHistoryEntry, merge_newest_first
 from guardrails.incidents import IncidentRecords, IncidentStateStore, RunSummary, assemble_incident_records
@@ -73,7 +73,8 @@ class GuardedAsset:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> GuardedAsset:
-        producers = tuple(dict.fromkeys((str(t["dag_id"]), str(t["task_id"])) for t in data.get("producing_tasks") or ()))
+        tasks = data.get("producing_tasks") or ()
+        producers = tuple(dict.fromkeys((str(t["dag_id"]), str(t["task_id"])) for t in tasks))
         return cls(id=int(data["id"]), name=str(data["name"]), uri=str(data["uri"]), producers=producers)
 
 
@@ -133,7 +134,7 @@ class AirflowRecords:
         return merge_newest_first(streams, limit=limit, partition=partition)
 
     def _published(self, asset: GuardedAsset, tasks: set[str]) -> Iterator[CheckHistoryEntry]:
-        for event in self._pages("/assets/events", "asset_events", asset_id=asset.id, order_by="-timestamp"):
+        for event in self.api.paginate("/assets/events", "asset_events", asset_id=asset.id, order_by="-timestamp"):
             extra = event.get("extra") or {}
             release = extra.get(RELEASE_EXTRA_KEY)
             if isinstance(release, Mapping):
@@ -149,7 +150,7 @@ class AirflowRecords:
 
     def _failed(self, asset: GuardedAsset, dag_id: str, task_id: str) -> Iterator[CheckHistoryEntry]:
         path = f"/dags/{_seg(dag_id)}/dagRuns/~/taskInstances"
-        for ti in self._pages(path, "task_instances", task_id=task_id, state="failed", order_by="-end_date"):
+        for ti in self.api.paginate(path, "task_instances", task_id=task_id, state="failed", order_by="-end_date"):
             run_id = str(ti["dag_run_id"])
             record = self._xcom(dag_id, run_id, task_id, int(ti.get("map_index", -1)))
             when = _time(ti.get("end_date") or ti.get("start_date") or ti.get("run_after"))
@@ -215,16 +216,6 @@ class AirflowRecords:
 
     # -- reads -----------------------------------------------------------------------------------------------------
 
-    def _pages(self, path: str, key: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Rows of a collection, one page at a time, fetched only as the caller consumes them."""
-        offset = 0
-        while True:
-            page = self.api.page(path, key, limit=PAGE, offset=offset, **params)
-            yield from page.items
-            offset += len(page.items)
-            if not page.items or offset >= page.total_entries:
-                return
-
     def _xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int) -> Mapping[str, Any] | None:
         path = (f"/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/taskInstances/{_seg(task_id)}"
                 f"/xcomEntries/{OUTCOME_XCOM_KEY}")
@@ -280,15 +271,15 @@ class AirflowRecords:
         run = self.dag_run(dag_id, run_id)
         if run is None:
             return None
-        tis = list(self._pages(f"/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/taskInstances", "task_instances"))
+        tis = list(self.api.paginate(f"/dags/{_seg(dag_id)}/dagRuns/{_seg(run_id)}/taskInstances", "task_instances"))
         started_of = {ti["task_id"]: _time(ti["start_date"]) for ti in tis if ti.get("start_date")}
         tasks = {ti["task_id"] for ti in tis}
         planned: dict[str, str] = {}
-        for asset in self._pages("/assets", "assets", dag_ids=dag_id):
+        for asset in self.api.paginate("/assets", "assets", dag_ids=dag_id):
             for producer in asset.get("producing_tasks") or ():
                 if producer.get("dag_id") == dag_id and producer.get("task_id") in tasks:
                     planned.setdefault(str(asset["name"]), str(producer["task_id"]))
-        done = {str(e.get("name") or e.get("uri")) for e in self._pages(
+        done = {str(e.get("name") or e.get("uri")) for e in self.api.paginate(
             "/assets/events", "asset_events", source_dag_id=dag_id, source_run_id=run_id)}
         return RunSummary(
             run_id=run_id,

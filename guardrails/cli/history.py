@@ -88,7 +88,9 @@ def _dagster_history(asset: str, check: str | None, limit: int, partition: str |
             raise typer.Exit(EXIT_ERROR) from exc
 
 
-def _airflow_history(url: str, asset: str, check: str | None, limit: int, partition: str | None) -> list[CheckHistoryEntry]:
+def _airflow_history(
+    url: str, asset: str, check: str | None, limit: int, partition: str | None,
+) -> list[CheckHistoryEntry]:
     from guardrails.airflow.records import read_check_history
 
     with open_airflow(url) as api:

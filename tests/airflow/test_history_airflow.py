@@ -51,7 +51,8 @@ def test_history_lists_the_quarantined_and_the_published_day_newest_first(api_se
     assert (bad.check_name, bad.status, bad.passed, bad.severity, bad.run_status) == (
         "clean_transactions", "FAILED", False, "ERROR", "failed")
     assert (bad.partition, bad.batch_id) == ("2026-11-04", BAD_BATCH)
-    assert [(r.rule_id, r.failing_rows) for r in bad.outcome.failed_rules] == [("event_time.not_in_future", FAILING_ROWS)]
+    assert [(r.rule_id, r.failing_rows) for r in bad.outcome.failed_rules] == [
+        ("event_time.not_in_future", FAILING_ROWS)]
     # The whole outcome (sample, messages) comes from the manifest of this run's quarantine.
     assert bad.outcome == QuarantineStore(days.quarantine).show(BAD_BATCH).outcome
     assert bad.outcome.sample and bad.quarantine_store == f"file://{days.quarantine}"

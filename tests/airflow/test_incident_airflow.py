@@ -79,7 +79,8 @@ def test_release_recorded_in_airflow_resolves_the_incident(api_server: Any, days
     for name, value in api_server.env().items():
         monkeypatch.setenv(name, value)
     released = CliRunner().invoke(app, [
-        "quarantine", "release", BAD_BATCH, "--contract", str(REPOSITORY_ROOT / "expectations" / "transactions.odcs.yaml"),
+        "quarantine", "release", BAD_BATCH,
+        "--contract", str(REPOSITORY_ROOT / "expectations" / "transactions.odcs.yaml"),
         "--store", str(days.quarantine), "--as-of", "2026-11-07T00:00:00+00:00"])
     assert released.exit_code == 0, released.output
 
