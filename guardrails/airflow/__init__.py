@@ -5,6 +5,8 @@
   target and emits an asset event whose extra is the outcome record; a bad one is quarantined, its record pushed
   to XCom (``guardrails_outcome``) and the task fails (`AirflowFailException`).
 - `QuarantineNotifier`: a failure callback posting one webhook message per quarantine (the core's delivery).
+- `CircuitBreakerNotifier`: a failure callback pausing the DAGs that feed the task's asset after N failures
+  (through the REST API); ``guardrails incident rearm <asset-uri>`` unpauses them.
 - `TaskScope`: the partition (the data interval; the run id when there is no logical date) and the as-of time.
 - `get_provider_info`: the ``apache_airflow_provider`` entry point.
 
@@ -40,6 +42,7 @@ _LAZY = {
     "QuarantineNotifier": "guardrails.airflow.notifier",
     "quarantine_message": "guardrails.airflow.notifier",
     "get_provider_info": "guardrails.airflow.provider_info",
+    "CircuitBreakerNotifier": "guardrails.airflow.breaker",
 }
 _HOST_FREE = "guardrails.airflow._rest"
 
