@@ -110,6 +110,32 @@ def test_unreachable_airflow_is_one_line_and_exit_2(api_server: Any, monkeypatch
     assert result.stderr.count("\n") == 1 and url in result.stderr and "unreachable" in result.stderr
 
 
+@pytest.mark.parametrize("command", [["incident"], ["incident", "--asset", "warehouse/transactions", "--json"]])
+def test_unreachable_airflow_for_the_incident_report(command: list[str], monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """The incident report from an api-server that is not there: one line naming the URL, exit 2."""
+    from tests.airflow.api_server import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("GUARDRAILS_AIRFLOW_URL", url)
+    monkeypatch.setenv("GUARDRAILS_AIRFLOW_TOKEN", "t0ken")
+    monkeypatch.setenv("GUARDRAILS_STATE", str(tmp_path))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and url in result.stderr and "t0ken" not in result.stderr
+
+
+def test_missing_credentials_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--airflow without a token or a user name and password: one line naming the variables to set, exit 2."""
+    for name in ("GUARDRAILS_AIRFLOW_URL", "GUARDRAILS_AIRFLOW_TOKEN", "GUARDRAILS_AIRFLOW_USERNAME",
+                 "GUARDRAILS_AIRFLOW_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(app, ["history", "transactions", "--airflow", "http://127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "GUARDRAILS_AIRFLOW_TOKEN" in result.stderr
+
+
 def test_json_has_the_dagster_readers_shape_and_verdicts(api_server: Any, days: RecordedDays, tmp_path: Path) -> None:
     """The same good and bad batches guarded by Dagster give entries with the same keys (outcome keys too), and the
     same verdicts, failing rules and counts as Airflow's."""
