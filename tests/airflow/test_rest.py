@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,16 @@ def test_the_client_imports_where_airflow_is_not_installed(tmp_path: Path) -> No
     lines = result.stdout.splitlines()
     assert lines[0] == "http://x"
     assert lines[1].endswith("needs the [airflow] extra: pip install 'pipeline-guardrails[airflow]'")
+
+
+def test_an_airflow_http_connection_configures_the_client(api_server: ApiServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An HTTP connection's host, port, login and password (as a task would see it) reach the real server."""
+    from urllib.parse import urlsplit
+
+    address = urlsplit(api_server.url)
+    connection = {"conn_type": "http", "host": address.hostname, "port": address.port,
+                  "login": api_server.username, "password": api_server.password}
+    monkeypatch.setenv("AIRFLOW_CONN_GUARDRAILS_TEST_API", json.dumps(connection))
+    with AirflowApi.from_connection("guardrails_test_api") as api:
+        assert api.url == api_server.url
+        assert api.get("/pools/default_pool")["name"] == "default_pool"
