@@ -2,9 +2,11 @@
 
 The example pipeline (`definitions.airflow_dag.build_dag`) under a DAG id and a home of its own
 (``guardrails_records``, ``<root>/records_home``), so its asset, its runs and its quarantine store are not those of
-the other Airflow tests (which release their bad day). `recorded_days` runs ``dag.test()`` for logical dates
-2026-11-04 (a good batch, partition 2026-11-03) and 2026-11-05 (future timestamps: quarantined, partition
-2026-11-04) the first time it is asked, and returns what the readers must find.
+the other Airflow tests (which release their bad day). `recorded_days` runs ``dag.test()`` the first time it is
+asked, and returns what the readers must find: first a day whose task fails before its batch is judged (a conf naming
+no defect: the callable raises, no verdict, no XCom record; logical date 2026-11-06, partition 2026-11-05), then a
+good day (2026-11-04: partition 2026-11-03, published) and a bad one (2026-11-05: future timestamps, partition
+2026-11-04, quarantined).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ dag = build_dag(SETTINGS, dag_id=DAG_ID)
 class RecordedDays:
     """The two runs and where they wrote."""
 
+    crashed_run: str
     good_run: str
     bad_run: str
     home: Path
@@ -51,8 +54,9 @@ class RecordedDays:
 
 @functools.cache
 def recorded_days() -> RecordedDays:
-    """Run the good day, then the bad day (once per process); the bad run must fail, as a quarantine does."""
+    """Run the crashing day, the good day, then the bad day (once per process); only the good run succeeds."""
+    crashed = dag.test(logical_date=datetime(2026, 11, 6, tzinfo=UTC), run_conf={"defect": "no_such_defect"})
     good = dag.test(logical_date=datetime(2026, 11, 4, tzinfo=UTC))
     bad = dag.test(logical_date=datetime(2026, 11, 5, tzinfo=UTC), run_conf={"defect": Defect.FUTURE_TIMESTAMPS.value})
-    assert (str(good.state), str(bad.state)) == ("success", "failed")
-    return RecordedDays(good_run=good.run_id, bad_run=bad.run_id, home=HOME)
+    assert (str(crashed.state), str(good.state), str(bad.state)) == ("failed", "success", "failed")
+    return RecordedDays(crashed_run=crashed.run_id, good_run=good.run_id, bad_run=bad.run_id, home=HOME)

@@ -41,13 +41,14 @@ def _cli(api_server: Any, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
 
 def test_history_lists_the_quarantined_and_the_published_day_newest_first(api_server: Any, days: RecordedDays) -> None:
     """The bad day (failed task, XCom record) comes first as FAILED with its rule counts, then the good day's asset
-    event as SUCCEEDED; partitions, batches, runs and run states are Airflow's."""
+    event as SUCCEEDED, then the day whose task failed without a verdict as PLANNED; partitions, batches, runs and run
+    states are Airflow's."""
     with api_server.client() as api:
         entries = read_check_history(api, ASSET)
 
-    assert [e.run_id for e in entries] == [days.bad_run, days.good_run]
+    assert [e.run_id for e in entries] == [days.bad_run, days.good_run, days.crashed_run]
     assert {e.asset_key for e in entries} == {ASSET_NAME}
-    bad, good = entries
+    bad, good, crashed = entries
     assert (bad.check_name, bad.status, bad.passed, bad.severity, bad.run_status) == (
         "clean_transactions", "FAILED", False, "ERROR", "failed")
     assert (bad.partition, bad.batch_id) == ("2026-11-04", BAD_BATCH)
@@ -62,6 +63,10 @@ def test_history_lists_the_quarantined_and_the_published_day_newest_first(api_se
     assert good.outcome.failed_rules == () and len(good.outcome.rules) >= 10
     assert good.target_materialization_run_id == days.good_run and good.execution_id is not None
     assert bad.timestamp > good.timestamp
+    # A guarded task that failed before its verdict: no outcome, listed as planned (as Dagster lists a check whose
+    # run died first), with the run's state and the partition its data interval names.
+    assert (crashed.status, crashed.passed, crashed.outcome, crashed.run_status, crashed.partition) == (
+        "PLANNED", None, None, "failed", "2026-11-05")
 
 
 def test_partition_limit_and_check_filters(api_server: Any, days: RecordedDays) -> None:
@@ -69,9 +74,10 @@ def test_partition_limit_and_check_filters(api_server: Any, days: RecordedDays) 
     with api_server.client() as api:
         assert [e.run_id for e in read_check_history(api, ASSET, partition="2026-11-03")] == [days.good_run]
         assert [e.run_id for e in read_check_history(api, ASSET, limit=1)] == [days.bad_run]
-        assert len(read_check_history(api, ASSET, "clean_transactions")) == 2
+        assert len(read_check_history(api, ASSET, "clean_transactions")) == 3
         assert read_check_history(api, ASSET, "transaction_features") == []
         assert read_check_history(api, ASSET, partition="2026-10-01") == []
+        assert [e.run_id for e in read_check_history(api, ASSET, partition="2026-11-05")] == [days.crashed_run]
 
 
 def test_asset_is_found_by_a_unique_suffix_and_an_unknown_one_is_named(api_server: Any, days: RecordedDays) -> None:
@@ -95,7 +101,7 @@ def test_cli_table_and_json(api_server: Any, days: RecordedDays, monkeypatch: py
     assert listed.exit_code == 0, listed.output
     data = json.loads(listed.output)
     assert [(d["run_id"], d["status"], d["passed"]) for d in data] == [
-        (days.bad_run, "FAILED", False), (days.good_run, "SUCCEEDED", True)]
+        (days.bad_run, "FAILED", False), (days.good_run, "SUCCEEDED", True), (days.crashed_run, "PLANNED", None)]
 
 
 def test_unreachable_airflow_is_one_line_and_exit_2(api_server: Any, monkeypatch: pytest.MonkeyPatch,
@@ -161,7 +167,7 @@ def test_json_has_the_dagster_readers_shape_and_verdicts(api_server: Any, days: 
         dg.materialize([transactions], instance=instance, resources=resources, raise_on_error=False)
         dagster_entries = read_dagster_history(instance, "transactions")
     with api_server.client() as api:
-        airflow_entries = read_check_history(api, ASSET)
+        airflow_entries = [e for e in read_check_history(api, ASSET) if e.status != "PLANNED"]
 
     def shape(entry: Any) -> tuple[Any, ...]:
         data = entry.to_dict()
