@@ -2,8 +2,9 @@
 
 Imported by this directory's conftest and by the conformance suite's Airflow entry point, before either imports
 Airflow. The metadata DB is SQLite, migrated once per session by `airflow_db` (about 6 s). The DAGs folder holds
-the files ``dag.test()`` serializes the DAGs it runs from: the example (`definitions.airflow_dag`) and the
-conformance table (`tests.airflow.conformance_dag`, built from ``conformance.json`` when a test writes it).
+the files ``dag.test()`` serializes the DAGs it runs from: the example (`definitions.airflow_dag`), its
+partitioned-asset form (`tests.airflow.partitioned_dag`) and the conformance table
+(`tests.airflow.conformance_dag`, built from ``conformance.json`` when a test writes it).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ CONFORMANCE_SPEC = DAGS / "conformance.json"
 for directory in (HOME, DAGS, GUARDRAILS_HOME):
     directory.mkdir()
 (DAGS / "fraud_transactions.py").write_text("from definitions.airflow_dag import dag  # the example airflow DAG\n")
+(DAGS / "partitioned.py").write_text(
+    "from tests.airflow.partitioned_dag import features, landing  # the partitioned-asset airflow DAGs\n")
 (DAGS / "conformance.py").write_text(
     "# the conformance table as an airflow DAG (when a test has written conformance.json)\n"
     "from pathlib import Path\n"
