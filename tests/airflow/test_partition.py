@@ -132,7 +132,7 @@ def _pending_partitions(dag_id: str) -> list[str]:
 
 
 def _yesterday() -> date:
-    """A partition fresh enough for the contract's 26 h latency when judged as of now (the run's start)."""
+    """A recent partition, as a scheduled run lands it (judged as of the run's start, now: its rows are all past)."""
     return (datetime.now(UTC) - timedelta(days=1)).date()
 
 
@@ -209,3 +209,22 @@ def test_dag_test_of_a_partitioned_dag_has_no_key_and_falls_back_to_the_logical_
     assert day.date().isoformat() not in _pending_partitions(features.dag_id)
     with create_session() as session:
         assert session.scalar(select(Log).where(Log.event == "missing partition key", Log.run_id == dag_run.run_id))
+
+
+def test_a_partition_key_comes_before_the_data_interval() -> None:
+    """A run with both a key and a data interval is partitioned by its key and judged as of the interval's end."""
+    from types import SimpleNamespace
+
+    from guardrails.airflow import TaskScope
+
+    start, end = datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 3, tzinfo=UTC)
+    dag_run = SimpleNamespace(run_id="manual__x", start_date=datetime(2026, 11, 9, tzinfo=UTC),
+                              partition_key="eu|2026-11-03")
+    context = {"ti": SimpleNamespace(dag_id="fraud", task_id="clean"), "run_id": "manual__x", "dag_run": dag_run,
+               "partition_key": "eu|2026-11-03", "logical_date": start, "data_interval_start": start,
+               "data_interval_end": end}
+
+    scope = TaskScope.from_context(context)
+
+    assert (scope.partition, scope.as_of) == ("eu|2026-11-03", end)
+    assert scope.batch_id("transactions") == "transactions.eu_2026-11-03"
