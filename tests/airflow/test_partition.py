@@ -40,7 +40,10 @@ def run_queued(dag: Any, run_id: str) -> Any:
     dag_run.dag = DBDagBag().get_dag_for_run(dag_run, session=session)
     dag_run.set_state(DagRunState.RUNNING)
     session.commit()
+    steps = 0
     while dag_run.state == DagRunState.RUNNING:
+        steps += 1  # a step runs every ready task: a two-task run needs three, fifty means a task can never run
+        assert steps <= 50, f"{dag_run} still running: {dag_run.get_task_instances(session=session)}"
         session.expire_all()
         schedulable, _ = dag_run.update_state(session=session)
         for ti in schedulable:
