@@ -4,8 +4,8 @@
     guardrails_partitioned_features (PartitionedAssetTimetable on that asset: one run per partition key)
 
 The landing task plays the delivery of the run's partition (``partition_date``; a run without a key, such as
-``dag.test()``'s, lands the day that ended at its logical date) and is guarded by ``transactions.odcs.yaml``; the features task reads the
-file the triggering asset event names (its ``extra["target"]``) and is guarded by
+``dag.test()``'s, lands the day that ended at its logical date) and is guarded by ``transactions.odcs.yaml``; the
+features task reads the file the triggering asset event names (its ``extra["target"]``) and is guarded by
 ``transaction_features.odcs.yaml``. A run's conf ``{"defect": "<name>"}`` lands a bad batch.
 """
 
@@ -49,7 +49,8 @@ def build(settings: DemoSettings) -> tuple[DAG, DAG]:
                 assert logical_date is not None, "a run with neither a partition key nor a logical date"
                 partition_date = logical_date - timedelta(days=1)
             defect = (dag_run.conf or {}).get("defect")
-            return generate_transactions(partition_date.date(), rows=ROWS, accounts=ACCOUNTS, defect=Defect(defect) if defect else None)
+            return generate_transactions(partition_date.date(), rows=ROWS, accounts=ACCOUNTS,
+                                         defect=Defect(defect) if defect else None)
 
         land_transactions()
 
