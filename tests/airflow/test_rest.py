@@ -74,10 +74,11 @@ def test_configuration_comes_from_the_environment_and_is_checked() -> None:
 
 
 def test_the_client_imports_where_airflow_is_not_installed(tmp_path: Path) -> None:
-    """`guardrails.airflow._rest` needs only httpx (the CLI uses it outside Airflow); the operator still names the extra."""
+    """The REST client, release events and re-arm need no Airflow (the CLI uses them); the operator names the extra."""
     script = (
         "import sys\nsys.modules['airflow'] = None\n"
         "from guardrails.airflow._rest import AirflowApi\nprint(AirflowApi('http://x', token='t').url)\n"
+        "import guardrails.airflow._release_event, guardrails.airflow._circuit  # the CLI's release and re-arm\n"
         "try:\n    from guardrails.airflow import GuardedOperator\nexcept ImportError as error:\n    print(error)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
