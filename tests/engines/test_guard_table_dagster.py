@@ -1,0 +1,123 @@
+"""A Dagster asset that stages a table: audited and published inside DuckDB, recorded as a frame asset is."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ibis")
+dg = pytest.importorskip("dagster")
+
+from guardrails.contract import load_contract  # noqa: E402
+from guardrails.dagster import QuarantineResource, guarded_table_asset  # noqa: E402
+from guardrails.dagster import metadata as md  # noqa: E402
+from guardrails.quarantine import QuarantineStore, TableTarget, guard_table  # noqa: E402
+from tests.engines.wap import BAD_IDS, GOOD_IDS, ROWS, exists, ids, stage, uri, write_contract  # noqa: E402
+
+DAYS = dg.StaticPartitionsDefinition(["2026-11-02", "2026-11-03"])
+
+
+def _asset(database: str, contract: Path) -> dg.AssetsDefinition:
+    @guarded_table_asset(contract=contract, target=uri(database, "tx"), partition_column="day", name="tx",
+                         partitions_def=DAYS)
+    def tx(context: dg.AssetExecutionContext) -> str:
+        day = context.partition_key
+        rows = [(i, day, a) for i, _, a in ROWS]
+        return stage(database, f"tx_staging_{day.replace('-', '_')}", rows)  # its connection is closed on return
+
+    return tx
+
+
+def test_table_asset_publishes_in_the_engine_and_records_the_check(tmp_path: Path) -> None:
+    """A materialization splits the staged table in DuckDB and records the check, materialization and quarantine."""
+    database = str(tmp_path / "warehouse.duckdb")
+    asset = _asset(database, write_contract(tmp_path))
+    store = tmp_path / "quarantine"
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([asset], instance=instance, partition_key="2026-11-03",
+                                resources={"quarantine": QuarantineResource(location=str(store))})
+        assert result.success
+        assert set(ids(database, "tx")) == GOOD_IDS and set(ids(database, "tx_quarantine")) == BAD_IDS
+
+        materialization = instance.get_latest_materialization_event(dg.AssetKey("tx")).asset_materialization
+        assert materialization.partition == "2026-11-03"
+        assert materialization.metadata[md.ROWS_PUBLISHED_KEY].value == 4
+        assert materialization.metadata[md.ROWS_QUARANTINED_KEY].value == 2
+        [check] = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("tx"), "tx_contract"), limit=5)
+        evaluation = check.event.dagster_event.event_specific_data
+        assert evaluation.passed is False and evaluation.severity is dg.AssetCheckSeverity.WARN
+        assert evaluation.partition == "2026-11-03"
+        [observation] = instance.fetch_observations(dg.AssetKey("tx"), limit=5).records
+        assert observation.asset_observation.tags[md.QUARANTINE_TAG] == "tx.2026-11-03"
+    [manifest] = QuarantineStore(store).list()
+    assert manifest.source == "dagster:tx[2026-11-03]" and manifest.rows_quarantined == 2
+
+
+def test_batch_policy_fails_the_run_and_publishes_nothing(tmp_path: Path) -> None:
+    """Under the batch policy a failing staged table fails the run; the target gets nothing, the check fails."""
+    database = str(tmp_path / "warehouse.duckdb")
+    asset = _asset(database, write_contract(tmp_path, policy="batch"))
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([asset], instance=instance, partition_key="2026-11-03", raise_on_error=False,
+                                resources={"quarantine": QuarantineResource(location=str(tmp_path / "q"))})
+        assert not result.success
+        assert instance.get_latest_materialization_event(dg.AssetKey("tx")) is None
+        [check] = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("tx"), "tx_contract"), limit=5)
+        assert check.event.dagster_event.event_specific_data.severity is dg.AssetCheckSeverity.ERROR
+    assert ids(database, "tx_quarantine") == sorted(GOOD_IDS | BAD_IDS)
+    assert not exists(database, "tx") or ids(database, "tx") == []
+
+
+def test_partitioned_table_asset_needs_a_partition_column(tmp_path: Path) -> None:
+    """A partitioned table asset without a partition column is refused when defined (it would replace the table)."""
+    with pytest.raises(ValueError, match="partition_column"):
+        guarded_table_asset(contract=write_contract(tmp_path), target=uri(str(tmp_path / "w.duckdb"), "tx"),
+                            partitions_def=DAYS)
+
+
+def test_duckdb_target_gets_a_pool_per_file(tmp_path: Path) -> None:
+    """A DuckDB table asset is in the pool of its file, so an instance pool limit of 1 serializes its writers."""
+    asset = _asset(str(tmp_path / "warehouse.duckdb"), write_contract(tmp_path))
+    assert asset.op.pool == f"duckdb:{tmp_path / 'warehouse.duckdb'}"
+
+
+_HOLD = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("CREATE TABLE IF NOT EXISTS held AS SELECT 1 AS x").fetchall()
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+def test_one_writer_per_duckdb_file(tmp_path: Path) -> None:
+    """While another process writes the file, a guard without patience fails and publishes nothing; one that waits
+    for the lock publishes once the other process is done (what parallel Dagster steps on one file meet)."""
+    database = str(tmp_path / "warehouse.duckdb")
+    contract = load_contract(write_contract(tmp_path))
+    target = TableTarget(uri(database, "tx"), partition_column="day")
+    stage(database)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, database, "3"], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ})
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        with pytest.raises(Exception, match="(?i)lock"):
+            guard_table(contract, "tx_staging", target, store=QuarantineStore(tmp_path / "q"), partition="2026-11-03",
+                        lock_wait=0)
+        started = time.monotonic()
+        guarded = guard_table(contract, "tx_staging", target, store=QuarantineStore(tmp_path / "q"),
+                              partition="2026-11-03", lock_wait=30)
+        waited = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    assert guarded.rows_published == 4 and set(ids(database, "tx")) == GOOD_IDS
+    assert waited > 0.5  # it did wait for the other writer
