@@ -18,6 +18,7 @@ CORE_MODULES = [
     "guardrails.models",
     "guardrails.incidents",
     "guardrails.evidence",
+    "guardrails.engines",  # parses table URIs without ibis; the executors import it lazily
 ]
 
 # The top-level modules the extras in pyproject.toml install ([dagster], [airflow], [mlflow], [gx], [pandera], [ml],
@@ -35,6 +36,9 @@ EXTRA_MODULES = (
     "pandas",
     "duckdb",
     "pyspark",
+    "ibis",
+    "sqlglot",
+    "psycopg",
 )
 
 BLOCK_EXTRAS = """
