@@ -28,7 +28,7 @@ from guardrails.airflow._publish import GuardSpec, Publish, guard_and_publish
 from guardrails.contract import load_contract
 from guardrails.contract.model import Contract, QuarantinePolicy
 from guardrails.quarantine import ParquetTarget, TableTarget
-from guardrails.quarantine._table import is_table_uri
+from guardrails.quarantine._table import is_table_target
 
 
 def build_guard_spec(
@@ -55,7 +55,7 @@ def build_guard_spec(
         loaded = replace(loaded, policy=QuarantinePolicy(policy))
     if isinstance(target, TableTarget):
         resolved: ParquetTarget | TableTarget | Publish = target
-    elif isinstance(target, str) and is_table_uri(target):
+    elif isinstance(target, str) and is_table_target(target):
         resolved = TableTarget(target)
     elif isinstance(target, str | os.PathLike):
         resolved = ParquetTarget(os.fspath(target))

@@ -77,7 +77,7 @@ def guarded_table_asset(
         if owned in guard_kwargs:
             raise ValueError(f"guarded_table_asset sets {owned!r} itself: the rows are published by the guard")
     if resolved.location.backend == "duckdb":
-        guard_kwargs.setdefault("pool", DUCKDB_POOL_PREFIX + resolved.database.removeprefix("duckdb:///").split("?")[0])
+        guard_kwargs.setdefault("pool", DUCKDB_POOL_PREFIX + os.path.abspath(resolved.location.connection))
 
     def decorator(fn: Callable[..., Any]) -> dg.AssetsDefinition:
         @functools.wraps(fn)

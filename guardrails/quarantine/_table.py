@@ -39,7 +39,7 @@ import json
 import os
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -93,7 +93,7 @@ class TableTarget:
     quarantine_table: str | None = None
 
     def __post_init__(self) -> None:
-        location = self.location
+        location = self.location  # raises TableUriError (a ValueError) for a malformed URI
         if location.backend not in ENGINES:
             raise ValueError(
                 f"target {location.redacted}: write-audit-publish in the engine needs DuckDB or PostgreSQL, "
@@ -110,7 +110,8 @@ class TableTarget:
 
     @property
     def table(self) -> str:
-        return str(self.location.table)
+        """The target table, ``schema.table`` when the URI names a schema."""
+        return str(self.location.qualified_table)
 
     @property
     def quarantine(self) -> str:
@@ -127,7 +128,8 @@ class TableTarget:
 
     def source(self, partition: str | None) -> str:
         """The manifest's ``source`` for a batch of `partition` (no password in it)."""
-        where = f"{TABLE_SOURCE_PREFIX}{_without_password(self.location)}?table={self.table}"
+        database = _without_password(self.location)
+        where = f"{TABLE_SOURCE_PREFIX}{database}{'&' if '?' in database else '?'}table={self.table}"
         return f"{where}[{partition}]" if partition is not None else where
 
     def staged(self, staging: TableLocation | str) -> StagedTable:
@@ -221,6 +223,8 @@ def guard_table(
         ValueError: staged rows lie outside `partition` (a retry could not replace them), or a misconfiguration.
     """
     from guardrails.engines import audit_table
+    from guardrails.engines._audit import REASONS_COLUMN as RULES
+    from guardrails.engines._audit import REJECTED_COLUMN as REJECTED
 
     staged = staging if isinstance(staging, StagedTable) else _target(target).staged(staging)
     target = staged.target
@@ -244,22 +248,24 @@ def guard_table(
                 f"{stats.outside_partition:,} staged rows of {staging_name!r} have {target.partition_column} other "
                 f"than {partition!r}: they would be published outside the partition a retry replaces"
             )
+        flagged = None
         try:
             audit = audit_table(contract, table, as_of=as_of, allow_unrun=allow_unrun)
-            outcome, rejected, violations = audit.outcome, audit.rejected, audit.violations
+            outcome = audit.outcome
+            if audit.rejected is not None and outcome.blocks_publication:
+                flagged = audit.flagged(table)  # filter on its columns: a uniqueness predicate is a window function
         except Exception as exc:  # the check could not run: fail closed, keep the batch whole
-            error = f"validation could not run in {target.location.backend}: {_line(exc)}"
+            error = f"validation could not run in {target.location.backend}: {target.location.redact(_line(exc))}"
             outcome = error_outcome(contract, error, started=started, as_of=as_of, rows=stats.rows)
-            rejected, violations = None, {}
         content_hash = sha256_hex(f"{target.location.backend}|{stats.schema}|{stats.rows}|{stats.digest}".encode())
         prefix = contract.table or contract.id
         batch_id = batch_id or (f"{prefix}.{partition}" if partition is not None else derive_batch_id(content_hash, prefix))
         checked_batch_id(batch_id)
         source = source or target.source(partition)
-        split = outcome.blocks_publication and contract.policy is QuarantinePolicy.ROWS and rejected is not None
+        split = outcome.blocks_publication and contract.policy is QuarantinePolicy.ROWS and flagged is not None
         rows_rejected = stats.rows if outcome.blocks_publication else 0
         if split:
-            rows_rejected = int(con.execute(table.filter(rejected.fill_null(True)).count()))
+            rows_rejected = int(con.execute(flagged.filter(flagged[REJECTED]).count()))
             if rows_rejected == 0:  # a blocking outcome that rejects no row cannot be split safely: fail closed
                 split, rows_rejected = False, stats.rows
         now = datetime.now(UTC)
@@ -274,10 +280,12 @@ def guard_table(
         if not outcome.blocks_publication:
             statements += plan.publish(table)
         elif split:
-            statements += plan.publish(table.filter(~rejected.fill_null(True)))
-            statements += plan.quarantine(table.filter(rejected.fill_null(True)), batch_id, _reasons(violations), now)
+            invalid = flagged.filter(flagged[REJECTED])
+            statements += plan.publish(flagged.filter(~flagged[REJECTED]).select(*table.columns))
+            reasons = invalid[RULES].fill_null("")
+            statements += plan.quarantine(invalid.select(*table.columns, **{REASONS_COLUMN: reasons}), batch_id, now)
         else:
-            statements += plan.quarantine(table, batch_id, _whole_reasons(outcome), now)
+            statements += plan.quarantine(table.mutate(**{REASONS_COLUMN: _whole_reasons(outcome)}), batch_id, now)
         if not keep_staging:
             statements.append(f"DROP TABLE {_quoted(staging_name)}")
         try:
@@ -387,7 +395,7 @@ class KeptTable:
         return mine.filter(mine[RELEASED_AT_COLUMN].isnull()).drop(*META_COLUMNS)
 
 
-def is_table_uri(uri: str) -> bool:
+def is_table_target(uri: str) -> bool:
     """True for an engine URI naming a table guard_table can publish to (DuckDB or PostgreSQL, with ``?table=``)."""
     scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
     return scheme in ("duckdb", "postgres", "postgresql") and "table=" in uri.split("?", 1)[-1]
@@ -421,13 +429,15 @@ class _Plan:
         statements.append(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM ({select}) AS s")
         return statements
 
-    def quarantine(self, rows: Any, batch_id: str, reasons: Any, now: datetime) -> list[str]:
+    def quarantine(self, rows: Any, batch_id: str, now: datetime) -> list[str]:
+        """`rows` (the staged columns and `REASONS_COLUMN`) tagged and appended; this batch's earlier rows replaced."""
         import ibis
 
-        tagged = rows.mutate(**{
+        staged = [c for c in rows.columns if c != REASONS_COLUMN]
+        tagged = rows.select(*staged, **{
             BATCH_COLUMN: ibis.literal(batch_id, type="string"),
             PARTITION_COLUMN: ibis.literal(self.partition, type="string"),
-            REASONS_COLUMN: reasons,
+            REASONS_COLUMN: rows[REASONS_COLUMN],
             QUARANTINED_AT_COLUMN: ibis.literal(now, type="timestamp('UTC')"),
             RELEASED_AT_COLUMN: ibis.null("timestamp('UTC')"),
         })
@@ -494,16 +504,6 @@ def _fingerprint(con: Any, target: TableTarget, staging: str, partition: str | N
             rows, value, out = cursor.execute(query).fetchone()
     schema = ";".join(f"{name}:{dtype}" for name, dtype in _table(con, staging).schema().items())
     return _Stats(rows=int(rows), digest=str(value), schema=schema, outside_partition=int(out))
-
-
-def _reasons(violations: Mapping[str, Any]) -> Any:
-    """The blocking rules a row broke, as ``rule_a, rule_b`` (an ibis string expression)."""
-    import ibis
-
-    text = ibis.literal("", type="string")
-    for rule_id, broke in violations.items():
-        text = text + ibis.ifelse(broke.fill_null(False), ibis.literal(f", {rule_id}"), ibis.literal(""))
-    return text.substr(2)
 
 
 def _whole_reasons(outcome: CheckOutcome) -> Any:
@@ -586,13 +586,10 @@ def _put(store: QuarantineStore, reference: bytes, outcome: CheckOutcome, **kwar
 def _without_password(location: TableLocation) -> str:
     """The location's URL without its password (user, host, port, database and options kept); a DuckDB file's
     path made absolute, so a release from another working directory finds it."""
-    url = str(location.url)
-    if location.backend == "duckdb":  # duckdb:///relative.duckdb, duckdb:////absolute.duckdb (urlunsplit loses a /)
-        rest, _, query = url.split("://", 1)[-1].partition("?")
-        path = rest[1:] if rest.startswith("/") else rest
-        absolute = os.path.abspath(path) if path and not path.startswith(":memory:") else path
-        return f"duckdb:///{absolute}" + (f"?{query}" if query else "")
-    parts = urllib.parse.urlsplit(url)
+    if location.backend == "duckdb":  # the connection is the file's path
+        path = location.connection
+        return "duckdb://" + (os.path.abspath(path) if not path.startswith(":memory:") else path)
+    parts = urllib.parse.urlsplit(location.connection)
     netloc = parts.hostname or ""
     if parts.port:
         netloc = f"{netloc}:{parts.port}"

@@ -101,7 +101,7 @@ def uri(database: str, table: str) -> str:
     """The engine URI of `table` in `database`."""
     if database.startswith("postgresql://"):
         return f"{database}?table={table}"
-    return f"duckdb:///{database}?table={table}"
+    return f"duckdb://{database}?table={table}"  # duckdb:///abs/path.duckdb: the path is absolute
 
 
 @pytest.fixture
