@@ -281,3 +281,15 @@ def test_policy_is_the_contracts(tmp_path: Path) -> None:
                         store=store, partition=DAY)
     split = guard_table(contract, stage(database), _target(database), store=store, partition=DAY)
     assert (whole.rows_published, split.rows_published) == (0, 4)
+
+
+def test_duplicate_keys_are_split_by_the_window_predicate(database: str, tmp_path: Path) -> None:
+    """Rows sharing a primary key (a window-function rule) are quarantined with their reason, the rest published."""
+    contract = load_contract(write_contract(tmp_path))
+    store = QuarantineStore(tmp_path / "q")
+    rows = [(1, DAY, 1.0), (2, DAY, 2.0), (2, DAY, 3.0), (3, DAY, 4.0)]
+    guarded = guard_table(contract, stage(database, rows=rows), _target(database), store=store, partition=DAY)
+
+    assert (guarded.rows_published, guarded.rows_quarantined) == (2, 2)
+    assert ids(database, "tx") == [1, 3]
+    assert execute(database, 'SELECT DISTINCT id, "_guardrails_reasons" FROM "tx_quarantine"') == [(2, "id.unique")]
