@@ -530,7 +530,7 @@ def _connected(location: TableLocation, lock_wait: float) -> Iterator[Any]:
             break
         except Exception as exc:  # DuckDB: "Could not set lock on file ...": another process writes the file
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                raise
+                raise ConnectionError(f"cannot open {location.redacted}: {location.redact(_line(exc))}") from None
             time.sleep(0.2)
     try:
         yield con

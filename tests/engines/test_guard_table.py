@@ -293,3 +293,13 @@ def test_duplicate_keys_are_split_by_the_window_predicate(database: str, tmp_pat
     assert (guarded.rows_published, guarded.rows_quarantined) == (2, 2)
     assert ids(database, "tx") == [1, 3]
     assert execute(database, 'SELECT DISTINCT id, "_guardrails_reasons" FROM "tx_quarantine"') == [(2, "id.unique")]
+
+
+def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
+    """A database that cannot be opened raises ConnectionError naming it with the password masked."""
+    contract = load_contract(write_contract(tmp_path))
+    target = TableTarget("postgresql://postgres:s3cr3t-pw@127.0.0.1:5432/engine_wap_no_such_db?table=tx")
+    with pytest.raises(ConnectionError) as raised:
+        guard_table(contract, "tx_staging", target, store=QuarantineStore(tmp_path / "q"), lock_wait=0)
+    assert "engine_wap_no_such_db" in str(raised.value) and "s3cr3t" not in str(raised.value)
+    assert raised.value.__cause__ is None and "***" in str(raised.value)

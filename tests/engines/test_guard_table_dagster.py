@@ -109,7 +109,7 @@ def test_one_writer_per_duckdb_file(tmp_path: Path) -> None:
                               env={**os.environ})
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-        with pytest.raises(Exception, match="(?i)lock"):
+        with pytest.raises(ConnectionError, match="(?i)lock"):
             guard_table(contract, "tx_staging", target, store=QuarantineStore(tmp_path / "q"), partition="2026-11-03",
                         lock_wait=0)
         started = time.monotonic()
@@ -121,3 +121,14 @@ def test_one_writer_per_duckdb_file(tmp_path: Path) -> None:
         holder.wait()
     assert guarded.rows_published == 4 and set(ids(database, "tx")) == GOOD_IDS
     assert waited > 0.5  # it did wait for the other writer
+
+
+def test_docstring_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module's example defines a table asset as written (from the repository root, like a code location)."""
+    import doctest
+
+    import guardrails.dagster.table as module
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    result = doctest.testmod(module)
+    assert result.failed == 0 and result.attempted > 0
