@@ -17,7 +17,17 @@ from guardrails.contract import load_contract  # noqa: E402
 from guardrails.dagster import QuarantineResource, guarded_table_asset  # noqa: E402
 from guardrails.dagster import metadata as md  # noqa: E402
 from guardrails.quarantine import QuarantineStore, TableTarget, guard_table  # noqa: E402
-from tests.engines.wap import BAD_IDS, GOOD_IDS, ROWS, exists, ids, stage, uri, write_contract  # noqa: E402
+from tests.engines.wap import (  # noqa: E402
+    BAD_IDS,
+    GOOD_IDS,
+    ROWS,
+    execute,
+    exists,
+    ids,
+    stage,
+    uri,
+    write_contract,
+)
 
 DAYS = dg.StaticPartitionsDefinition(["2026-11-02", "2026-11-03"])
 
@@ -132,3 +142,26 @@ def test_docstring_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(Path(__file__).resolve().parents[2])
     result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_dagster_release_of_a_table_batch_publishes_to_its_table(tmp_path: Path) -> None:
+    """`release_guarded_batch` of a table asset's batch publishes it into the table once and records it in Dagster."""
+    from guardrails.dagster import release_guarded_batch
+
+    database = str(tmp_path / "warehouse.duckdb")
+    contract_path = write_contract(tmp_path)
+    asset = _asset(database, contract_path)
+    store = QuarantineStore(tmp_path / "quarantine")
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([asset], instance=instance, partition_key="2026-11-03",
+                              resources={"quarantine": QuarantineResource(location=store.root)}).success
+        execute(database, 'UPDATE "tx_quarantine" SET amount = 3.0')
+        kwargs = {"store": store, "io_manager": dg.InMemoryIOManager()}  # not used: the rows go to their table
+        released = release_guarded_batch(instance, asset, "tx.2026-11-03", load_contract(contract_path), **kwargs)
+        again = release_guarded_batch(instance, asset, "tx.2026-11-03", load_contract(contract_path), **kwargs)
+
+        assert released.released_to == f"{TableTarget(uri(database, 'tx')).redacted}[2026-11-03]"
+        assert again.status.value == "already_released"
+        latest = instance.get_latest_materialization_event(dg.AssetKey("tx")).asset_materialization
+        assert latest.metadata[md.BATCH_ID_KEY].value == "tx.2026-11-03" and "Released" in latest.description
+    assert ids(database, "tx") == sorted(GOOD_IDS | BAD_IDS)
