@@ -270,12 +270,14 @@ def guard_table(
                 split, rows_rejected = False, stats.rows
         now = datetime.now(UTC)
         manifest = None
+        quarantine = _quarantine_for(con, target.quarantine, table, content_hash)
         if outcome.blocks_publication:
-            reference = _reference(target, partition, whole=not split)
+            reference = _reference(target, partition, whole=not split, quarantine=quarantine)
             manifest = _put(store, reference, outcome, batch_id=batch_id, content_hash=content_hash, source=source,
                             run_id=run_id, policy=contract.policy, rows_in=stats.rows, rows_kept=rows_rejected)
             batch_id = manifest.batch_id
-        plan = _Plan(con=con, staged=table, target=target, staging=staging_name, partition=partition)
+        plan = _Plan(con=con, staged=table, target=target, staging=staging_name, partition=partition,
+                     quarantine_table=quarantine)
         statements: list[str] = []
         if not outcome.blocks_publication:
             statements += plan.publish(table)
@@ -303,7 +305,7 @@ def guard_table(
             raise QuarantineError(batch_id, f"published, but cannot record the publish in {store.uri}: {exc}") from exc
     return GuardedTable(
         outcome=outcome, manifest=manifest, batch_id=batch_id, target=target.source(None)[len(TABLE_SOURCE_PREFIX):],
-        quarantine_table=target.quarantine, rows_in=stats.rows, rows_published=rows_published,
+        quarantine_table=quarantine, rows_in=stats.rows, rows_published=rows_published,
         rows_quarantined=rows_rejected, partition=partition,
     )
 
@@ -418,6 +420,7 @@ class _Plan:
     target: TableTarget
     staging: str | None
     partition: str | None
+    quarantine_table: str = ""
 
     def publish(self, rows: Any, *, replace_partition: bool = True) -> list[str]:
         columns = ", ".join(_quoted(c) for c in rows.columns)
@@ -443,7 +446,7 @@ class _Plan:
         })
         columns = ", ".join(_quoted(c) for c in tagged.columns)
         select = self.con.compile(tagged)
-        table = _quoted(self.target.quarantine)
+        table = _quoted(self.quarantine_table or self.target.quarantine)
         return [
             f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({select}) AS s WHERE 1 = 0",
             f"DELETE FROM {table} WHERE {_quoted(BATCH_COLUMN)} = {_literal(batch_id)}",  # a retry replaces its rows
@@ -566,13 +569,27 @@ def _staging_table(staging: TableLocation | str, target: TableTarget) -> str:
     return str(location.table)
 
 
-def _reference(target: TableTarget, partition: str | None, *, whole: bool) -> bytes:
+def _quarantine_for(con: Any, name: str, staged: Any, content_hash: str) -> str:
+    """The quarantine table for a batch: `name`, unless it exists with columns the staged ones do not fit (the
+    batch's schema drifted, often the very reason it fails): then a table of its own, ``<name>_<hash>``."""
+    try:
+        existing = _table(con, name).schema()
+    except Exception:  # no such table yet: it is created with the batch's columns
+        return name
+    fits = all(
+        column in existing and existing[column].copy(nullable=True) == dtype.copy(nullable=True)
+        for column, dtype in staged.schema().items()
+    )
+    return name if fits else f"{name}_{content_hash[:12]}"
+
+
+def _reference(target: TableTarget, partition: str | None, *, whole: bool, quarantine: str) -> bytes:
     """The kept file of an engine batch: where its rows are (no password) and how a release publishes them."""
     return json.dumps({
         "kind": REFERENCE_KIND,
         "uri": _without_password(target.location),
         "table": target.table,
-        "quarantine_table": target.quarantine,
+        "quarantine_table": quarantine,
         "partition_column": target.partition_column,
         "partition": partition,
         "whole": whole,

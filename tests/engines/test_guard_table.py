@@ -303,3 +303,19 @@ def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -
         guard_table(contract, "tx_staging", target, store=QuarantineStore(tmp_path / "q"), lock_wait=0)
     assert "engine_wap_no_such_db" in str(raised.value) and "s3cr3t" not in str(raised.value)
     assert raised.value.__cause__ is None and "***" in str(raised.value)
+
+
+def test_a_drifted_batch_gets_a_quarantine_table_of_its_own(database: str, tmp_path: Path) -> None:
+    """A batch whose columns no longer fit the quarantine table (amount went missing) is kept whole in its own table."""
+    contract = load_contract(write_contract(tmp_path))
+    store = QuarantineStore(tmp_path / "q")
+    guard_table(contract, stage(database), _target(database), store=store, partition=DAY)  # creates tx_quarantine
+    execute(database, 'CREATE TABLE "drifted" (id BIGINT, day VARCHAR, amount_cents BIGINT)',
+            """INSERT INTO "drifted" VALUES (7, '2026-11-04', 100), (8, '2026-11-04', 200)""")
+    guarded = guard_table(contract, "drifted", _target(database), store=store, partition="2026-11-04")
+
+    assert guarded.published is None and guarded.quarantine_table.startswith("tx_quarantine_")
+    assert ids(database, guarded.quarantine_table) == [7, 8]
+    assert set(ids(database, "tx_quarantine")) == BAD_IDS and set(ids(database, "tx")) == GOOD_IDS
+    refused = store.release(guarded.batch_id, contract)
+    assert refused.status is ReleaseStatus.REFUSED and "amount" in refused.message
