@@ -319,3 +319,18 @@ def test_a_drifted_batch_gets_a_quarantine_table_of_its_own(database: str, tmp_p
     assert set(ids(database, "tx_quarantine")) == BAD_IDS and set(ids(database, "tx")) == GOOD_IDS
     refused = store.release(guarded.batch_id, contract)
     assert refused.status is ReleaseStatus.REFUSED and "amount" in refused.message
+
+
+def test_duckdb_memory_limit_is_set_on_the_guards_connection(tmp_path: Path) -> None:
+    """The guard's DuckDB connection runs under the memory_limit asked for (here 256 MiB) and still publishes."""
+    from guardrails.quarantine import _table
+
+    database = str(tmp_path / "w.duckdb")
+    stage(database)
+    with _table._connected(_target(database).location, 0, "256MB") as con:
+        [(limit,)] = con.con.execute("SELECT current_setting('memory_limit')").fetchall()
+    assert limit in ("256.0 MiB", "244.1 MiB")
+    contract = load_contract(write_contract(tmp_path))
+    guarded = guard_table(contract, "tx_staging", _target(database), store=QuarantineStore(tmp_path / "q"),
+                          partition=DAY, memory_limit="256MB")
+    assert guarded.rows_published == 4
