@@ -165,3 +165,40 @@ def test_dagster_release_of_a_table_batch_publishes_to_its_table(tmp_path: Path)
         latest = instance.get_latest_materialization_event(dg.AssetKey("tx")).asset_materialization
         assert latest.metadata[md.BATCH_ID_KEY].value == "tx.2026-11-03" and "Released" in latest.description
     assert ids(database, "tx") == sorted(GOOD_IDS | BAD_IDS)
+
+
+def _run_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, instance_overrides: dict
+) -> tuple[tuple[bool, list[str], str], str]:
+    """Both assets of `dagster_duckdb_defs` into one DuckDB file, on the multiprocess executor; (result, database)."""
+    database = str(tmp_path / "warehouse.duckdb")
+    monkeypatch.setenv("GUARDRAILS_WAP_DB", database)
+    monkeypatch.setenv("GUARDRAILS_WAP_CONTRACT", str(write_contract(tmp_path)))
+    monkeypatch.setenv("GUARDRAILS_WAP_HOLD", "8")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))
+    from tests.engines import dagster_duckdb_defs
+
+    job = dg.reconstructable(dagster_duckdb_defs.both)
+    with dg.instance_for_test(overrides=instance_overrides) as instance:
+        with dg.execute_job(job, instance=instance, raise_on_error=False) as result:
+            failures = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+            errors = " ".join(e.event_specific_data.error.to_string() for e in result.all_events
+                              if e.event_type_value == "STEP_FAILURE")
+            return (result.success, failures, errors), database
+
+
+def test_multiprocess_executor_puts_two_writers_on_one_duckdb_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two table assets on one DuckDB file, in parallel processes: the second body cannot open the locked file."""
+    (success, failures, errors), _ = _run_both(tmp_path, monkeypatch, {})
+    assert not success and len(failures) == 1, failures
+    assert "could not set lock on file" in errors.lower()
+
+
+def test_a_pool_limit_of_one_serializes_the_files_writers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the file's pool limited to one step at a time, both assets are staged, audited and published."""
+    overrides = {"concurrency": {"pools": {"default_limit": 1, "granularity": "op"}}}
+    (success, failures, _), database = _run_both(tmp_path, monkeypatch, overrides)
+    assert success and failures == []
+    assert set(ids(database, "tx_a")) == GOOD_IDS and set(ids(database, "tx_b")) == GOOD_IDS
