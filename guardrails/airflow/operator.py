@@ -76,7 +76,7 @@ def default_asset_uri(target: ParquetTarget | TableTarget | Publish, contract: C
         's3://lake/transactions'
     """
     if isinstance(target, TableTarget):
-        return f"{target.database.split('?')[0]}/{target.table}"
+        return target.asset_uri
     if isinstance(target, ParquetTarget):
         static = target.pattern.split("{", 1)[0]
         return static.rsplit("/", 1)[0] if "{" in target.pattern else target.pattern

@@ -126,6 +126,17 @@ class TableTarget:
         """The database's URI without password (a DuckDB file's path made absolute)."""
         return _without_password(self.location)
 
+    @property
+    def asset_uri(self) -> str:
+        """The table as a lineage URI without credentials: ``postgres://host:5432/db/schema/table`` (Airflow's and
+        OpenLineage's form), ``duckdb:///abs/file.duckdb/table``."""
+        location = self.location
+        if location.backend == "duckdb":
+            return f"{self.database}/{self.table}"
+        parts = urllib.parse.urlsplit(location.connection)
+        database = parts.path.strip("/")
+        return f"postgres://{parts.hostname}:{parts.port or 5432}/{database}/{location.schema or 'public'}/{location.table}"
+
     def source(self, partition: str | None) -> str:
         """The manifest's ``source`` for a batch of `partition` (no password in it)."""
         database = _without_password(self.location)
