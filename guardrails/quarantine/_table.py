@@ -290,8 +290,7 @@ def guard_table(
             manifest = _put(store, reference, outcome, batch_id=batch_id, content_hash=content_hash, source=source,
                             run_id=run_id, policy=contract.policy, rows_in=stats.rows, rows_kept=rows_rejected)
             batch_id = manifest.batch_id
-        plan = _Plan(con=con, staged=table, target=target, staging=staging_name, partition=partition,
-                     quarantine_table=quarantine)
+        plan = _Plan(con=con, target=target, partition=partition, quarantine_table=quarantine)
         statements: list[str] = []
         if not outcome.blocks_publication:
             statements += plan.publish(table)
@@ -390,7 +389,7 @@ class KeptTable:
             kept = self._kept(con)
             statements: list[str] = []
             if kept is not None:
-                plan = _Plan(con=con, staged=kept, target=target, staging=None, partition=self.partition)
+                plan = _Plan(con=con, target=target, partition=self.partition)
                 statements += plan.publish(kept, replace_partition=self.whole)
                 statements.append(
                     f"UPDATE {_quoted(self.quarantine_table)} SET {_quoted(RELEASED_AT_COLUMN)} = CURRENT_TIMESTAMP "
@@ -430,9 +429,7 @@ class _Plan:
     """The SQL statements of one publish: the target's partition replaced, rejected rows appended with reasons."""
 
     con: Any
-    staged: Any
     target: TableTarget
-    staging: str | None
     partition: str | None
     quarantine_table: str = ""
 
