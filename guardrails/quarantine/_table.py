@@ -28,9 +28,12 @@ retried as a no-op, so with the store's claim the rows are published exactly onc
 Credentials are never written: the manifest records the database URI without its password (PostgreSQL then takes it
 from ``PGPASSWORD`` or ``~/.pgpass`` at release time, as libpq does).
 
+A batch whose columns no longer fit the existing quarantine table (schema drift) is kept whole in a table of its
+own, ``<quarantine table>_<hash>``, which its manifest names.
+
 DuckDB allows one writing process per database file: the body that stages the table must close its connection
-before the guard runs, and two processes guarding into one file at once fail with a lock error (see the README,
-"Write-audit-publish inside the database", for Dagster's executors).
+before the guard runs; the guard waits for the file's lock (`lock_wait`), any other writer meanwhile fails with
+DuckDB's lock error (see the README, "Write-audit-publish inside the database", for Dagster's executors).
 """
 
 from __future__ import annotations
