@@ -69,7 +69,7 @@ def validate_command(
     engine: Annotated[
         Engine | None,
         typer.Option("--engine", help="How a Parquet file is read: polars (in memory) or duckdb (streamed). "
-                     "Default: polars up to 2 GiB of Parquet, duckdb above. Table URIs run in their own database."),
+                     "Default: polars up to 256 MiB of Parquet, duckdb above. Table URIs run in their own database."),
     ] = None,
 ) -> None:
     """Validate DATA against CONTRACT and print per-rule failing counts and a sample of failing rows."""

@@ -68,4 +68,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'guardrails.engines' has no attribute {name!r}")
     import importlib
 
+    if not module.endswith("_connect"):  # the executors need ibis itself: say which extra installs it
+        from guardrails._extras import require_extra
+
+        require_extra("ibis", "engines", f"guardrails.engines.{name}")
     return getattr(importlib.import_module(module), name)

@@ -91,3 +91,18 @@ def test_table_uri_misuse_exits_2_with_one_line(batches: dict[str, Path]) -> Non
     assert "expected one ?table=NAME parameter" in bad[2]
     assert "drop --engine" in engine[2]
     assert "cannot read duckdb:///does/not/exist.duckdb?table=t" in missing[2]
+
+
+def test_default_engine_follows_the_measured_size(tmp_path: Path) -> None:
+    """Parquet up to PARQUET_DUCKDB_BYTES is read by polars, larger files by DuckDB; --engine overrides."""
+    from guardrails.cli.validate import Engine, _engine_for
+    from guardrails.engines import parse_table_uri
+    from guardrails.engines._run import PARQUET_DUCKDB_BYTES
+
+    small, large = tmp_path / "small.parquet", tmp_path / "large.parquet"
+    small.write_bytes(b"PAR1")
+    with large.open("wb") as f:  # sparse: no disk is used
+        f.truncate(PARQUET_DUCKDB_BYTES + 1)
+    chosen = [_engine_for(parse_table_uri(str(p)), None, suite=False) for p in (small, large)]
+    assert chosen == [Engine.POLARS, Engine.DUCKDB]
+    assert _engine_for(parse_table_uri(str(large)), Engine.POLARS, suite=False) == Engine.POLARS
