@@ -24,6 +24,7 @@ from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from guardrails._text import MESSAGE_CHARS, cap_text
+from guardrails.airflow._rest import OUTCOME_XCOM_KEY
 from guardrails.airflow._scope import TaskScope
 from guardrails.contract.model import Contract
 from guardrails.outcome import UNRUN_POLICY_KEY
@@ -41,8 +42,6 @@ from guardrails.quarantine import (
 )
 from guardrails.quarantine._layout import DEFAULT_LOCATION
 
-OUTCOME_XCOM_KEY = "guardrails_outcome"
-"""The XCom key of a quarantined batch's outcome record (a published one is the task's ``return_value``)."""
 QUARANTINE_ENV = "GUARDRAILS_QUARANTINE"
 
 Publish = Callable[[pa.Table, str], "str | None"]
@@ -110,6 +109,8 @@ def guard_and_publish(batch: Any, spec: GuardSpec, context: Mapping[str, Any]) -
     except QuarantineError as exc:  # the store cannot be written: fail closed, nothing published
         raise AirflowException(f"nothing published, the quarantine store {store.uri} failed: {exc}") from exc
     record = outcome_record(guarded, spec.contract, scope, store)
+    # Who guarded it and for which asset: what a release needs to find the asset over REST (`_release_event`)
+    record.update(dag_id=scope.dag_id, task_id=scope.task_id, asset_uri=spec.asset.uri)
     if guarded.published is None:
         context["ti"].xcom_push(key=OUTCOME_XCOM_KEY, value=record)
         why = guarded.manifest.reason if guarded.manifest is not None else guarded.outcome.message

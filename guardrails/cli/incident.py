@@ -113,11 +113,18 @@ def rearm_command(
     by: Annotated[str | None, typer.Option("--by", help="Who re-arms, recorded in the incident (default user@host).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the closed trip as JSON.")] = False,
 ) -> None:
-    """Re-arm ASSET's circuit breaker: restart the schedules/sensors it stopped, count failures afresh."""
-    from guardrails.dagster.breaker import rearm_breaker
+    """Re-arm ASSET's circuit breaker: restart the schedules/sensors it stopped, count failures afresh.
+
+    For an Airflow asset (its URI), unpause the DAGs the breaker paused, through Airflow's REST API
+    ($GUARDRAILS_AIRFLOW_URL with $GUARDRAILS_AIRFLOW_TOKEN, or ..._USERNAME and ..._PASSWORD).
+    """
     from guardrails.incidents import IncidentStateStore
 
     state = IncidentStateStore(state_dir)
+    if _rearm_airflow(asset, state, by, json_output):
+        return
+    from guardrails.dagster.breaker import rearm_breaker
+
     with open_instance() as instance:
         try:
             trip = rearm_breaker(instance, asset, state=state, by=by)
@@ -136,6 +143,41 @@ def rearm_command(
     restarted = ", ".join(f"{s.kind} {s.name}" for s in trip.stopped) or "nothing (no feeds were stopped)"
     console.print(f"re-armed the circuit breaker of {asset} (tripped {trip.tripped_at.isoformat(timespec='seconds')}: "
                   f"{trip.reason}); restarted {restarted}")
+
+
+def _rearm_airflow(asset: str, state: Any, by: str | None, json_output: bool) -> bool:
+    """Re-arm an Airflow breaker (its open trip paused DAGs); False when the asset's open trip is not Airflow's."""
+    from guardrails.airflow._circuit import is_airflow_trip, paused_names, rearm_breaker
+    from guardrails.airflow._rest import AirflowApi, AirflowApiError, AirflowNotConfigured
+
+    try:
+        trip = state.active_trip(asset)
+    except (OSError, ValueError) as exc:
+        print_error(f"cannot re-arm {asset}: {exc}")
+        raise typer.Exit(EXIT_ERROR) from exc
+    if trip is None and "://" in asset:  # an Airflow asset's URI; Dagster asset keys have no scheme
+        if json_output:
+            print_json(None)
+        else:
+            console.print(f"the circuit breaker of {asset} is not open: nothing to re-arm", markup=False, soft_wrap=True)
+        return True
+    if trip is None or not is_airflow_trip(trip):
+        return False
+    try:
+        api = AirflowApi.from_env()
+        if api is None:
+            raise AirflowNotConfigured("$GUARDRAILS_AIRFLOW_URL is not set: the paused DAGs cannot be unpaused")
+        with api:
+            closed = rearm_breaker(api, asset, state=state, by=by)
+    except (AirflowApiError, AirflowNotConfigured, OSError, ValueError) as exc:
+        print_error(f"cannot re-arm {asset}: {exc}; the breaker stays open")
+        raise typer.Exit(EXIT_ERROR) from exc
+    if json_output:
+        print_json(closed.to_dict() if closed is not None else None)
+    elif closed is not None:
+        console.print(f"re-armed the circuit breaker of {asset} (tripped {closed.tripped_at.isoformat(timespec='seconds')}"
+                      f": {closed.reason}); unpaused {paused_names(closed)}", markup=False, soft_wrap=True)
+    return True
 
 
 def _gather(
