@@ -150,6 +150,7 @@ def _guard_table(
     except QuarantineError as exc:  # the store or the transaction failed: nothing published, a retry may succeed
         raise AirflowException(f"nothing published to {target.redacted}: {exc}") from exc
     record = outcome_record(guarded, spec.contract, scope, store)
+    record.update(dag_id=scope.dag_id, task_id=scope.task_id, asset_uri=spec.asset.uri)  # as for a frame
     if guarded.published is None:
         context["ti"].xcom_push(key=OUTCOME_XCOM_KEY, value=record)
         why = guarded.manifest.reason if guarded.manifest is not None else guarded.outcome.message

@@ -54,6 +54,7 @@ def test_dag_stages_a_table_and_publishes_it_in_duckdb(airflow_db: Path, tmp_pat
     assert extra["partition"] == "2026-11-03" and extra["batch_id"] == "tx.2026-11-03"
     assert extra["target"].endswith(f"{database}?table=tx") and extra["quarantine_table"] == "tx_quarantine"
     assert sorted(extra["failed_rules"]) == ["amount.not_null", "amount.range"]
+    assert (extra["dag_id"], extra["task_id"]) == ("guardrails_engine_wap", "stage_transactions")
 
 
 def test_table_targets_name_their_asset_without_credentials() -> None:
