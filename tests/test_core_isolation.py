@@ -19,6 +19,7 @@ CORE_MODULES = [
     "guardrails.incidents",
     "guardrails.evidence",
     "guardrails.history",
+    "guardrails.engines",  # parses table URIs without ibis; the executors import it lazily
 ]
 
 # The top-level modules the extras in pyproject.toml install ([dagster], [airflow], [mlflow], [gx], [pandera], [ml],
@@ -36,6 +37,9 @@ EXTRA_MODULES = (
     "pandas",
     "duckdb",
     "pyspark",
+    "ibis",
+    "sqlglot",
+    "psycopg",
 )
 
 BLOCK_EXTRAS = """
@@ -77,6 +81,7 @@ def test_core_imports_without_any_extra() -> None:
         ("great_expectations", "from guardrails.validation import validate_expectation_suite; "
          "validate_expectation_suite({'name': 's', 'expectations': []}, {'x': [1]})", "gx"),
         ("pandera", "from guardrails.validation import to_pandera_schema; to_pandera_schema(None)", "pandera"),
+        ("ibis", "from guardrails.engines import audit_table", "engines"),
     ],
 )
 def test_adapter_without_its_extra_names_the_extra(blocked: str, statement: str, extra: str) -> None:
