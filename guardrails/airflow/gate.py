@@ -39,7 +39,7 @@ from airflow.sdk import Asset, BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from guardrails._text import MESSAGE_CHARS, cap_text
-from guardrails.airflow.models import RegistrySettings, lineage_of, model_asset, one_line
+from guardrails.airflow.models import RegistrySettings, lineage_of, model_asset, model_event, one_line
 from guardrails.checks.canary import CanarySpec, assess_canary, load_canary_spec
 from guardrails.models import (
     DEFAULT_CHALLENGER,
@@ -50,16 +50,7 @@ from guardrails.models import (
     RegistryError,
     verdict_from_outcomes,
 )
-from guardrails.models._events import (
-    CANARY_VERDICT_KEY,
-    CHALLENGER_ALIAS_KEY,
-    MODEL_VERSION_KEY,
-    CheckRole,
-    EvaluationClass,
-    GuardEvent,
-    act,
-    classify,
-)
+from guardrails.models._events import CheckRole, EvaluationClass, act, classify
 from guardrails.outcome import CheckOutcome
 from guardrails.outcome import Verdict as CheckVerdict
 
@@ -198,10 +189,8 @@ def run_model_gate(value: Any, gate: _Gate, context: Mapping[str, Any]) -> dict[
             failed = [o for o in candidate.checks if o.verdict is CheckVerdict.FAIL]
             if failed:  # the model's own check failed: the core's rule (`fail_version` of the version it names)
                 first = failed[0]
-                item = classify(GuardEvent(check=_check(context, first.check), passed=False, severity=first.severity,
-                                           at=first.finished_at, run_id=run_id, outcome=first,
-                                           description=first.message, metadata={MODEL_VERSION_KEY: version}),
-                                CheckRole.MODEL)
+                item = classify(model_event(first, check=_check(context, first.check), version=version,
+                                            run_id=run_id), CheckRole.MODEL)
                 done = act(guard, item, reason=f"v{version} failed its checks: {verdict.reason}")
                 assert done is not None and item.kind is EvaluationClass.MODEL
                 if done.result.status is ActionStatus.ERROR:
@@ -370,12 +359,8 @@ class CanaryGateOperator(BaseSensorOperator):
                                        f"{self.challenger!r}; nothing to judge")
         report = assess_canary(units, self.spec, check="canary")
         outcome = report.outcome
-        event = GuardEvent(check=_check(context, "canary"), passed=outcome.passed, severity=outcome.severity,
-                           at=outcome.finished_at, run_id=_run_id(context), outcome=outcome,
-                           description=outcome.message,
-                           metadata={MODEL_VERSION_KEY: version, CHALLENGER_ALIAS_KEY: self.challenger,
-                                     CANARY_VERDICT_KEY: outcome.verdict.value})
-        item = classify(event, CheckRole.MODEL)
+        item = classify(model_event(outcome, check=_check(context, "canary"), version=version,
+                                    run_id=_run_id(context), challenger=self.challenger), CheckRole.MODEL)
         try:
             done = act(guard, item)
         except RegistryError as exc:

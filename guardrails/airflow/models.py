@@ -36,7 +36,16 @@ from guardrails._text import MESSAGE_CHARS, cap_text
 from guardrails.airflow._scope import TaskScope
 from guardrails.models import ActionStatus, BatchRef, Lineage, ModelGuard, RegistryError
 from guardrails.models._batches import file_sha256
-from guardrails.models._events import CheckRole, GuardAction, GuardEvent, act, classify
+from guardrails.models._events import (
+    CANARY_VERDICT_KEY,
+    CHALLENGER_ALIAS_KEY,
+    MODEL_VERSION_KEY,
+    CheckRole,
+    GuardAction,
+    GuardEvent,
+    act,
+    classify,
+)
 from guardrails.outcome import CheckOutcome, Severity
 
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
@@ -142,6 +151,17 @@ def guard_event(record: Mapping[str, Any], outcome: CheckOutcome | None, *, chec
         description=record.get("reason"),
         metadata=record,
     )
+
+
+def model_event(outcome: CheckOutcome, *, check: str, version: int, run_id: str | None,
+                challenger: str | None = None) -> GuardEvent:
+    """The core's view of a gate's judgement of model `version`: its own check (evaluation, fairness) or, with
+    `challenger`, its canary (the verdict and the alias it served under in the metadata, as Dagster records them)."""
+    metadata: dict[str, Any] = {MODEL_VERSION_KEY: version}
+    if challenger is not None:
+        metadata |= {CHALLENGER_ALIAS_KEY: challenger, CANARY_VERDICT_KEY: outcome.verdict.value}
+    return GuardEvent(check=check, passed=outcome.passed, severity=outcome.severity, at=outcome.finished_at,
+                      run_id=run_id, outcome=outcome, description=outcome.message, metadata=metadata)
 
 
 def guard_models(watch: ModelWatch | None, record: dict[str, Any], outcome: CheckOutcome | None,

@@ -65,6 +65,13 @@ def build(spec: dict[str, Any]) -> list[DAG]:
                                       trained_on=(published,))
 
             gate(clean())
+            if dag_id == "mg_dead":
+
+                @task.model_gate(task_id="gate_alone", model=spec["model"], model_registry=registry)
+                def gate_alone() -> int:
+                    return 2
+
+                gate_alone()
         dags.append(dag)
     with _dag("mg_gate") as dag:
 

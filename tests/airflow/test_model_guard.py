@@ -221,9 +221,12 @@ def test_unreachable_registry_moves_nothing_and_fails_the_task_with_one_line(
 
     bad = dag.test(logical_date=DAY, run_conf={"defect": "future_timestamps"})
     [entry] = _xcom(bad, "clean", "guardrails_outcome")["model_guard"]
-    assert entry["status"] == "error" and "registry unreachable" in entry["message"]
+    assert entry["status"] == "error"
+    assert _xcom(bad, "gate_alone", "guardrails_model_verdict")["status"] == "error"
     assert "\n" not in entry["message"]
     good = dag.test(logical_date=DAY)
-    assert _states(good) == {"clean": "failed", "gate": "upstream_failed"}
+    assert _states(good) == {"clean": "failed", "gate": "upstream_failed", "gate_alone": "failed"}
+    verdict = _xcom(good, "gate_alone", "guardrails_model_verdict")
+    assert verdict["status"] == "error" and "registry unreachable" in verdict["message"]
     after = guard.status()
     assert (after.alias_version, after.hold, len(guard.history())) == (before.alias_version, None, moves)
