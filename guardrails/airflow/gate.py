@@ -256,6 +256,7 @@ class ModelGateOperator(PythonOperator):
         outlets = list(kwargs.pop("outlets", None) or [])
         if self.gate.asset not in outlets:
             outlets.append(self.gate.asset)
+        kwargs.setdefault("show_return_value_in_logs", False)  # the body returns a whole candidate
         super().__init__(python_callable=python_callable, outlets=outlets, **kwargs)
 
     def execute(self, context: Any) -> Any:

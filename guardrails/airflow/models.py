@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import os
 from urllib.parse import quote
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +42,7 @@ from guardrails.models._events import (
     CHALLENGER_ALIAS_KEY,
     MODEL_VERSION_KEY,
     CheckRole,
+    EvaluationClass,
     GuardAction,
     GuardEvent,
     act,
@@ -79,18 +81,52 @@ class RegistrySettings:
         if self.timeout_seconds < 1:
             raise ValueError(f"timeout_seconds: expected >= 1, got {self.timeout_seconds!r}")
 
-    def guard(self, model: str, *, actor: str) -> ModelGuard:
-        """A `ModelGuard` over `model` (raises `AirflowException` when no tracking URI is configured)."""
-        from guardrails.models import MlflowModelRegistry
-
+    def _uris(self, model: str) -> tuple[str, str | None]:
         uri = self.tracking_uri or os.environ.get(TRACKING_URI_ENV)
         if not uri:
             raise AirflowException(f"model guard of {model!r}: no MLflow tracking URI (pass tracking_uri= or set "
                                    f"${TRACKING_URI_ENV}); nothing moved")
-        registry = MlflowModelRegistry(uri, registry_uri=self.registry_uri or os.environ.get(REGISTRY_URI_ENV),
-                                       timeout_seconds=self.timeout_seconds, max_retries=self.max_retries,
-                                       lock_url=self.lock_url)
+        return uri, self.registry_uri or os.environ.get(REGISTRY_URI_ENV)
+
+    def guard(self, model: str, *, actor: str) -> ModelGuard:
+        """A `ModelGuard` over `model` (raises `AirflowException` when no tracking URI is configured)."""
+        from guardrails.models import MlflowModelRegistry
+
+        uri, registry_uri = self._uris(model)
+        registry = MlflowModelRegistry(uri, registry_uri=registry_uri, timeout_seconds=self.timeout_seconds,
+                                       max_retries=self.max_retries, lock_url=self.lock_url)
         return ModelGuard(registry, model, alias=self.alias, actor=actor)
+
+    def registered(self, model: str, *, create: bool = False) -> bool:
+        """Whether `model` is registered; with `create`, register it (no versions) when it is not, and say True.
+
+        A quarantine before the model's first version still holds it: the hold waits on the registered name, so the
+        first version trained later is not promoted past it. Raises `RegistryError` when the registry cannot be
+        reached.
+        """
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        uri, registry_uri = self._uris(model)
+        client = MlflowClient(tracking_uri=uri, registry_uri=registry_uri or uri)
+        try:
+            with _bounded(self.timeout_seconds, self.max_retries):
+                client.get_registered_model(model)
+                return True
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise RegistryError("get_model", model, f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - connection errors surface as many types; all mean "unreachable"
+            raise RegistryError("get_model", model, f"{type(exc).__name__}: {exc}") from exc
+        if not create:
+            return False
+        try:
+            with _bounded(self.timeout_seconds, self.max_retries):
+                client.create_registered_model(model)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":  # another task registered it meanwhile: fine
+                raise RegistryError("create_model", model, f"{type(exc).__name__}: {exc}") from exc
+        return True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,8 +212,13 @@ def guard_models(watch: ModelWatch | None, record: dict[str, Any], outcome: Chec
     item = classify(guard_event(record, outcome, check=check_label(scope)), CheckRole.DATA)
     done: list[dict[str, Any]] = []
     errors: list[str] = []
+    holds = item.kind in (EvaluationClass.QUARANTINED, EvaluationClass.NO_BATCH)
     for model in watch.models:
         try:
+            if item.kind is not EvaluationClass.IGNORED and not watch.registry.registered(model, create=holds):
+                done.append({"model": model, "action": "none", "status": "no_op",
+                             "message": f"{model!r} is not registered yet: no hold to release"})
+                continue
             guard = watch.registry.guard(model, actor=f"airflow:{scope.dag_id}.{scope.task_id}")
             action: GuardAction | None = act(guard, item)
         except (RegistryError, AirflowException) as exc:
@@ -195,6 +236,17 @@ def guard_models(watch: ModelWatch | None, record: dict[str, Any], outcome: Chec
                           f"({one_line(result.error or '')}): {one_line(result.message)}")
     record[MODEL_GUARD_KEY] = done
     return errors
+
+
+@contextmanager
+def _bounded(timeout_seconds: int, max_retries: int) -> Iterator[None]:
+    """MLflow's HTTP client bounded as `MlflowModelRegistry` bounds it (one dead server cannot hang a task)."""
+    from guardrails.models._mlflow import _bounded_http
+
+    with _bounded_http({"MLFLOW_HTTP_REQUEST_TIMEOUT": str(timeout_seconds),
+                        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(max_retries),
+                        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0", "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0"}):
+        yield
 
 
 def one_line(text: str, limit: int = 300) -> str:
