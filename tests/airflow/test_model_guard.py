@@ -230,3 +230,18 @@ def test_unreachable_registry_moves_nothing_and_fails_the_task_with_one_line(
     assert verdict["status"] == "error" and "registry unreachable" in verdict["message"]
     after = guard.status()
     assert (after.alias_version, after.hold, len(guard.history())) == (before.alias_version, None, moves)
+
+
+def test_the_provider_entry_point_registers_task_model_gate(tmp_path: Path) -> None:
+    """``@task.model_gate`` resolves through the provider entry point, and a malformed canary spec fails when the
+    DAG file is parsed (the operator is built), not when the task runs."""
+    from airflow.sdk import task
+
+    from guardrails.airflow import CanaryGateOperator, model_gate_task
+    from guardrails.errors import GuardrailsError
+
+    assert task.model_gate is model_gate_task
+    bad = tmp_path / "bad.canary.yaml"
+    bad.write_text("canary:\n  variant_column: variant\n  metrics: []\n")
+    with pytest.raises((GuardrailsError, ValueError)):
+        CanaryGateOperator(task_id="canary", model="m", spec=bad, observations=str(tmp_path))
