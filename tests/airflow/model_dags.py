@@ -5,7 +5,7 @@ what the run does (a defect in the batch, the candidate's version and ROC AUC, t
 
 - ``mg_hold``: a guarded task feeding the model (``model=``): a quarantine holds, a pass releases;
 - ``mg_gate``: ``@task.model_gate``: a candidate with its evaluation and lineage, promoted or failed;
-- ``mg_canary``: `CanaryGateOperator` on the units table named by the conf;
+- ``mg_canary``: `CanaryGateOperator` on the units table named by the conf (``mg_canary_wait``: as a sensor);
 - ``mg_dead``: the same tasks against a registry nobody listens on.
 """
 
@@ -93,6 +93,11 @@ def build(spec: dict[str, Any]) -> list[DAG]:
     with _dag("mg_canary") as dag:
         CanaryGateOperator(task_id="canary", model=spec["model"], spec=spec["canary_spec"],
                            observations="{{ dag_run.conf['units'] }}", model_registry=spec["tracking_uri"])
+    dags.append(dag)
+    with _dag("mg_canary_wait") as dag:
+        CanaryGateOperator(task_id="canary", model=spec["model"], spec=spec["canary_spec"],
+                           observations="{{ dag_run.conf['units'] }}", model_registry=spec["tracking_uri"],
+                           wait=True, poke_interval=0.5, timeout=2, mode="poke")
     dags.append(dag)
     return dags
 

@@ -245,3 +245,22 @@ def test_the_provider_entry_point_registers_task_model_gate(tmp_path: Path) -> N
     bad.write_text("canary:\n  variant_column: variant\n  metrics: []\n")
     with pytest.raises((GuardrailsError, ValueError)):
         CanaryGateOperator(task_id="canary", model="m", spec=bad, observations=str(tmp_path))
+
+
+def test_waiting_canary_gate_looks_again_until_its_timeout_and_moves_nothing(
+    airflow_db: Path, model: str, tracking_uri: str, tmp_path: Path
+) -> None:
+    """With ``wait=True`` an inconclusive canary is looked at again every poke interval; when the timeout passes
+    with no verdict the task fails as a sensor does, and the candidate keeps serving under the challenger."""
+    guard = _guard(tracking_uri, model)
+    assert guard.start_canary(2).ok
+    dag = _dag("mg_canary_wait", model=model, tracking_uri=tracking_uri, out=tmp_path)
+    path = _units(tmp_path, "few", effect=0.0, units=2_000, control=1, candidate=2)
+
+    dag_run = dag.test(logical_date=DAY, run_conf={"units": path})
+
+    assert _states(dag_run) == {"canary": "failed"}
+    assert _xcom(dag_run, "canary", "return_value") is None
+    status = guard.status()
+    assert (status.alias_version, status.aliases.get("challenger")) == (1, 2)
+    assert not status.version(2).failed
