@@ -27,6 +27,7 @@ The registry unreachable: nothing moves and the task fails with `AirflowExceptio
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ from guardrails.models._events import CheckRole, EvaluationClass, act, classify
 from guardrails.outcome import CheckOutcome
 from guardrails.outcome import Verdict as CheckVerdict
 
+_LOG = logging.getLogger(__name__)
 VERDICT_XCOM_KEY = "guardrails_model_verdict"
 """The XCom key of a failed gate's verdict (a gate that succeeds returns it as ``return_value``)."""
 
@@ -175,8 +177,10 @@ def _fail(record: dict[str, Any], context: Mapping[str, Any], exc: Exception) ->
     return exc
 
 
-def run_model_gate(value: Any, gate: _Gate, context: Mapping[str, Any]) -> dict[str, Any]:
-    """Record the candidate's lineage and verdict, then promote it or fail it (see the module docstring)."""
+def run_model_gate(value: Any, gate: _Gate, context: Mapping[str, Any],
+                   log: logging.Logger | Any = None) -> dict[str, Any]:
+    """Record the candidate's lineage and verdict, then promote it or fail it (see the module docstring); `log` is
+    the task's logger (a refused promotion is logged there as a warning)."""
     candidate = ModelCandidate.of(value)
     version, run_id = candidate.version, _run_id(context)
     check = _check(context, "gate")
@@ -218,17 +222,12 @@ def run_model_gate(value: Any, gate: _Gate, context: Mapping[str, Any]) -> dict[
     if promotion.status is ActionStatus.ERROR:
         raise _errored(guard.name, "promote", promotion)
     if promotion.status is ActionStatus.REFUSED:
-        gate_log(context).warning("%s v%s not promoted: %s", guard.name, version, promotion.message)
+        (log or _LOG).warning("%s v%s not promoted: %s", guard.name, version, promotion.message)
     record = _verdict_record(guard, version, verdict="passed", reason=cap_text(state.verdict.reason, MESSAGE_CHARS),
                              action="promote", status=promotion.status.value,
                              message=cap_text(promotion.message, MESSAGE_CHARS),
                              promoted=promotion.status in (ActionStatus.APPLIED, ActionStatus.NO_OP))
     return _finish(record, gate, context)
-
-
-def gate_log(context: Mapping[str, Any]) -> Any:
-    """The task's logger (the task instance's ``log``)."""
-    return context["ti"].log
 
 
 class ModelGateOperator(PythonOperator):
@@ -260,7 +259,7 @@ class ModelGateOperator(PythonOperator):
         super().__init__(python_callable=python_callable, outlets=outlets, **kwargs)
 
     def execute(self, context: Any) -> Any:
-        return run_model_gate(super().execute(context), self.gate, context)
+        return run_model_gate(super().execute(context), self.gate, context, self.log)
 
 
 class _ModelGateDecoratedOperator(DecoratedOperator, ModelGateOperator):

@@ -3,7 +3,8 @@
 Dagster has no sensor that reacts to check evaluations, so `build_model_guard_sensor` polls the history of the
 checks it watches (`read_check_history_after`, over the one wrapper around Dagster's non-public history API) and
 handles **every** evaluation recorded since its cursor, oldest first, each by what it means for the model
-(`guardrails.models._events.classify`, the rule the Airflow adapter shares), never by blaming whatever version happens to serve:
+(`guardrails.models._events.classify`, the rule the Airflow adapter shares), never by blaming whatever version happens
+to serve:
 
 - a data check failed and the batch was quarantined before storage: no model saw it, so nothing is tagged and
   the alias stays; automatic promotion is **held** (`ModelGuard.hold`, with the check, partition, reason and

@@ -236,7 +236,8 @@ def _classify_performance(event: GuardEvent, outcome: CheckOutcome) -> Classifie
 
 def is_canary(event: GuardEvent) -> bool:
     """True for an evaluation of a canary check (our outcome says so, or the canary's verdict key is there)."""
-    return (event.outcome is not None and event.outcome.kind is CheckKind.CANARY) or CANARY_VERDICT_KEY in event.metadata
+    outcome = event.outcome
+    return (outcome is not None and outcome.kind is CheckKind.CANARY) or CANARY_VERDICT_KEY in event.metadata
 
 
 def canary_judgement(event: GuardEvent) -> CheckVerdict:

@@ -64,7 +64,8 @@ def _audit(tmp_path: Path, policy: str, defect: str | None) -> tuple[GuardedBatc
 def _dagster_data_entry(guarded: GuardedBatch, record: dict[str, Any]) -> CheckHistoryEntry:
     """The guarded asset's contract evaluation as Dagster records it (`guardrails.dagster.asset`)."""
     published = guarded.published is not None
-    metadata: dict[str, Any] = {md.ROWS_QUARANTINED_KEY: record["rows_quarantined"], md.BATCH_ID_KEY: record["batch_id"]}
+    metadata: dict[str, Any] = {md.ROWS_QUARANTINED_KEY: record["rows_quarantined"],
+                                md.BATCH_ID_KEY: record["batch_id"]}
     if guarded.manifest is not None:
         metadata[md.QUARANTINE_LOCATION_KEY] = "file:///quarantine/transactions.2026-11-03"
     return CheckHistoryEntry(

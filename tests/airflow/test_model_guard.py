@@ -114,8 +114,9 @@ def _model_events(dag_run: Any, model: str) -> list[dict[str, Any]]:
 def test_quarantine_holds_promotion_and_a_later_pass_releases_it(
     airflow_db: Path, model: str, tracking_uri: str, tmp_path: Path
 ) -> None:
-    """A quarantined batch feeding the model holds its promotion (no alias moves, the gate never runs, the run
-    fails); the same day re-delivered and passing releases the hold and the gate then promotes v2."""
+    """A quarantined batch feeding the model holds its promotion (no alias moves, the gate downstream never runs,
+    the run fails; another gate's promotion is refused); the same day re-delivered and passing releases the hold and
+    the gate then promotes v2."""
     dag = _dag("mg_hold", model=model, tracking_uri=tracking_uri, out=tmp_path)
     guard = _guard(tracking_uri, model)
 
@@ -128,8 +129,14 @@ def test_quarantine_holds_promotion_and_a_later_pass_releases_it(
     status = guard.status()
     assert status.alias_version == 1
     assert [(f.check, f.partition) for f in status.hold.failing] == [("mg_hold.clean:contract", "2026-11-03")]
-    assert guard.promote(2, reason="try").status.value == "refused"
+    gate = _dag("mg_gate", model=model, tracking_uri=tracking_uri, out=tmp_path)
+    refused = gate.test(logical_date=DAY, run_conf={"version": 2, "auc": 0.8})
+    assert str(refused.state) == "success"  # an eligible candidate waits for the hold; it is not the model's fault
+    verdict = _xcom(refused, "gate", "return_value")
+    assert (verdict["status"], verdict["promoted"], verdict["serving"]) == ("refused", False, 1)
+    assert "held" in verdict["message"] and verdict["hold"]
 
+    dag = _dag("mg_hold", model=model, tracking_uri=tracking_uri, out=tmp_path)
     good = dag.test(logical_date=DAY, run_conf={"version": 2})
     assert str(good.state) == "success", _states(good)
     record = _xcom(good, "clean", "return_value")
