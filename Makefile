@@ -55,8 +55,8 @@ AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 $(AIRFLOW_STAMP): pyproject.toml Makefile
 	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
 	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip uv
-	$(AIRFLOW_VENV)/bin/uv pip install --quiet --compile-bytecode --python $(AIRFLOW_VENV)/bin/python -e '.[airflow,dagster,duckdb,mlflow]' \
-		'pytest>=8,<9.2' pytest-xdist hypothesis
+	$(AIRFLOW_VENV)/bin/uv pip install --quiet --compile-bytecode --python $(AIRFLOW_VENV)/bin/python -e '.[airflow,dagster,duckdb,engines,mlflow]' \
+		'pytest>=8,<9.2' pytest-xdist hypothesis 'psycopg2-binary>=2.9' 'asyncpg>=0.30'
 	touch $(AIRFLOW_STAMP)
 
 # The example DAG headless on a temporary AIRFLOW_HOME: a good day, a bad day quarantined, a release.

@@ -8,8 +8,14 @@
   promotion of the models its batch feeds while it is quarantined; ``@task.model_gate`` / `ModelGateOperator`
   promotes a trained candidate only if eligible; `CanaryGateOperator` judges a running canary.
 - `QuarantineNotifier`: a failure callback posting one webhook message per quarantine (the core's delivery).
+- `CircuitBreakerNotifier`: a failure callback pausing the DAGs that feed the task's asset after N failures
+  (through the REST API); ``guardrails incident rearm <asset-uri>`` unpauses them.
 - `TaskScope`: the partition (the data interval; the run id when there is no logical date) and the as-of time.
 - `get_provider_info`: the ``apache_airflow_provider`` entry point.
+
+`AirflowApi` (`guardrails.airflow._rest`) is the one client of Airflow's REST API. It needs only httpx, so this
+package imports without Airflow (the CLI posts release events and re-arms breakers from a machine without it);
+every other name needs the ``[airflow]`` extra and says so when it is used.
 
 Names are imported on first use, so Airflow's providers manager can read `provider_info` without importing the
 operators (and so without importing Airflow's own operator modules while it is discovering them).
@@ -22,9 +28,11 @@ from typing import Any
 
 from guardrails._extras import require_extra
 
-require_extra("airflow", "airflow", "guardrails.airflow")
-
 _LAZY = {
+    "AirflowApi": "guardrails.airflow._rest",
+    "AirflowApiError": "guardrails.airflow._rest",
+    "AirflowUnreachable": "guardrails.airflow._rest",
+    "AirflowNotConfigured": "guardrails.airflow._rest",
     "GuardedOperator": "guardrails.airflow.operator",
     "build_guard_spec": "guardrails.airflow.operator",
     "guarded_task": "guardrails.airflow.decorator",
@@ -44,7 +52,9 @@ _LAZY = {
     "RegistrySettings": "guardrails.airflow.models",
     "lineage_of": "guardrails.airflow.models",
     "model_asset": "guardrails.airflow.models",
+    "CircuitBreakerNotifier": "guardrails.airflow.breaker",
 }
+_HOST_FREE = "guardrails.airflow._rest"
 
 __all__ = sorted(_LAZY)
 
@@ -52,4 +62,6 @@ __all__ = sorted(_LAZY)
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'guardrails.airflow' has no attribute {name!r}")
+    if _LAZY[name] != _HOST_FREE:
+        require_extra("airflow", "airflow", f"guardrails.airflow.{name}")
     return getattr(import_module(_LAZY[name]), name)

@@ -24,6 +24,7 @@ from guardrails.quarantine._errors import QuarantineError
 from guardrails.quarantine._layout import CLAIM, MANIFEST, RELEASED_DIR, RELEASED_EXTENSION, encode_manifest, format_when
 from guardrails.quarantine._manifest import DataFormat, QuarantineManifest, QuarantineState
 from guardrails.quarantine._published import PublishLog, PublishRecord, superseded_message, superseding
+from guardrails.quarantine._table import KeptTable
 from guardrails.quarantine._target import publish_parquet, target_of
 
 if TYPE_CHECKING:
@@ -106,6 +107,9 @@ class ReleasingStore:
         also_published: Iterable[PublishRecord] = (),
     ) -> ReleaseResult:
         """Re-validate a quarantined batch against the *current* contract and, if nothing blocks it, publish it once.
+
+        A batch guarded in a database (`guard_table`) is re-validated there and published to its recorded target
+        table in one transaction (`KeptTable`); `publish` is not used for it.
 
         Publishing calls `publish(table)` (if it returns a string, that is recorded as where the data went), or
         writes to the target the manifest's source names (``target:<uri>``, `ParquetTarget`), or else
@@ -243,9 +247,12 @@ class ReleasingStore:
 
     def _revalidate(
         self, manifest: QuarantineManifest, contract: Contract, as_of: datetime | None
-    ) -> tuple[pa.Table | None, CheckOutcome]:
+    ) -> tuple[pa.Table | KeptTable | None, CheckOutcome]:
         started = datetime.now(UTC)
         payload = self._read_payload(manifest)
+        if manifest.data_format is DataFormat.ENGINE_TABLE:  # the rows are in a database: re-validated there
+            kept = KeptTable.of(manifest, payload)
+            return kept, kept.revalidate(contract, as_of)
         try:
             if manifest.data_format is DataFormat.PANDAS_PICKLE:
                 raise ValueError("a pandas frame that Arrow could not represent cannot be re-validated")
@@ -259,7 +266,9 @@ class ReleasingStore:
             contract = replace(contract, rules=tuple(r for r in contract.rules if not isinstance(r, RowCountRule)))
         return table, audit(contract, table, as_of=as_of).outcome
 
-    def _publish(self, manifest: QuarantineManifest, table: pa.Table, publish: Publish | None) -> str:
+    def _publish(self, manifest: QuarantineManifest, table: pa.Table | KeptTable, publish: Publish | None) -> str:
+        if isinstance(table, KeptTable):  # an engine batch goes to its recorded table, whatever `publish` says
+            return table.publish()
         if publish is not None:
             where = publish(table)
             return where if isinstance(where, str) else "publish callback"
