@@ -4,6 +4,9 @@
   audited by `guardrails.quarantine.guard_batch` before anything is written; a good batch is published to the
   target and emits an asset event whose extra is the outcome record; a bad one is quarantined, its record pushed
   to XCom (``guardrails_outcome``) and the task fails (`AirflowFailException`).
+- Model guard (`guardrails.airflow.models`, `guardrails.airflow.gate`): ``model=`` on a guarded task holds the
+  promotion of the models its batch feeds while it is quarantined; ``@task.model_gate`` / `ModelGateOperator`
+  promotes a trained candidate only if eligible; `CanaryGateOperator` judges a running canary.
 - `QuarantineNotifier`: a failure callback posting one webhook message per quarantine (the core's delivery).
 - `CircuitBreakerNotifier`: a failure callback pausing the DAGs that feed the task's asset after N failures
   (through the REST API); ``guardrails incident rearm <asset-uri>`` unpauses them.
@@ -42,6 +45,13 @@ _LAZY = {
     "QuarantineNotifier": "guardrails.airflow.notifier",
     "quarantine_message": "guardrails.airflow.notifier",
     "get_provider_info": "guardrails.airflow.provider_info",
+    "ModelGateOperator": "guardrails.airflow.gate",
+    "CanaryGateOperator": "guardrails.airflow.gate",
+    "ModelCandidate": "guardrails.airflow.gate",
+    "model_gate_task": "guardrails.airflow.gate",
+    "RegistrySettings": "guardrails.airflow.models",
+    "lineage_of": "guardrails.airflow.models",
+    "model_asset": "guardrails.airflow.models",
     "CircuitBreakerNotifier": "guardrails.airflow.breaker",
 }
 _HOST_FREE = "guardrails.airflow._rest"

@@ -115,13 +115,15 @@ def test_the_example_on_a_postgresql_metadata_db(postgres_url: str, tmp_path: Pa
     good, bad = run_ids["good"], run_ids["bad"]
     assert (str(runs[good].state), str(runs[bad].state)) == ("success", "failed")
     assert states == {(good, "clean_transactions"): "success", (good, "transaction_features"): "success",
-                      (bad, "clean_transactions"): "failed", (bad, "transaction_features"): "upstream_failed"}
+                      (good, "train_fraud_model"): "success", (good, "promote_fraud_model"): "success",
+                      (bad, "clean_transactions"): "failed", (bad, "transaction_features"): "upstream_failed",
+                      (bad, "train_fraud_model"): "upstream_failed", (bad, "promote_fraud_model"): "upstream_failed"}
     target = home / "airflow/warehouse/transactions/date=2026-11-03/data.parquet"
     assert pq.read_metadata(target).num_rows == 2_000
     assert published["status"] == "passed" and published["partition"] == "2026-11-03"
     assert published["target"] == f"file://{target}" and published["contract_version"] == "1.2.0"
     assert sorted((run, uri.rsplit("/", 1)[1], extra["status"]) for run, uri, extra in events) == [
-        (good, "transaction_features", "passed"), (good, "transactions", "passed")]
+        (good, "fraud_detector", "applied"), (good, "transaction_features", "passed"), (good, "transactions", "passed")]
     assert [extra for run, uri, extra in events if uri.endswith("/transactions")] == [published]
 
     assert quarantined["status"] == "failed" and quarantined["batch_id"] == "transactions.2026-11-04"
