@@ -24,21 +24,25 @@ from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from guardrails._text import MESSAGE_CHARS, cap_text
+from guardrails.airflow._rest import OUTCOME_XCOM_KEY
 from guardrails.airflow._scope import TaskScope
+from guardrails.airflow.models import ModelWatch, guard_models
 from guardrails.contract.model import Contract
 from guardrails.outcome import UNRUN_POLICY_KEY
 from guardrails.quarantine import (
     GuardedBatch,
+    GuardedTable,
     ParquetTarget,
     QuarantineError,
     QuarantineStore,
+    StagedTable,
+    TableTarget,
     guard_batch,
+    guard_table,
     publish_parquet,
 )
 from guardrails.quarantine._layout import DEFAULT_LOCATION
 
-OUTCOME_XCOM_KEY = "guardrails_outcome"
-"""The XCom key of a quarantined batch's outcome record (a published one is the task's ``return_value``)."""
 QUARANTINE_ENV = "GUARDRAILS_QUARANTINE"
 
 Publish = Callable[[pa.Table, str], "str | None"]
@@ -63,19 +67,23 @@ class GuardSpec:
 
     Attributes:
         contract: the loaded contract.
-        target: a `ParquetTarget`, or a publish callable ``(table, partition) -> where``.
+        target: a `ParquetTarget`, a `TableTarget` (the task stages a table; audited and published in the
+            database), or a publish callable ``(table, partition) -> where``.
         asset: the asset whose events carry the outcome (a task outlet).
         quarantine: the store's location; None reads ``$GUARDRAILS_QUARANTINE`` at run time, else
             ``.guardrails/quarantine``.
         allow_unrun: judge rules guardrails cannot run (a custom rule of an engine it does not have) as warnings
             instead of failing closed; the outcome records the policy (``unrun_policy``).
+        models: the models the batch feeds (`guardrails.airflow.models`): a quarantine holds their promotion,
+            a pass releases the hold of its partition.
     """
 
     contract: Contract
-    target: ParquetTarget | Publish
+    target: ParquetTarget | TableTarget | Publish
     asset: Asset
     quarantine: str | None = None
     allow_unrun: bool = False
+    models: ModelWatch | None = None
 
     def store(self) -> QuarantineStore:
         return QuarantineStore(self.quarantine or os.environ.get(QUARANTINE_ENV) or DEFAULT_LOCATION)
@@ -93,6 +101,8 @@ def guard_and_publish(batch: Any, spec: GuardSpec, context: Mapping[str, Any]) -
         raise AirflowFailException(f"{spec.contract.table}: the task returned no batch (None); nothing to audit")
     scope = TaskScope.from_context(context)
     store = spec.store()
+    if isinstance(spec.target, TableTarget):
+        return _guard_table(batch, spec, spec.target, scope, store, context)
     target = spec.target if isinstance(spec.target, ParquetTarget) else None
     try:
         guarded = guard_batch(
@@ -103,25 +113,77 @@ def guard_and_publish(batch: Any, spec: GuardSpec, context: Mapping[str, Any]) -
     except QuarantineError as exc:  # the store cannot be written: fail closed, nothing published
         raise AirflowException(f"nothing published, the quarantine store {store.uri} failed: {exc}") from exc
     record = outcome_record(guarded, spec.contract, scope, store)
+    # Who guarded it and for which asset: what a release needs to find the asset over REST (`_release_event`)
+    record.update(dag_id=scope.dag_id, task_id=scope.task_id, asset_uri=spec.asset.uri)
+    record["asset"] = spec.asset.name
     if guarded.published is None:
+        # The hold goes on before the task fails: no model is promoted while this partition stays quarantined.
+        unheld = guard_models(spec.models, record, guarded.outcome, scope)
         context["ti"].xcom_push(key=OUTCOME_XCOM_KEY, value=record)
         why = guarded.manifest.reason if guarded.manifest is not None else guarded.outcome.message
+        models = f"; model guard: promotion NOT held: {'; '.join(unheld)}" if unheld else ""
         raise BatchQuarantined(
             record,
             f"{spec.contract.table} [{scope.partition}]: nothing published; batch {guarded.batch_id} quarantined in "
-            f"{store.uri}: {cap_text(why, MESSAGE_CHARS)}",
+            f"{store.uri}: {cap_text(why, MESSAGE_CHARS)}{models}",
         )
     if target is not None:
         where: str | None = publish_parquet(guarded.published, target.uri(scope.partition))
     else:
         where = spec.target(guarded.published, scope.partition)  # type: ignore[operator]
     record["target"] = where if isinstance(where, str) else None
+    if unreleased := guard_models(spec.models, record, guarded.outcome, scope):
+        raise AirflowException(f"{spec.contract.table} [{scope.partition}]: published, but the model guard could not "
+                               f"act: {'; '.join(unreleased)}")
+    context["outlet_events"][spec.asset].extra.update(record)
+    return record
+
+
+def _guard_table(
+    batch: Any, spec: GuardSpec, target: TableTarget, scope: TaskScope, store: QuarantineStore,
+    context: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The task staged its batch as a table: audit and publish it in the database (`guard_table`), then report as
+    for a frame. Without the target's partition column the run replaces the whole target table."""
+    if not isinstance(batch, StagedTable | str) or not batch:
+        raise AirflowFailException(
+            f"{spec.contract.table}: a task guarding into a table returns the staging table's name or a StagedTable, "
+            f"got {type(batch).__name__}"
+        )
+    staged = batch if isinstance(batch, StagedTable) else target.staged(batch)
+    partition = scope.partition if target.partition_column is not None else None
+    try:
+        guarded = guard_table(
+            spec.contract, staged, store=store, partition=partition,
+            batch_id=scope.batch_id(spec.contract.table or spec.contract.id), source=target.source(partition),
+            run_id=scope.run_id, as_of=scope.as_of, allow_unrun=spec.allow_unrun,
+        )
+    except QuarantineError as exc:  # the store or the transaction failed: nothing published, a retry may succeed
+        raise AirflowException(f"nothing published to {target.redacted}: {exc}") from exc
+    record = outcome_record(guarded, spec.contract, scope, store)
+    record.update(dag_id=scope.dag_id, task_id=scope.task_id, asset_uri=spec.asset.uri)  # as for a frame
+    record["asset"] = spec.asset.name
+    if guarded.published is None:
+        unheld = guard_models(spec.models, record, guarded.outcome, scope)  # the hold first, as for a frame
+        context["ti"].xcom_push(key=OUTCOME_XCOM_KEY, value=record)
+        why = guarded.manifest.reason if guarded.manifest is not None else guarded.outcome.message
+        models = f"; model guard: promotion NOT held: {'; '.join(unheld)}" if unheld else ""
+        raise BatchQuarantined(
+            record,
+            f"{spec.contract.table} [{scope.partition}]: nothing published; batch {guarded.batch_id} quarantined in "
+            f"{guarded.quarantine_table} (manifest in {store.uri}): {cap_text(why, MESSAGE_CHARS)}{models}",
+        )
+    record["target"] = guarded.published
+    record["quarantine_table"] = guarded.quarantine_table
+    if unreleased := guard_models(spec.models, record, guarded.outcome, scope):
+        raise AirflowException(f"{spec.contract.table} [{scope.partition}]: published, but the model guard could not "
+                               f"act: {'; '.join(unreleased)}")
     context["outlet_events"][spec.asset].extra.update(record)
     return record
 
 
 def outcome_record(
-    guarded: GuardedBatch, contract: Contract, scope: TaskScope, store: QuarantineStore
+    guarded: GuardedBatch | GuardedTable, contract: Contract, scope: TaskScope, store: QuarantineStore
 ) -> dict[str, Any]:
     """The outcome as JSON an asset event's extra and XCom can hold: status, per-rule verdicts, ids, counts.
 
@@ -156,6 +218,7 @@ def outcome_record(
         "rows_quarantined": rows_quarantined,
         "quarantine_store": store.uri,
         "quarantined": manifest is not None,
+        "published": guarded.published is not None,
     }
     if outcome.error:
         record["error"] = cap_text(outcome.error, MESSAGE_CHARS)

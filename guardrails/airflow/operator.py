@@ -25,20 +25,23 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import Asset
 
 from guardrails.airflow._publish import GuardSpec, Publish, guard_and_publish
+from guardrails.airflow.models import ModelWatch, RegistrySettings
 from guardrails.contract import load_contract
 from guardrails.contract.model import Contract, QuarantinePolicy
-from guardrails.quarantine import ParquetTarget
+from guardrails.quarantine import ParquetTarget, TableTarget
+from guardrails.quarantine._table import is_table_target
 
 
 def build_guard_spec(
     contract: Contract | str | os.PathLike[str],
-    target: str | Publish,
+    target: str | TableTarget | Publish,
     *,
     table: str | None = None,
     policy: QuarantinePolicy | str | None = None,
     asset: Asset | None = None,
     quarantine: str | None = None,
     allow_unrun: bool = False,
+    models: ModelWatch | None = None,
 ) -> GuardSpec:
     """Load the contract and check the target now (DAG parse time), so a bad one is an import error.
 
@@ -52,24 +55,31 @@ def build_guard_spec(
     loaded = contract if isinstance(contract, Contract) else load_contract(contract, table=table)
     if policy is not None:
         loaded = replace(loaded, policy=QuarantinePolicy(policy))
-    if isinstance(target, str | os.PathLike):
-        resolved: ParquetTarget | Publish = ParquetTarget(os.fspath(target))
+    if isinstance(target, TableTarget):
+        resolved: ParquetTarget | TableTarget | Publish = target
+    elif isinstance(target, str) and is_table_target(target):
+        resolved = TableTarget(target)
+    elif isinstance(target, str | os.PathLike):
+        resolved = ParquetTarget(os.fspath(target))
     elif callable(target):
         resolved = target
     else:
         raise ValueError(f"target: expected a Parquet URI pattern or a callable (table, partition), got {target!r}")
     if asset is None:
         asset = Asset(default_asset_uri(resolved, loaded))
-    return GuardSpec(contract=loaded, target=resolved, asset=asset, quarantine=quarantine, allow_unrun=allow_unrun)
+    return GuardSpec(contract=loaded, target=resolved, asset=asset, quarantine=quarantine, allow_unrun=allow_unrun,
+                     models=models)
 
 
-def default_asset_uri(target: ParquetTarget | Publish, contract: Contract) -> str:
+def default_asset_uri(target: ParquetTarget | TableTarget | Publish, contract: Contract) -> str:
     """The target's URI up to the directory holding its first placeholder, or ``guardrails://<table>`` for a callable.
 
     Example:
         >>> default_asset_uri(ParquetTarget("s3://lake/transactions/date={partition}"), None)
         's3://lake/transactions'
     """
+    if isinstance(target, TableTarget):
+        return target.asset_uri
     if isinstance(target, ParquetTarget):
         static = target.pattern.split("{", 1)[0]
         return static.rsplit("/", 1)[0] if "{" in target.pattern else target.pattern
@@ -84,7 +94,10 @@ class GuardedOperator(PythonOperator):
         contract: a `Contract`, or the path of its ODCS file (use an absolute path, e.g. built from the DAG
             file's ``__file__``: Airflow's working directory is not the DAG's).
         target: where a good batch is published: a Parquet file or directory URI pattern with ``{partition}``
-            (any fsspec URL; a local path is made absolute), or a callable ``(table, partition) -> where``.
+            (any fsspec URL; a local path is made absolute), or a callable ``(table, partition) -> where``; or a
+            table (``duckdb:///f.duckdb?table=tx``, ``postgresql://host/db?table=tx``, or a `TableTarget` naming
+            its partition column): the callable then stages the batch as a table and returns its name, and the
+            batch is audited and published in the database.
         table: which ``schema[]`` object of the contract file, when it has several.
         policy: overrides the contract's quarantine policy (``batch`` or ``rows``).
         asset: the asset whose events carry the outcome (added to the task's outlets); default: see
@@ -92,6 +105,9 @@ class GuardedOperator(PythonOperator):
         quarantine: the quarantine store's location (default ``$GUARDRAILS_QUARANTINE``, else
             ``.guardrails/quarantine``, read when the task runs).
         allow_unrun: judge rules guardrails cannot run as warnings instead of failing closed (``--allow-unrun``).
+        model: the registered model(s) the batch feeds: a quarantine holds their promotion before the task fails,
+            a pass releases the hold of its partition (`guardrails.airflow.models`).
+        model_registry: their registry: `RegistrySettings`, or a tracking URI; default ``$MLFLOW_TRACKING_URI``.
         **kwargs: passed to `PythonOperator` (``op_args``, ``op_kwargs``, ``outlets``, ``retries``, ...).
 
     Returns (as XCom ``return_value``) the outcome record that is also the asset event's extra.
@@ -104,16 +120,19 @@ class GuardedOperator(PythonOperator):
         *,
         python_callable: Callable[..., Any],
         contract: Contract | str | os.PathLike[str],
-        target: str | Publish,
+        target: str | TableTarget | Publish,
         table: str | None = None,
         policy: QuarantinePolicy | str | None = None,
         asset: Asset | None = None,
         quarantine: str | None = None,
         allow_unrun: bool = False,
+        model: str | Sequence[str] | None = None,
+        model_registry: RegistrySettings | str | None = None,
         **kwargs: Any,
     ) -> None:
+        registry = RegistrySettings(tracking_uri=model_registry) if isinstance(model_registry, str) else model_registry
         self.guard = build_guard_spec(contract, target, table=table, policy=policy, asset=asset, quarantine=quarantine,
-                                      allow_unrun=allow_unrun)
+                                      allow_unrun=allow_unrun, models=ModelWatch.parse(model, registry))
         outlets = list(kwargs.pop("outlets", None) or [])
         if self.guard.asset not in outlets:
             outlets.append(self.guard.asset)

@@ -6,6 +6,7 @@ package translates outcomes into Dagster's vocabulary (`Output`, `AssetCheckEval
 entry point, so ``dg list components`` shows `GuardrailsComponent`.
 
 - `guarded_asset`: audit an asset's output before the IO manager; quarantine bad batches, fail the run.
+- `guarded_table_asset`: the same for a batch staged as a table in DuckDB/PostgreSQL, audited and published there.
 - `build_contract_checks`: contract checks on assets you do not wrap (cannot quarantine; can block).
 - `QuarantineResource`, `ContractsResource`, `guardrails_resources`: where batches and contracts live.
 - `guarded_automation_condition`: ``eager() & all_deps_blocking_checks_passed()``.
@@ -30,6 +31,7 @@ from guardrails.dagster.metadata import OUTCOME_KEY, outcome_from_metadata
 from guardrails.dagster.models import ModelRegistryResource, build_model_guard_sensor, build_model_pin_sensor
 from guardrails.dagster.release import release_guarded_batch
 from guardrails.dagster.resources import ContractsResource, QuarantineResource, guardrails_resources
+from guardrails.dagster.table import guarded_table_asset
 
 __all__ = [
     "OUTCOME_KEY",
@@ -44,6 +46,7 @@ __all__ = [
     "build_model_pin_sensor",
     "guarded_asset",
     "guarded_automation_condition",
+    "guarded_table_asset",
     "guardrails_resources",
     "outcome_from_metadata",
     "read_check_history",

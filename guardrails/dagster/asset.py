@@ -68,7 +68,16 @@ from guardrails.dagster.resources import (
     resolve_contract_path,
 )
 from guardrails.outcome import CheckOutcome, CheckStatus, Severity
-from guardrails.quarantine import GuardedBatch, QuarantineError, QuarantineManifest, QuarantineStore, guard_batch
+from guardrails.quarantine import (
+    GuardedBatch,
+    GuardedTable,
+    QuarantineError,
+    QuarantineManifest,
+    QuarantineStore,
+    StagedTable,
+    guard_batch,
+    guard_table,
+)
 
 _CONTEXT_NAMES = ("context", "_context", "_")
 
@@ -288,8 +297,14 @@ def audit_and_publish(
     """
     started = time.perf_counter()
     try:
-        guarded = guard_batch(batch, contract, store, batch_id=scope.batch_id, source=scope.source,
-                              run_id=scope.run_id, as_of=scope.as_of, allow_unrun=allow_unrun)
+        guarded: GuardedBatch | GuardedTable
+        if isinstance(batch, StagedTable):  # staged in a database: audited and published there (guard_table)
+            guarded = guard_table(contract, batch, store=store, partition=_table_partition(scope, batch),
+                                  batch_id=scope.batch_id, source=scope.source, run_id=scope.run_id, as_of=scope.as_of,
+                                  allow_unrun=allow_unrun)
+        else:
+            guarded = guard_batch(batch, contract, store, batch_id=scope.batch_id, source=scope.source,
+                                  run_id=scope.run_id, as_of=scope.as_of, allow_unrun=allow_unrun)
     except QuarantineError as exc:  # the store is unwritable: nothing was published either (fail closed)
         raise dg.Failure(
             description=f"{scope.asset_key.to_user_string()}: nothing published, the quarantine store failed: {exc}",
@@ -299,7 +314,7 @@ def audit_and_publish(
     outcome: CheckOutcome = guarded.outcome
     audit_seconds = time.perf_counter() - started
     published = guarded.published
-    rows_published = published.num_rows if published is not None else 0
+    rows_published = guarded.rows_published
     rows_quarantined = _rows_quarantined(guarded, outcome, rows_published)
     shared = {
         md.BATCH_ID_KEY: dg.MetadataValue.text(guarded.batch_id),
@@ -479,8 +494,21 @@ def _manifest_location(store: QuarantineStore, guarded: GuardedBatch) -> str:
     return path if store.uri.startswith("file://") else store.fs.unstrip_protocol(path)
 
 
+def _table_partition(scope: AuditScope, staged: StagedTable) -> str | None:
+    """The partition a staged table replaces in its target; a partition range cannot be replaced as one batch."""
+    if scope.partition_key is not None and scope.single_partition_key is None:
+        raise dg.Failure(
+            description=f"{scope.asset_key.to_user_string()}: a table asset is guarded one partition per run, "
+            f"got the range {scope.partition_key}; launch the backfill with one run per partition",
+            allow_retries=False,
+        )
+    return scope.single_partition_key
+
+
 def _like(original: Any, published: Any) -> Any:
     """Hand the IO manager the same kind of frame the body returned (polars in, polars out)."""
+    if isinstance(original, StagedTable):
+        return None  # the rows are already in the target table: nothing for an IO manager (the output is Nothing)
     module = type(original).__module__.split(".")[0]
     if module == "polars":
         import polars as pl

@@ -49,8 +49,12 @@ def audit_location(
     sample_size: int | None = None,
     allow_unrun: bool = False,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    engine: str | None = None,
 ) -> CheckOutcome:
     """The outcome of `contract` on the table at `location`, judged in its engine (read-only for DuckDB files).
+
+    ``engine="spark"`` reads a Parquet location through Spark (the active session, else a local one); a Spark
+    session is left running (it may be the caller's), where other backends are disconnected.
 
     A table that cannot be reached or read is an outcome with status ERROR (``cannot read <redacted URI>``).
     """
@@ -60,7 +64,12 @@ def audit_location(
     backend = None
     try:
         try:
-            backend = connect(location, memory_limit=memory_limit, read_only=location.backend == "duckdb")
+            if engine == "spark" or location.backend == "pyspark":
+                from guardrails.engines._spark_session import connect_spark
+
+                backend = connect_spark(location)
+            else:
+                backend = connect(location, memory_limit=memory_limit, read_only=location.backend == "duckdb")
             table = read_table(backend, location)
         except ImportError:
             raise
@@ -73,7 +82,7 @@ def audit_location(
             outcome = audit_table(contract, table, as_of=as_of, sample_size=sample_size,
                                   allow_unrun=allow_unrun).outcome
     finally:
-        if backend is not None:
+        if backend is not None and backend.name != "pyspark":
             try:
                 backend.disconnect()
             except Exception:  # noqa: S110 - closing a connection that already failed changes no verdict

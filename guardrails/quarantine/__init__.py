@@ -36,6 +36,7 @@ from guardrails.quarantine._store import (
     ReleaseStatus,
     derive_batch_id,
 )
+from guardrails.quarantine._table import GuardedTable, StagedTable, TableTarget, guard_table
 from guardrails.quarantine._target import ParquetTarget, publish_parquet, target_of
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "BrokenBatch",
     "DataFormat",
     "GuardedBatch",
+    "GuardedTable",
     "ManifestError",
     "ParquetTarget",
     "PublishRecord",
@@ -55,9 +57,12 @@ __all__ = [
     "QuarantineStore",
     "ReleaseResult",
     "ReleaseStatus",
+    "StagedTable",
+    "TableTarget",
     "Transition",
     "derive_batch_id",
     "guard_batch",
+    "guard_table",
     "publish_parquet",
     "target_of",
 ]

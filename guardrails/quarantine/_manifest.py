@@ -65,6 +65,8 @@ class DataFormat(StrEnum):
     ARROW_IPC = "arrow_ipc"
     RAW = "raw"
     PANDAS_PICKLE = "pandas_pickle"
+    ENGINE_TABLE = "engine_table"
+    """The rows stay in a database's quarantine table; the kept file is a JSON reference to them (`_table`)."""
 
 
 DATA_EXTENSION = {
@@ -72,6 +74,7 @@ DATA_EXTENSION = {
     DataFormat.ARROW_IPC: "arrow",
     DataFormat.RAW: "bin",
     DataFormat.PANDAS_PICKLE: "pickle",
+    DataFormat.ENGINE_TABLE: "json",
 }
 
 
@@ -125,7 +128,8 @@ class QuarantineManifest:
         batch_id: the batch's name in the store (its directory).
         state: quarantined, released or purged; `history` lists every transition, oldest first.
         content_hash: sha256 (hex) of the *input* batch: of the file's bytes for a path, of a canonical Arrow IPC
-            stream for an in-memory frame (`content_hash_of` says which). Retries are recognised by it.
+            stream for an in-memory frame, of an engine's fingerprint of a staged table (``engine``): `content_hash_of`
+            says which. Retries are recognised by it.
         data_file: the kept data's file name inside the batch directory (content-addressed).
         data_format: how `data_file` is encoded; `data_sha256` and `data_bytes` let `read` detect corruption.
         source: where the batch came from (a path or URI, or whatever the caller named).
@@ -142,7 +146,7 @@ class QuarantineManifest:
     batch_id: str
     state: QuarantineState
     content_hash: str
-    content_hash_of: Literal["bytes", "arrow_ipc"]
+    content_hash_of: Literal["bytes", "arrow_ipc", "engine"]
     data_file: str
     data_format: DataFormat
     data_sha256: str
@@ -302,8 +306,8 @@ def _enum(kind: type[StrEnum]) -> Callable[[Any], Any]:
 
 
 def _content_hash_of(value: Any) -> str:
-    if value not in ("bytes", "arrow_ipc"):
-        raise ValueError(f"expected 'bytes' or 'arrow_ipc', got {_shown(value)}")
+    if value not in ("bytes", "arrow_ipc", "engine"):
+        raise ValueError(f"expected 'bytes', 'arrow_ipc' or 'engine', got {_shown(value)}")
     return value
 
 

@@ -185,13 +185,14 @@ class QuarantineStore(ReleasingStore):
         *,
         batch_id: str | None = None,
         content_hash: str | None = None,
-        content_hash_of: Literal["bytes", "arrow_ipc"] | None = None,
+        content_hash_of: Literal["bytes", "arrow_ipc", "engine"] | None = None,
         data_format: DataFormat | None = None,
         source: str = "",
         run_id: str | None = None,
         policy: QuarantinePolicy = QuarantinePolicy.BATCH,
         rows_in: int | None = None,
         reason: str | None = None,
+        rows_kept: int | None = None,
     ) -> QuarantineManifest:
         """Keep `data` (a whole batch, or the rejected rows of one) with the outcome that condemned it.
 
@@ -208,18 +209,21 @@ class QuarantineStore(ReleasingStore):
             source: where the batch came from. run_id: the pipeline run that guarded it.
             policy: the contract policy applied. rows_in: rows in the input (default: rows in `data`).
             reason: one line on why (default: derived from the outcome).
+            rows_kept: the rows the kept data stands for, when `data` is a reference to them (an engine batch's
+                rows stay in its database) rather than the rows themselves.
 
         Raises:
             QuarantineError: the store cannot be written (nothing is half-visible then either).
         """
         if isinstance(data, pa.Table):
             payload, data_format = encode_table(data)
-            rows_kept: int | None = data.num_rows
+            rows_kept = data.num_rows
             content_hash = content_hash or arrow_hash(data)
             content_hash_of = content_hash_of or "arrow_ipc"
         else:
             payload, data_format = bytes(data), DataFormat(data_format or DataFormat.RAW)
-            rows_kept = parquet_rows(payload) if data_format is DataFormat.PARQUET else None
+            if rows_kept is None:
+                rows_kept = parquet_rows(payload) if data_format is DataFormat.PARQUET else None
             content_hash = content_hash or sha256_hex(payload)
             content_hash_of = content_hash_of or "bytes"
         rows_in = rows_in if rows_in is not None else rows_kept
