@@ -30,6 +30,7 @@ import ibis.expr.types as ir
 import polars as pl
 
 from guardrails._time import as_utc
+from guardrails.engines._types import REASONS_COLUMN, REJECTED_COLUMN
 from guardrails.contract._quality import is_gx_engine
 from guardrails.contract.model import Contract, CustomRule, RowRule, Rule, SqlRule, UniqueRule
 from guardrails.engines._compile import RuleNotApplicable, non_integral, violation
@@ -105,8 +106,6 @@ class TableAudit:
         )
 
 
-REJECTED_COLUMN = "_guardrails_rejected"
-REASONS_COLUMN = "_guardrails_rules"
 
 
 def _joined(parts: list[ir.StringValue]) -> ir.StringValue:

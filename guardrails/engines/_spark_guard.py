@@ -7,7 +7,7 @@ the producer wrote), published to a partitioned Parquet dataset on a filesystem 
    audit and the split read one stable snapshot (a DataFrame is a plan: recomputed, it may give other rows);
 2. *audit* in Spark through ibis (`audit_table`: one aggregate scan, one per uniqueness rule, a capped sample);
 3. *publish*: nothing blocks -> the batch is written to staging and renamed to ``<dataset>/<partition>``; a blocking
-   failure under the rows policy -> the rejected rows, with a ``_guardrails_rules`` column naming the rules each
+   failure under the rows policy -> the rejected rows, with a ``_guardrails_reasons`` column naming the rules each
    broke,, go to
    the `QuarantineStore` (one Parquet file, manifest and all, so ``guardrails quarantine list/show`` see them)
    and the valid rows are renamed into the partition; otherwise the whole batch is quarantined, nothing published.
@@ -207,7 +207,7 @@ def release_spark_parquet(
     """Re-validate a batch `guard_spark_parquet` kept, in Spark, and publish it to its partition exactly once.
 
     The store's release does the rest (claim, supersede check, history): see `QuarantineStore.release`. The rows
-    (without their ``_guardrails_rules`` column) are renamed in as the whole partition when it does not exist, else added to
+    (without their ``_guardrails_reasons`` column) are renamed in as the whole partition when it does not exist, else added to
     it as one file named after the batch (``part-released-<batch_id>.parquet``): one rename either way.
 
     Raises:

@@ -18,6 +18,11 @@ from typing import Any
 
 import polars as pl
 
+REJECTED_COLUMN = "_guardrails_rejected"
+"""True where a row must not be published (`TableAudit.flagged`)."""
+REASONS_COLUMN = "_guardrails_reasons"
+"""The rules each rejected row broke, comma-separated: the column quarantined rows carry on every engine."""
+
 _SIMPLE = {
     "Boolean": pl.Boolean,
     "Int8": pl.Int8,

@@ -57,6 +57,8 @@ from guardrails.quarantine._manifest import DataFormat, QuarantineManifest
 from guardrails.quarantine._published import PublishLog
 from guardrails.quarantine._layout import checked_batch_id, derive_batch_id
 
+from guardrails.engines._types import REASONS_COLUMN
+
 if TYPE_CHECKING:
     from guardrails.engines import TableLocation
     from guardrails.quarantine._store import QuarantineStore
@@ -65,7 +67,6 @@ TABLE_SOURCE_PREFIX = "table:"
 """The default manifest ``source`` of an engine batch: ``table:<uri without password>?table=<target>[<partition>]``."""
 BATCH_COLUMN = "_guardrails_batch_id"
 PARTITION_COLUMN = "_guardrails_partition"
-REASONS_COLUMN = "_guardrails_reasons"
 QUARANTINED_AT_COLUMN = "_guardrails_quarantined_at"
 RELEASED_AT_COLUMN = "_guardrails_released_at"
 META_COLUMNS = (BATCH_COLUMN, PARTITION_COLUMN, REASONS_COLUMN, QUARANTINED_AT_COLUMN, RELEASED_AT_COLUMN)
@@ -240,7 +241,6 @@ def guard_table(
         ValueError: staged rows lie outside `partition` (a retry could not replace them), or a misconfiguration.
     """
     from guardrails.engines import audit_table
-    from guardrails.engines._audit import REASONS_COLUMN as RULES
     from guardrails.engines._audit import REJECTED_COLUMN as REJECTED
 
     staged = staging if isinstance(staging, StagedTable) else _target(target).staged(staging)
@@ -300,7 +300,7 @@ def guard_table(
         elif split:
             invalid = flagged.filter(flagged[REJECTED])
             statements += plan.publish(flagged.filter(~flagged[REJECTED]).select(*table.columns))
-            reasons = invalid[RULES].fill_null("")
+            reasons = invalid[REASONS_COLUMN].fill_null("")
             statements += plan.quarantine(invalid.select(*table.columns, **{REASONS_COLUMN: reasons}), batch_id, now)
         else:
             statements += plan.quarantine(table.mutate(**{REASONS_COLUMN: _whole_reasons(outcome)}), batch_id, now)
