@@ -1,4 +1,9 @@
-"""`guardrails validate CONTRACT DATA`: validate a Parquet file against an ODCS contract or a GX suite.
+"""`guardrails validate CONTRACT DATA`: validate a Parquet file or a table against an ODCS contract or a GX suite.
+
+DATA is a Parquet file or directory, or a table URI (``duckdb:///file.duckdb?table=tx``,
+``postgresql://user@host/db?table=tx``) audited where it lives (`guardrails.engines`); ``--engine`` picks how a
+Parquet file is read (default: polars up to `PARQUET_DUCKDB_BYTES`, DuckDB above). Credentials in a URI are
+redacted in every output.
 
 Exit codes: 0 passed (warnings allowed), 1 a blocking rule failed, 2 the check could not run.
 
@@ -10,6 +15,7 @@ nothing else blocks). The outcome's metrics name the policy used (``unrun_policy
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +32,8 @@ from guardrails.validation import error_line, read_parquet, validate, validate_e
 
 from guardrails._text import visible  # noqa: I001 - kept apart from the imports above to ease merging
 from guardrails.cli.options import AllowUnrunOption
+from guardrails.engines import TableLocation, TableUriError, parse_table_uri
+from guardrails.engines._run import PARQUET_DUCKDB_BYTES, audit_location, parquet_bytes
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -39,7 +47,9 @@ def exit_code(outcome: CheckOutcome) -> int:
 
 def validate_command(
     contract: Annotated[Path, typer.Argument(help="An ODCS contract (*.odcs.yaml) or a Great Expectations suite (*.json).")],
-    data: Annotated[Path, typer.Argument(help="A Parquet file (or a directory of Parquet files).")],
+    data: Annotated[str, typer.Argument(
+        help="A Parquet file (or a directory of them), or a table URI: duckdb:///file.duckdb?table=NAME, "
+        "postgresql://user@host:5432/db?table=NAME.")],
     as_of: AsOfOption = None,
     params: Annotated[
         list[str] | None,
@@ -56,23 +66,37 @@ def validate_command(
     all_rules: Annotated[bool, typer.Option("--all-rules", help="List passing rules too, not only failures.")] = False,
     allow_unrun: AllowUnrunOption = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+    engine: Annotated[
+        Engine | None,
+        typer.Option("--engine", help="How a Parquet file is read: polars (in memory) or duckdb (streamed). "
+                     "Default: polars up to 2 GiB of Parquet, duckdb above. Table URIs run in their own database."),
+    ] = None,
 ) -> None:
     """Validate DATA against CONTRACT and print per-rule failing counts and a sample of failing rows."""
     started, as_of = datetime.now(UTC), as_of or datetime.now(UTC)
     suite = contract.suffix == ".json"
     try:
+        location = parse_table_uri(data)
+        chosen = _engine_for(location, engine, suite=suite)
         loaded = None if suite else _load(contract, table)
-    except (ContractError, OSError) as exc:  # misconfiguration: say where, run nothing
+    except (ContractError, OSError, TableUriError) as exc:  # misconfiguration: say where, run nothing
         print_error(str(exc))
         if json_output:
             print_json({"error": str(exc), **{k: getattr(exc, k, None) for k in ("path", "line", "field")}})
         raise typer.Exit(EXIT_ERROR) from exc
     if suite:
-        outcome = _run_suite(contract, data, as_of=as_of, parameters=_suite_parameters(params or []), started=started)
-    else:
+        outcome = _run_suite(contract, Path(data), as_of=as_of, parameters=_suite_parameters(params or []),
+                             started=started)
+    elif chosen == "polars":
         # The engine reads the file itself: polars scans only the columns the contract names, after refusing
         # (from the footer) what it cannot read; no Arrow table in between.
-        outcome = validate(loaded, data, as_of=as_of, allow_unrun=allow_unrun).outcome
+        outcome = validate(loaded, Path(location.connection), as_of=as_of, allow_unrun=allow_unrun).outcome
+    else:
+        try:
+            outcome = audit_location(loaded, location, as_of=as_of, allow_unrun=allow_unrun)
+        except ImportError as exc:  # the [engines] extra is missing: a setup problem, said in one line
+            print_error(str(exc))
+            raise typer.Exit(EXIT_ERROR) from exc
     if outcome.status is CheckStatus.ERROR:
         hint = "; pass it with --param NAME=VALUE" if outcome.error and "SuiteParameterError" in outcome.error else ""
         print_error(f"{outcome.message}: {outcome.error}{hint}")
@@ -83,6 +107,32 @@ def validate_command(
     elif outcome.status is not CheckStatus.ERROR or outcome.rows is not None:
         print_outcome(outcome, all_rules=all_rules)
     raise typer.Exit(exit_code(outcome))
+
+
+class Engine(StrEnum):
+    """Where ``guardrails validate`` runs the contract over a Parquet file."""
+
+    POLARS = "polars"
+    DUCKDB = "duckdb"
+
+
+def _engine_for(location: TableLocation, engine: Engine | None, *, suite: bool) -> str:
+    """The engine DATA is judged in: a table URI's own, or for Parquet the one asked for or chosen by size.
+
+    Raises:
+        TableUriError: a table URI with a GX suite (suites run on Parquet in memory) or with ``--engine`` naming
+            another engine.
+    """
+    if location.backend == "parquet":
+        if suite or engine is not None:
+            return Engine.POLARS if suite else engine  # type: ignore[return-value]
+        return Engine.DUCKDB if parquet_bytes(location.connection) > PARQUET_DUCKDB_BYTES else Engine.POLARS
+    if suite:
+        raise TableUriError(location.redacted, "a Great Expectations suite runs on a Parquet file, not a table URI")
+    if engine is not None and engine != location.backend:
+        raise TableUriError(location.redacted, f"--engine {engine} reads Parquet files; a {location.backend} "
+                            "table is audited in its own database (drop --engine)")
+    return location.backend
 
 
 def _load(contract: Path, table: str | None) -> Contract:

@@ -29,7 +29,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from typing import Literal
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 Backend = Literal["duckdb", "postgres", "pyspark", "parquet"]
 
@@ -91,6 +91,8 @@ class TableLocation:
 
         Drivers echo connection strings in their errors; every message that may carry one goes through this.
         """
+        if self.secrets and self.connection:
+            text = text.replace(self.connection, self.redacted)
         for secret in self.secrets:
             for form in {secret, quote(secret, safe=""), quote(secret)}:
                 if form:
@@ -143,11 +145,11 @@ def parse_table_uri(uri: str | os.PathLike[str]) -> TableLocation:
     secrets = tuple(s for s in (parts.password and unquote(parts.password), parts.password) if s)
     query = parse_qsl(parts.query, keep_blank_values=True)
     secrets += tuple(v for k, v in query if k.lower() in _SECRET_PARAMS and v)
-    redacted_query = urlencode([(k, MASK if k.lower() in _SECRET_PARAMS else v) for k, v in query], safe="./:")
+    redacted_query = urlencode([(k, MASK if k.lower() in _SECRET_PARAMS else v) for k, v in query], safe="./:*")
     try:
         host = _host(parts)
-        redacted = urlunsplit((parts.scheme, _redacted_netloc(parts.username, parts.password, host), parts.path,
-                               redacted_query, ""))
+        netloc = _redacted_netloc(parts.username, parts.password, host)
+        redacted = f"{parts.scheme}://{netloc}{parts.path}" + (f"?{redacted_query}" if redacted_query else "")
     except ValueError:
         redacted = f"{scheme}://{MASK}"
     if backend is None:
@@ -159,7 +161,8 @@ def parse_table_uri(uri: str | os.PathLike[str]) -> TableLocation:
         raise TableUriError(redacted, "the port is not a number") from exc
     tables = [v for k, v in query if k == "table"]
     rest = [(k, v) for k, v in query if k != "table"]
-    connection = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest, safe="./:"), ""))
+    rest_query = urlencode(rest, safe="./:")
+    connection = f"{parts.scheme}://{parts.netloc}{parts.path}" + (f"?{rest_query}" if rest_query else "")
     if backend == "parquet":
         path = unquote(parts.netloc + parts.path)
         if not path:
