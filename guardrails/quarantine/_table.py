@@ -199,6 +199,7 @@ def guard_table(
     allow_unrun: bool = False,
     keep_staging: bool = False,
     lock_wait: float = DEFAULT_LOCK_WAIT,
+    memory_limit: str | None = None,
 ) -> GuardedTable:
     """Audit a staged table in its engine; publish its valid rows and quarantine the rest in one transaction.
 
@@ -216,6 +217,8 @@ def guard_table(
         run_id / as_of / allow_unrun: as for `guard_batch`.
         keep_staging: keep the staging table after publishing (default: dropped in the same transaction).
         lock_wait: seconds to wait for a DuckDB file another process holds (its single-writer lock).
+        memory_limit: DuckDB's ``memory_limit`` for this run (default `guardrails.engines.DEFAULT_MEMORY_LIMIT`);
+            DuckDB spills beyond it. Ignored by PostgreSQL.
 
     Raises:
         QuarantineError: the staging table cannot be read, the store cannot be written, or the transaction failed
@@ -237,7 +240,7 @@ def guard_table(
         )
     started = datetime.now(UTC)
     staging_name = staged.staging_table
-    with _connected(target.location, lock_wait) as con:
+    with _connected(target.location, lock_wait, memory_limit) as con:
         try:
             table = _table(con, staging_name)
         except Exception as exc:
@@ -519,14 +522,14 @@ def _whole_reasons(outcome: CheckOutcome) -> Any:
 
 
 @contextmanager
-def _connected(location: TableLocation, lock_wait: float) -> Iterator[Any]:
+def _connected(location: TableLocation, lock_wait: float, memory_limit: str | None = None) -> Iterator[Any]:
     """An ibis connection to the location's database, closed on exit; waits for a DuckDB file's writer lock."""
     from guardrails.engines import connect
 
     deadline = time.monotonic() + lock_wait
     while True:
         try:
-            con = connect(location)
+            con = connect(location) if memory_limit is None else connect(location, memory_limit=memory_limit)
             break
         except Exception as exc:  # DuckDB: "Could not set lock on file ...": another process writes the file
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
