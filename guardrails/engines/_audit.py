@@ -109,11 +109,13 @@ REASONS_COLUMN = "_guardrails_rules"
 
 
 def _joined(parts: list[ir.StringValue]) -> ir.StringValue:
-    """The non-null parts joined with ``", "`` (NULL when all are null), in every SQL dialect."""
-    text = parts[0]
-    for part in parts[1:]:
-        text = ibis.ifelse(text.isnull(), part, ibis.ifelse(part.isnull(), text, text.concat(", ", part)))
-    return text
+    """The non-null parts joined with ``", "`` (NULL when all are null), in every SQL dialect.
+
+    ``CONCAT_WS`` skips NULLs on DuckDB, PostgreSQL and Spark; the parts are non-empty rule ids, so an empty
+    result means all were null. (A nested ``CASE`` per part doubled the SQL per rule: 8 failed rules compiled
+    to 620 kB of SQL in 9.5 s, 10 rules to 6 MB in 113 s; `bench.engines`.)
+    """
+    return ibis.literal(", ").join(parts).nullif("")
 
 
 def _backend_name(table: ir.Table) -> str:
