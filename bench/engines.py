@@ -315,13 +315,15 @@ def _remove(*paths: Path) -> None:
 
 
 def _timeout(rows: int) -> float:
-    return 120 + rows / 50_000  # 100M rows: about 35 min on a loaded 2-core machine
+    return 600 + rows / 2_000  # generous: 10M rows took over 5 min at load 17 on the shared 2 cores
 
 
 def _run(side: str, path: Path, rows: int) -> dict[str, Any]:
     figures = run_worker(_command("--side", side, str(path)), timeout=_timeout(rows), cwd=ROOT, env=child_environment())
     if "error" in figures:
         raise RuntimeError(f"{side} at {rows:,} rows failed: {figures['error']}")
+    # Each run as it completes (stderr): a long run interrupted still leaves its finished figures.
+    print(json.dumps({"rows": rows, "side": side, "load": os.getloadavg(), **figures}), file=sys.stderr, flush=True)
     return figures
 
 
@@ -347,6 +349,7 @@ def bench(
                               timeout=_timeout(rows), cwd=ROOT, env=child_environment())
             if "error" in made:
                 raise RuntimeError(f"generating {rows:,} rows failed: {made['error']}")
+            print(json.dumps({"rows": rows, "generated": made, "load": os.getloadavg()}), file=sys.stderr, flush=True)
             runs: dict[str, list[dict[str, Any]]] = {s: [] for s in here}
             for _ in range(1 if rows >= ONCE_FROM_ROWS else repeat):
                 for side in here:  # interleaved, so load drift hits every side alike
