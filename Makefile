@@ -47,15 +47,16 @@ test-oldest-dagster: $(OLDEST_STAMP)
 
 # Airflow in a virtualenv of its own: apache-airflow-core 3.3 needs fastapi<0.137, which would move the fastapi that
 # [mlflow] installed (0.165) in the main one. [airflow] and [dagster] co-install without moving a package, so the
-# conformance table runs both adapters here; MLflow, GX, pandera and scikit-learn are left out.
+# conformance table runs both adapters here; GX and pandera are left out. [mlflow] (the Airflow model guard) needs only
+# fastapi<1, so it fits Airflow's pin; it holds pyarrow<26, importlib-metadata<10 and cachetools<8 to the main venv's.
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 
 $(AIRFLOW_STAMP): pyproject.toml Makefile
 	test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
 	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip uv
-	$(AIRFLOW_VENV)/bin/uv pip install --quiet --compile-bytecode --python $(AIRFLOW_VENV)/bin/python -e '.[airflow,dagster,duckdb,engines]' \
-		'pytest>=8,<9.2' pytest-xdist hypothesis
+	$(AIRFLOW_VENV)/bin/uv pip install --quiet --compile-bytecode --python $(AIRFLOW_VENV)/bin/python -e '.[airflow,dagster,duckdb,engines,mlflow]' \
+		'pytest>=8,<9.2' pytest-xdist hypothesis 'psycopg2-binary>=2.9' 'asyncpg>=0.30'
 	touch $(AIRFLOW_STAMP)
 
 # The example DAG headless on a temporary AIRFLOW_HOME: a good day, a bad day quarantined, a release.

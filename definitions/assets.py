@@ -31,8 +31,10 @@ from definitions.data import Defect
 from definitions.features import FEATURE_COLUMNS, KEY_COLUMNS, LABEL, build_features
 from definitions.model import (
     ALERT_THRESHOLD,
+    EVALUATION_CHECK,
     MIN_ROC_AUC,
     TrainedModel,
+    evaluation_outcome,
     evaluation_roc_auc,
     evaluation_scores,
     feature_matrix,
@@ -52,7 +54,6 @@ from guardrails.dagster.metadata import outcome_metadata
 from guardrails.dagster.ml import fairness_metadata, freshness_policy_for
 from guardrails.dagster.models import MODEL_VERSION_KEY
 from guardrails.models import SIGNATURE_CHECK, ActionStatus, Lineage, verdict_from_outcomes
-from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
 from guardrails.outcome import Verdict as FairnessVerdict
 
 daily = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START)
@@ -150,24 +151,8 @@ def transaction_features(clean_transactions: pl.DataFrame) -> dg.MaterializeResu
     )
 
 
-EVALUATION_CHECK = "evaluation_roc_auc"
 FEATURES_CONTRACT_FILE = "transaction_features.odcs.yaml"
 """The contract of the feature table, which also describes the model's inputs (`check_signature` compares them)."""
-
-
-def evaluation_outcome(trained: TrainedModel, version: int, started: datetime) -> CheckOutcome:
-    """The candidate's evaluation as a guardrail outcome (what its verdict, and so its promotion, rests on)."""
-    roc_auc = trained.metrics["roc_auc"]
-    return CheckOutcome(
-        check=EVALUATION_CHECK,
-        kind=CheckKind.MODEL,
-        status=CheckStatus.PASSED if trained.good_enough else CheckStatus.FAILED,
-        severity=Severity.ERROR,
-        started_at=started,
-        finished_at=datetime.now(UTC),
-        metrics={"roc_auc": roc_auc, "minimum": MIN_ROC_AUC},
-        message=f"v{version} ROC AUC {roc_auc:.3f} on the day's latest transactions (minimum {MIN_ROC_AUC})",
-    )
 
 
 FAIRNESS_CHECK = "fairness"

@@ -15,12 +15,14 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from definitions.features import FEATURE_COLUMNS, LABEL
+from guardrails.outcome import CheckKind, CheckOutcome, CheckStatus, Severity
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -85,6 +87,25 @@ def train_fraud_model(features: pl.DataFrame) -> TrainedModel:
         "evaluation_rows": float(test.height),
     }
     return TrainedModel(pipeline=pipeline, metrics=metrics)
+
+
+EVALUATION_CHECK = "evaluation_roc_auc"
+
+
+def evaluation_outcome(trained: TrainedModel, version: int, started: datetime) -> CheckOutcome:
+    """The candidate's evaluation as a guardrail outcome (what its verdict, and so its promotion, rests on); the
+    Dagster asset and the Airflow training task both judge a candidate with it."""
+    roc_auc = trained.metrics["roc_auc"]
+    return CheckOutcome(
+        check=EVALUATION_CHECK,
+        kind=CheckKind.MODEL,
+        status=CheckStatus.PASSED if trained.good_enough else CheckStatus.FAILED,
+        severity=Severity.ERROR,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        metrics={"roc_auc": roc_auc, "minimum": MIN_ROC_AUC},
+        message=f"v{version} ROC AUC {roc_auc:.3f} on the day's latest transactions (minimum {MIN_ROC_AUC})",
+    )
 
 
 SEGMENT_KEY = "transaction_id"

@@ -18,6 +18,7 @@ CORE_MODULES = [
     "guardrails.models",
     "guardrails.incidents",
     "guardrails.evidence",
+    "guardrails.history",
     "guardrails.engines",  # parses table URIs without ibis; the executors import it lazily
 ]
 
@@ -75,11 +76,12 @@ def test_core_imports_without_any_extra() -> None:
     ("blocked", "statement", "extra"),
     [
         ("dagster", "import guardrails.dagster", "dagster"),
-        ("airflow", "import guardrails.airflow", "airflow"),
+        ("airflow", "from guardrails.airflow import GuardedOperator", "airflow"),
         ("mlflow", "from guardrails.models import MlflowModelRegistry; MlflowModelRegistry('file:///x')", "mlflow"),
         ("great_expectations", "from guardrails.validation import validate_expectation_suite; "
          "validate_expectation_suite({'name': 's', 'expectations': []}, {'x': [1]})", "gx"),
         ("pandera", "from guardrails.validation import to_pandera_schema; to_pandera_schema(None)", "pandera"),
+        ("ibis", "from guardrails.engines import audit_table", "engines"),
     ],
 )
 def test_adapter_without_its_extra_names_the_extra(blocked: str, statement: str, extra: str) -> None:

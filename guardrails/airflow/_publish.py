@@ -24,7 +24,9 @@ from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from guardrails._text import MESSAGE_CHARS, cap_text
+from guardrails.airflow._rest import OUTCOME_XCOM_KEY
 from guardrails.airflow._scope import TaskScope
+from guardrails.airflow.models import ModelWatch, guard_models
 from guardrails.contract.model import Contract
 from guardrails.outcome import UNRUN_POLICY_KEY
 from guardrails.quarantine import (
@@ -41,8 +43,6 @@ from guardrails.quarantine import (
 )
 from guardrails.quarantine._layout import DEFAULT_LOCATION
 
-OUTCOME_XCOM_KEY = "guardrails_outcome"
-"""The XCom key of a quarantined batch's outcome record (a published one is the task's ``return_value``)."""
 QUARANTINE_ENV = "GUARDRAILS_QUARANTINE"
 
 Publish = Callable[[pa.Table, str], "str | None"]
@@ -74,6 +74,8 @@ class GuardSpec:
             ``.guardrails/quarantine``.
         allow_unrun: judge rules guardrails cannot run (a custom rule of an engine it does not have) as warnings
             instead of failing closed; the outcome records the policy (``unrun_policy``).
+        models: the models the batch feeds (`guardrails.airflow.models`): a quarantine holds their promotion,
+            a pass releases the hold of its partition.
     """
 
     contract: Contract
@@ -81,6 +83,7 @@ class GuardSpec:
     asset: Asset
     quarantine: str | None = None
     allow_unrun: bool = False
+    models: ModelWatch | None = None
 
     def store(self) -> QuarantineStore:
         return QuarantineStore(self.quarantine or os.environ.get(QUARANTINE_ENV) or DEFAULT_LOCATION)
@@ -110,19 +113,28 @@ def guard_and_publish(batch: Any, spec: GuardSpec, context: Mapping[str, Any]) -
     except QuarantineError as exc:  # the store cannot be written: fail closed, nothing published
         raise AirflowException(f"nothing published, the quarantine store {store.uri} failed: {exc}") from exc
     record = outcome_record(guarded, spec.contract, scope, store)
+    # Who guarded it and for which asset: what a release needs to find the asset over REST (`_release_event`)
+    record.update(dag_id=scope.dag_id, task_id=scope.task_id, asset_uri=spec.asset.uri)
+    record["asset"] = spec.asset.name
     if guarded.published is None:
+        # The hold goes on before the task fails: no model is promoted while this partition stays quarantined.
+        unheld = guard_models(spec.models, record, guarded.outcome, scope)
         context["ti"].xcom_push(key=OUTCOME_XCOM_KEY, value=record)
         why = guarded.manifest.reason if guarded.manifest is not None else guarded.outcome.message
+        models = f"; model guard: promotion NOT held: {'; '.join(unheld)}" if unheld else ""
         raise BatchQuarantined(
             record,
             f"{spec.contract.table} [{scope.partition}]: nothing published; batch {guarded.batch_id} quarantined in "
-            f"{store.uri}: {cap_text(why, MESSAGE_CHARS)}",
+            f"{store.uri}: {cap_text(why, MESSAGE_CHARS)}{models}",
         )
     if target is not None:
         where: str | None = publish_parquet(guarded.published, target.uri(scope.partition))
     else:
         where = spec.target(guarded.published, scope.partition)  # type: ignore[operator]
     record["target"] = where if isinstance(where, str) else None
+    if unreleased := guard_models(spec.models, record, guarded.outcome, scope):
+        raise AirflowException(f"{spec.contract.table} [{scope.partition}]: published, but the model guard could not "
+                               f"act: {'; '.join(unreleased)}")
     context["outlet_events"][spec.asset].extra.update(record)
     return record
 
@@ -149,16 +161,23 @@ def _guard_table(
     except QuarantineError as exc:  # the store or the transaction failed: nothing published, a retry may succeed
         raise AirflowException(f"nothing published to {target.redacted}: {exc}") from exc
     record = outcome_record(guarded, spec.contract, scope, store)
+    record.update(dag_id=scope.dag_id, task_id=scope.task_id, asset_uri=spec.asset.uri)  # as for a frame
+    record["asset"] = spec.asset.name
     if guarded.published is None:
+        unheld = guard_models(spec.models, record, guarded.outcome, scope)  # the hold first, as for a frame
         context["ti"].xcom_push(key=OUTCOME_XCOM_KEY, value=record)
         why = guarded.manifest.reason if guarded.manifest is not None else guarded.outcome.message
+        models = f"; model guard: promotion NOT held: {'; '.join(unheld)}" if unheld else ""
         raise BatchQuarantined(
             record,
             f"{spec.contract.table} [{scope.partition}]: nothing published; batch {guarded.batch_id} quarantined in "
-            f"{guarded.quarantine_table} (manifest in {store.uri}): {cap_text(why, MESSAGE_CHARS)}",
+            f"{guarded.quarantine_table} (manifest in {store.uri}): {cap_text(why, MESSAGE_CHARS)}{models}",
         )
     record["target"] = guarded.published
     record["quarantine_table"] = guarded.quarantine_table
+    if unreleased := guard_models(spec.models, record, guarded.outcome, scope):
+        raise AirflowException(f"{spec.contract.table} [{scope.partition}]: published, but the model guard could not "
+                               f"act: {'; '.join(unreleased)}")
     context["outlet_events"][spec.asset].extra.update(record)
     return record
 
@@ -199,6 +218,7 @@ def outcome_record(
         "rows_quarantined": rows_quarantined,
         "quarantine_store": store.uri,
         "quarantined": manifest is not None,
+        "published": guarded.published is not None,
     }
     if outcome.error:
         record["error"] = cap_text(outcome.error, MESSAGE_CHARS)

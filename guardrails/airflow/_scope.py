@@ -1,14 +1,23 @@
 """Where one audit happens inside an Airflow task: which partition, which run, judged as of when, under which id.
 
-The partition is the run's data interval, as Airflow users think of a run (the Dagster adapter's time-window
-partition): a daily interval starting at midnight UTC is ``YYYY-MM-DD``, any other interval
-``<start>--<end>`` in compact UTC ISO form, and the batch is judged as of the interval's end (a backfill of
-last March is held to last March's clock). A run of a partitioned asset (Airflow 3.2+) uses its partition key.
-Under a trigger timetable (Airflow 3's default for a cron ``schedule``) the interval is a single instant: the
-partition is the logical date (``YYYY-MM-DD`` at midnight) and the batch is judged as of the run's start.
+Three kinds of run, first match wins:
 
-Manual runs in Airflow 3 may have no logical date (and so no data interval). Such a run is its own partition,
-named by its run id, and is judged as of the run's start time.
+* **A run with a partition key** (Airflow 3.2+ partitioned assets: a DAG scheduled by ``CronPartitionTimetable``,
+  a ``PartitionedAssetTimetable`` consumer, or a run triggered with ``partition_key``): the partition is the run's
+  key as Airflow gives it (``context["partition_key"]``), so the batch id, the target path, the outcome record,
+  the quarantine manifest and the asset event (whose ``partition_key`` Airflow copies from the run) all name the
+  same partition, and a partitioned DAG downstream is queued for it. Such runs usually have no data interval: the
+  batch is judged as of the run's start (Airflow does not hand the task the partition's end).
+* **A run with a data interval**: a daily interval starting at midnight UTC is ``YYYY-MM-DD``, any other
+  interval ``<start>--<end>`` in compact UTC ISO form, and the batch is judged as of the interval's end (a backfill
+  of last March is held to last March's clock). Under a trigger timetable (Airflow 3's default for a cron
+  ``schedule``) the interval is a single instant: the partition is the logical date (``YYYY-MM-DD`` at midnight)
+  and the batch is judged as of the run's start.
+* **A run with no logical date** (manual runs in Airflow 3 may have none, and so no data interval): the run is its
+  own partition, named by its run id, and is judged as of the run's start time.
+
+A partitioned DAG run without a key (``dag.test()``, which cannot pass one, or a manual trigger that gave none)
+falls through to the data interval or the run id.
 """
 
 from __future__ import annotations
@@ -56,14 +65,15 @@ class TaskScope:
         dag_run = context.get("dag_run")
         run_id = str(context.get("run_id") or getattr(dag_run, "run_id", "") or "")
         ti = context["ti"]
-        partition_key = getattr(dag_run, "partition_key", None)
+        partition_key = context.get("partition_key") or getattr(dag_run, "partition_key", None)
         logical = _utc(context.get("logical_date"))
         start, end = _utc(context.get("data_interval_start")), _utc(context.get("data_interval_end"))
         started = _utc(getattr(dag_run, "start_date", None)) or datetime.now(UTC)
+        window = (start, end) if logical is not None and start is not None and end is not None and end > start else None
         if partition_key:
-            partition, as_of = str(partition_key), end or started
-        elif logical is not None and start is not None and end is not None and end > start:
-            partition, as_of = interval_partition(start, end), end
+            partition, as_of = str(partition_key), window[1] if window else started
+        elif window:
+            partition, as_of = interval_partition(*window), window[1]
         elif logical is not None:  # a trigger timetable (Airflow 3's cron default): the interval is one instant
             partition, as_of = instant_partition(logical), started
         else:

@@ -25,6 +25,7 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import Asset
 
 from guardrails.airflow._publish import GuardSpec, Publish, guard_and_publish
+from guardrails.airflow.models import ModelWatch, RegistrySettings
 from guardrails.contract import load_contract
 from guardrails.contract.model import Contract, QuarantinePolicy
 from guardrails.quarantine import ParquetTarget, TableTarget
@@ -40,6 +41,7 @@ def build_guard_spec(
     asset: Asset | None = None,
     quarantine: str | None = None,
     allow_unrun: bool = False,
+    models: ModelWatch | None = None,
 ) -> GuardSpec:
     """Load the contract and check the target now (DAG parse time), so a bad one is an import error.
 
@@ -65,7 +67,8 @@ def build_guard_spec(
         raise ValueError(f"target: expected a Parquet URI pattern or a callable (table, partition), got {target!r}")
     if asset is None:
         asset = Asset(default_asset_uri(resolved, loaded))
-    return GuardSpec(contract=loaded, target=resolved, asset=asset, quarantine=quarantine, allow_unrun=allow_unrun)
+    return GuardSpec(contract=loaded, target=resolved, asset=asset, quarantine=quarantine, allow_unrun=allow_unrun,
+                     models=models)
 
 
 def default_asset_uri(target: ParquetTarget | TableTarget | Publish, contract: Contract) -> str:
@@ -76,7 +79,7 @@ def default_asset_uri(target: ParquetTarget | TableTarget | Publish, contract: C
         's3://lake/transactions'
     """
     if isinstance(target, TableTarget):
-        return f"{target.database.split('?')[0]}/{target.table}"
+        return target.asset_uri
     if isinstance(target, ParquetTarget):
         static = target.pattern.split("{", 1)[0]
         return static.rsplit("/", 1)[0] if "{" in target.pattern else target.pattern
@@ -102,6 +105,9 @@ class GuardedOperator(PythonOperator):
         quarantine: the quarantine store's location (default ``$GUARDRAILS_QUARANTINE``, else
             ``.guardrails/quarantine``, read when the task runs).
         allow_unrun: judge rules guardrails cannot run as warnings instead of failing closed (``--allow-unrun``).
+        model: the registered model(s) the batch feeds: a quarantine holds their promotion before the task fails,
+            a pass releases the hold of its partition (`guardrails.airflow.models`).
+        model_registry: their registry: `RegistrySettings`, or a tracking URI; default ``$MLFLOW_TRACKING_URI``.
         **kwargs: passed to `PythonOperator` (``op_args``, ``op_kwargs``, ``outlets``, ``retries``, ...).
 
     Returns (as XCom ``return_value``) the outcome record that is also the asset event's extra.
@@ -120,10 +126,13 @@ class GuardedOperator(PythonOperator):
         asset: Asset | None = None,
         quarantine: str | None = None,
         allow_unrun: bool = False,
+        model: str | Sequence[str] | None = None,
+        model_registry: RegistrySettings | str | None = None,
         **kwargs: Any,
     ) -> None:
+        registry = RegistrySettings(tracking_uri=model_registry) if isinstance(model_registry, str) else model_registry
         self.guard = build_guard_spec(contract, target, table=table, policy=policy, asset=asset, quarantine=quarantine,
-                                      allow_unrun=allow_unrun)
+                                      allow_unrun=allow_unrun, models=ModelWatch.parse(model, registry))
         outlets = list(kwargs.pop("outlets", None) or [])
         if self.guard.asset not in outlets:
             outlets.append(self.guard.asset)

@@ -1,4 +1,5 @@
-"""The ``apache_airflow_provider`` entry point: registers ``@task.guarded`` and `GuardedOperator` with Airflow."""
+"""The ``apache_airflow_provider`` entry point: registers ``@task.guarded``, ``@task.model_gate`` and the operators
+(`GuardedOperator`, `ModelGateOperator`, `CanaryGateOperator`) with Airflow."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ def get_provider_info() -> dict[str, Any]:
         "versions": [__version__],
         "integrations": [{"integration-name": "Pipeline Guardrails", "tags": ["software"]}],
         "operators": [
-            {"integration-name": "Pipeline Guardrails", "python-modules": ["guardrails.airflow.operator"]}
+            {"integration-name": "Pipeline Guardrails", "python-modules": ["guardrails.airflow.operator", "guardrails.airflow.gate"]}
         ],
-        "task-decorators": [{"name": "guarded", "class-name": "guardrails.airflow.decorator.guarded_task"}],
+        "task-decorators": [
+            {"name": "guarded", "class-name": "guardrails.airflow.decorator.guarded_task"},
+            {"name": "model_gate", "class-name": "guardrails.airflow.gate.model_gate_task"},
+        ],
     }

@@ -1,6 +1,9 @@
 """`guardrails incident`: a drafted incident report from the record; `guardrails incident rearm`: re-arm a breaker.
 
-Reads the Dagster instance ``$DAGSTER_HOME`` points at (check evaluations, runs), the quarantine store
+Reads the Dagster instance ``$DAGSTER_HOME`` points at (check evaluations, runs) or, with ``--airflow URL`` (or
+``$GUARDRAILS_AIRFLOW_URL`` when ``$DAGSTER_HOME`` is not set), Airflow's records through its REST API (the guarded
+tasks' asset events, failed task instances and their XCom outcome records, DAG runs; `guardrails.airflow.records`,
+where the stores are those the records name unless ``--store`` is given), the quarantine store
 (``--store`` / ``$GUARDRAILS_QUARANTINE``, else every store the instance's guarded runs recorded, else
 ``.guardrails/quarantine``; a recorded store that cannot be read is a warning on stderr and a note in the report),
 the incident state (``--state-dir`` / ``$GUARDRAILS_STATE``: breaker trips) and, with ``--model``, the model's
@@ -21,6 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
+from guardrails.cli._airflow import AirflowOption, airflow_url, exit_unreadable, open_airflow
 from guardrails.cli.options import STORE_ENV, STORE_HELP, StoreOrigin, choose_stores, open_instance
 from guardrails.cli.render import console, print_error, print_json, table
 
@@ -80,6 +84,7 @@ def incident_command(
         int, typer.Option("--timeout", min=1, help="Seconds per MLflow request (with --model); past it the "
                           "report is built without the alias history and says so.")
     ] = 5,
+    airflow: AirflowOption = None,
 ) -> None:
     """Build the incident report: SBAR summary, timeline, impact, checks that fired, hypotheses, follow-ups."""
     if ctx.invoked_subcommand is not None:
@@ -88,7 +93,12 @@ def incident_command(
 
     fmt = ReportFormat.JSON if json_output else report_format
     moment = parse_since(since) if since else None
-    records = _gather(asset, store, state_dir, contracts, model, alias, tracking_uri, timeout)
+    url = airflow_url(airflow)
+    if url is not None:  # the report's scope is the asset as Airflow names it (a path given is its file:// URI)
+        guard = _model_guard(model, alias, tracking_uri, timeout)
+        records, asset = _gather_airflow(url, asset, store, state_dir, contracts, guard)
+    else:
+        records = _gather(asset, store, state_dir, contracts, model, alias, tracking_uri, timeout)
     report = build_incident_report(records, asset=asset, since=moment)
     if fmt is ReportFormat.JSON:
         text = report_json(report, indent=2)
@@ -113,11 +123,18 @@ def rearm_command(
     by: Annotated[str | None, typer.Option("--by", help="Who re-arms, recorded in the incident (default user@host).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the closed trip as JSON.")] = False,
 ) -> None:
-    """Re-arm ASSET's circuit breaker: restart the schedules/sensors it stopped, count failures afresh."""
-    from guardrails.dagster.breaker import rearm_breaker
+    """Re-arm ASSET's circuit breaker: restart the schedules/sensors it stopped, count failures afresh.
+
+    For an Airflow asset (its URI), unpause the DAGs the breaker paused, through Airflow's REST API
+    ($GUARDRAILS_AIRFLOW_URL with $GUARDRAILS_AIRFLOW_TOKEN, or ..._USERNAME and ..._PASSWORD).
+    """
     from guardrails.incidents import IncidentStateStore
 
     state = IncidentStateStore(state_dir)
+    if _rearm_airflow(asset, state, by, json_output):
+        return
+    from guardrails.dagster.breaker import rearm_breaker
+
     with open_instance() as instance:
         try:
             trip = rearm_breaker(instance, asset, state=state, by=by)
@@ -138,6 +155,41 @@ def rearm_command(
                   f"{trip.reason}); restarted {restarted}")
 
 
+def _rearm_airflow(asset: str, state: Any, by: str | None, json_output: bool) -> bool:
+    """Re-arm an Airflow breaker (its open trip paused DAGs); False when the asset's open trip is not Airflow's."""
+    from guardrails.airflow._circuit import is_airflow_trip, paused_names, rearm_breaker
+    from guardrails.airflow._rest import AirflowApi, AirflowApiError, AirflowNotConfigured
+
+    try:
+        trip = state.active_trip(asset)
+    except (OSError, ValueError) as exc:
+        print_error(f"cannot re-arm {asset}: {exc}")
+        raise typer.Exit(EXIT_ERROR) from exc
+    if trip is None and "://" in asset:  # an Airflow asset's URI; Dagster asset keys have no scheme
+        if json_output:
+            print_json(None)
+        else:
+            console.print(f"the circuit breaker of {asset} is not open: nothing to re-arm", markup=False, soft_wrap=True)
+        return True
+    if trip is None or not is_airflow_trip(trip):
+        return False
+    try:
+        api = AirflowApi.from_env()
+        if api is None:
+            raise AirflowNotConfigured("$GUARDRAILS_AIRFLOW_URL is not set: the paused DAGs cannot be unpaused")
+        with api:
+            closed = rearm_breaker(api, asset, state=state, by=by)
+    except (AirflowApiError, AirflowNotConfigured, OSError, ValueError) as exc:
+        print_error(f"cannot re-arm {asset}: {exc}; the breaker stays open")
+        raise typer.Exit(EXIT_ERROR) from exc
+    if json_output:
+        print_json(closed.to_dict() if closed is not None else None)
+    elif closed is not None:
+        console.print(f"re-armed the circuit breaker of {asset} (tripped {closed.tripped_at.isoformat(timespec='seconds')}"
+                      f": {closed.reason}); unpaused {paused_names(closed)}", markup=False, soft_wrap=True)
+    return True
+
+
 def _gather(
     asset: str | None, store: str | None, state_dir: str | None, contracts: str,
     model: str | None, alias: str, tracking_uri: str | None, timeout: int,
@@ -146,14 +198,7 @@ def _gather(
     from guardrails.incidents import IncidentStateStore
     from guardrails.quarantine import QuarantineStore
 
-    guard = None
-    if model:
-        if not tracking_uri:
-            print_error("--model needs a tracking server: pass --tracking-uri or set MLFLOW_TRACKING_URI")
-            raise typer.Exit(EXIT_ERROR)
-        from guardrails.models import MlflowModelRegistry, ModelGuard
-
-        guard = ModelGuard(MlflowModelRegistry(tracking_uri, timeout_seconds=timeout), model, alias=alias)
+    guard = _model_guard(model, alias, tracking_uri, timeout)
     with open_instance() as instance:
         try:
             choice = choose_stores(store, instance)
@@ -171,6 +216,37 @@ def _gather(
     for warning in choice.warnings:
         print_error(f"warning: {warning}")
     return replace(records, manifests=manifests, notes=records.notes + choice.warnings)
+
+
+def _model_guard(model: str | None, alias: str, tracking_uri: str | None, timeout: int) -> Any:
+    if not model:
+        return None
+    if not tracking_uri:
+        print_error("--model needs a tracking server: pass --tracking-uri or set MLFLOW_TRACKING_URI")
+        raise typer.Exit(EXIT_ERROR)
+    from guardrails.models import MlflowModelRegistry, ModelGuard
+
+    return ModelGuard(MlflowModelRegistry(tracking_uri, timeout_seconds=timeout), model, alias=alias)
+
+
+def _gather_airflow(
+    url: str, asset: str | None, store: str | None, state_dir: str | None, contracts: str, guard: Any,
+) -> tuple[Any, str | None]:
+    """The records from Airflow's REST API and the asset's name there; the stores are `store` when given, else
+    those the records name."""
+    from guardrails.airflow.records import find_asset, gather_incident_records
+    from guardrails.incidents import IncidentStateStore
+    from guardrails.quarantine import QuarantineStore
+
+    with open_airflow(url) as api:
+        try:
+            found = find_asset(api, asset) if asset else None
+            records = gather_incident_records(
+                api, [found.name] if found is not None else None, stores=[QuarantineStore(store)] if store else [],
+                state=IncidentStateStore(state_dir), model_guard=guard, contracts_dir=contracts)
+        except Exception as exc:  # any source that cannot be read makes the report incomplete: say which, exit 2
+            exit_unreadable(url, exc)
+    return records, found.name if found is not None else None
 
 
 def _print_table(report: Any) -> None:

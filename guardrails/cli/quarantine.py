@@ -6,7 +6,14 @@ Dagster instance at ``$DAGSTER_HOME`` recorded (`guardrails.cli.options.choose_s
 ``show``/``release``/``purge`` use the one holding the batch; a recorded store that cannot be read is named in a
 warning on stderr. Exit codes: 0 done (or nothing to do), 1 the release was refused because the data still fails
 its contract or a newer batch was published since (``--force`` overrides that), or a purge was declined, 2 the
-command could not run (unknown batch, unreadable store, bad contract file, data that still cannot be read).
+command could not run (unknown batch, unreadable store, bad contract file, data that still cannot be read), 3 the
+batch is released (published once) but its release could not be recorded in Airflow (see below).
+
+Airflow: releasing a batch an Airflow task quarantined also records an event on the task's asset through Airflow's
+REST API (``POST /api/v2/assets/events``, extra ``guardrails_release``) when ``$GUARDRAILS_AIRFLOW_URL`` is set
+(with ``$GUARDRAILS_AIRFLOW_TOKEN``, or ``$GUARDRAILS_AIRFLOW_USERNAME`` and ``$GUARDRAILS_AIRFLOW_PASSWORD``). If
+Airflow cannot be reached the data is still published, once; the command says the event was not recorded and exits
+3; running it again (or ``--record-only``, which needs no contract) records it, never twice.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import fsspec
 import typer
@@ -22,11 +29,12 @@ import typer
 from guardrails.cli.render import console, err_console, line, print_error, print_json, print_outcome, styled, table
 from guardrails.cli.options import STORE_ENV, STORE_HELP, AsOfOption, StoreChoice, choose_stores
 from guardrails.contract import load_contract
+from guardrails.contract.model import Contract
 from guardrails.errors import GuardrailsError
 from guardrails.outcome import CheckStatus
-from guardrails.quarantine import QuarantineManifest, QuarantineState, QuarantineStore, ReleaseStatus
+from guardrails.quarantine import QuarantineManifest, QuarantineState, QuarantineStore, ReleaseResult, ReleaseStatus
 
-EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_REFUSED, EXIT_ERROR, EXIT_NOT_RECORDED = 0, 1, 2, 3
 T = TypeVar("T")
 
 app = typer.Typer(
@@ -139,8 +147,8 @@ def show_command(
 def release_command(
     batch_id: BatchArgument,
     contract: Annotated[
-        Path, typer.Option("--contract", help="The batch's contract file, as it is now (*.odcs.yaml).")
-    ],
+        Path | None, typer.Option("--contract", help="The batch's contract file, as it is now (*.odcs.yaml).")
+    ] = None,
     store: StoreOption = None,
     as_of: AsOfOption = None,
     table: Annotated[
@@ -158,18 +166,36 @@ def release_command(
             "Only after making sure that release is dead: it may have published already.",
         ),
     ] = False,
+    record_only: Annotated[
+        bool,
+        typer.Option("--record-only", help="Publish nothing: only record an earlier release of an Airflow batch as "
+                     "an asset event in Airflow ($GUARDRAILS_AIRFLOW_URL), if it is not recorded yet."),
+    ] = False,
 ) -> None:
-    """Re-check a batch against the current contract and, if nothing blocks it, publish it exactly once."""
+    """Re-check a batch against the current contract and, if nothing blocks it, publish it exactly once.
+
+    A batch an Airflow task quarantined is also recorded as an event of its asset in Airflow (see the module help).
+    """
     location = _store_of(batch_id, store)
-    result = _run(lambda: _open(location).release(batch_id, load_contract(contract, table=table), as_of=as_of,
-                                                  break_claim=break_claim, force=force))
+    if record_only:
+        _record_only(batch_id, location, json_output)
+        return
+    if contract is None:
+        print_error("--contract is required (the batch's contract file), unless --record-only")
+        raise typer.Exit(EXIT_ERROR)
+    result = _run(lambda: _release(_open(location), batch_id, load_contract(contract, table=table), as_of=as_of,
+                                   break_claim=break_claim, force=force))
+    event = _record_in_airflow(result.manifest) if result.released else None
     if json_output:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "airflow_event": event.to_dict() if event is not None else None})
     else:
         style = {ReleaseStatus.RELEASED: "green", ReleaseStatus.ALREADY_RELEASED: "green"}.get(result.status, "red")
         console.print(line(styled(result.status.value, style), f"  {result.batch_id}: {result.message}"))
         if result.outcome is not None and result.status is not ReleaseStatus.ALREADY_RELEASED:
             print_outcome(result.outcome)
+        _say_event(batch_id, event)
+    if event is not None and not event.recorded:
+        raise typer.Exit(EXIT_NOT_RECORDED)
     if result.status is ReleaseStatus.SUPERSEDED:
         raise typer.Exit(EXIT_REFUSED)
     if result.status is ReleaseStatus.REFUSED:
@@ -201,6 +227,55 @@ def purge_command(
         console.print(f"purged {batch_id}: data deleted, tombstone manifest kept")
 
 
+def _record_in_airflow(manifest: QuarantineManifest) -> Any:
+    """Record a released Airflow batch in Airflow (`ReleaseEventResult`); None when it is not an Airflow batch or
+    no Airflow is configured (a note on stderr then says no event was recorded)."""
+    from guardrails.airflow._release_event import ReleaseEventResult, came_from_airflow, record_release_event
+    from guardrails.airflow._rest import AirflowApi, AirflowNotConfigured
+
+    if not came_from_airflow(manifest):
+        return None
+    try:
+        api = AirflowApi.from_env()
+    except AirflowNotConfigured as exc:
+        return ReleaseEventResult(recorded=False, message=f"cannot record the release in Airflow: {exc}")
+    if api is None:
+        err_console.print(f"guardrails: note: {manifest.batch_id} came from Airflow; set $GUARDRAILS_AIRFLOW_URL to "
+                          "record its release as an asset event", soft_wrap=True, markup=False)
+        return None
+    with api:
+        return record_release_event(api, manifest)
+
+
+def _say_event(batch_id: str, event: Any) -> None:
+    if event is None:
+        return
+    if event.recorded:
+        console.print(line(styled("recorded", "green"), f"  in Airflow: {event.message}"))
+        return
+    err_console.print(f"guardrails: the release of {batch_id} is published but NOT recorded in Airflow: "
+                      f"{event.message}; once Airflow is reachable run: guardrails quarantine release {batch_id} "
+                      "--record-only", soft_wrap=True, markup=False)
+
+
+def _record_only(batch_id: str, location: str, json_output: bool) -> None:
+    """``--record-only``: record an earlier release in Airflow; exit 0 recorded, 3 not, 2 not released/not Airflow."""
+    manifest = _run(lambda: _open(location).show(batch_id))
+    if manifest.state is not QuarantineState.RELEASED:
+        print_error(f"batch {batch_id} is {manifest.state.value}: there is no release to record (release it first)")
+        raise typer.Exit(EXIT_ERROR)
+    event = _record_in_airflow(manifest)
+    if event is None:
+        print_error(f"batch {batch_id} was not guarded by an Airflow task, or $GUARDRAILS_AIRFLOW_URL is not set: "
+                    "nothing to record")
+        raise typer.Exit(EXIT_ERROR)
+    if json_output:
+        print_json(event.to_dict())
+    else:
+        _say_event(batch_id, event)
+    raise typer.Exit(EXIT_OK if event.recorded else EXIT_NOT_RECORDED)
+
+
 def _stores(given: str | None) -> StoreChoice:
     """The stores to read (see `choose_stores`); each unreadable recorded store is a warning line on stderr,
     and exit 2 when none is left to read."""
@@ -228,6 +303,18 @@ def _store_of(batch_id: str, given: str | None) -> str:
     err_console.print(f"guardrails: batch {batch_id} {problem} of the quarantine stores $DAGSTER_HOME recorded "
                       f"({where}); pass --store", soft_wrap=True, markup=False)
     raise typer.Exit(EXIT_ERROR)
+
+
+def _release(store: QuarantineStore, batch_id: str, contract: Contract, **options: Any) -> ReleaseResult:
+    """Release through the store, or through Spark for a batch the Spark guard kept (re-validated and published
+    there: to its partition, not to ``_released/``)."""
+    from guardrails.engines._spark_publish import SOURCE_PREFIX
+
+    if store.show(batch_id).source.startswith(SOURCE_PREFIX):
+        from guardrails.engines._spark_guard import release_spark_parquet  # needs the [spark] extra
+
+        return release_spark_parquet(store, batch_id, contract, **options)
+    return store.release(batch_id, contract, **options)
 
 
 def _open(location: str) -> QuarantineStore:

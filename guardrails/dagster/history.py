@@ -1,4 +1,4 @@
-"""Read a check's history back from a `DagsterInstance` as our `CheckOutcome`s.
+"""Read a check's history back from a `DagsterInstance` as our `CheckOutcome`s (core `CheckHistoryEntry`s).
 
 It reads Dagster's non-public check history through `guardrails.dagster._compat` (which names the Dagster
 versions supported), on any SQL event-log storage (SQLite, PostgreSQL). Each evaluation written by
@@ -14,69 +14,15 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import dagster as dg
 
 from guardrails.dagster import metadata as md
 from guardrails.dagster._compat import CheckExecutionRecord, check_execution_history, checks_with_executions
-from guardrails.outcome import CheckOutcome
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CheckHistoryEntry:
-    """One execution of an asset check: Dagster's facts (run, status, time) plus our outcome when we wrote it.
-
-    `status` is Dagster's record status (``PLANNED``, ``SUCCEEDED``, ``FAILED``); `run_status` the run's
-    (``SUCCESS``, ``FAILURE``, ...), or None when the run was deleted. `batch_id` names the quarantined or
-    published batch for guarded assets; `quarantine_store` (absolute URI) and `contract_path` (absolute) say
-    where the guarded run kept bad batches and which contract file judged it; `released_to` is set on the
-    evaluation a release recorded (where it published the batch).
-    """
-
-    asset_key: str
-    check_name: str
-    run_id: str
-    status: str
-    run_status: str | None
-    timestamp: datetime
-    partition: str | None = None
-    passed: bool | None = None
-    severity: str | None = None
-    description: str | None = None
-    batch_id: str | None = None
-    target_materialization_run_id: str | None = None
-    outcome: CheckOutcome | None = None
-    quarantine_store: str | None = None
-    contract_path: str | None = None
-    released_to: str | None = None
-    execution_id: int | None = None
-    target_storage_id: int | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form (the CLI's ``--json``)."""
-        return {
-            "asset_key": self.asset_key,
-            "check_name": self.check_name,
-            "run_id": self.run_id,
-            "status": self.status,
-            "run_status": self.run_status,
-            "timestamp": self.timestamp.isoformat(),
-            "partition": self.partition,
-            "passed": self.passed,
-            "severity": self.severity,
-            "description": self.description,
-            "batch_id": self.batch_id,
-            "target_materialization_run_id": self.target_materialization_run_id,
-            "outcome": self.outcome.to_dict() if self.outcome is not None else None,
-            "released_to": self.released_to,
-            "quarantine_store": self.quarantine_store,
-            "contract_path": self.contract_path,
-        }
+from guardrails.history import CheckHistoryEntry
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -23,20 +23,23 @@ Example:
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from guardrails.contract import load_contract_file
 from guardrails.dagster._scope import asset_partition_of_source
 from guardrails.dagster.breaker import Feed, feeding_instigators, repository_origin_from_context, trip_breaker_if_needed
-from guardrails.dagster.history import CheckHistoryEntry, check_names, read_check_history
+from guardrails.dagster.history import CheckHistoryEntry, check_names, read_check_history  # noqa: F401
+from guardrails.incidents._gather import (
+    assemble_incident_records,
+    contract_paths,
+    evaluation_from_history,
+    manifest_evaluation,
+)
 from guardrails.incidents import (
     BreakerPolicy,
     BreakerTrip,
@@ -52,11 +55,8 @@ from guardrails.incidents import (
     build_incident_report,
     incident_markdown,
 )
-from guardrails.errors import ContractError
-from guardrails.models import AliasMove, RegistryError
-from guardrails.quarantine import QuarantineManifest, QuarantineState, QuarantineStore
+from guardrails.quarantine import QuarantineManifest, QuarantineStore
 
-logger = logging.getLogger("guardrails.incidents")
 
 INCIDENT_ID_KEY = "guardrails/incident_id"
 INCIDENT_STATE_KEY = "guardrails/incident_state"
@@ -65,35 +65,6 @@ INCIDENT_TAG = "guardrails/incident"
 WEBHOOK_ENV = "GUARDRAILS_WEBHOOK_URL"
 
 
-
-
-def evaluation_from_history(entry: CheckHistoryEntry, run_started_at: datetime | None = None) -> Evaluation | None:
-    """Our record of one check execution; None while it has no verdict yet (planned, or its run died first).
-
-    The time is when our check finished (the outcome's `finished_at`, microsecond precision) when the
-    evaluation carries an outcome: the history entry's timestamp is when Dagster *created* the row, which for a
-    check planned by a run is the run's start, and SQL storages keep it to the second only. The contract file
-    and the quarantine store are read from the evaluation's metadata when it recorded them.
-    """
-    if entry.passed is None:
-        return None
-    return Evaluation(
-        asset_key=entry.asset_key,
-        check_name=entry.check_name,
-        timestamp=entry.outcome.finished_at if entry.outcome is not None else entry.timestamp,
-        passed=bool(entry.passed),
-        run_id=entry.run_id or "",
-        run_status=entry.run_status,
-        run_started_at=run_started_at,
-        outcome=entry.outcome,
-        batch_id=entry.batch_id,
-        partition=entry.partition,
-        severity=entry.severity,
-        description=entry.description,
-        contract_path=entry.contract_path,
-        quarantine_store=entry.quarantine_store,
-        release=entry.released_to is not None,
-    )
 
 
 def evaluation_from_manifest(
@@ -107,21 +78,7 @@ def evaluation_from_manifest(
     named = asset_partition_of_source(manifest.source)
     if named is None:
         return None
-    asset, partition = named
-    return Evaluation(
-        asset_key=asset,
-        check_name=check_name,
-        timestamp=manifest.outcome.finished_at,
-        passed=False,
-        run_id=manifest.run_id or "",
-        run_started_at=run_started_at,
-        outcome=manifest.outcome,
-        batch_id=manifest.batch_id,
-        partition=partition,
-        severity="ERROR",
-        description=manifest.reason,
-        from_manifest=True,
-    )
+    return manifest_evaluation(manifest, named[0], named[1], check_name, run_started_at)
 
 
 def guarded_asset_keys(instance: dg.DagsterInstance) -> list[str]:
@@ -169,22 +126,6 @@ def run_summary(instance: dg.DagsterInstance, run_id: str) -> RunSummary | None:
     )
 
 
-def contract_paths(directory: str | os.PathLike[str] | None) -> dict[str, str]:
-    """Contract id -> file, for the ``*.odcs.yaml`` files in `directory` (unreadable files are skipped: the
-    report then shows a placeholder instead of a path, which is all they are used for)."""
-    if directory is None or not Path(directory).is_dir():
-        return {}
-    found: dict[str, str] = {}
-    for path in sorted(Path(directory).glob("*.odcs.yaml")):
-        try:
-            contract_id = load_contract_file(path).id  # bounded reader (a YAML bomb is refused); any number of tables
-        except (OSError, ContractError) as exc:
-            logger.debug("skipping %s: %s", path, exc)
-            continue
-        found.setdefault(contract_id, str(path))
-    return found
-
-
 def gather_incident_records(
     instance: dg.DagsterInstance,
     assets: Iterable[str | dg.AssetKey] | None = None,
@@ -210,82 +151,13 @@ def gather_incident_records(
     """
     keys = [_user(a) for a in assets] if assets is not None else guarded_asset_keys(instance)
     entries = [entry for key in keys for entry in read_check_history(instance, key, limit=limit)]
-    manifests = tuple(store.list()) if store is not None else ()
-    unrecorded = _unrecorded_quarantines(manifests, entries, keys if assets is not None else None)
-    runs: dict[str, RunSummary] = {}
-    failed_run_ids = [e.run_id for e in entries if e.run_id and e.passed is False]
-    for run_id in dict.fromkeys([*failed_run_ids, *(m.run_id for m, _ in unrecorded if m.run_id)]):
-        summary = run_summary(instance, run_id)
-        if summary is not None:
-            runs[run_id] = summary
-    evaluations = []
-    for entry in entries:
-        started = runs[entry.run_id].started_at if entry.run_id in runs else None
-        evaluation = evaluation_from_history(entry, started)
-        if evaluation is not None:
-            evaluations.append(evaluation)
-    for manifest, asset in unrecorded:
-        started = runs[manifest.run_id].started_at if manifest.run_id in runs else None
-        derived = evaluation_from_manifest(manifest, _contract_check_name(manifest, asset, evaluations), started)
-        if derived is not None:
-            evaluations.append(derived)
-    alias_moves, notes = _alias_history(model_guard)
-    return IncidentRecords(
-        evaluations=tuple(evaluations),
-        manifests=manifests,
-        alias_moves=alias_moves,
-        runs=tuple(runs.values()),
-        breaker_trips=state.breaker_trips() if state is not None else (),
-        model_name=getattr(model_guard, "name", None),
-        contract_paths=contract_paths(contracts_dir),
-        quarantine_location=_location(store),
-        notes=notes,
+    return assemble_incident_records(
+        entries, tuple(store.list()) if store is not None else (),
+        asset_of_manifest=lambda manifest: asset_partition_of_source(manifest.source),
+        run_summary=lambda run_id: run_summary(instance, run_id),
+        assets=keys if assets is not None else None,
+        store=store, state=state, model_guard=model_guard, contracts_dir=contracts_dir,
     )
-
-
-def _unrecorded_quarantines(
-    manifests: Sequence[QuarantineManifest], entries: Sequence[CheckHistoryEntry], assets: Sequence[str] | None,
-) -> list[tuple[QuarantineManifest, str]]:
-    """Batches still held whose failure no recorded evaluation tells of (none names the batch or its run), each
-    with its asset.
-
-    Only batches a guarded asset quarantined (of `assets`, when given) count: the manifest must say which.
-    """
-    failed = [e for e in entries if e.passed is False]
-    named = {e.batch_id for e in failed if e.batch_id}
-    by_run = {(e.asset_key, e.run_id) for e in failed if e.run_id}
-    unrecorded = []
-    for manifest in manifests:
-        source = asset_partition_of_source(manifest.source)
-        if manifest.state is not QuarantineState.QUARANTINED or source is None:
-            continue
-        asset = source[0]
-        if assets is not None and asset not in assets:
-            continue
-        if manifest.batch_id in named or (asset, manifest.run_id) in by_run:
-            continue
-        unrecorded.append((manifest, asset))
-    return unrecorded
-
-
-def _contract_check_name(manifest: QuarantineManifest, asset: str, evaluations: Sequence[Evaluation]) -> str:
-    """The check that judges the manifest's contract on `asset`: the latest evaluation of that asset whose
-    outcome names the same contract says which; without one, the outcome's own check name."""
-    for evaluation in sorted(evaluations, key=lambda e: e.timestamp, reverse=True):
-        outcome = evaluation.outcome
-        if evaluation.asset_key == asset and outcome is not None and outcome.contract_id == manifest.contract_id:
-            return evaluation.check_name
-    return manifest.outcome.check
-
-
-def _alias_history(model_guard: Any | None) -> tuple[tuple[AliasMove, ...], tuple[str, ...]]:
-    """The guard's alias history, or none and a note naming the cause when the registry cannot be read."""
-    if model_guard is None:
-        return (), ()
-    try:
-        return tuple(model_guard.history()), ()
-    except RegistryError as exc:
-        return (), (f"model alias history unavailable: {exc}",)
 
 
 def attach_incident_report(instance: dg.DagsterInstance, incident: Incident) -> None:
@@ -407,10 +279,3 @@ def _user(asset: str | dg.AssetKey) -> str:
 
 def _time(value: float | None) -> datetime | None:
     return datetime.fromtimestamp(value, tz=UTC) if value is not None else None
-
-
-def _location(store: QuarantineStore | None) -> str | None:
-    if store is None:
-        return None
-    uri = store.uri
-    return uri.removeprefix("file://") if uri.startswith("file://") else uri

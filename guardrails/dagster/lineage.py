@@ -20,19 +20,17 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
-from pathlib import Path
 
 import dagster as dg
 
 from guardrails.models import BatchRef
+from guardrails.models._batches import file_sha256
 
 DATA_VERSION_TAG = "dagster/data_version"
 """The tag Dagster writes on every materialization with its data version."""
 PATH_METADATA_KEY = "path"
 """The metadata key an IO manager (the example's, Dagster's file-based ones) names the stored file under."""
-_HASH_CHUNK = 1 << 20
 
 
 def materialized_batch(
@@ -81,18 +79,3 @@ def materialized_batch(
         contract_version=contract_version,
         run_id=record.run_id or None,
     )
-
-
-def file_sha256(path: str) -> str | None:
-    """``sha256:<hex>`` of a local file's bytes, or None when it is not a readable local file (a URL, gone)."""
-    file = Path(path)
-    if "://" in path or not file.is_file():
-        return None
-    digest = hashlib.sha256()
-    try:
-        with file.open("rb") as handle:
-            while chunk := handle.read(_HASH_CHUNK):
-                digest.update(chunk)
-    except OSError:  # unreadable now: the reference keeps its data version, which is what matching needs
-        return None
-    return f"sha256:{digest.hexdigest()}"

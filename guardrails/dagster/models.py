@@ -3,7 +3,8 @@
 Dagster has no sensor that reacts to check evaluations, so `build_model_guard_sensor` polls the history of the
 checks it watches (`read_check_history_after`, over the one wrapper around Dagster's non-public history API) and
 handles **every** evaluation recorded since its cursor, oldest first, each by what it means for the model
-(`guardrails.dagster._guard_events.classify`), never by blaming whatever version happens to serve:
+(`guardrails.models._events.classify`, the rule the Airflow adapter shares), never by blaming whatever version happens
+to serve:
 
 - a data check failed and the batch was quarantined before storage: no model saw it, so nothing is tagged and
   the alias stays; automatic promotion is **held** (`ModelGuard.hold`, with the check, partition, reason and
@@ -56,17 +57,11 @@ import dagster as dg
 from pydantic import Field
 
 from guardrails._text import MESSAGE_CHARS, cap_text
-from guardrails.dagster._guard_events import (
-    MODEL_VERSION_KEY,
-    CheckRole,
-    Classified,
-    EvaluationClass,
-    classify,
-    judge_canary,
-)
+from guardrails.dagster._guard_events import MODEL_VERSION_KEY, CheckRole, EvaluationClass, classify  # noqa: F401
 from guardrails.dagster.history import CheckHistoryEntry, read_check_history_after
 from guardrails.dagster.lineage import materialized_batch
 from guardrails.models import ActionResult, ActionStatus, BatchRef, ModelGuard, RegistryError
+from guardrails.models._events import act, superseded
 
 MODEL_REGISTRY_RESOURCE_KEY = "model_registry"
 """The resource key the sensor expects its `ModelRegistryResource` under."""
@@ -247,33 +242,9 @@ def _evaluation_label(entry: CheckHistoryEntry) -> str:
     return f"{_check_label(entry)}{where} ({run})"
 
 
-def _reason(item: Classified) -> str:
-    """One readable sentence: which evaluation, what it means, and its own description (data text, capped)."""
-    entry = item.entry
-    text = f"{_evaluation_label(entry)} {'passed' if entry.passed else 'failed'}: {item.why}"
-    if entry.description:
-        text += f" ({entry.description})"
-    return cap_text(text, MESSAGE_CHARS)
-
-
-def _superseded(items: Sequence[Classified]) -> set[int]:
-    """Ids of failures whose (check, partition) passes later among `items`: holding them would release at once."""
-    last_pass: dict[tuple[str, str | None], int] = {}
-    for item in items:
-        if item.kind is EvaluationClass.PASSED:
-            last_pass[(_check_label(item.entry), item.partition)] = item.entry.execution_id or 0
-    return {
-        item.entry.execution_id or 0
-        for item in items
-        if item.kind in (EvaluationClass.QUARANTINED, EvaluationClass.NO_BATCH)
-        and last_pass.get((_check_label(item.entry), item.partition), -1) > (item.entry.execution_id or 0)
-    }
-
-
-def _stored_batch(instance: dg.DagsterInstance, check: WatchedCheck, item: Classified) -> BatchRef:
+def _stored_batch(instance: dg.DagsterInstance, check: WatchedCheck, entry: CheckHistoryEntry) -> BatchRef:
     """The stored batch a failure condemns: the materialization it judged, or `batch_of`'s batch of the partition
     as it stood when the check ran; the partition alone when neither can be found (every batch of it)."""
-    entry = item.entry
     contract_id = entry.metadata.get("guardrails/contract_id")
     contract_version = entry.metadata.get("guardrails/contract_version")
     contract = {"contract_id": contract_id, "contract_version": contract_version}
@@ -340,31 +311,6 @@ def _hold_text(hold: Any) -> str:
     return cap_text(f"{hold.reason} (failing: {failing or 'none'})", MESSAGE_CHARS)
 
 
-def _act(
-    guard: ModelGuard, instance: dg.DagsterInstance, check: WatchedCheck, item: Classified
-) -> tuple[str, ActionResult]:
-    """Ask the guard to do what the evaluation's class calls for; the action's name and result."""
-    entry = item.entry
-    run_id = entry.run_id or None
-    label = _check_label(entry)
-    reason = _reason(item)
-    if item.kind is EvaluationClass.PASSED:
-        # Both ends carry the evaluation times, so a pass clears only failures evaluated before it, even when
-        # another guard (a second sensor, the CLI) placed the hold after this pass was evaluated.
-        return "release_hold", guard.release_hold(label, [item.partition], run_id=run_id, at=item.at)
-    if item.kind in (EvaluationClass.QUARANTINED, EvaluationClass.NO_BATCH):
-        incident = f"{label}[{item.partition}]" if item.partition is not None else label
-        return "hold", guard.hold(reason, check=label, partitions=[item.partition], run_id=run_id,
-                                  incident=incident, at=item.at)
-    if item.kind is EvaluationClass.STORED_BATCH:
-        batch = _stored_batch(instance, check, item)
-        return "condemn", guard.condemn(batch, reason=reason, check=label, run_id=run_id)
-    assert item.version is not None  # EvaluationClass.MODEL and CANARY always name their version
-    if item.kind is EvaluationClass.CANARY:
-        return "judge_canary", judge_canary(guard, item, run_id=run_id)
-    return "fail_version", guard.fail_version(item.version, reason=reason, check=label, run_id=run_id)
-
-
 def build_model_guard_sensor(
     *,
     data_checks: Iterable[WatchedCheck | dg.AssetCheckKey | str] = (),
@@ -417,7 +363,7 @@ def build_model_guard_sensor(
         new, next_state = _new_evaluations(context.instance, checks, state)
         guard = model_registry.get_guard(actor=f"dagster:sensor/{name}")
         items = [classify(n.entry, n.check.role) for n in new]
-        superseded = _superseded(items)
+        skipped = superseded(items)
         events: list[dg.AssetObservation] = []
         try:  # one read up front: a pass releases only what the hold names, without a registry call per pass
             held = guard.status().hold
@@ -431,12 +377,12 @@ def build_model_guard_sensor(
                 context.instance.report_runless_asset_event(event)
             return dg.Failure(f"model guard {guard.name!r}: {message}; the cursor stays, the next tick retries")
 
-        for item in items:
-            entry = item.entry
+        for found, item in zip(new, items, strict=True):
+            entry = found.entry
             if item.kind is EvaluationClass.IGNORED:
                 context.log.info(f"{_evaluation_label(entry)}: no action ({item.why})")
                 continue
-            if (entry.execution_id or 0) in superseded:
+            if (entry.execution_id or 0) in skipped:
                 context.log.info(f"{_evaluation_label(entry)}: no hold, a later evaluation of the partition passed")
                 continue
             check = by_label[_check_label(entry)]
@@ -445,9 +391,11 @@ def build_model_guard_sensor(
             ):
                 continue  # nothing held on this (check, partition): the pass changes nothing
             try:
-                kind, result = _act(guard, context.instance, check, item)
+                done = act(guard, item, stored_batch=lambda: _stored_batch(context.instance, check, entry))
             except RegistryError as exc:
                 raise fail(f"registry error on {_evaluation_label(entry)}: {exc}") from exc
+            assert done is not None  # only IGNORED does nothing, and it was skipped above
+            kind, result = done.kind, done.result
             if result.status is ActionStatus.ERROR:
                 raise fail(f"{kind} for {_evaluation_label(entry)} ended in error: {result.message} ({result.error})")
             if kind in ("hold", "release_hold"):
@@ -456,7 +404,7 @@ def build_model_guard_sensor(
                 context.log.info(f"{kind}: {result.message}")
                 continue
             (context.log.error if result.status is ActionStatus.REFUSED else context.log.info)(result.message)
-            events.append(action_observation(check.key.asset_key, kind, result, reason=_reason(item)
+            events.append(action_observation(check.key.asset_key, kind, result, reason=item.reason
                                              if item.kind is not EvaluationClass.PASSED
                                              else f"{_evaluation_label(entry)} passed", evaluation=entry))
         try:

@@ -15,7 +15,7 @@ in one concurrency pool of limit 1 (``pool="duckdb:<file>"``); PostgreSQL has no
 
 Example:
     >>> @guarded_table_asset(contract="expectations/transactions.odcs.yaml",
-    ...                      target="duckdb:///warehouse.duckdb?table=transactions")
+    ...                      target="duckdb:///srv/warehouse.duckdb?table=transactions")
     ... def transactions() -> str:
     ...     return "transactions_staging"  # the body created it (e.g. CREATE TABLE ... AS SELECT ...)
     >>> [spec.name for spec in transactions.check_specs]

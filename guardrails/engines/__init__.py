@@ -13,6 +13,10 @@ messages, and the outcome is assembled by the polars engine's own routines and j
   `TableAudit.split(table) -> (valid, invalid)` and `TableAudit.flagged(table)` (a rejected flag and the ids of
   the rules each row broke) are the safe way to filter on them.
 - `violation(rule, table, as_of)`: one rule's ibis predicate (True where a row violates it, never null).
+- Spark (the ``[spark]`` extra): `guard_spark_parquet(contract, df_or_dir, target, partition, store)` audits in
+  Spark and publishes a Parquet partition by one atomic rename (`SparkParquetTarget`: local filesystems), keeping
+  rejected rows in the `QuarantineStore`; `release_spark_parquet` re-validates in Spark and publishes once;
+  `local_spark_session()` is a ``local[1]`` session for one machine.
 
 Imports are lazy: ``import guardrails`` and ``import guardrails.engines`` never import ibis.
 
@@ -32,20 +36,29 @@ if TYPE_CHECKING:
     from guardrails.engines._audit import REASONS_COLUMN, REJECTED_COLUMN, TableAudit, audit_table
     from guardrails.engines._compile import violation
     from guardrails.engines._connect import DEFAULT_MEMORY_LIMIT, EngineUnavailableError, connect, read_table
+    from guardrails.engines._spark_guard import GuardedSparkBatch, guard_spark_parquet, release_spark_parquet
+    from guardrails.engines._spark_publish import PartitionExistsError, SparkParquetTarget
+    from guardrails.engines._spark_session import local_spark_session
 
 __all__ = [
     "DEFAULT_MEMORY_LIMIT",
     "EngineUnavailableError",
+    "GuardedSparkBatch",
+    "PartitionExistsError",
     "REASONS_COLUMN",
     "REJECTED_COLUMN",
+    "SparkParquetTarget",
     "TableAudit",
     "TableLocation",
     "TableUriError",
     "audit_table",
     "connect",
+    "guard_spark_parquet",
     "is_table_uri",
+    "local_spark_session",
     "parse_table_uri",
     "read_table",
+    "release_spark_parquet",
     "violation",
 ]
 
@@ -59,6 +72,13 @@ _LAZY = {
     "EngineUnavailableError": "guardrails.engines._connect",
     "connect": "guardrails.engines._connect",
     "read_table": "guardrails.engines._connect",
+    # Spark (the [spark] extra): write-audit-publish by atomic rename, and a local session.
+    "GuardedSparkBatch": "guardrails.engines._spark_guard",
+    "guard_spark_parquet": "guardrails.engines._spark_guard",
+    "release_spark_parquet": "guardrails.engines._spark_guard",
+    "PartitionExistsError": "guardrails.engines._spark_publish",
+    "SparkParquetTarget": "guardrails.engines._spark_publish",
+    "local_spark_session": "guardrails.engines._spark_session",
 }
 
 
@@ -68,4 +88,8 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'guardrails.engines' has no attribute {name!r}")
     import importlib
 
+    if not module.endswith("_connect"):  # the executors need ibis itself: say which extra installs it
+        from guardrails._extras import require_extra
+
+        require_extra("ibis", "engines", f"guardrails.engines.{name}")
     return getattr(importlib.import_module(module), name)

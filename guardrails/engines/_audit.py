@@ -4,10 +4,11 @@ The outcome is built by the very routines the polars engine uses (`guardrails.va
 thresholds, messages, the one `judge`); only the measuring runs in the engine:
 
 1. ONE aggregate query: the row count, every per-row rule's failing count (``SUM(CASE WHEN violation THEN 1
-   ELSE 0 END)``) and the integrality of float columns declared integer;
-2. one query per uniqueness rule (a ``GROUP BY key HAVING COUNT(*) > 1``, cheaper than a window for counting);
-3. when error-severity row rules failed, the count of rows that broke any of them (one more aggregate, skipped
-   when a single rule decides it);
+   ELSE 0 END)``; one-column uniqueness is a semi-join on the duplicated keys), the integrality of float columns
+   declared integer, and the rows breaking any error-severity rule that tolerates no failing row;
+2. one query per composite-key uniqueness rule (a ``GROUP BY key HAVING COUNT(*) > 1``);
+3. only when a failed blocking rule tolerates some failing rows or is a composite key: the count of rows that
+   broke any failed blocking rule (one more aggregate);
 4. when row rules failed, the capped sample: ``sample_size`` failing rows with the primary key, the offending
    columns and ``_rules``. Rows of a table have no position, so ``_row`` is absent.
 
@@ -89,14 +90,14 @@ class TableAudit:
         if self.rejected is None:
             raise ValueError("this table cannot be split row by row: rejected is None (quarantine it whole)")
         reasons = [ibis.ifelse(v, ibis.literal(rid), ibis.null("string")) for rid, v in self.violations.items()]
-        text = ibis.literal(None, "string") if not reasons else ibis.coalesce(*reasons) if len(reasons) == 1 else (
-            _joined(reasons)
-        )
+        text = ibis.literal(None, "string") if not reasons else _joined(reasons)
         return table.mutate(**{REJECTED_COLUMN: self.rejected, REASONS_COLUMN: text})
 
     def split(self, table: ir.Table) -> tuple[ir.Table, ir.Table]:
         """(valid, invalid) rows of `table`, each with `table`'s columns only. Raises ValueError when unsplittable."""
-        flagged = self.flagged(table)
+        if self.rejected is None:
+            raise ValueError("this table cannot be split row by row: rejected is None (quarantine it whole)")
+        flagged = table.mutate(**{REJECTED_COLUMN: self.rejected})
         columns = table.columns
         return (
             flagged.filter(~flagged[REJECTED_COLUMN]).select(*columns),
@@ -109,12 +110,8 @@ REASONS_COLUMN = "_guardrails_rules"
 
 
 def _joined(parts: list[ir.StringValue]) -> ir.StringValue:
-    """The non-null parts joined with ``", "`` (NULL when all are null), in every SQL dialect.
-
-    ``CONCAT_WS`` skips NULLs on DuckDB, PostgreSQL and Spark; the parts are non-empty rule ids, so an empty
-    result means all were null. (A nested ``CASE`` per part doubled the SQL per rule: 8 failed rules compiled
-    to 620 kB of SQL in 9.5 s, 10 rules to 6 MB in 113 s; `bench.engines`.)
-    """
+    """The non-null parts joined with ``", "`` (NULL when all are null): ``concat_ws``, which skips NULLs in DuckDB,
+    PostgreSQL and Spark. Linear in the parts (a nested CASE per part would repeat the text exponentially)."""
     return ibis.literal(", ").join(parts).nullif("")
 
 
@@ -133,6 +130,18 @@ def _scalar_row(expr: ir.Table) -> dict[str, Any]:
 def _count(value: Any) -> int:
     """A SUM/COUNT as an int: NULL (an empty table) is 0; PostgreSQL's numeric sums arrive as Decimal."""
     return 0 if value is None else int(value)
+
+
+def _windowed(rule: Rule) -> bool:
+    """Whether the rule's predicate is a window (composite-key uniqueness), which no aggregate may hold."""
+    return isinstance(rule, UniqueRule) and len(rule.key_columns) > 1
+
+
+def _strict(rule: Rule) -> bool:
+    """An error-severity row rule that fails on its first failing row (``mustBe: 0`` rows, the schema's rules)."""
+    threshold = getattr(rule, "threshold", None)
+    return (rule.severity is Severity.ERROR and threshold is not None and threshold.operator == "mustBe"
+            and threshold.value == 0)
 
 
 def _duplicates(table: ir.Table, keys: Sequence[str]) -> int:
@@ -217,7 +226,9 @@ def audit_table(
                 )
         by_id = {r.rule_id: r for r in contract.rules}
         # The one aggregate: positional names keep rule ids (dots, quotes) out of the SQL.
-        scanned = {rid: e for rid, e in expressions.items() if not isinstance(by_id[rid], UniqueRule)}
+        # Composite-key uniqueness is a window: it gets its own GROUP BY query. Everything else, one-column
+        # uniqueness included (a semi-join), is one more SUM in the one aggregate.
+        scanned = {rid: e for rid, e in expressions.items() if not _windowed(by_id[rid])}
         names = {f"r{i}": rid for i, rid in enumerate([*scanned, *integral_checks])}
         measures = {
             name: ibis.ifelse(
@@ -225,9 +236,16 @@ def audit_table(
             ).sum()
             for name, rid in names.items()
         }
+        # Rows breaking any error-severity rule that tolerates no failing row: once the counts say which rules
+        # failed, this is the rejected-row count whenever every blocking rule is of that kind (a rule of that kind
+        # that passed broke no row), which saves a second scan in the common case.
+        strict = [rid for rid in scanned if _strict(by_id[rid])]
+        if strict:
+            measures["strict"] = ibis.ifelse(ibis.or_(*(scanned[rid] for rid in strict)), 1, 0).sum()
         totals = _scalar_row(table.aggregate(rows=table.count(), **measures))
         rows = _count(totals["rows"])
         counts = {rid: _count(totals[name]) for name, rid in names.items()}
+        strict_rows = _count(totals["strict"]) if strict else 0
         for rid in expressions.keys() - scanned.keys():
             counts[rid] = _duplicates(table, by_id[rid].key_columns)  # type: ignore[attr-defined]
         table_results, _ = _table_results(contract, schema, rows)
@@ -259,7 +277,10 @@ def audit_table(
     blocking = [rid for rid in failed_row_rules if by_id[rid].severity is Severity.ERROR]
     rejected = ibis.or_(*(expressions[rid] for rid in blocking)) if blocking else ibis.literal(False)
     try:
-        failing_rows = _rejected_rows(table, rejected, blocking, counts)
+        if blocking and set(blocking) <= set(strict):
+            failing_rows = strict_rows
+        else:
+            failing_rows = _rejected_rows(table, rejected, blocking, counts)
         sample, sample_metrics = capped_sample(
             _sample(table, expressions, failed_row_rules, contract, by_id, sample_size) if failed_row_rules else ()
         )

@@ -9,8 +9,9 @@ which pushes them down to DuckDB, PostgreSQL or Spark, and reproduces those sema
 - allowed and missing values are coerced by the polars compiler's own `_values_for`;
 - nulls fail only not-null and missing-values rules; every expression is coalesced to False, never null;
 - NaN fails a range rule (SQL engines order NaN above every number; the explicit ``isnan`` makes it explicit);
-- uniqueness is a window count over the key: a row fails when its key occurs more than once and no key column
-  is null (SQL semantics; every row of a duplicated group fails);
+- uniqueness: a row fails when its key occurs more than once and no key column is null (SQL semantics; every
+  row of a duplicated group fails): a semi-join on the duplicated keys for one key column, a window count over
+  the key for composite keys (filter on it through `TableAudit.flagged`, never in a WHERE directly);
 - patterns are full matches: ``\\A(?:p)\\z`` on DuckDB (RE2) and Spark (Java), ``^(?:p)$`` on PostgreSQL (POSIX
   AREs have no ``\\z``; ``$`` ends the string there since newline-sensitive matching is off). The contract's
   patterns are checked portable at load (`guardrails.contract._patterns`); the conformance suite runs the
@@ -151,6 +152,11 @@ def _violation(rule: RowRule, table: ir.Table, schema: dict[str, pl.DataType], a
         case UniqueRule():
             keys = [table[k] for k in rule.key_columns]
             present = ibis.and_(*(k.notnull() for k in keys))
+            if len(keys) == 1:
+                # A semi-join on the duplicated keys (hash aggregate + hash join) rather than a window, which
+                # partitions (and orders) the whole table; windows stay for composite keys.
+                groups = table.filter(present).group_by(rule.key_columns[0]).aggregate(_gr_n=ibis._.count())
+                return present & keys[0].isin(groups.filter(groups._gr_n > 1)[rule.key_columns[0]])
             return present & (keys[0].count().over(group_by=keys) > 1)
         case RangeRule():
             return _range(rule, col, dtype)

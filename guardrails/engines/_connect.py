@@ -7,7 +7,8 @@
   (``sslmode``...); the ``?table=`` parameter never reaches the driver.
 - Parquet files and directories: read by an in-memory DuckDB (`memory_limit` applies), hive ``key=value``
   directories becoming columns, as the polars reader does.
-- Spark: the hook for the Spark engine (``spark://``); not connected here yet.
+- Spark (``spark:///?table=db.tx``): the active SparkSession, else a local one (`guardrails.engines._spark_session`);
+  a Parquet path given to a Spark backend is read by Spark.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def connect(location: TableLocation, *, memory_limit: str = DEFAULT_MEMORY_LIMIT
 
     Raises:
         ImportError: ibis or the backend's driver is not installed (the message names the extra).
-        EngineUnavailableError: the backend has no connector here (Spark, until its engine lands).
+        EngineUnavailableError: the backend has no connector here.
         Exception: the driver's own error when the database cannot be reached; pass its text through
             `location.redact` before showing it.
     """
@@ -66,6 +67,10 @@ def connect(location: TableLocation, *, memory_limit: str = DEFAULT_MEMORY_LIMIT
             password=unquote(parts.password) if parts.password else None,
         )
         return ibis.postgres.connect(**kwargs)
+    if location.backend == "pyspark":
+        from guardrails.engines._spark_session import connect_spark
+
+        return connect_spark(location)
     raise EngineUnavailableError(f"no connector for the {location.backend} backend yet ({location.redacted})")
 
 
@@ -75,6 +80,8 @@ def read_table(backend: Any, location: TableLocation) -> Any:
     Raises:
         the backend's error when the table does not exist.
     """
+    if location.backend == "parquet" and backend.name == "pyspark":
+        return backend.read_parquet(location.connection)  # Spark reads hive directories and skips _/. files itself
     if location.backend == "parquet":
         path = location.connection
         source = os.path.join(path, "**", "*.parquet") if os.path.isdir(path) else path

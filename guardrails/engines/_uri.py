@@ -97,8 +97,6 @@ class TableLocation:
             for form in {secret, quote(secret, safe=""), quote(secret)}:
                 if form:
                     text = text.replace(form, MASK)
-        if self.connection and self.connection != self.redacted:
-            text = text.replace(self.connection, self.redacted)
         return text
 
 

@@ -1,7 +1,8 @@
 """Incident response: drafted incident reports from the record, alerts on open/resolve, a circuit breaker.
 
 Pure core (no Dagster, no MLflow client): adapters gather plain records (check evaluations, runs, quarantine
-manifests, alias moves, breaker trips) into `IncidentRecords`; `build_incident_report` groups the failures of
+manifests, alias moves, breaker trips) into `IncidentRecords` (`assemble_incident_records` does it from any host's
+check history entries); `build_incident_report` groups the failures of
 one check on one asset into incidents (open until every partition that failed has passed again) and describes
 each (SBAR summary, timeline, impact, the checks that fired, ranked hypotheses, time to detect/contain, exact
 follow-up commands);
@@ -21,6 +22,13 @@ Example:
 """
 
 from guardrails.incidents._breaker import BreakerPolicy, BreakerVerdict, judge_breaker
+from guardrails.incidents._gather import (
+    AssetOfManifest,
+    assemble_incident_records,
+    contract_paths,
+    evaluation_from_history,
+    manifest_evaluation,
+)
 from guardrails.incidents._build import build_incident_report, format_duration, group_failures, incident_id
 from guardrails.incidents._hypotheses import rank_hypotheses
 from guardrails.incidents._notify import Notification, WebhookNotifier
@@ -42,6 +50,7 @@ from guardrails.incidents._types import (
 )
 
 __all__ = [
+    "AssetOfManifest",
     "DEFAULT_STATE_DIR",
     "STATE_ENV",
     "BreakerPolicy",
@@ -65,12 +74,16 @@ __all__ = [
     "StoppedInstigator",
     "TimelineEvent",
     "WebhookNotifier",
+    "assemble_incident_records",
     "build_incident_report",
+    "contract_paths",
+    "evaluation_from_history",
     "format_duration",
     "group_failures",
     "incident_id",
     "incident_markdown",
     "judge_breaker",
+    "manifest_evaluation",
     "rank_hypotheses",
     "report_json",
     "report_markdown",

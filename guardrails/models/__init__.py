@@ -14,6 +14,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from guardrails.models._canary import CANARY_CHECK, DEFAULT_CHALLENGER, CanaryJudgement
+from guardrails.models._events import (
+    MODEL_VERSION_KEY,
+    CheckRole,
+    Classified,
+    EvaluationClass,
+    GuardAction,
+    GuardEvent,
+    act,
+    classify,
+)
 from guardrails.models._guard import Lock, ModelGuard, verdict_from_outcomes
 from guardrails.models._lock import ModelLock, ModelLockTimeout, lock_for
 from guardrails.models._registry import (
@@ -67,6 +77,14 @@ if TYPE_CHECKING:
     from guardrails.models._mlflow import MlflowModelRegistry
 
 __all__ = [
+    "MODEL_VERSION_KEY",
+    "CheckRole",
+    "Classified",
+    "EvaluationClass",
+    "GuardAction",
+    "GuardEvent",
+    "act",
+    "classify",
     "CANARY_CHECK",
     "CHECK_TAG_PREFIX",
     "DEFAULT_CHALLENGER",

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from guardrails.quarantine._files import Files
 
 Publish = Callable[[pa.Table], object]
+Revalidate = Callable[[QuarantineManifest, Contract, datetime | None], tuple[Any | None, CheckOutcome]]
+"""Re-validates a kept batch where its rows live (an engine), returning what `publish` is given and the outcome."""
 
 
 class ReleaseStatus(StrEnum):
@@ -105,6 +107,7 @@ class ReleasingStore:
         break_claim: bool = False,
         force: bool = False,
         also_published: Iterable[PublishRecord] = (),
+        revalidate: Revalidate | None = None,
     ) -> ReleaseResult:
         """Re-validate a quarantined batch against the *current* contract and, if nothing blocks it, publish it once.
 
@@ -134,6 +137,9 @@ class ReleasingStore:
         of the partition) is refused as ``superseded``, naming both, unless `force`; a forced release says so in
         the manifest's history.
 
+        `revalidate` re-validates in an engine instead of in memory (Spark: `guardrails.engines`): it returns the
+        rows as that engine holds them (handed to `publish`, which is then required) and the outcome.
+
         Raises:
             QuarantineError: unknown or purged batch, or `contract` is not the contract the batch was guarded by.
         """
@@ -154,7 +160,9 @@ class ReleasingStore:
                 batch_id=batch_id, status=ReleaseStatus.SUPERSEDED, manifest=manifest, superseded_by=newer,
                 message=superseded_message(manifest, newer),
             )
-        table, outcome = self._revalidate(manifest, contract, as_of)
+        if revalidate is not None and publish is None:
+            raise ValueError("release: an engine's `revalidate` needs the `publish` that writes what it returns")
+        table, outcome = (revalidate or self._revalidate)(manifest, contract, as_of)
         if table is None or outcome.blocks_publication:
             return ReleaseResult(
                 batch_id=batch_id,
@@ -260,11 +268,7 @@ class ReleasingStore:
         except Exception as exc:  # still unreadable: the release cannot run, and says why
             error = f"cannot read the kept data as a table: {type(exc).__name__}: {exc}"
             return None, error_outcome(contract, error, started=started, as_of=as_of, rows=manifest.rows_quarantined)
-        kept, total = manifest.rows_quarantined, manifest.rows_in
-        partial = kept is not None and total is not None and kept < total
-        if partial:
-            contract = replace(contract, rules=tuple(r for r in contract.rules if not isinstance(r, RowCountRule)))
-        return table, audit(contract, table, as_of=as_of).outcome
+        return table, audit(contract_for_release(manifest, contract), table, as_of=as_of).outcome
 
     def _publish(self, manifest: QuarantineManifest, table: pa.Table | KeptTable, publish: Publish | None) -> str:
         if isinstance(table, KeptTable):  # an engine batch goes to its recorded table, whatever `publish` says
@@ -369,6 +373,15 @@ _CLAIM_HINT = (
     "a claim is taken over once its holder has provably ended (on its machine) or its lease has expired; for one "
     "held on another machine, make sure that release is dead, check the destination, then use --break-claim"
 )
+
+
+def contract_for_release(manifest: QuarantineManifest, contract: Contract) -> Contract:
+    """The contract a kept batch is re-validated against: without its row-count rule when only part of the batch was
+    kept (rows policy), as that rule was judged on the whole batch and a handful of rejected rows never satisfy it."""
+    kept, total = manifest.rows_quarantined, manifest.rows_in
+    if kept is not None and total is not None and kept < total:
+        return replace(contract, rules=tuple(r for r in contract.rules if not isinstance(r, RowCountRule)))
+    return contract
 
 
 def _rows(rows: int | None) -> str:

@@ -28,9 +28,12 @@ retried as a no-op, so with the store's claim the rows are published exactly onc
 Credentials are never written: the manifest records the database URI without its password (PostgreSQL then takes it
 from ``PGPASSWORD`` or ``~/.pgpass`` at release time, as libpq does).
 
+A batch whose columns no longer fit the existing quarantine table (schema drift) is kept whole in a table of its
+own, ``<quarantine table>_<hash>``, which its manifest names.
+
 DuckDB allows one writing process per database file: the body that stages the table must close its connection
-before the guard runs, and two processes guarding into one file at once fail with a lock error (see the README,
-"Write-audit-publish inside the database", for Dagster's executors).
+before the guard runs; the guard waits for the file's lock (`lock_wait`), any other writer meanwhile fails with
+DuckDB's lock error (see the README, "Write-audit-publish inside the database", for Dagster's executors).
 """
 
 from __future__ import annotations
@@ -126,6 +129,17 @@ class TableTarget:
         """The database's URI without password (a DuckDB file's path made absolute)."""
         return _without_password(self.location)
 
+    @property
+    def asset_uri(self) -> str:
+        """The table as a lineage URI without credentials: ``postgres://host:5432/db/schema/table`` (Airflow's and
+        OpenLineage's form), ``duckdb:///abs/file.duckdb/table``."""
+        location = self.location
+        if location.backend == "duckdb":
+            return f"{self.database}/{self.table}"
+        parts = urllib.parse.urlsplit(location.connection)
+        database = parts.path.strip("/")
+        return f"postgres://{parts.hostname}:{parts.port or 5432}/{database}/{location.schema or 'public'}/{location.table}"
+
     def source(self, partition: str | None) -> str:
         """The manifest's ``source`` for a batch of `partition` (no password in it)."""
         database = _without_password(self.location)
@@ -217,8 +231,8 @@ def guard_table(
         run_id / as_of / allow_unrun: as for `guard_batch`.
         keep_staging: keep the staging table after publishing (default: dropped in the same transaction).
         lock_wait: seconds to wait for a DuckDB file another process holds (its single-writer lock).
-        memory_limit: DuckDB's ``memory_limit`` for this run (default `guardrails.engines.DEFAULT_MEMORY_LIMIT`);
-            DuckDB spills beyond it. Ignored by PostgreSQL.
+        memory_limit: DuckDB's ``memory_limit`` for the guard's connection (default
+            `guardrails.engines.DEFAULT_MEMORY_LIMIT`); DuckDB spills to disk beyond it.
 
     Raises:
         QuarantineError: the staging table cannot be read, the store cannot be written, or the transaction failed
@@ -273,12 +287,13 @@ def guard_table(
                 split, rows_rejected = False, stats.rows
         now = datetime.now(UTC)
         manifest = None
+        quarantine = _quarantine_for(con, target.quarantine, table, content_hash)
         if outcome.blocks_publication:
-            reference = _reference(target, partition, whole=not split)
+            reference = _reference(target, partition, whole=not split, quarantine=quarantine)
             manifest = _put(store, reference, outcome, batch_id=batch_id, content_hash=content_hash, source=source,
                             run_id=run_id, policy=contract.policy, rows_in=stats.rows, rows_kept=rows_rejected)
             batch_id = manifest.batch_id
-        plan = _Plan(con=con, staged=table, target=target, staging=staging_name, partition=partition)
+        plan = _Plan(con=con, target=target, partition=partition, quarantine_table=quarantine)
         statements: list[str] = []
         if not outcome.blocks_publication:
             statements += plan.publish(table)
@@ -306,7 +321,7 @@ def guard_table(
             raise QuarantineError(batch_id, f"published, but cannot record the publish in {store.uri}: {exc}") from exc
     return GuardedTable(
         outcome=outcome, manifest=manifest, batch_id=batch_id, target=target.source(None)[len(TABLE_SOURCE_PREFIX):],
-        quarantine_table=target.quarantine, rows_in=stats.rows, rows_published=rows_published,
+        quarantine_table=quarantine, rows_in=stats.rows, rows_published=rows_published,
         rows_quarantined=rows_rejected, partition=partition,
     )
 
@@ -377,7 +392,7 @@ class KeptTable:
             kept = self._kept(con)
             statements: list[str] = []
             if kept is not None:
-                plan = _Plan(con=con, staged=kept, target=target, staging=None, partition=self.partition)
+                plan = _Plan(con=con, target=target, partition=self.partition)
                 statements += plan.publish(kept, replace_partition=self.whole)
                 statements.append(
                     f"UPDATE {_quoted(self.quarantine_table)} SET {_quoted(RELEASED_AT_COLUMN)} = CURRENT_TIMESTAMP "
@@ -417,10 +432,9 @@ class _Plan:
     """The SQL statements of one publish: the target's partition replaced, rejected rows appended with reasons."""
 
     con: Any
-    staged: Any
     target: TableTarget
-    staging: str | None
     partition: str | None
+    quarantine_table: str = ""
 
     def publish(self, rows: Any, *, replace_partition: bool = True) -> list[str]:
         columns = ", ".join(_quoted(c) for c in rows.columns)
@@ -446,7 +460,7 @@ class _Plan:
         })
         columns = ", ".join(_quoted(c) for c in tagged.columns)
         select = self.con.compile(tagged)
-        table = _quoted(self.target.quarantine)
+        table = _quoted(self.quarantine_table or self.target.quarantine)
         return [
             f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({select}) AS s WHERE 1 = 0",
             f"DELETE FROM {table} WHERE {_quoted(BATCH_COLUMN)} = {_literal(batch_id)}",  # a retry replaces its rows
@@ -529,11 +543,11 @@ def _connected(location: TableLocation, lock_wait: float, memory_limit: str | No
     deadline = time.monotonic() + lock_wait
     while True:
         try:
-            con = connect(location) if memory_limit is None else connect(location, memory_limit=memory_limit)
+            con = connect(location, **({"memory_limit": memory_limit} if memory_limit else {}))
             break
         except Exception as exc:  # DuckDB: "Could not set lock on file ...": another process writes the file
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                raise
+                raise ConnectionError(f"cannot open {location.redacted}: {location.redact(_line(exc))}") from None
             time.sleep(0.2)
     try:
         yield con
@@ -569,13 +583,27 @@ def _staging_table(staging: TableLocation | str, target: TableTarget) -> str:
     return str(location.table)
 
 
-def _reference(target: TableTarget, partition: str | None, *, whole: bool) -> bytes:
+def _quarantine_for(con: Any, name: str, staged: Any, content_hash: str) -> str:
+    """The quarantine table for a batch: `name`, unless it exists with columns the staged ones do not fit (the
+    batch's schema drifted, often the very reason it fails): then a table of its own, ``<name>_<hash>``."""
+    try:
+        existing = _table(con, name).schema()
+    except Exception:  # no such table yet: it is created with the batch's columns
+        return name
+    fits = all(
+        column in existing and existing[column].copy(nullable=True) == dtype.copy(nullable=True)
+        for column, dtype in staged.schema().items()
+    )
+    return name if fits else f"{name}_{content_hash[:12]}"
+
+
+def _reference(target: TableTarget, partition: str | None, *, whole: bool, quarantine: str) -> bytes:
     """The kept file of an engine batch: where its rows are (no password) and how a release publishes them."""
     return json.dumps({
         "kind": REFERENCE_KIND,
         "uri": _without_password(target.location),
         "table": target.table,
-        "quarantine_table": target.quarantine,
+        "quarantine_table": quarantine,
         "partition_column": target.partition_column,
         "partition": partition,
         "whole": whole,

@@ -13,6 +13,7 @@ import pytest
 
 if importlib.util.find_spec("airflow") is not None:  # else the test modules skip, and the environment stays as it is
     from tests.airflow.home import GUARDRAILS_HOME, airflow_db  # noqa: F401  (sets AIRFLOW_HOME before Airflow loads)
+    from tests.airflow.api_server import api_server  # noqa: F401  (a real api-server, for the REST tests)
 
     @pytest.fixture(scope="session")
     def example_home() -> Path:

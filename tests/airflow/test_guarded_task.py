@@ -67,7 +67,8 @@ def test_good_day_is_published_with_its_outcome_on_the_asset_event(airflow_db: P
     dag_run = _run(datetime(2026, 11, 4, tzinfo=UTC))
 
     assert str(dag_run.state) == "success"
-    assert _states(dag_run) == {"clean_transactions": "success", "transaction_features": "success"}
+    assert _states(dag_run) == {"clean_transactions": "success", "transaction_features": "success",
+                                "train_fraud_model": "success", "promote_fraud_model": "success"}
     target = example_home / "airflow/warehouse/transactions/date=2026-11-03/data.parquet"
     assert pq.read_metadata(target).num_rows == 2_000
     [extra] = _asset_events(dag_run, "transactions")
@@ -93,7 +94,8 @@ def test_bad_day_is_quarantined_fails_the_run_and_is_released_to_its_target(
     dag_run = _run(datetime(2026, 11, 5, tzinfo=UTC), {"defect": Defect.FUTURE_TIMESTAMPS.value})
 
     assert str(dag_run.state) == "failed"
-    assert _states(dag_run) == {"clean_transactions": "failed", "transaction_features": "upstream_failed"}
+    assert _states(dag_run) == {"clean_transactions": "failed", "transaction_features": "upstream_failed",
+                                "train_fraud_model": "upstream_failed", "promote_fraud_model": "upstream_failed"}
     target = example_home / "airflow/warehouse/transactions/date=2026-11-04/data.parquet"
     assert not target.exists()
     assert _asset_events(dag_run, "transactions") == []

@@ -22,7 +22,16 @@ from guardrails.engines import TableAudit, audit_table
 from guardrails.outcome import CheckStatus
 from guardrails.validation import ContractValidation, read_parquet, validate
 from tests.conformance.fixtures import AS_OF, FIXTURES, Fixture
-from tests.engines.backends import ENGINES, Engine, duckdb_engine, engine, postgres_database, postgres_engine  # noqa: F401
+from tests.engines.backends import (  # noqa: F401
+    ENGINES,
+    Engine,
+    duckdb_engine,
+    engine,
+    postgres_database,
+    postgres_engine,
+    spark,
+    spark_engine,
+)
 
 KEY = "transaction_id"
 

@@ -16,7 +16,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-ENGINES: list[str] = ["duckdb", "postgres"]
+from tests.engines.spark_backend import SPARK, spark, spark_engine  # noqa: F401 - the Spark engine's fixtures
+
+ENGINES: list[str] = ["duckdb", "postgres", "spark"]
 """The engines every conformance case runs on (the polars engine is the reference)."""
 
 PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
@@ -92,7 +94,11 @@ def postgres_engine(postgres_database: str) -> Iterator[Engine]:
     backend.disconnect()
 
 
-@pytest.fixture(scope="session", params=ENGINES)
+@pytest.fixture(
+    scope="session",
+    # One xdist worker owns the JVM: every Spark case in one group (tests.engines.spark_backend.SPARK).
+    params=[pytest.param(name, marks=SPARK if name == "spark" else ()) for name in ENGINES],
+)
 def engine(request: pytest.FixtureRequest) -> Engine:
     """Each engine of `ENGINES` in turn."""
     return request.getfixturevalue(f"{request.param}_engine")

@@ -293,3 +293,44 @@ def test_duplicate_keys_are_split_by_the_window_predicate(database: str, tmp_pat
     assert (guarded.rows_published, guarded.rows_quarantined) == (2, 2)
     assert ids(database, "tx") == [1, 3]
     assert execute(database, 'SELECT DISTINCT id, "_guardrails_reasons" FROM "tx_quarantine"') == [(2, "id.unique")]
+
+
+def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
+    """A database that cannot be opened raises ConnectionError naming it with the password masked."""
+    contract = load_contract(write_contract(tmp_path))
+    target = TableTarget("postgresql://postgres:s3cr3t-pw@127.0.0.1:5432/engine_wap_no_such_db?table=tx")
+    with pytest.raises(ConnectionError) as raised:
+        guard_table(contract, "tx_staging", target, store=QuarantineStore(tmp_path / "q"), lock_wait=0)
+    assert "engine_wap_no_such_db" in str(raised.value) and "s3cr3t" not in str(raised.value)
+    assert raised.value.__cause__ is None and "***" in str(raised.value)
+
+
+def test_a_drifted_batch_gets_a_quarantine_table_of_its_own(database: str, tmp_path: Path) -> None:
+    """A batch whose columns no longer fit the quarantine table (amount went missing) is kept whole in its own table."""
+    contract = load_contract(write_contract(tmp_path))
+    store = QuarantineStore(tmp_path / "q")
+    guard_table(contract, stage(database), _target(database), store=store, partition=DAY)  # creates tx_quarantine
+    execute(database, 'CREATE TABLE "drifted" (id BIGINT, day VARCHAR, amount_cents BIGINT)',
+            """INSERT INTO "drifted" VALUES (7, '2026-11-04', 100), (8, '2026-11-04', 200)""")
+    guarded = guard_table(contract, "drifted", _target(database), store=store, partition="2026-11-04")
+
+    assert guarded.published is None and guarded.quarantine_table.startswith("tx_quarantine_")
+    assert ids(database, guarded.quarantine_table) == [7, 8]
+    assert set(ids(database, "tx_quarantine")) == BAD_IDS and set(ids(database, "tx")) == GOOD_IDS
+    refused = store.release(guarded.batch_id, contract)
+    assert refused.status is ReleaseStatus.REFUSED and "amount" in refused.message
+
+
+def test_duckdb_memory_limit_is_set_on_the_guards_connection(tmp_path: Path) -> None:
+    """The guard's DuckDB connection runs under the memory_limit asked for (here 256 MiB) and still publishes."""
+    from guardrails.quarantine import _table
+
+    database = str(tmp_path / "w.duckdb")
+    stage(database)
+    with _table._connected(_target(database).location, 0, "256MB") as con:
+        [(limit,)] = con.con.execute("SELECT current_setting('memory_limit')").fetchall()
+    assert limit in ("256.0 MiB", "244.1 MiB")
+    contract = load_contract(write_contract(tmp_path))
+    guarded = guard_table(contract, "tx_staging", _target(database), store=QuarantineStore(tmp_path / "q"),
+                          partition=DAY, memory_limit="256MB")
+    assert guarded.rows_published == 4

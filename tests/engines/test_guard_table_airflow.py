@@ -54,3 +54,17 @@ def test_dag_stages_a_table_and_publishes_it_in_duckdb(airflow_db: Path, tmp_pat
     assert extra["partition"] == "2026-11-03" and extra["batch_id"] == "tx.2026-11-03"
     assert extra["target"].endswith(f"{database}?table=tx") and extra["quarantine_table"] == "tx_quarantine"
     assert sorted(extra["failed_rules"]) == ["amount.not_null", "amount.range"]
+    assert (extra["dag_id"], extra["task_id"]) == ("guardrails_engine_wap", "stage_transactions")
+
+
+def test_table_targets_name_their_asset_without_credentials() -> None:
+    """A table URI target is parsed when the DAG is, and its default asset names the table without the password."""
+    from guardrails.airflow.operator import build_guard_spec
+    from guardrails.quarantine import TableTarget
+
+    contract = Path(__file__).resolve().parents[2] / "expectations" / "transactions.odcs.yaml"
+    spec = build_guard_spec(contract, "postgresql://etl:s3cr3t@db.internal/warehouse?table=raw.tx")
+    assert isinstance(spec.target, TableTarget)
+    assert spec.asset.uri == "postgres://db.internal:5432/warehouse/raw/tx"
+    duck = build_guard_spec(contract, "duckdb:///srv/warehouse.duckdb?table=tx")
+    assert duck.asset.uri.startswith("duckdb:") and duck.asset.uri.endswith("/srv/warehouse.duckdb/tx")

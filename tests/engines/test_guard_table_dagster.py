@@ -17,7 +17,17 @@ from guardrails.contract import load_contract  # noqa: E402
 from guardrails.dagster import QuarantineResource, guarded_table_asset  # noqa: E402
 from guardrails.dagster import metadata as md  # noqa: E402
 from guardrails.quarantine import QuarantineStore, TableTarget, guard_table  # noqa: E402
-from tests.engines.wap import BAD_IDS, GOOD_IDS, ROWS, exists, ids, stage, uri, write_contract  # noqa: E402
+from tests.engines.wap import (  # noqa: E402
+    BAD_IDS,
+    GOOD_IDS,
+    ROWS,
+    execute,
+    exists,
+    ids,
+    stage,
+    uri,
+    write_contract,
+)
 
 DAYS = dg.StaticPartitionsDefinition(["2026-11-02", "2026-11-03"])
 
@@ -109,7 +119,7 @@ def test_one_writer_per_duckdb_file(tmp_path: Path) -> None:
                               env={**os.environ})
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-        with pytest.raises(Exception, match="(?i)lock"):
+        with pytest.raises(ConnectionError, match="(?i)lock"):
             guard_table(contract, "tx_staging", target, store=QuarantineStore(tmp_path / "q"), partition="2026-11-03",
                         lock_wait=0)
         started = time.monotonic()
@@ -121,3 +131,74 @@ def test_one_writer_per_duckdb_file(tmp_path: Path) -> None:
         holder.wait()
     assert guarded.rows_published == 4 and set(ids(database, "tx")) == GOOD_IDS
     assert waited > 0.5  # it did wait for the other writer
+
+
+def test_docstring_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module's example defines a table asset as written (from the repository root, like a code location)."""
+    import doctest
+
+    import guardrails.dagster.table as module
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    result = doctest.testmod(module)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_dagster_release_of_a_table_batch_publishes_to_its_table(tmp_path: Path) -> None:
+    """`release_guarded_batch` of a table asset's batch publishes it into the table once and records it in Dagster."""
+    from guardrails.dagster import release_guarded_batch
+
+    database = str(tmp_path / "warehouse.duckdb")
+    contract_path = write_contract(tmp_path)
+    asset = _asset(database, contract_path)
+    store = QuarantineStore(tmp_path / "quarantine")
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([asset], instance=instance, partition_key="2026-11-03",
+                              resources={"quarantine": QuarantineResource(location=store.root)}).success
+        execute(database, 'UPDATE "tx_quarantine" SET amount = 3.0')
+        kwargs = {"store": store, "io_manager": dg.InMemoryIOManager()}  # not used: the rows go to their table
+        released = release_guarded_batch(instance, asset, "tx.2026-11-03", load_contract(contract_path), **kwargs)
+        again = release_guarded_batch(instance, asset, "tx.2026-11-03", load_contract(contract_path), **kwargs)
+
+        assert released.released_to == f"{TableTarget(uri(database, 'tx')).redacted}[2026-11-03]"
+        assert again.status.value == "already_released"
+        latest = instance.get_latest_materialization_event(dg.AssetKey("tx")).asset_materialization
+        assert latest.metadata[md.BATCH_ID_KEY].value == "tx.2026-11-03" and "Released" in latest.description
+    assert ids(database, "tx") == sorted(GOOD_IDS | BAD_IDS)
+
+
+def _run_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, instance_overrides: dict
+) -> tuple[tuple[bool, list[str], str], str]:
+    """Both assets of `dagster_duckdb_defs` into one DuckDB file, on the multiprocess executor; (result, database)."""
+    database = str(tmp_path / "warehouse.duckdb")
+    monkeypatch.setenv("GUARDRAILS_WAP_DB", database)
+    monkeypatch.setenv("GUARDRAILS_WAP_CONTRACT", str(write_contract(tmp_path)))
+    monkeypatch.setenv("GUARDRAILS_WAP_HOLD", "8")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))
+    from tests.engines import dagster_duckdb_defs
+
+    job = dg.reconstructable(dagster_duckdb_defs.both)
+    with dg.instance_for_test(overrides=instance_overrides) as instance:
+        with dg.execute_job(job, instance=instance, raise_on_error=False) as result:
+            failures = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+            errors = " ".join(e.event_specific_data.error.to_string() for e in result.all_events
+                              if e.event_type_value == "STEP_FAILURE")
+            return (result.success, failures, errors), database
+
+
+def test_multiprocess_executor_puts_two_writers_on_one_duckdb_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two table assets on one DuckDB file, in parallel processes: the second body cannot open the locked file."""
+    (success, failures, errors), _ = _run_both(tmp_path, monkeypatch, {})
+    assert not success and len(failures) == 1, failures
+    assert "could not set lock on file" in errors.lower()
+
+
+def test_a_pool_limit_of_one_serializes_the_files_writers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the file's pool limited to one step at a time, both assets are staged, audited and published."""
+    overrides = {"concurrency": {"pools": {"default_limit": 1, "granularity": "op"}}}
+    (success, failures, _), database = _run_both(tmp_path, monkeypatch, overrides)
+    assert success and failures == []
+    assert set(ids(database, "tx_a")) == GOOD_IDS and set(ids(database, "tx_b")) == GOOD_IDS
