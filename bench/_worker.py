@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 
-def run_worker(command: list[str], *, timeout: float, cwd: Path | None = None) -> dict[str, Any]:
+def run_worker(
+    command: list[str], *, timeout: float, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run `command`, which prints its figures as a JSON line last; return them with `wall_seconds` (process start
-    included), or ``{"error": ...}`` with the worker's last stderr line when it failed or timed out."""
+    included), or ``{"error": ...}`` with the worker's last stderr line when it failed or timed out (`env`: the
+    child's environment, default this process's)."""
     start = time.perf_counter()
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd, env=env)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     wall = time.perf_counter() - start

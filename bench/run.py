@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("contract", "e2e", "drift", "parity", "fairness", "canary", "performance")
+BENCHMARKS = ("contract", "e2e", "drift", "parity", "fairness", "canary", "performance", "engines")
 
 
 def main(argv: list[str] | None = None) -> None:
