@@ -19,7 +19,7 @@ def test_exported_members_are_curated():
         ["OUTCOME_KEY", "CheckHistoryEntry", "ContractGuardrail", "ContractsResource", "GuardrailsComponent",
          "ModelRegistryResource", "QuarantineResource", "build_contract_checks", "build_model_guard_sensor",
          "build_model_pin_sensor",
-         "guarded_asset", "guarded_automation_condition", "guardrails_resources", "outcome_from_metadata",
+         "guarded_asset", "guarded_automation_condition", "guarded_table_asset", "guardrails_resources", "outcome_from_metadata",
          "read_check_history", "release_guarded_batch"]
     )
     assert all(hasattr(adapter, name) for name in adapter.__all__)
