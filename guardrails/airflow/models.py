@@ -62,7 +62,10 @@ class RegistrySettings:
 
     Attributes:
         tracking_uri: the MLflow tracking URI; None reads ``$MLFLOW_TRACKING_URI`` when the task runs.
-        registry_uri: a separate registry URI; None reads ``$MLFLOW_REGISTRY_URI`` (if set) when the task runs.
+        registry_uri: a separate registry URI. None: the tracking URI when that was given here, else
+            ``$MLFLOW_REGISTRY_URI`` (if set) beside ``$MLFLOW_TRACKING_URI`` when the task runs. An explicit tracking
+            URI never pairs with a registry from the environment: `mlflow.set_registry_uri` exports one, so a task
+            that ran earlier in the same process would otherwise redirect this task's holds and promotions.
         alias: the serving alias the guard moves.
         timeout_seconds / max_retries: bound every registry request, so a dead server cannot hang a task.
         lock_url: where guards of one model take their shared lock (see `guardrails.models._lock`).
@@ -82,7 +85,9 @@ class RegistrySettings:
             raise ValueError(f"timeout_seconds: expected >= 1, got {self.timeout_seconds!r}")
 
     def _uris(self, model: str) -> tuple[str, str | None]:
-        uri = self.tracking_uri or os.environ.get(TRACKING_URI_ENV)
+        if self.tracking_uri:
+            return self.tracking_uri, self.registry_uri or self.tracking_uri
+        uri = os.environ.get(TRACKING_URI_ENV)
         if not uri:
             raise AirflowException(f"model guard of {model!r}: no MLflow tracking URI (pass tracking_uri= or set "
                                    f"${TRACKING_URI_ENV}); nothing moved")

@@ -35,7 +35,8 @@ def days(api_server: Any) -> RecordedDays:
 def test_report_opens_an_incident_naming_the_rule_the_batch_and_the_run(api_server: Any, days: RecordedDays,
                                                                        tmp_path: Any) -> None:
     """One open incident on the asset: the failing rule with its row count, the batch still held (from the store the
-    record names), the failed run, and the features asset that run did not produce."""
+    record names), the failed run, and the assets that run did not produce: the features, and the model the example
+    DAG trains and gates on them (its gate records on ``model:fraud_detector``)."""
     with api_server.client() as api:
         records = gather_incident_records(api, [ASSET], state=None)
     report = build_incident_report(records)
@@ -48,7 +49,7 @@ def test_report_opens_an_incident_naming_the_rule_the_batch_and_the_run(api_serv
     assert incident.impact.rows_quarantined == ROWS  # the batch policy holds the whole batch
     assert incident.impact.partitions == ("2026-11-04",)
     assert incident.failing_runs == (days.bad_run,)
-    assert incident.impact.downstream_not_materialized == (FEATURES,)
+    assert set(incident.impact.downstream_not_materialized) == {FEATURES, "model:fraud_detector"}
     assert [m.batch_id for m in records.manifests] == [BAD_BATCH]
 
 

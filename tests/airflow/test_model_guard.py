@@ -271,3 +271,15 @@ def test_waiting_canary_gate_looks_again_until_its_timeout_and_moves_nothing(
     status = guard.status()
     assert (status.alias_version, status.aliases.get("challenger")) == (1, 2)
     assert not status.version(2).failed
+
+
+def test_an_explicit_tracking_uri_is_the_registry_whatever_the_environment_exports(
+    model: str, tracking_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task given ``tracking_uri=`` acts on that store even when an earlier task in the process ran
+    `mlflow.set_registry_uri`, which exports ``$MLFLOW_REGISTRY_URI`` (the example DAG's training does)."""
+    from guardrails.airflow.models import RegistrySettings
+
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    guard = RegistrySettings(tracking_uri=tracking_uri).guard(model, actor="test")
+    assert guard.status().alias_version == 1  # the fixture's champion: the store named, not the exported one
