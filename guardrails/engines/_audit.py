@@ -19,46 +19,35 @@ table that cannot be read or queried is an outcome with status ERROR and a one-l
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import polars as pl
 
-from guardrails._time import as_utc
 from guardrails.engines._types import REASONS_COLUMN, REJECTED_COLUMN
 from guardrails.contract._quality import is_gx_engine
 from guardrails.contract.model import Contract, CustomRule, RowRule, Rule, SqlRule, UniqueRule
 from guardrails.engines._compile import RuleNotApplicable, non_integral, violation
 from guardrails.engines._types import polars_schema
 from guardrails.outcome import (
-    ALLOW_UNRUN,
-    FAIL_CLOSED,
-    UNRUN_POLICY_KEY,
-    UNRUN_RULES_KEY,
-    CheckKind,
     CheckOutcome,
     CheckStatus,
     RuleResult,
     Severity,
-    judge,
     not_run,
 )
 from guardrails.validation._custom import run_custom_rules
 from guardrails.validation._engine import (
-    CHECK_NAME,
-    _incomplete,
+    ContractRun,
     _judge,
     _optional_absent,
     _result,
-    _summary,
     _table_results,
 )
-from guardrails.validation._frames import error_line
 from guardrails.validation._sample import capped_sample, json_safe_rows
 
 SQL_NOT_RUN = "type: sql rules run on the in-memory engine (--engine polars), not pushed down to {backend}"
@@ -182,23 +171,12 @@ def audit_table(
         >>> t.filter(audit.rejected).x.to_list()
         [-2]
     """
-    started, clock = datetime.now(UTC), time.perf_counter()
-    as_of = as_utc(as_of) if as_of is not None else started
+    run = ContractRun.begin(contract, as_of)
+    as_of = run.as_of
     sample_size = contract.sample_size if sample_size is None else sample_size
 
-    def outcome(**fields: Any) -> CheckOutcome:
-        return CheckOutcome(
-            check=CHECK_NAME, kind=CheckKind.CONTRACT, started_at=started, finished_at=datetime.now(UTC),
-            contract_id=contract.id, contract_version=contract.version, as_of=as_of, **fields,
-        )
-
     def could_not_run(exc: BaseException, message: str, rows: int | None = None) -> TableAudit:
-        status, severity = judge((), could_run=False)
-        return TableAudit(
-            outcome=outcome(status=status, severity=severity, rows=rows, error=error_line(exc), message=message,
-                            metrics={"duration_seconds": round(time.perf_counter() - clock, 6)}),
-            rejected=None,
-        )
+        return TableAudit(outcome=run.could_not_run(exc, message, rows), rejected=None)
 
     try:
         schema = polars_schema(table.schema())
@@ -285,28 +263,9 @@ def audit_table(
         )
     except Exception as exc:  # the engine failed between queries (connection lost): fail closed
         return could_not_run(exc, "the contract could not be checked", rows=rows)
-    failed = [r for r in ordered if r.status is not CheckStatus.PASSED]
-    unrun = [r for r in ordered if not r.ran]
-    unrun_metrics = {UNRUN_RULES_KEY: len(unrun), UNRUN_POLICY_KEY: ALLOW_UNRUN if allow_unrun else FAIL_CLOSED}
-    status, severity = judge(ordered)
     return TableAudit(
-        outcome=outcome(
-            status=status,
-            severity=severity,
-            rows=rows,
-            rules=ordered,
-            sample=sample,
-            message=_summary(failed, len(ordered)) + _incomplete(unrun, allow_unrun),
-            metrics={
-                "rows": rows,
-                "failing_rows": failing_rows,
-                "rules": len(ordered),
-                "failed_rules": len(failed),
-                "duration_seconds": round(time.perf_counter() - clock, 6),
-                **sample_metrics,
-                **(unrun_metrics if unrun else {}),
-            },
-        ),
+        outcome=run.judged(ordered, rows=rows, failing_rows=failing_rows, sample=sample,
+                           sample_metrics=sample_metrics, allow_unrun=allow_unrun),
         rejected=None if unsplittable else rejected,
         violations={rid: expressions[rid] for rid in failed_row_rules},
     )

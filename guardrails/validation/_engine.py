@@ -111,6 +111,79 @@ def _optional_absent(contract: Contract, schema: Mapping[str, pl.DataType]) -> s
     return {r.column for r in contract.columns if not r.required and r.column not in schema}
 
 
+@dataclass(frozen=True, slots=True)
+class ContractRun:
+    """One judging of a contract over a batch: when it started and its as-of, and the two outcomes it can end in.
+
+    Shared by every engine (this polars one and `guardrails.engines.audit_table`), so the outcome of a contract
+    check (its fields, message and metrics) is assembled in one place whatever ran the rules.
+    """
+
+    contract: Contract
+    started: datetime
+    clock: float
+    as_of: datetime
+
+    @classmethod
+    def begin(cls, contract: Contract, as_of: datetime | None) -> ContractRun:
+        started = datetime.now(UTC)
+        return cls(contract, started, time.perf_counter(), as_utc(as_of) if as_of is not None else started)
+
+    def _outcome(self, **fields: Any) -> CheckOutcome:
+        return CheckOutcome(
+            check=CHECK_NAME,
+            kind=CheckKind.CONTRACT,
+            started_at=self.started,
+            finished_at=datetime.now(UTC),
+            contract_id=self.contract.id,
+            contract_version=self.contract.version,
+            as_of=self.as_of,
+            **fields,
+        )
+
+    def _seconds(self) -> float:
+        return round(time.perf_counter() - self.clock, 6)
+
+    def could_not_run(self, exc: BaseException, message: str, rows: int | None = None) -> CheckOutcome:
+        """The check could not run: fail closed, keeping the cause in one line."""
+        status, severity = judge((), could_run=False)
+        return self._outcome(status=status, severity=severity, rows=rows, error=error_line(exc), message=message,
+                             metrics={"duration_seconds": self._seconds()})
+
+    def judged(
+        self,
+        ordered: tuple[RuleResult, ...],
+        *,
+        rows: int,
+        failing_rows: int,
+        sample: tuple[dict[str, Any], ...],
+        sample_metrics: Mapping[str, Any],
+        allow_unrun: bool,
+    ) -> CheckOutcome:
+        """The outcome of every rule's result (in contract order), judged by the one judge."""
+        failed = [r for r in ordered if r.status is not CheckStatus.PASSED]
+        unrun = [r for r in ordered if not r.ran]
+        unrun_metrics = {UNRUN_RULES_KEY: len(unrun), UNRUN_POLICY_KEY: ALLOW_UNRUN if allow_unrun else FAIL_CLOSED}
+        status, severity = judge(ordered)
+        return self._outcome(
+            status=status,
+            severity=severity,
+            rows=rows,
+            rules=ordered,
+            sample=sample,
+            message=_summary(failed, len(ordered)) + _incomplete(unrun, allow_unrun),
+            metrics={
+                "rows": rows,
+                "failing_rows": failing_rows,
+                "rules": len(ordered),
+                "failed_rules": len(failed),
+                "duration_seconds": self._seconds(),
+                **sample_metrics,
+                **(unrun_metrics if unrun else {}),
+            },
+        )
+
+
 def validate(
     contract: Contract,
     data: Batch,
@@ -149,35 +222,12 @@ def validate(
         >>> v.outcome.status.value, v.outcome.rules[0].failing_rows, v.rejected_rows.tolist()
         ('failed', 1, [False, True, False])
     """
-    started, clock = datetime.now(UTC), time.perf_counter()
-    as_of = as_utc(as_of) if as_of is not None else started
+    run = ContractRun.begin(contract, as_of)
+    as_of = run.as_of
     sample_size = contract.sample_size if sample_size is None else sample_size
 
-    def outcome(**fields: Any) -> CheckOutcome:
-        return CheckOutcome(
-            check=CHECK_NAME,
-            kind=CheckKind.CONTRACT,
-            started_at=started,
-            finished_at=datetime.now(UTC),
-            contract_id=contract.id,
-            contract_version=contract.version,
-            as_of=as_of,
-            **fields,
-        )
-
     def could_not_run(exc: BaseException, message: str, rows: int | None = None) -> ContractValidation:
-        status, severity = judge((), could_run=False)
-        return ContractValidation(
-            outcome=outcome(
-                status=status,
-                severity=severity,
-                rows=rows,
-                error=error_line(exc),
-                message=message,
-                metrics={"duration_seconds": round(time.perf_counter() - clock, 6)},
-            ),
-            rejected_rows=None,
-        )
+        return ContractValidation(outcome=run.could_not_run(exc, message, rows), rejected_rows=None)
 
     try:
         frame = to_polars(data, _needed_columns(contract))
@@ -252,28 +302,9 @@ def validate(
     sample, sample_metrics = capped_sample(
         _sample(frame, hits, failed_row_rules, contract, by_id, sample_size) if failed_row_rules else ()
     )
-    failed = [r for r in ordered if r.status is not CheckStatus.PASSED]
-    unrun = [r for r in ordered if not r.ran]
-    unrun_metrics = {UNRUN_RULES_KEY: len(unrun), UNRUN_POLICY_KEY: ALLOW_UNRUN if allow_unrun else FAIL_CLOSED}
-    status, severity = judge(ordered)
     return ContractValidation(
-        outcome=outcome(
-            status=status,
-            severity=severity,
-            rows=rows,
-            rules=ordered,
-            sample=sample,
-            message=_summary(failed, len(ordered)) + _incomplete(unrun, allow_unrun),
-            metrics={
-                "rows": rows,
-                "failing_rows": failing_rows,
-                "rules": len(ordered),
-                "failed_rules": len(failed),
-                "duration_seconds": round(time.perf_counter() - clock, 6),
-                **sample_metrics,
-                **(unrun_metrics if unrun else {}),
-            },
-        ),
+        outcome=run.judged(ordered, rows=rows, failing_rows=failing_rows, sample=sample,
+                           sample_metrics=sample_metrics, allow_unrun=allow_unrun),
         rejected_rows=None if unsplittable else rejected,
     )
 
