@@ -57,7 +57,8 @@ def _states(dag_run: Any) -> str:
     return ", ".join(f"{ti.task_id}={ti.state}" for ti in sorted(dag_run.get_task_instances(), key=lambda t: t.task_id))
 
 
-def _xcom(dag_run: Any, task_id: str, key: str) -> Any:
+def xcom_value(dag_run: Any, task_id: str, key: str) -> Any:
+    """The value a task of `dag_run` pushed under `key` (None when it pushed none), read from the metadata DB."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
@@ -105,18 +106,18 @@ def main() -> int:
     ok = True
     _step("2. a good day: data interval 2026-11-03")
     good = _run(dag, GOOD_DAY)
-    record = _xcom(good, "clean_transactions", "return_value") or {}
+    record = xcom_value(good, "clean_transactions", "return_value") or {}
     print(f"   asset event extra: status={record.get('status')} batch={record.get('batch_id')} "
           f"contract v{record.get('contract_version')} rows={record.get('rows_published')} -> {record.get('target')}")
-    gate = (_xcom(good, "promote_fraud_model", "return_value")
-            or _xcom(good, "promote_fraud_model", "guardrails_model_verdict") or {})
+    gate = (xcom_value(good, "promote_fraud_model", "return_value")
+            or xcom_value(good, "promote_fraud_model", "guardrails_model_verdict") or {})
     print(f"   model gate: {gate.get('message')} ({gate.get('reason')})")
     print(f"   {_model(DemoSettings.from_env())}")
     ok &= str(good.state) == "success" and record.get("status") == "passed" and gate.get("serving") == 1
 
     _step("3. a bad day: data interval 2026-11-05, the producer's clock runs two days fast")
     bad = _run(dag, BAD_DAY, {"defect": Defect.FUTURE_TIMESTAMPS.value})
-    outcome = _xcom(bad, "clean_transactions", "guardrails_outcome") or {}
+    outcome = xcom_value(bad, "clean_transactions", "guardrails_outcome") or {}
     target = home / "airflow" / "warehouse" / "transactions" / "date=2026-11-05" / "data.parquet"
     print(f"   XCom guardrails_outcome: status={outcome.get('status')} failed rules={outcome.get('failed_rules')} "
           f"rows quarantined={outcome.get('rows_quarantined')} batch={outcome.get('batch_id')}")
@@ -140,10 +141,10 @@ def main() -> int:
 
     _step("5. the producer fixed its clock; the day runs again: the hold is released and v2 promoted")
     rerun = _run(dag, BAD_DAY)
-    record = _xcom(rerun, "clean_transactions", "return_value") or {}
+    record = xcom_value(rerun, "clean_transactions", "return_value") or {}
     print(f"   model guard: {[m['message'][:120] for m in record.get('model_guard', [])]}")
-    gate = (_xcom(rerun, "promote_fraud_model", "return_value")
-            or _xcom(rerun, "promote_fraud_model", "guardrails_model_verdict") or {})
+    gate = (xcom_value(rerun, "promote_fraud_model", "return_value")
+            or xcom_value(rerun, "promote_fraud_model", "guardrails_model_verdict") or {})
     print(f"   model gate: {gate.get('message')} ({gate.get('reason')})")
     print(f"   {_model(DemoSettings.from_env())}")
     ok &= str(rerun.state) == "success" and gate.get("serving") == 2 and gate.get("hold") is None

@@ -28,7 +28,7 @@ from guardrails.airflow._rest import OUTCOME_XCOM_KEY
 from guardrails.airflow._scope import TaskScope
 from guardrails.airflow.models import ModelWatch, guard_models
 from guardrails.contract.model import Contract
-from guardrails.outcome import UNRUN_POLICY_KEY
+from guardrails.outcome import UNRUN_POLICY_KEY, CheckOutcome
 from guardrails.quarantine import (
     GuardedBatch,
     GuardedTable,
@@ -132,11 +132,7 @@ def guard_and_publish(batch: Any, spec: GuardSpec, context: Mapping[str, Any]) -
     else:
         where = spec.target(guarded.published, scope.partition)  # type: ignore[operator]
     record["target"] = where if isinstance(where, str) else None
-    if unreleased := guard_models(spec.models, record, guarded.outcome, scope):
-        raise AirflowException(f"{spec.contract.table} [{scope.partition}]: published, but the model guard could not "
-                               f"act: {'; '.join(unreleased)}")
-    context["outlet_events"][spec.asset].extra.update(record)
-    return record
+    return _announce(record, guarded.outcome, spec, scope, context)
 
 
 def _guard_table(
@@ -175,7 +171,15 @@ def _guard_table(
         )
     record["target"] = guarded.published
     record["quarantine_table"] = guarded.quarantine_table
-    if unreleased := guard_models(spec.models, record, guarded.outcome, scope):
+    return _announce(record, guarded.outcome, spec, scope, context)
+
+
+def _announce(
+    record: dict[str, Any], outcome: CheckOutcome, spec: GuardSpec, scope: TaskScope, context: Mapping[str, Any]
+) -> dict[str, Any]:
+    """After a publish: the models the batch feeds are told (a pass may release their hold), then the asset event
+    carries the record. A model guard that could not act fails the task: the data is out, the hold may be stale."""
+    if unreleased := guard_models(spec.models, record, outcome, scope):
         raise AirflowException(f"{spec.contract.table} [{scope.partition}]: published, but the model guard could not "
                                f"act: {'; '.join(unreleased)}")
     context["outlet_events"][spec.asset].extra.update(record)

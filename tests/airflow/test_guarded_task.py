@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from definitions.data import Defect, defect_rows
 from guardrails.cli import app
 from guardrails.quarantine import QuarantineState, QuarantineStore
+from definitions.airflow_demo import xcom_value as _xcom
 
 pytestmark = pytest.mark.xdist_group("airflow")
 
@@ -51,15 +52,6 @@ def _asset_events(dag_run: Any, table: str) -> list[Any]:
         return [dict(event.extra) for event in events]
 
 
-def _xcom(dag_run: Any, task_id: str, key: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.scalars(select(XComModel).where(
-            XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id,
-            XComModel.task_id == task_id, XComModel.key == key)).first()
-        return None if row is None else XComModel.deserialize_value(row)
 
 
 def test_good_day_is_published_with_its_outcome_on_the_asset_event(airflow_db: Path, example_home: Path) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from guardrails.airflow.models import model_asset
 from guardrails.models import MlflowModelRegistry, ModelGuard, Verdict, VerdictStatus
 from tests.airflow.home import DAGS
+from definitions.airflow_demo import xcom_value as _xcom
 
 pytestmark = pytest.mark.xdist_group("airflow")
 
@@ -87,15 +88,6 @@ def _states(dag_run: Any) -> dict[str, str]:
     return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
 
 
-def _xcom(dag_run: Any, task_id: str, key: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.scalars(select(XComModel).where(
-            XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id,
-            XComModel.task_id == task_id, XComModel.key == key)).first()
-        return None if row is None else XComModel.deserialize_value(row)
 
 
 def _model_events(dag_run: Any, model: str) -> list[dict[str, Any]]:

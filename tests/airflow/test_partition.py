@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from definitions.data import Defect
 from guardrails.quarantine import QuarantineState, QuarantineStore
+from definitions.airflow_demo import xcom_value as _xcom
 
 pytestmark = pytest.mark.xdist_group("airflow")
 
@@ -114,15 +115,6 @@ def _events(dag_run: Any) -> list[tuple[str | None, dict[str, Any]]]:
         return [(event.partition_key, dict(event.extra)) for event in events]
 
 
-def _xcom(dag_run: Any, task_id: str, key: str) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.scalars(select(XComModel).where(
-            XComModel.dag_id == dag_run.dag_id, XComModel.run_id == dag_run.run_id,
-            XComModel.task_id == task_id, XComModel.key == key)).first()
-        return None if row is None else XComModel.deserialize_value(row)
 
 
 def _pending_partitions(dag_id: str) -> list[str]:
