@@ -168,13 +168,15 @@ def test_dagster_release_of_a_table_batch_publishes_to_its_table(tmp_path: Path)
 
 
 def _run_both(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, instance_overrides: dict
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, instance_overrides: dict, hold_seconds: float = 8
 ) -> tuple[tuple[bool, list[str], str], str]:
-    """Both assets of `dagster_duckdb_defs` into one DuckDB file, on the multiprocess executor; (result, database)."""
+    """Both assets of `dagster_duckdb_defs` into one DuckDB file, on the multiprocess executor; (result, database).
+
+    Each body holds the file `hold_seconds`, so that without a limit the two steps surely overlap."""
     database = str(tmp_path / "warehouse.duckdb")
     monkeypatch.setenv("GUARDRAILS_WAP_DB", database)
     monkeypatch.setenv("GUARDRAILS_WAP_CONTRACT", str(write_contract(tmp_path)))
-    monkeypatch.setenv("GUARDRAILS_WAP_HOLD", "8")
+    monkeypatch.setenv("GUARDRAILS_WAP_HOLD", str(hold_seconds))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))
     from tests.engines import dagster_duckdb_defs
 
@@ -199,6 +201,7 @@ def test_multiprocess_executor_puts_two_writers_on_one_duckdb_file(
 def test_a_pool_limit_of_one_serializes_the_files_writers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the file's pool limited to one step at a time, both assets are staged, audited and published."""
     overrides = {"concurrency": {"pools": {"default_limit": 1, "granularity": "op"}}}
-    (success, failures, _), database = _run_both(tmp_path, monkeypatch, overrides)
+    # a short hold: serialized steps never overlap, so the hold only adds time (the test above shows the overlap)
+    (success, failures, _), database = _run_both(tmp_path, monkeypatch, overrides, hold_seconds=2)
     assert success and failures == []
     assert set(ids(database, "tx_a")) == GOOD_IDS and set(ids(database, "tx_b")) == GOOD_IDS
