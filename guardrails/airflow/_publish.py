@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import pyarrow as pa
 from airflow.sdk import Asset
@@ -112,21 +112,9 @@ def guard_and_publish(batch: Any, spec: GuardSpec, context: Mapping[str, Any]) -
         )
     except QuarantineError as exc:  # the store cannot be written: fail closed, nothing published
         raise AirflowException(f"nothing published, the quarantine store {store.uri} failed: {exc}") from exc
-    record = outcome_record(guarded, spec.contract, scope, store)
-    # Who guarded it and for which asset: what a release needs to find the asset over REST (`_release_event`)
-    record.update(dag_id=scope.dag_id, task_id=scope.task_id, asset_uri=spec.asset.uri)
-    record["asset"] = spec.asset.name
+    record = _task_record(guarded, spec, scope, store)
     if guarded.published is None:
-        # The hold goes on before the task fails: no model is promoted while this partition stays quarantined.
-        unheld = guard_models(spec.models, record, guarded.outcome, scope)
-        context["ti"].xcom_push(key=OUTCOME_XCOM_KEY, value=record)
-        why = guarded.manifest.reason if guarded.manifest is not None else guarded.outcome.message
-        models = f"; model guard: promotion NOT held: {'; '.join(unheld)}" if unheld else ""
-        raise BatchQuarantined(
-            record,
-            f"{spec.contract.table} [{scope.partition}]: nothing published; batch {guarded.batch_id} quarantined in "
-            f"{store.uri}: {cap_text(why, MESSAGE_CHARS)}{models}",
-        )
+        _quarantined(record, guarded, spec, scope, context, kept_in=store.uri)
     if target is not None:
         where: str | None = publish_parquet(guarded.published, target.uri(scope.partition))
     else:
@@ -156,22 +144,40 @@ def _guard_table(
         )
     except QuarantineError as exc:  # the store or the transaction failed: nothing published, a retry may succeed
         raise AirflowException(f"nothing published to {target.redacted}: {exc}") from exc
-    record = outcome_record(guarded, spec.contract, scope, store)
-    record.update(dag_id=scope.dag_id, task_id=scope.task_id, asset_uri=spec.asset.uri)  # as for a frame
-    record["asset"] = spec.asset.name
+    record = _task_record(guarded, spec, scope, store)
     if guarded.published is None:
-        unheld = guard_models(spec.models, record, guarded.outcome, scope)  # the hold first, as for a frame
-        context["ti"].xcom_push(key=OUTCOME_XCOM_KEY, value=record)
-        why = guarded.manifest.reason if guarded.manifest is not None else guarded.outcome.message
-        models = f"; model guard: promotion NOT held: {'; '.join(unheld)}" if unheld else ""
-        raise BatchQuarantined(
-            record,
-            f"{spec.contract.table} [{scope.partition}]: nothing published; batch {guarded.batch_id} quarantined in "
-            f"{guarded.quarantine_table} (manifest in {store.uri}): {cap_text(why, MESSAGE_CHARS)}{models}",
-        )
+        _quarantined(record, guarded, spec, scope, context,
+                     kept_in=f"{guarded.quarantine_table} (manifest in {store.uri})")
     record["target"] = guarded.published
     record["quarantine_table"] = guarded.quarantine_table
     return _announce(record, guarded.outcome, spec, scope, context)
+
+
+def _task_record(
+    guarded: GuardedBatch | GuardedTable, spec: GuardSpec, scope: TaskScope, store: QuarantineStore
+) -> dict[str, Any]:
+    """The outcome record, plus who guarded it and for which asset: what a release needs to find the asset over
+    REST (`_release_event`)."""
+    record = outcome_record(guarded, spec.contract, scope, store)
+    record.update(dag_id=scope.dag_id, task_id=scope.task_id, asset_uri=spec.asset.uri, asset=spec.asset.name)
+    return record
+
+
+def _quarantined(
+    record: dict[str, Any], guarded: GuardedBatch | GuardedTable, spec: GuardSpec, scope: TaskScope,
+    context: Mapping[str, Any], *, kept_in: str,
+) -> NoReturn:
+    """Nothing was published: hold the models the batch feeds (before the task fails, so none is promoted while
+    this partition stays quarantined), push the record to XCom and fail the task."""
+    unheld = guard_models(spec.models, record, guarded.outcome, scope)
+    context["ti"].xcom_push(key=OUTCOME_XCOM_KEY, value=record)
+    why = guarded.manifest.reason if guarded.manifest is not None else guarded.outcome.message
+    models = f"; model guard: promotion NOT held: {'; '.join(unheld)}" if unheld else ""
+    raise BatchQuarantined(
+        record,
+        f"{spec.contract.table} [{scope.partition}]: nothing published; batch {guarded.batch_id} quarantined in "
+        f"{kept_in}: {cap_text(why, MESSAGE_CHARS)}{models}",
+    )
 
 
 def _announce(

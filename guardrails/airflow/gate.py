@@ -40,7 +40,7 @@ from airflow.sdk import Asset, BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from guardrails._text import MESSAGE_CHARS, cap_text
-from guardrails.airflow.models import RegistrySettings, lineage_of, model_asset, model_event, one_line
+from guardrails.airflow.models import RegistrySettings, lineage_of, model_asset, model_event, one_line, outlets_with
 from guardrails.checks.canary import CanarySpec, assess_canary, load_canary_spec
 from guardrails.models import (
     DEFAULT_CHALLENGER,
@@ -110,12 +110,6 @@ class ModelCandidate:
         return {"version": self.version, "checks": [c.to_dict() for c in self.checks],
                 "trained_on": [batch(b) for b in self.trained_on],
                 "evaluated_on": None if self.evaluated_on is None else [batch(b) for b in self.evaluated_on]}
-
-
-def _registry(model_registry: RegistrySettings | str | None) -> RegistrySettings:
-    if isinstance(model_registry, str):
-        return RegistrySettings(tracking_uri=model_registry)
-    return model_registry or RegistrySettings()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -251,10 +245,8 @@ class ModelGateOperator(PythonOperator):
                  **kwargs: Any) -> None:
         if not model:
             raise ValueError("model: expected a registered model name, got ''")
-        self.gate = _Gate(model=model, registry=_registry(model_registry), asset=asset or model_asset(model))
-        outlets = list(kwargs.pop("outlets", None) or [])
-        if self.gate.asset not in outlets:
-            outlets.append(self.gate.asset)
+        self.gate = _Gate(model=model, registry=RegistrySettings.of(model_registry), asset=asset or model_asset(model))
+        outlets = outlets_with(self.gate.asset, kwargs)
         kwargs.setdefault("show_return_value_in_logs", False)  # the body returns a whole candidate
         super().__init__(python_callable=python_callable, outlets=outlets, **kwargs)
 
@@ -328,10 +320,8 @@ class CanaryGateOperator(BaseSensorOperator):
         self.challenger = challenger
         self.wait = wait
         self.fail_on_reject = fail_on_reject
-        self.gate = _Gate(model=model, registry=_registry(model_registry), asset=asset or model_asset(model))
-        outlets = list(kwargs.pop("outlets", None) or [])
-        if self.gate.asset not in outlets:
-            outlets.append(self.gate.asset)
+        self.gate = _Gate(model=model, registry=RegistrySettings.of(model_registry), asset=asset or model_asset(model))
+        outlets = outlets_with(self.gate.asset, kwargs)
         super().__init__(outlets=outlets, **kwargs)
 
     def execute(self, context: Any) -> Any:

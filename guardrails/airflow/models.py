@@ -84,6 +84,13 @@ class RegistrySettings:
         if self.timeout_seconds < 1:
             raise ValueError(f"timeout_seconds: expected >= 1, got {self.timeout_seconds!r}")
 
+    @classmethod
+    def of(cls, model_registry: RegistrySettings | str | None) -> RegistrySettings:
+        """A task's ``model_registry=`` argument as settings: given ones, a tracking URI, or the defaults (None)."""
+        if isinstance(model_registry, str):
+            return cls(tracking_uri=model_registry)
+        return model_registry or cls()
+
     def _uris(self, model: str) -> tuple[str, str | None]:
         if self.tracking_uri:
             return self.tracking_uri, self.registry_uri or self.tracking_uri
@@ -142,14 +149,23 @@ class ModelWatch:
     registry: RegistrySettings = field(default_factory=RegistrySettings)
 
     @classmethod
-    def parse(cls, model: str | Sequence[str] | None, registry: RegistrySettings | None) -> ModelWatch | None:
+    def parse(cls, model: str | Sequence[str] | None, registry: RegistrySettings | str | None) -> ModelWatch | None:
         """None for no model; a bare name or a list of names otherwise (checked now, at parse time)."""
         if model is None:
             return None
         names = (model,) if isinstance(model, str) else tuple(model)
         if not names or not all(isinstance(n, str) and n for n in names):
             raise ValueError(f"model: expected a registered model name or a list of them, got {model!r}")
-        return cls(models=tuple(dict.fromkeys(names)), registry=registry or RegistrySettings())
+        return cls(models=tuple(dict.fromkeys(names)), registry=RegistrySettings.of(registry))
+
+
+def outlets_with(asset: Asset, kwargs: dict[str, Any]) -> list[Any]:
+    """The task's ``outlets`` (popped from its `kwargs`) with `asset` added when missing: the asset whose events
+    carry the task's record."""
+    outlets = list(kwargs.pop("outlets", None) or [])
+    if asset not in outlets:
+        outlets.append(asset)
+    return outlets
 
 
 def model_asset(model: str) -> Asset:

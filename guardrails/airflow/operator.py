@@ -25,7 +25,7 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import Asset
 
 from guardrails.airflow._publish import GuardSpec, Publish, guard_and_publish
-from guardrails.airflow.models import ModelWatch, RegistrySettings
+from guardrails.airflow.models import ModelWatch, RegistrySettings, outlets_with
 from guardrails.contract import load_contract
 from guardrails.contract.model import Contract, QuarantinePolicy
 from guardrails.quarantine import ParquetTarget, TableTarget
@@ -130,12 +130,9 @@ class GuardedOperator(PythonOperator):
         model_registry: RegistrySettings | str | None = None,
         **kwargs: Any,
     ) -> None:
-        registry = RegistrySettings(tracking_uri=model_registry) if isinstance(model_registry, str) else model_registry
         self.guard = build_guard_spec(contract, target, table=table, policy=policy, asset=asset, quarantine=quarantine,
-                                      allow_unrun=allow_unrun, models=ModelWatch.parse(model, registry))
-        outlets = list(kwargs.pop("outlets", None) or [])
-        if self.guard.asset not in outlets:
-            outlets.append(self.guard.asset)
+                                      allow_unrun=allow_unrun, models=ModelWatch.parse(model, model_registry))
+        outlets = outlets_with(self.guard.asset, kwargs)
         kwargs.setdefault("show_return_value_in_logs", False)  # the body returns a whole frame
         super().__init__(python_callable=python_callable, outlets=outlets, **kwargs)
 
