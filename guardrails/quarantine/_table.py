@@ -282,7 +282,7 @@ def guard_table(
         split = outcome.blocks_publication and contract.policy is QuarantinePolicy.ROWS and flagged is not None
         rows_rejected = stats.rows if outcome.blocks_publication else 0
         if split:
-            rows_rejected = int(con.execute(flagged.filter(flagged[REJECTED]).count()))
+            rows_rejected = int(outcome.metrics.get("failing_rows", 0))  # the audit counted the rows `rejected` flags
             if rows_rejected == 0:  # a blocking outcome that rejects no row cannot be split safely: fail closed
                 split, rows_rejected = False, stats.rows
         now = datetime.now(UTC)
